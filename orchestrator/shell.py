@@ -1,0 +1,74 @@
+"""Run a child process: argv only (never a shell), output captured, errors that never leak secrets.
+
+A command line must never carry a secret (FINDINGS: tracebacks print it). Values that are secret go
+through files with mode 0600 or the Kubernetes API, so `CommandFailed` can safely show the argv.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from orchestrator.errors import EnvironmentProblem, OrchestratorError
+
+
+@dataclass(frozen=True)
+class Result:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class CommandFailed(OrchestratorError):
+    """A child process exited non-zero. Callers usually re-raise it as a more specific error."""
+
+    def __init__(self, result: Result, hint: str = "") -> None:
+        tail = "\n".join(result.stderr.strip().splitlines()[-15:])
+        super().__init__(
+            f"`{' '.join(result.argv)}` exited with {result.returncode}",
+            hint,
+            details=[line for line in tail.splitlines()],
+        )
+        self.result = result
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+    timeout: float | None = None,
+    input_text: str | None = None,
+    cwd: str | None = None,
+) -> Result:
+    """Run argv with extra environment `env` layered on os.environ; raise CommandFailed when check."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    try:
+        proc = subprocess.run(
+            list(argv),
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input_text,
+            cwd=cwd,
+        )
+    except FileNotFoundError as exc:
+        raise EnvironmentProblem(
+            f"`{argv[0]}` is not installed or not on PATH",
+            f"install {argv[0]} (see README, Prerequisites) or run `invoke doctor`",
+        ) from exc
+    except subprocess.TimeoutExpired as exc:
+        raise EnvironmentProblem(
+            f"`{' '.join(argv)}` did not finish within {timeout:.0f}s",
+            "check that the tool answers on its own, then re-run",
+        ) from exc
+    result = Result(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
+    if check and proc.returncode != 0:
+        raise CommandFailed(result)
+    return result
