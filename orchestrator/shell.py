@@ -43,8 +43,13 @@ def run(
     timeout: float | None = None,
     input_text: str | None = None,
     cwd: str | None = None,
+    own_session: bool = False,
 ) -> Result:
-    """Run argv with extra environment `env` layered on os.environ; raise CommandFailed when check."""
+    """Run argv with extra environment `env` layered on os.environ; raise CommandFailed when check.
+
+    `own_session` starts the child in its own session, so a Ctrl-C at the terminal reaches only the
+    orchestrator, which then lets a step that must not be cut in half (helm upgrade) finish.
+    """
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
@@ -57,6 +62,7 @@ def run(
             timeout=timeout,
             input=input_text,
             cwd=cwd,
+            start_new_session=own_session,
         )
     except FileNotFoundError as exc:
         raise EnvironmentProblem(

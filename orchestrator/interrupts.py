@@ -1,0 +1,63 @@
+"""Ctrl-C handling: the first interrupt stops gracefully, a second one stops at once.
+
+A graceful stop raises `Interrupted` (exit 130) at the next safe point. Inside `critical()` (a step
+that must not be cut in half, such as a helm upgrade that writes a release record) the interrupt is
+held until the step ends, so a re-run finds a consistent state and converges without manual work.
+A second interrupt ends the process immediately with exit code 130.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from orchestrator.errors import Interrupted
+
+
+class InterruptGuard:
+    def __init__(self) -> None:
+        self.requested = False
+        self._critical_depth = 0
+        self._previous: dict[int, object] = {}
+
+    def install(self) -> InterruptGuard:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def uninstall(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        self._previous.clear()
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested:
+            sys.stderr.write("\ninterrupted again: stopping now\n")
+            sys.stderr.flush()
+            os._exit(130)
+        self.requested = True
+        if self._critical_depth == 0:
+            raise Interrupted("interrupted", "run the same command again: it continues where it stopped")
+        sys.stderr.write("\ninterrupt received: finishing the current step (Ctrl-C again stops at once)\n")
+        sys.stderr.flush()
+
+    def checkpoint(self) -> None:
+        """Raise Interrupted if an interrupt arrived while it could not be acted on."""
+        if self.requested:
+            raise Interrupted("interrupted", "run the same command again: it continues where it stopped")
+
+    @contextmanager
+    def critical(self) -> Iterator[None]:
+        self._critical_depth += 1
+        try:
+            yield
+        finally:
+            self._critical_depth -= 1
+        if self._critical_depth == 0:
+            self.checkpoint()
