@@ -1,0 +1,142 @@
+{{/*
+The chart name, shortened to 63 characters (a DNS label).
+*/}}
+{{- define "todo-app.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The fully qualified app name: <release>-<chart>, or the release name when it already holds the chart
+name. Kept to 54 characters so "-frontend" still fits a 63-character name.
+*/}}
+{{- define "todo-app.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 54 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 54 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 54 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Chart name and version, for the helm.sh/chart label.
+*/}}
+{{- define "todo-app.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Common labels. Call with (dict "root" $ "component" "backend"); component may be empty.
+*/}}
+{{- define "todo-app.labels" -}}
+helm.sh/chart: {{ include "todo-app.chart" .root }}
+{{ include "todo-app.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: {{ include "todo-app.name" .root }}
+{{- end }}
+
+{{/*
+Selector labels: only the stable ones (name, instance, component), never the version.
+*/}}
+{{- define "todo-app.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "todo-app.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- if .component }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+{{- end }}
+
+{{/*
+Per-component resource names.
+*/}}
+{{- define "todo-app.backend.fullname" -}}
+{{- printf "%s-backend" (include "todo-app.fullname" .) }}
+{{- end }}
+
+{{- define "todo-app.frontend.fullname" -}}
+{{- printf "%s-frontend" (include "todo-app.fullname" .) }}
+{{- end }}
+
+{{- define "todo-app.configmap.fullname" -}}
+{{- printf "%s-config" (include "todo-app.fullname" .) }}
+{{- end }}
+
+{{/*
+An image reference. Call with (dict "root" $ "image" .Values.backend.image). The tag defaults to
+the chart's appVersion; "latest" is refused here as well as by the schema.
+*/}}
+{{- define "todo-app.image" -}}
+{{- $tag := default .root.Chart.AppVersion .image.tag | toString }}
+{{- if eq $tag "latest" }}
+{{- fail "image tag \"latest\" is not allowed: set a content-derived tag (see values.yaml)" }}
+{{- end }}
+{{- printf "%s:%s" .image.repository $tag }}
+{{- end }}
+
+{{/*
+The secret name, required.
+*/}}
+{{- define "todo-app.existingSecret" -}}
+{{- required "secrets.existingSecret is required: the name of the Secret holding COHERE_API_KEY, DATABASE_URL and JWT_SECRET" .Values.secrets.existingSecret }}
+{{- end }}
+
+{{/*
+Pod-level security context (Pod Security Standards "restricted").
+*/}}
+{{- define "todo-app.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.podSecurity.runAsUser }}
+runAsGroup: {{ .Values.podSecurity.runAsGroup }}
+fsGroup: {{ .Values.podSecurity.fsGroup }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/*
+Container-level security context (Pod Security Standards "restricted").
+*/}}
+{{- define "todo-app.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.podSecurity.runAsUser }}
+runAsGroup: {{ .Values.podSecurity.runAsGroup }}
+allowPrivilegeEscalation: false
+privileged: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop:
+    - ALL
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/*
+An HTTP probe. Call with (dict "probe" .Values.backend.probes.liveness).
+*/}}
+{{- define "todo-app.httpProbe" -}}
+httpGet:
+  path: {{ .probe.path }}
+  port: http
+initialDelaySeconds: {{ .probe.initialDelaySeconds }}
+periodSeconds: {{ .probe.periodSeconds }}
+timeoutSeconds: {{ .probe.timeoutSeconds }}
+failureThreshold: {{ .probe.failureThreshold }}
+successThreshold: 1
+{{- end }}
+
+{{/*
+The rolling update strategy shared by both Deployments.
+*/}}
+{{- define "todo-app.strategy" -}}
+revisionHistoryLimit: 10
+progressDeadlineSeconds: {{ .Values.rollout.progressDeadlineSeconds }}
+strategy:
+  type: RollingUpdate
+  rollingUpdate:
+    maxUnavailable: 0
+    maxSurge: {{ .Values.rollout.maxSurge }}
+{{- end }}
