@@ -1,0 +1,276 @@
+"""Kubernetes Secrets from the settings: versioned, immutable, written only when values change.
+
+Each set of values becomes one immutable Opaque Secret named `<release>-secrets-<version>`, where the
+version is a keyed hash of the values (HMAC-SHA256 keyed by JWT_SECRET): it is stable across machines,
+changes when any value changes, and tells nothing about the values. A new version means a new Secret
+name in the pod template, so pods roll exactly when a secret changes, and `helm rollback` finds the
+previous version still in place until garbage collection removes it.
+
+All Kubernetes calls go through a `CoreV1Api` passed in. API errors are mapped to the orchestrator's
+errors with status and reason only: an ApiException's text holds the response body (it can echo a
+Secret), so it is never chained, logged or shown.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import secrets as _random
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+from orchestrator.errors import DeployNeedsAction, EnvironmentProblem, InputError, OrchestratorError
+
+MANAGED_BY = "todo-deploy"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_INSTANCE = "app.kubernetes.io/instance"
+LABEL_VERSION = "todo-deploy/secret-version"
+ANNOTATION_CREATED = "todo-deploy/created-at"
+VERSION_LENGTH = 10
+GENERATABLE_KEYS = frozenset({"JWT_SECRET"})
+_VERSION_DOMAIN = b"todo-deploy/secret-version/v1\n"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SecretWrite:
+    name: str
+    version: str
+    written: bool
+
+
+@dataclass(frozen=True)
+class SecretVersion:
+    name: str
+    version: str
+    created_at: str
+
+
+def secret_version(values: Mapping[str, str]) -> str:
+    """HMAC-SHA256 (key: JWT_SECRET) over the canonical JSON of all key/values, 10 hex chars."""
+    key = values.get("JWT_SECRET")
+    if not key:
+        raise InputError("JWT_SECRET is required to version the Secret", "set JWT_SECRET in the env file")
+    canonical = json.dumps(dict(values), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    digest = hmac.new(key.encode("utf-8"), _VERSION_DOMAIN + canonical.encode("utf-8"), hashlib.sha256)
+    return digest.hexdigest()[:VERSION_LENGTH]
+
+
+def secret_name(release: str, version: str) -> str:
+    return f"{release}-secrets-{version}"
+
+
+def generate_secret(key: str) -> str:
+    """A fresh random value for a key the project can make up itself (JWT_SECRET only)."""
+    if key not in GENERATABLE_KEYS:
+        raise InputError(
+            f"{key} cannot be generated: it comes from its provider",
+            f"only {', '.join(sorted(GENERATABLE_KEYS))} can be generated; set {key} in the env file",
+        )
+    return _random.token_urlsafe(48)
+
+
+def quiet_client_logging(api: Any | None = None) -> None:
+    """Make sure the kubernetes client cannot print request or response bodies.
+
+    Its `Configuration.debug` turns on http.client's stdout dump of every request (Secret data
+    included) and older client versions log response bodies at DEBUG on `kubernetes.client.rest`.
+    """
+    configuration = getattr(getattr(api, "api_client", None), "configuration", None)
+    if configuration is not None and getattr(configuration, "debug", False):
+        configuration.debug = False
+    for name in ("kubernetes", "kubernetes.client", "kubernetes.client.rest", "client"):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.INFO:
+            logger.setLevel(logging.INFO)
+        if not any(isinstance(f, _DropBodies) for f in logger.filters):
+            logger.addFilter(_DropBodies())
+
+
+class _DropBodies(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "body" not in str(record.msg).lower()
+
+
+def ensure_namespace(api: Any, name: str) -> bool:
+    """Create the namespace unless it exists; True when it was created."""
+    from kubernetes import client
+
+    quiet_client_logging(api)
+    _, status = _api(lambda: api.read_namespace(name), f"read namespace {name}", name, tolerate=(404,))
+    if status is None:
+        return False
+    body = client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={LABEL_MANAGED_BY: MANAGED_BY}))
+    _, status = _api(lambda: api.create_namespace(body), f"create namespace {name}", name, tolerate=(409,))
+    return status is None
+
+
+def write_secret(api: Any, namespace: str, release: str, values: Mapping[str, str]) -> SecretWrite:
+    """Create the immutable Secret for `values` unless it already exists (then nothing is written)."""
+    from kubernetes import client
+
+    quiet_client_logging(api)
+    version = secret_version(values)
+    name = secret_name(release, version)
+    existing, status = _api(
+        lambda: api.read_namespaced_secret(name, namespace), f"read secret {name}", namespace, tolerate=(404,)
+    )
+    if status is None:
+        _check_same(existing, name, namespace, values)
+        return SecretWrite(name, version, written=False)
+    body = client.V1Secret(
+        api_version="v1",
+        kind="Secret",
+        metadata=client.V1ObjectMeta(
+            name=name,
+            namespace=namespace,
+            labels={LABEL_MANAGED_BY: MANAGED_BY, LABEL_INSTANCE: release, LABEL_VERSION: version},
+            annotations={ANNOTATION_CREATED: datetime.now(timezone.utc).isoformat(timespec="microseconds")},
+        ),
+        type="Opaque",
+        immutable=True,
+        data={k: base64.b64encode(v.encode("utf-8")).decode("ascii") for k, v in values.items()},
+    )
+    # 409: created by a concurrent run between our GET and POST; same name means same values.
+    _, status = _api(
+        lambda: api.create_namespaced_secret(namespace, body), f"create secret {name}", namespace, tolerate=(409,)
+    )
+    return SecretWrite(name, version, written=status is None)
+
+
+def list_secret_versions(api: Any, namespace: str, release: str) -> list[SecretVersion]:
+    """This release's Secret versions, newest first."""
+    quiet_client_logging(api)
+    selector = f"{LABEL_MANAGED_BY}={MANAGED_BY},{LABEL_INSTANCE}={release}"
+    listing, _ = _api(
+        lambda: api.list_namespaced_secret(namespace, label_selector=selector),
+        f"list secrets of release {release}",
+        namespace,
+    )
+    found: list[SecretVersion] = []
+    for item in listing.items or []:
+        meta = item.metadata
+        labels = meta.labels or {}
+        # Filter again: a server that ignores label selectors must not make us touch other Secrets.
+        if labels.get(LABEL_MANAGED_BY) != MANAGED_BY or labels.get(LABEL_INSTANCE) != release:
+            continue
+        version = labels.get(LABEL_VERSION, "")
+        if not version or meta.name != secret_name(release, version):
+            continue
+        created = (meta.annotations or {}).get(ANNOTATION_CREATED) or (
+            meta.creation_timestamp.isoformat() if meta.creation_timestamp else ""
+        )
+        found.append(SecretVersion(meta.name, version, created))
+    found.sort(key=lambda s: (s.created_at, s.name), reverse=True)
+    return found
+
+
+def garbage_collect(
+    api: Any,
+    namespace: str,
+    release: str,
+    *,
+    keep: Collection[str] = (),
+    keep_last: int = 2,
+) -> list[str]:
+    """Delete this release's old Secret versions; keep the newest `keep_last` and anything in `keep`.
+
+    `keep` holds Secret names or versions still referenced (the live release, the rollback target).
+    Returns the names deleted.
+    """
+    deleted: list[str] = []
+    for index, item in enumerate(list_secret_versions(api, namespace, release)):
+        if index < keep_last or item.name in keep or item.version in keep:
+            continue
+        _, status = _api(
+            lambda name=item.name: api.delete_namespaced_secret(name, namespace),
+            f"delete secret {item.name}",
+            namespace,
+            tolerate=(404,),
+        )
+        if status is None:
+            deleted.append(item.name)
+    return deleted
+
+
+def read_secret_keys(api: Any, namespace: str, name: str) -> set[str]:
+    """The data keys of a Secret (never its values); an empty set when it does not exist."""
+    quiet_client_logging(api)
+    secret, status = _api(
+        lambda: api.read_namespaced_secret(name, namespace), f"read secret {name}", namespace, tolerate=(404,)
+    )
+    if status is not None:
+        return set()
+    return set((secret.data or {}).keys()) | set((secret.string_data or {}).keys())
+
+
+def _check_same(existing: Any, name: str, namespace: str, values: Mapping[str, str]) -> None:
+    """An existing Secret of this version must hold exactly these values (compared, never shown)."""
+    data = existing.data or {}
+    same = set(data) == set(values) and all(
+        hmac.compare_digest(_decode(data[k]), v.encode("utf-8")) for k, v in values.items()
+    )
+    if not same:
+        raise DeployNeedsAction(
+            f"Secret {namespace}/{name} exists but does not hold the current values (changed outside todo-deploy)",
+            f"delete it and re-run: kubectl -n {namespace} delete secret {name}",
+        )
+
+
+def _decode(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (ValueError, TypeError):
+        return b""
+
+
+def _api(
+    call: Callable[[], T], action: str, namespace: str, *, tolerate: tuple[int, ...] = ()
+) -> tuple[T | None, int | None]:
+    """Run one API call -> (result, None), or (None, status) for a tolerated status.
+
+    Other failures become orchestrator errors raised outside the `except` block, so the
+    ApiException (whose text holds the response body) is not even kept as `__context__`.
+    """
+    import urllib3.exceptions
+    from kubernetes.client.exceptions import ApiException
+
+    failure: OrchestratorError
+    try:
+        return call(), None
+    except ApiException as exc:
+        status, reason = int(exc.status or 0), str(exc.reason or "")
+        if status in tolerate:
+            return None, status
+        failure = _mapped(status, reason, action, namespace)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        failure = EnvironmentProblem(
+            f"the Kubernetes API is unreachable ({type(exc).__name__}) during: {action}",
+            "start the cluster (minikube start) and check `kubectl cluster-info`",
+        )
+    raise failure
+
+
+def _mapped(status: int, reason: str, action: str, namespace: str) -> OrchestratorError:
+    if status == 403:
+        return EnvironmentProblem(
+            f"forbidden ({status}) to {action} in namespace {namespace}",
+            f"your user needs RBAC rights on secrets and namespaces: kubectl auth can-i create secrets -n {namespace}",
+        )
+    if status == 401:
+        return EnvironmentProblem(
+            f"the Kubernetes API rejected the credentials ({status}) during: {action}",
+            "refresh the kubeconfig: minikube update-context",
+        )
+    if status == 0 or status == 429 or 500 <= status < 600:
+        return EnvironmentProblem(
+            f"the Kubernetes API failed ({status} {reason}) during: {action}",
+            "check the cluster: kubectl get --raw /readyz",
+        )
+    return OrchestratorError(f"the Kubernetes API answered {status} {reason} during: {action}")
