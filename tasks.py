@@ -24,4 +24,27 @@ def _edge(body: Callable[[], Any]) -> Any:
         raise Exit("interrupted", code=int(ExitCode.INTERRUPTED)) from None
 
 
+@task(
+    help={
+        "set": "extra chart value KEY=VALUE (repeatable), on top of the sample secret name and version",
+        "json": "print JSON lines instead of human lines",
+    },
+    iterable=["set"],
+)
+def validate(c, set=None, json=False):  # noqa: A002 - invoke derives the flag name from the parameter
+    """Render the chart; run helm lint, kubernetes-validate (1.30-1.35), the policy, checkov and hadolint."""
+
+    def body() -> None:
+        from orchestrator.events import make_reporter
+        from orchestrator.validate import options_with_values, report_to, require_clean, run_validation
+
+        reporter = make_reporter(json)
+        report = run_validation(options_with_values(set or []), on_result=report_to(reporter, as_json=json))
+        report_to(reporter, as_json=json).finished(report)
+        require_clean(report)
+
+    _edge(body)
+
+
 ns = Collection()
+ns.add_task(validate)
