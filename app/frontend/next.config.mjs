@@ -9,6 +9,9 @@ const nextConfig = {
   // No image optimisation: nothing is written to .next/cache/images at run time and sharp is
   // never loaded.
   images: { unoptimized: true },
+  // Keep Next's render cache in memory: the server then writes nothing to disk, so it runs on a
+  // read-only root filesystem (otherwise it tries to write .next/server/route-cache).
+  experimental: { isrFlushToDisk: false },
   // Linting is not part of the production build (ESLint is not a dependency).
   eslint: { ignoreDuringBuilds: true },
   // Build-time-only packages that next's file tracing would otherwise copy into the standalone
