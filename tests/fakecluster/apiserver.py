@@ -1,0 +1,453 @@
+"""The HTTP face of the fake cluster: a real aiohttp server speaking the Kubernetes REST API.
+
+It records every request, injects the faults the api-flaky scenario scripts, and serves discovery,
+CRUD, the four patch types, label/field selectors, watches and pod logs from the Store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import copy
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from . import patches, protobuf
+from .resources import KUBERNETES_VERSION, Resource, openapi_v3_document, openapi_v3_index
+from .selectors import field_selector, label_selector
+from .store import ApiError, Obj, Store
+
+CONTROL_PREFIX = "/_fakecluster"
+
+
+@dataclass
+class RecordedRequest:
+    """One request as it reached the server (bodies kept raw; protobuf decoded on demand)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    content_type: str
+    body: bytes
+    status: int = 0
+    at: float = field(default_factory=time.time)
+
+    @property
+    def is_write(self) -> bool:
+        return self.method in ("POST", "PUT", "PATCH", "DELETE")
+
+    def json(self) -> Any:
+        if not self.body:
+            return None
+        if self.content_type.startswith(protobuf.PROTOBUF_TYPE):
+            return protobuf.decode(self.body)
+        if "yaml" in self.content_type:
+            return yaml.safe_load(self.body)
+        return json.loads(self.body)
+
+    def mentions(self, value: str) -> bool:
+        """Whether the body carries `value`, plainly or base64-encoded (as Secret data does)."""
+        encoded = base64.b64encode(value.encode())
+        if value.encode() in self.body or encoded in self.body:
+            return True
+        try:
+            decoded = json.dumps(self.json())
+        except Exception:
+            return False
+        return value in decoded or encoded.decode() in decoded
+
+    def __str__(self) -> str:
+        query = "&".join(f"{k}={v}" for k, v in self.query.items())
+        return f"{self.method} {self.path}{'?' + query if query else ''} -> {self.status}"
+
+
+@dataclass
+class Faults:
+    """Scripted API failures: every `error_every`-th request answers 500 during the error window,
+    then an outage (503s first, refused connections after) for `outage_seconds`."""
+
+    start: float = 0.0  # monotonic time the error window opens; 0 = no faults
+    error_seconds: float = 0.0
+    error_every: int = 3
+    outage_seconds: float = 0.0
+    _count: int = 0
+
+    def phase(self, now: float) -> str:
+        if not self.start or now < self.start:
+            return "ok"
+        if now < self.start + self.error_seconds:
+            return "errors"
+        outage_start = self.start + self.error_seconds
+        if now < outage_start + self.outage_seconds / 2:
+            return "unavailable"
+        if now < outage_start + self.outage_seconds:
+            return "refused"
+        return "ok"
+
+    def refusal_window(self) -> tuple[float, float]:
+        begin = self.start + self.error_seconds + self.outage_seconds / 2
+        return begin, self.start + self.error_seconds + self.outage_seconds
+
+    def verdict(self, now: float) -> int:
+        """0 to serve normally, else the status code to answer with."""
+        phase = self.phase(now)
+        if phase == "errors":
+            self._count += 1
+            return 500 if self._count % self.error_every == 0 else 0
+        if phase in ("unavailable", "refused"):
+            return 503
+        return 0
+
+
+LogSource = Callable[[str, str, str], "PodLog"]
+
+
+class PodLog:
+    """What a container printed; a follower waits on `changed`."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.changed = asyncio.Event()
+        self.waiting_reason: str = ""
+        self.closed = False
+
+    def append(self, line: str) -> None:
+        self.lines.append(line)
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+
+def _json_response(body: Any, status: int = 200) -> web.Response:
+    return web.Response(status=status, text=json.dumps(body), content_type="application/json")
+
+
+def _status_response(err: ApiError) -> web.Response:
+    return _json_response(err.status(), err.code)
+
+
+def _truthy(value: str | None) -> bool:
+    return value is not None and value.lower() in ("1", "true", "yes")
+
+
+@dataclass
+class Target:
+    res: Resource
+    namespace: str
+    name: str
+    subresource: str
+
+
+class ApiServer:
+    def __init__(self, store: Store, *, on_control: Callable[[str, dict[str, Any]], Any] | None = None) -> None:
+        self.store = store
+        self.requests: list[RecordedRequest] = []
+        self.faults = Faults()
+        self.logs: dict[tuple[str, str, str], PodLog] = {}
+        self.on_control = on_control
+        self.down: Callable[[], bool] = lambda: False  # True: the machine is stopped, drop connections
+        self._applied: dict[tuple[str, str], Any] = {}  # (uid, field manager) -> last applied intent
+        self.app = web.Application(middlewares=[self._record, self._inject_faults], client_max_size=64 * 2**20)
+        self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self.address = ""
+
+    # --- middlewares -----------------------------------------------------------------------------
+    @web.middleware
+    async def _record(self, request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
+        if request.path.startswith(CONTROL_PREFIX):
+            return await handler(request)
+        body = await request.read()
+        entry = RecordedRequest(request.method, request.path, dict(request.query),
+                                request.headers.get("Content-Type", ""), body)
+        self.requests.append(entry)
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            entry.status = exc.status
+            raise
+        entry.status = response.status
+        return response
+
+    @web.middleware
+    async def _inject_faults(self, request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
+        if not request.path.startswith(CONTROL_PREFIX):
+            if self.down():
+                if request.transport is not None:
+                    request.transport.close()
+                return web.Response(status=503)
+            code = self.faults.verdict(time.monotonic())
+            if code == 500:
+                return _status_response(ApiError(500, "InternalError",
+                                                 "Internal error occurred: etcdserver: request timed out"))
+            if code == 503:
+                response = _status_response(ApiError(503, "ServiceUnavailable",
+                                                     "the server is currently unable to handle the request"))
+                response.headers["Retry-After"] = "1"
+                return response
+        return await handler(request)
+
+    # --- routing ---------------------------------------------------------------------------------
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = request.path.rstrip("/") or "/"
+        try:
+            if path.startswith(CONTROL_PREFIX):
+                return await self._control(request, path[len(CONTROL_PREFIX):].strip("/"))
+            if path in ("/version",):
+                return _json_response(KUBERNETES_VERSION)
+            if path in ("/healthz", "/readyz", "/livez"):
+                return web.Response(text="ok")
+            if path == "/openapi/v3":
+                return _json_response(openapi_v3_index(self.store.table))
+            if path.startswith("/openapi/v3/"):
+                doc = openapi_v3_document(self.store.table, path[len("/openapi/v3/"):])
+                if doc is None:
+                    raise ApiError(404, "NotFound", "the server could not find the requested resource")
+                return _json_response(doc)
+            if path == "/api":
+                return _json_response(self.store.table.core_versions(self.address))
+            if path == "/apis":
+                return _json_response(self.store.table.group_list())
+            parts = path.strip("/").split("/")
+            if parts[0] == "api" and len(parts) >= 2:
+                group, version, rest = "", parts[1], parts[2:]
+            elif parts[0] == "apis" and len(parts) >= 2:
+                if len(parts) == 2:
+                    doc = self.store.table.group(parts[1])
+                    if doc is None:
+                        raise ApiError(404, "NotFound", "the server could not find the requested resource")
+                    return _json_response(doc)
+                group, version, rest = parts[1], parts[2], parts[3:]
+            else:
+                raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            if not rest:
+                doc = self.store.table.resource_list(group, version)
+                if doc is None:
+                    raise ApiError(404, "NotFound", "the server could not find the requested resource")
+                return _json_response(doc)
+            return await self._resource(request, self._target(group, version, rest))
+        except ApiError as err:
+            return _status_response(err)
+
+    def _target(self, group: str, version: str, rest: list[str]) -> Target:
+        namespace = ""
+        if rest[0] == "namespaces" and len(rest) >= 3 and not (len(rest) == 3 and rest[2] in ("status", "finalize")):
+            namespace, rest = rest[1], rest[2:]
+        res = self.store.table.find(group, version, rest[0])
+        if res is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        name = rest[1] if len(rest) > 1 else ""
+        sub = rest[2] if len(rest) > 2 else ""
+        if sub and sub not in res.subresources:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        return Target(res, namespace, name, sub)
+
+    async def _body(self, request: web.Request) -> Any:
+        raw = await request.read()
+        content_type = request.headers.get("Content-Type", "")
+        try:
+            if content_type.startswith(protobuf.PROTOBUF_TYPE):
+                return protobuf.decode(raw)
+            if "yaml" in content_type:
+                return yaml.safe_load(raw)
+            return json.loads(raw) if raw else {}
+        except (ValueError, yaml.YAMLError) as exc:
+            raise ApiError(400, "BadRequest", f"the body of the request was in an unknown format: {exc}") from exc
+
+    async def _resource(self, request: web.Request, t: Target) -> web.StreamResponse:
+        method, query, store = request.method, request.query, self.store
+        if t.subresource == "log":
+            return await self._pod_log(request, t)
+        if method == "GET" and not t.name:
+            if _truthy(query.get("watch")):
+                return await self._watch(request, t)
+            return _json_response(self._list(t, query))
+        if method == "GET" and _truthy(query.get("watch")):
+            return await self._watch(request, t, name=t.name)
+        if method == "GET":
+            obj = store.get(t.res, t.namespace, t.name)
+            return _json_response(self._scale(obj) if t.subresource == "scale" else obj)
+        if method == "POST" and not t.name:
+            body = await self._body(request)
+            if query.get("dryRun"):
+                return _json_response(body, 201)
+            return _json_response(store.create(t.res, t.namespace, body), 201)
+        if method == "PUT" and t.name:
+            body = await self._body(request)
+            if t.subresource == "scale":
+                return _json_response(self._set_scale(t, body))
+            if query.get("dryRun"):
+                return _json_response(body)
+            return _json_response(store.replace(t.res, t.namespace, t.name, body, subresource=t.subresource))
+        if method == "PATCH" and t.name:
+            return await self._patch(request, t)
+        if method == "DELETE" and t.name:
+            if query.get("dryRun"):
+                return _json_response(store.get(t.res, t.namespace, t.name))
+            return _json_response(store.delete(t.res, t.namespace, t.name))
+        if method == "DELETE":
+            selected = self._list(t, query)["items"]
+            for obj in selected:
+                store.delete(t.res, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+            return _json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"})
+        raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
+
+    def _list(self, t: Target, query: Any) -> Obj:
+        by_label = label_selector(query.get("labelSelector"))
+        by_field = field_selector(query.get("fieldSelector"))
+        items = [o for o in self.store.list(t.res, t.namespace) if by_label(o) and by_field(o)]
+        return {"kind": f"{t.res.kind}List", "apiVersion": t.res.api_version,
+                "metadata": {"resourceVersion": str(self.store.revision)}, "items": copy.deepcopy(items)}
+
+    async def _patch(self, request: web.Request, t: Target) -> web.Response:
+        store, content_type = self.store, request.headers.get("Content-Type", "")
+        body = await self._body(request)
+        current = store.find(t.res, t.namespace, t.name)
+        if "apply-patch" in content_type:
+            manager = request.query.get("fieldManager", "")
+            if current is None:
+                created = store.create(t.res, t.namespace, body)
+                self._applied[(created["metadata"]["uid"], manager)] = copy.deepcopy(body)
+                return _json_response(created, 201)
+            key = (current["metadata"]["uid"], manager)
+            target = patches.apply_patch(current, self._applied.get(key), body)
+            self._applied[key] = copy.deepcopy(body)
+        elif current is None:
+            store.get(t.res, t.namespace, t.name)  # raises NotFound
+            raise AssertionError("unreachable")
+        else:
+            if t.subresource == "scale":
+                replicas = (body.get("spec") or {}).get("replicas")
+                return _json_response(self._set_scale(t, {"spec": {"replicas": replicas}}))
+            try:
+                if "json-patch" in content_type:
+                    target = patches.json_patch(current, body)
+                elif "strategic-merge-patch" in content_type:
+                    target = patches.strategic_merge_patch(current, body)
+                else:
+                    target = patches.merge_patch(current, body)
+            except patches.PatchError as exc:
+                raise ApiError(422, "Invalid", str(exc)) from exc
+        target.setdefault("metadata", {})["resourceVersion"] = current["metadata"]["resourceVersion"]
+        if request.query.get("dryRun"):
+            return _json_response(target)
+        return _json_response(store.replace(t.res, t.namespace, t.name, target, subresource=t.subresource))
+
+    @staticmethod
+    def _scale(obj: Obj) -> Obj:
+        meta = obj["metadata"]
+        return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+                "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion") if k in meta},
+                "spec": {"replicas": obj.get("spec", {}).get("replicas", 0)},
+                "status": {"replicas": obj.get("status", {}).get("replicas", 0)}}
+
+    def _set_scale(self, t: Target, body: Obj) -> Obj:
+        obj = copy.deepcopy(self.store.get(t.res, t.namespace, t.name))
+        obj["spec"]["replicas"] = (body.get("spec") or {}).get("replicas", 0)
+        return self._scale(self.store.replace(t.res, t.namespace, t.name, obj))
+
+    # --- streaming ------------------------------------------------------------------------------
+    async def _watch(self, request: web.Request, t: Target, name: str = "") -> web.StreamResponse:
+        query = request.query
+        by_label = label_selector(query.get("labelSelector"))
+        by_field = field_selector(query.get("fieldSelector"))
+
+        def wanted(res: Resource, obj: Obj) -> bool:
+            meta = obj.get("metadata", {})
+            return (res == t.res and (not t.namespace or meta.get("namespace") == t.namespace)
+                    and (not name or meta.get("name") == name) and by_label(obj) and by_field(obj))
+
+        queue = self.store.subscribe()  # before the snapshot: no event falls between the two
+        try:
+            since = query.get("resourceVersion", "")
+            initial = _truthy(query.get("sendInitialEvents"))
+            pending: list[dict[str, Any]] = []
+            if initial or since in ("", "0"):
+                pending = [{"type": "ADDED", "object": o} for o in self.store.list(t.res, t.namespace)
+                           if wanted(t.res, o)]
+                last_seen = self.store.revision
+            else:
+                try:
+                    last_seen = int(since)
+                except ValueError as exc:
+                    raise ApiError(400, "BadRequest", f"invalid resource version {since!r}") from exc
+                pending = [{"type": e.type, "object": e.object} for e in self.store.events_since(last_seen)
+                           if wanted(e.resource, e.object)]
+                last_seen = self.store.revision
+            if initial:
+                pending.append({"type": "BOOKMARK", "object": {
+                    "kind": t.res.kind, "apiVersion": t.res.api_version,
+                    "metadata": {"resourceVersion": str(self.store.revision),
+                                 "annotations": {"k8s.io/initial-events-end": "true"}}}})
+            response = web.StreamResponse(headers={"Content-Type": "application/json",
+                                                   "Transfer-Encoding": "chunked"})
+            await response.prepare(request)
+            for event in pending:
+                await response.write(json.dumps(event).encode() + b"\n")
+            timeout = float(query.get("timeoutSeconds") or 1800)
+            deadline = time.monotonic() + timeout
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    event = await asyncio.wait_for(queue.get(), remaining)
+                except TimeoutError:
+                    break
+                if event.revision <= last_seen or not wanted(event.resource, event.object):
+                    continue
+                await response.write(json.dumps({"type": event.type, "object": event.object}).encode() + b"\n")
+            await response.write_eof()
+            return response
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        finally:
+            self.store.unsubscribe(queue)
+
+    async def _pod_log(self, request: web.Request, t: Target) -> web.StreamResponse:
+        pod = self.store.get(t.res, t.namespace, t.name)
+        containers = [c["name"] for c in pod.get("spec", {}).get("containers", [])]
+        container = request.query.get("container") or (containers[0] if containers else "")
+        if container not in containers:
+            raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {t.name}")
+        if not request.query.get("container") and len(containers) > 1:
+            raise ApiError(400, "BadRequest", f"a container name must be specified for pod {t.name}, choose "
+                           f"one of: [{' '.join(containers)}]")
+        log = self.logs.get((t.namespace, t.name, container))
+        if log is None or (not log.lines and log.waiting_reason):
+            reason = log.waiting_reason if log else "ContainerCreating"
+            raise ApiError(400, "BadRequest",
+                           f'container "{container}" in pod "{t.name}" is waiting to start: {reason}')
+        lines = list(log.lines)
+        tail = request.query.get("tailLines")
+        if tail is not None:
+            lines = lines[-int(tail):] if int(tail) > 0 else []
+        if not _truthy(request.query.get("follow")):
+            return web.Response(text="".join(line + "\n" for line in lines), content_type="text/plain")
+        response = web.StreamResponse(headers={"Content-Type": "text/plain", "Transfer-Encoding": "chunked"})
+        await response.prepare(request)
+        for line in lines:
+            await response.write(line.encode() + b"\n")
+        sent = len(log.lines)
+        while not log.closed:
+            changed = log.changed
+            await changed.wait()
+            for line in log.lines[sent:]:
+                await response.write(line.encode() + b"\n")
+            sent = len(log.lines)
+        await response.write_eof()
+        return response
+
+    # --- the control endpoint -------------------------------------------------------------------
+    async def _control(self, request: web.Request, action: str) -> web.Response:
+        body = await request.json() if request.can_read_body else {}
+        if self.on_control is None:
+            raise ApiError(404, "NotFound", "no control handler")
+        result = self.on_control(action, body)
+        if asyncio.iscoroutine(result):
+            result = await result
+        return _json_response(result if result is not None else {"ok": True})

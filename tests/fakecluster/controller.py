@@ -1,0 +1,584 @@
+"""The simulated control plane: deployment and replica-set controllers, scheduler and kubelet.
+
+Pod fates follow from real state first (is the image loaded into the fake minikube? does the
+Secret hold the referenced key?) and from the scenario second (crash loop, slow, unschedulable).
+A pod's scenario is fixed when the pod is created, so switching scenarios affects new pods only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import copy
+import datetime
+import hashlib
+import json
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import minikube
+from .apiserver import PodLog
+from .scenarios import CRASH_LOG, HEALTHY_LOG, Scenario, Timings
+from .selectors import selector_matches
+from .store import ApiError, Obj, Store, now_iso
+
+NODE_NAME = "minikube"
+SAFE_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+UNSCHEDULABLE_MESSAGE = "0/1 nodes are available: 1 Insufficient cpu."
+
+
+def _iso(wall: float) -> str:
+    return datetime.datetime.fromtimestamp(wall, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def template_hash(template: Obj) -> str:
+    digest = int(hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest(), 16)
+    chars = []
+    for _ in range(10):
+        digest, index = divmod(digest, len(SAFE_CHARS))
+        chars.append(SAFE_CHARS[index])
+    return "".join(chars)
+
+
+def _random_suffix(length: int = 5) -> str:
+    return "".join(random.choice(SAFE_CHARS) for _ in range(length))
+
+
+def _owned_by(obj: Obj, owner: Obj) -> bool:
+    uid = owner["metadata"]["uid"]
+    return any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences") or [])
+
+
+def _owner_ref(owner: Obj) -> Obj:
+    return {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": owner["metadata"]["name"],
+            "uid": owner["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+
+
+@dataclass
+class PodRecord:
+    scenario: Scenario
+    created: float  # monotonic
+    created_wall: float
+    emitted: set[str] = field(default_factory=set)
+    restarts: int = 0
+
+
+@dataclass
+class ContainerFate:
+    """Why a container cannot start (empty reason: it can)."""
+
+    reason: str = ""
+    message: str = ""
+    event_reason: str = ""
+    event_message: str = ""
+
+
+class Controller:
+    def __init__(self, store: Store, logs: dict[tuple[str, str, str], PodLog], minikube_state: Path,
+                 scenario: Callable[[], Scenario], timings: Timings) -> None:
+        self.store, self.logs, self.minikube_state = store, logs, minikube_state
+        self.scenario, self.timings = scenario, timings
+        self.pods: dict[str, PodRecord] = {}
+        self.progress_started: dict[tuple[str, str], float] = {}  # (deployment uid, rs name) -> monotonic
+        self._wake = asyncio.Event()
+        self._images: dict[str, str] = {}
+        self._images_mtime = 0.0
+        store.add_listener(lambda event: self._wake.set())
+
+    # --- the loop -----------------------------------------------------------------------------------
+    async def run(self) -> None:
+        self._ensure_node()
+        while True:
+            try:
+                self.reconcile()
+            except ApiError:
+                pass  # an object vanished under us; the next pass sees the new world
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.timings.tick)
+            except TimeoutError:
+                pass
+
+    def reconcile(self) -> None:
+        self._refresh_images()
+        for deployment in list(self.store.iter_kind("Deployment")):
+            self._sync_deployment(deployment)
+        for rs in list(self.store.iter_kind("ReplicaSet")):
+            self._sync_replica_set(rs)
+        for pod in list(self.store.iter_kind("Pod")):
+            self._sync_pod(pod)
+        for rs in list(self.store.iter_kind("ReplicaSet")):
+            self._rs_status(rs)
+        for deployment in list(self.store.iter_kind("Deployment")):
+            self._deployment_status(deployment)
+        self._forget_gone_pods()
+
+    # --- helpers ------------------------------------------------------------------------------------
+    def _res(self, kind: str):
+        return self.store.table.by_kind(kind, "" if kind == "Event" else None)
+
+    def _refresh_images(self) -> None:
+        try:
+            mtime = self.minikube_state.stat().st_mtime
+        except OSError:
+            return
+        if mtime != self._images_mtime:
+            self._images_mtime = mtime
+            self._images = dict(minikube.read_state(self.minikube_state).get("images") or {})
+
+    def _ensure_node(self) -> None:
+        nodes = self._res("Node")
+        if self.store.find(nodes, "", NODE_NAME) is None:
+            self.store.create(nodes, "", {"apiVersion": "v1", "kind": "Node", "metadata": {
+                "name": NODE_NAME, "labels": {"kubernetes.io/hostname": NODE_NAME,
+                                              "node-role.kubernetes.io/control-plane": "",
+                                              "minikube.k8s.io/primary": "true"}},
+                "spec": {"podCIDR": "10.244.0.0/24"}})
+            node = copy.deepcopy(self.store.get(nodes, "", NODE_NAME))
+            node["status"] = {
+                "capacity": {"cpu": "2", "memory": "3912364Ki", "pods": "110"},
+                "allocatable": {"cpu": "2", "memory": "3912364Ki", "pods": "110"},
+                "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                                "message": "kubelet is posting ready status", "lastHeartbeatTime": now_iso(),
+                                "lastTransitionTime": now_iso()}],
+                "addresses": [{"type": "InternalIP", "address": "127.0.0.1"},
+                              {"type": "Hostname", "address": NODE_NAME}],
+                "nodeInfo": {"kubeletVersion": "v1.35.0", "containerRuntimeVersion": "docker://28.4.0",
+                             "osImage": "Ubuntu 22.04.5 LTS", "architecture": "amd64", "operatingSystem": "linux"},
+            }
+            self.store.replace(nodes, "", NODE_NAME, node, subresource="status")
+
+    def event(self, involved: Obj, type_: str, reason: str, message: str, component: str) -> None:
+        """Write a core/v1 Event, folding repeats into `count` as the real recorder does."""
+        events = self._res("Event")
+        meta = involved["metadata"]
+        namespace = meta.get("namespace", "default")
+        for existing in self.store.list(events, namespace):
+            inv = existing.get("involvedObject", {})
+            if inv.get("uid") == meta["uid"] and existing.get("reason") == reason \
+                    and existing.get("message") == message:
+                updated = copy.deepcopy(existing)
+                updated["count"] = existing.get("count", 1) + 1
+                updated["lastTimestamp"] = now_iso()
+                self.store.replace(events, namespace, existing["metadata"]["name"], updated)
+                return
+        stamp = now_iso()
+        self.store.create(events, namespace, {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": f"{meta['name']}.{time.time_ns():x}", "namespace": namespace},
+            "involvedObject": {"kind": involved["kind"], "namespace": namespace, "name": meta["name"],
+                               "uid": meta["uid"], "apiVersion": involved["apiVersion"],
+                               "resourceVersion": meta.get("resourceVersion", "")},
+            "reason": reason, "message": message, "type": type_, "count": 1,
+            "source": {"component": component, **({"host": NODE_NAME} if component == "kubelet" else {})},
+            "firstTimestamp": stamp, "lastTimestamp": stamp, "reportingComponent": component,
+            "reportingInstance": NODE_NAME if component == "kubelet" else "",
+        })
+
+    def _write_status(self, kind: str, obj: Obj, status: Obj) -> Obj:
+        if obj.get("status") == status:
+            return obj
+        updated = copy.deepcopy(obj)
+        updated["status"] = status
+        meta = obj["metadata"]
+        return self.store.replace(self._res(kind), meta.get("namespace", ""), meta["name"], updated,
+                                  subresource="status")
+
+    def _children(self, kind: str, owner: Obj) -> list[Obj]:
+        namespace = owner["metadata"].get("namespace", "")
+        return [o for o in self.store.list(self._res(kind), namespace) if _owned_by(o, owner)]
+
+    # --- deployment controller ------------------------------------------------------------------------
+    def _sync_deployment(self, deployment: Obj) -> None:
+        if deployment["metadata"].get("deletionTimestamp"):
+            return
+        spec = deployment.get("spec", {})
+        namespace, name = deployment["metadata"]["namespace"], deployment["metadata"]["name"]
+        template = spec.get("template", {})
+        pod_hash = template_hash(template)
+        replica_sets = self._children("ReplicaSet", deployment)
+        new_rs = next((rs for rs in replica_sets
+                       if rs["metadata"].get("labels", {}).get("pod-template-hash") == pod_hash), None)
+        desired = spec.get("replicas", 1)
+        revisions = [int(rs["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision", 0))
+                     for rs in replica_sets]
+        rs_res = self._res("ReplicaSet")
+        if new_rs is None:
+            revision = max(revisions, default=0) + 1
+            labels = {**template.get("metadata", {}).get("labels", {}), "pod-template-hash": pod_hash}
+            rs_template = copy.deepcopy(template)
+            rs_template.setdefault("metadata", {})["labels"] = labels
+            selector = copy.deepcopy(spec.get("selector", {}))
+            selector.setdefault("matchLabels", {})["pod-template-hash"] = pod_hash
+            new_rs = self.store.create(rs_res, namespace, {
+                "apiVersion": "apps/v1", "kind": "ReplicaSet",
+                "metadata": {"name": f"{name}-{pod_hash}", "namespace": namespace, "labels": labels,
+                             "annotations": {"deployment.kubernetes.io/revision": str(revision),
+                                             "deployment.kubernetes.io/desired-replicas": str(desired),
+                                             "deployment.kubernetes.io/max-replicas": str(desired + 1)},
+                             "ownerReferences": [_owner_ref(deployment)]},
+                "spec": {"replicas": desired, "selector": selector, "template": rs_template,
+                         "minReadySeconds": spec.get("minReadySeconds", 0)},
+            })
+            self.progress_started[(deployment["metadata"]["uid"], new_rs["metadata"]["name"])] = time.monotonic()
+            self.event(deployment, "Normal", "ScalingReplicaSet",
+                       f"Scaled up replica set {new_rs['metadata']['name']} from 0 to {desired}",
+                       "deployment-controller")
+        elif new_rs["spec"].get("replicas") != desired:
+            self._scale(new_rs, desired, deployment)
+        new_revision = new_rs["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision")
+        if deployment["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision") != new_revision:
+            updated = copy.deepcopy(deployment)
+            updated["metadata"].setdefault("annotations", {})["deployment.kubernetes.io/revision"] = new_revision
+            self.store.replace(self._res("Deployment"), namespace, name, updated)
+        new_available = new_rs.get("status", {}).get("availableReplicas", 0)
+        recreate = spec.get("strategy", {}).get("type") == "Recreate"
+        old = [rs for rs in replica_sets if rs["metadata"]["uid"] != new_rs["metadata"]["uid"]]
+        for rs in old:
+            if rs["spec"].get("replicas", 0) and (recreate or new_available >= desired):
+                self._scale(rs, 0, deployment)
+        limit = spec.get("revisionHistoryLimit", 10)
+        idle = sorted((rs for rs in old if not rs["spec"].get("replicas")),
+                      key=lambda rs: int(rs["metadata"].get("annotations", {}).get(
+                          "deployment.kubernetes.io/revision", 0)))
+        for rs in idle[:max(len(idle) - limit, 0)]:
+            self.store.delete(rs_res, namespace, rs["metadata"]["name"])
+
+    def _scale(self, rs: Obj, replicas: int, deployment: Obj) -> None:
+        before = rs["spec"].get("replicas", 0)
+        updated = copy.deepcopy(rs)
+        updated["spec"]["replicas"] = replicas
+        self.store.replace(self._res("ReplicaSet"), rs["metadata"]["namespace"], rs["metadata"]["name"], updated)
+        verb = "up" if replicas > before else "down"
+        self.event(deployment, "Normal", "ScalingReplicaSet",
+                   f"Scaled {verb} replica set {rs['metadata']['name']} from {before} to {replicas}",
+                   "deployment-controller")
+
+    def _deployment_status(self, deployment: Obj) -> None:
+        spec, meta = deployment.get("spec", {}), deployment["metadata"]
+        desired = spec.get("replicas", 1)
+        pod_hash = template_hash(spec.get("template", {}))
+        replica_sets = self._children("ReplicaSet", deployment)
+        new_rs = next((rs for rs in replica_sets
+                       if rs["metadata"].get("labels", {}).get("pod-template-hash") == pod_hash), None)
+        if new_rs is None:
+            return
+        pods = [p for rs in replica_sets for p in self._children("Pod", rs)]
+        new_pods = self._children("Pod", new_rs)
+        ready = sum(1 for p in pods if _pod_ready(p))
+        updated_ready = sum(1 for p in new_pods if _pod_ready(p))
+        max_unavailable = _percent(spec.get("strategy", {}).get("rollingUpdate", {}).get("maxUnavailable", "25%"),
+                                   desired, round_up=False)
+        previous = {c["type"]: c for c in deployment.get("status", {}).get("conditions", [])}
+        rs_name = new_rs["metadata"]["name"]
+        now = now_iso()
+
+        def condition(type_: str, status: str, reason: str, message: str) -> Obj:
+            old = previous.get(type_)
+            same = old is not None and old.get("status") == status
+            same_reason = same and old.get("reason") == reason
+            return {"type": type_, "status": status,
+                    "lastUpdateTime": old["lastUpdateTime"] if same_reason else now,
+                    "lastTransitionTime": old["lastTransitionTime"] if same else now,
+                    "reason": reason, "message": message}
+
+        available = ready >= desired - max_unavailable
+        conditions = [condition("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
+                      if available else
+                      condition("Available", "False", "MinimumReplicasUnavailable",
+                                "Deployment does not have minimum availability.")]
+        complete = updated_ready >= desired and len(new_pods) == desired and len(pods) == desired
+        started = self.progress_started.setdefault((meta["uid"], rs_name), time.monotonic())
+        deadline = spec.get("progressDeadlineSeconds", 600)
+        old_progress = previous.get("Progressing", {})
+        if complete:
+            progressing = condition("Progressing", "True", "NewReplicaSetAvailable",
+                                    f'ReplicaSet "{rs_name}" has successfully progressed.')
+        elif (old_progress.get("reason") == "ProgressDeadlineExceeded" and rs_name in old_progress.get("message", "")) \
+                or time.monotonic() - started > deadline:
+            progressing = condition("Progressing", "False", "ProgressDeadlineExceeded",
+                                    f'ReplicaSet "{rs_name}" has timed out progressing.')
+        elif not pods or not new_pods:
+            progressing = condition("Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"')
+        else:
+            progressing = condition("Progressing", "True", "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.')
+        if progressing["reason"] == "ProgressDeadlineExceeded" and old_progress.get("reason") != "ProgressDeadlineExceeded":
+            self.event(deployment, "Warning", "ProgressDeadlineExceeded",
+                       f'Deployment "{meta["name"]}" has timed out progressing.', "deployment-controller")
+        status: Obj = {"observedGeneration": meta.get("generation", 1), "replicas": len(pods),
+                       "updatedReplicas": len(new_pods), "readyReplicas": ready, "availableReplicas": ready,
+                       "conditions": [conditions[0], progressing]}
+        if desired - ready > 0:
+            status["unavailableReplicas"] = max(len(pods), desired) - ready
+        for key in ("readyReplicas", "availableReplicas", "updatedReplicas", "replicas"):
+            if not status[key]:
+                del status[key]
+        self._write_status("Deployment", deployment, status)
+
+    # --- replica set controller -----------------------------------------------------------------------
+    def _sync_replica_set(self, rs: Obj) -> None:
+        if rs["metadata"].get("deletionTimestamp"):
+            return
+        namespace = rs["metadata"]["namespace"]
+        pods = self._children("Pod", rs)
+        desired = rs["spec"].get("replicas", 0)
+        pod_res = self._res("Pod")
+        for _ in range(desired - len(pods)):
+            template = copy.deepcopy(rs["spec"].get("template", {}))
+            name = f"{rs['metadata']['name']}-{_random_suffix()}"
+            pod_meta = template.get("metadata", {})
+            pod_spec = template.get("spec", {})
+            pod_spec.setdefault("restartPolicy", "Always")
+            pod_spec.setdefault("serviceAccountName", "default")
+            pod_spec.setdefault("schedulerName", "default-scheduler")
+            if self.scenario() is not Scenario.UNSCHEDULABLE:
+                pod_spec["nodeName"] = NODE_NAME
+            pod = self.store.create(pod_res, namespace, {
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "namespace": namespace, "labels": pod_meta.get("labels", {}),
+                             "annotations": pod_meta.get("annotations", {}) or {},
+                             "generateName": f"{rs['metadata']['name']}-",
+                             "ownerReferences": [_owner_ref(rs)]},
+                "spec": pod_spec,
+                "status": {"phase": "Pending", "qosClass": "Burstable"},
+            })
+            self.event(rs, "Normal", "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}",
+                       "replicaset-controller")
+        if len(pods) > desired:
+            doomed = sorted(pods, key=_pod_ready)[:len(pods) - desired]
+            for pod in doomed:
+                self.store.delete(pod_res, namespace, pod["metadata"]["name"])
+                self.event(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}",
+                           "replicaset-controller")
+
+    def _rs_status(self, rs: Obj) -> None:
+        pods = self._children("Pod", rs)
+        ready = sum(1 for p in pods if _pod_ready(p))
+        status = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
+                  "availableReplicas": ready, "observedGeneration": rs["metadata"].get("generation", 1)}
+        self._write_status("ReplicaSet", rs, {k: v for k, v in status.items() if v or k == "replicas"})
+
+    # --- scheduler + kubelet --------------------------------------------------------------------------
+    def _forget_gone_pods(self) -> None:
+        live = {p["metadata"]["uid"] for p in self.store.iter_kind("Pod")}
+        for uid in [uid for uid in self.pods if uid not in live]:
+            del self.pods[uid]
+        live_keys = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in self.store.iter_kind("Pod")}
+        for key in [k for k in self.logs if (k[0], k[1]) not in live_keys]:
+            self.logs[key].closed = True
+            self.logs[key].changed.set()
+            del self.logs[key]
+
+    def _container_fate(self, pod: Obj, container: Obj) -> ContainerFate:
+        namespace = pod["metadata"]["namespace"]
+        image = container.get("image", "")
+        ref = minikube.normalise_image(image)
+        tag = ref.rsplit(":", 1)[-1] if "@" not in ref else ""
+        policy = container.get("imagePullPolicy") or ("Always" if tag == "latest" else "IfNotPresent")
+        loaded = ref in self._images
+        if policy == "Never" and not loaded:
+            message = f'Container image "{image}" is not present with pull policy of Never'
+            return ContainerFate("ErrImageNeverPull", message, "ErrImageNeverPull", message)
+        if policy == "Always" or not loaded:
+            message = (f'failed to pull and unpack image "{ref}": failed to resolve reference "{ref}": pull access '
+                       "denied, repository does not exist or may require authorization: server message: "
+                       "insufficient_scope: authorization failed")
+            return ContainerFate("ImagePullBackOff", f'Back-off pulling image "{image}"', "Failed",
+                                 f'Failed to pull image "{image}": {message}')
+        secrets, config_maps = self._res("Secret"), self._res("ConfigMap")
+        for env in container.get("env") or []:
+            source = env.get("valueFrom") or {}
+            for ref_key, res, label in (("secretKeyRef", secrets, "Secret"), ("configMapKeyRef", config_maps, "ConfigMap")):
+                key_ref = source.get(ref_key)
+                if not key_ref:
+                    continue
+                obj = self.store.find(res, namespace, key_ref.get("name", ""))
+                if obj is None:
+                    if key_ref.get("optional"):
+                        continue
+                    message = f'{label.lower()} "{key_ref.get("name")}" not found'
+                    return ContainerFate("CreateContainerConfigError", message, "Failed", f"Error: {message}")
+                data = {**(obj.get("data") or {}), **(obj.get("binaryData") or {})}
+                if key_ref.get("key") not in data and not key_ref.get("optional"):
+                    message = f"couldn't find key {key_ref.get('key')} in {label} {namespace}/{key_ref.get('name')}"
+                    return ContainerFate("CreateContainerConfigError", message, "Failed", f"Error: {message}")
+        for env_from in container.get("envFrom") or []:
+            for ref_key, res, label in (("secretRef", secrets, "secret"), ("configMapRef", config_maps, "configmap")):
+                source = env_from.get(ref_key)
+                if source and not source.get("optional") and \
+                        self.store.find(res, namespace, source.get("name", "")) is None:
+                    message = f'{label} "{source.get("name")}" not found'
+                    return ContainerFate("CreateContainerConfigError", message, "Failed", f"Error: {message}")
+        return ContainerFate()
+
+    def _mount_problem(self, pod: Obj) -> str:
+        namespace = pod["metadata"]["namespace"]
+        for volume in pod.get("spec", {}).get("volumes") or []:
+            for key, res, label, name_key in (("secret", self._res("Secret"), "secret", "secretName"),
+                                              ("configMap", self._res("ConfigMap"), "configmap", "name")):
+                source = volume.get(key)
+                if source and not source.get("optional") and \
+                        self.store.find(res, namespace, source.get(name_key, "")) is None:
+                    return (f'MountVolume.SetUp failed for volume "{volume.get("name")}" : {label} '
+                            f'"{source.get(name_key)}" not found')
+        return ""
+
+    def _once(self, record: PodRecord, pod: Obj, key: str, type_: str, reason: str, message: str,
+              component: str = "kubelet") -> None:
+        if key not in record.emitted:
+            record.emitted.add(key)
+            self.event(pod, type_, reason, message, component)
+
+    def _sync_pod(self, pod: Obj) -> None:
+        meta, spec = pod["metadata"], pod.get("spec", {})
+        if meta.get("deletionTimestamp"):
+            return
+        record = self.pods.get(meta["uid"])
+        if record is None:
+            record = self.pods[meta["uid"]] = PodRecord(self.scenario(), time.monotonic(), time.time())
+        created = _iso(record.created_wall)
+        namespace, name = meta["namespace"], meta["name"]
+        if record.scenario is Scenario.UNSCHEDULABLE or not spec.get("nodeName"):
+            self._once(record, pod, "sched", "Warning", "FailedScheduling",
+                       f"{UNSCHEDULABLE_MESSAGE} preemption: 0/1 nodes are available: 1 No preemption victims "
+                       "found for incoming pod.", "default-scheduler")
+            self._write_status("Pod", pod, {
+                "phase": "Pending", "qosClass": "Burstable",
+                "conditions": [{"type": "PodScheduled", "status": "False", "lastProbeTime": None,
+                                "lastTransitionTime": created, "reason": "Unschedulable",
+                                "message": UNSCHEDULABLE_MESSAGE}]})
+            return
+        self._once(record, pod, "scheduled", "Normal", "Scheduled",
+                   f"Successfully assigned {namespace}/{name} to {NODE_NAME}", "default-scheduler")
+        elapsed = time.monotonic() - record.created
+        mount_problem = self._mount_problem(pod)
+        if mount_problem:
+            self._once(record, pod, "mount", "Warning", "FailedMount", mount_problem)
+        statuses, all_ready, any_running = [], True, False
+        for container in spec.get("containers") or []:
+            cname, image = container.get("name", ""), container.get("image", "")
+            log = self.logs.setdefault((namespace, name, cname), PodLog())
+            fate = ContainerFate("ContainerCreating") if mount_problem else self._container_fate(pod, container)
+            base = {"name": cname, "image": image, "imageID": "", "started": False, "ready": False,
+                    "restartCount": record.restarts}
+            if fate.reason:
+                all_ready = False
+                log.waiting_reason = fate.reason
+                state: Obj = {"waiting": {"reason": fate.reason}}
+                if fate.message and fate.reason != "ContainerCreating":
+                    state["waiting"]["message"] = fate.message
+                if fate.event_reason:
+                    self._once(record, pod, f"fate:{cname}:{fate.reason}", "Warning", fate.event_reason,
+                               fate.event_message)
+                    if fate.reason == "ImagePullBackOff":
+                        self._once(record, pod, f"backoff:{cname}", "Normal", "BackOff",
+                                   f'Back-off pulling image "{image}"')
+                statuses.append({**base, "state": state, "lastState": {}})
+                continue
+            image_id = self._images.get(minikube.normalise_image(image), "")
+            base["imageID"] = f"docker://{image_id}" if image_id else ""
+            self._once(record, pod, f"pulled:{cname}", "Normal", "Pulled",
+                       f'Container image "{image}" already present on machine')
+            self._once(record, pod, f"created:{cname}", "Normal", "Created", f"Created container: {cname}")
+            self._once(record, pod, f"started:{cname}", "Normal", "Started", f"Started container {cname}")
+            if record.scenario is Scenario.CRASH_LOOP:
+                all_ready = False
+                statuses.append(self._crash_status(record, pod, container, base, log, elapsed))
+                any_running = True
+                continue
+            if not log.lines:
+                for line in HEALTHY_LOG:
+                    log.append(line)
+            ready = elapsed >= self.timings.ready_delay(record.scenario)
+            all_ready = all_ready and ready
+            any_running = True
+            statuses.append({**base, "started": True, "ready": ready, "lastState": {},
+                             "state": {"running": {"startedAt": created}}})
+        containers_ready = "True" if all_ready and statuses else "False"
+        conditions = [
+            {"type": "PodReadyToStartContainers", "status": "False" if mount_problem else "True"},
+            {"type": "Initialized", "status": "True"},
+            {"type": "Ready", "status": containers_ready},
+            {"type": "ContainersReady", "status": containers_ready},
+            {"type": "PodScheduled", "status": "True"},
+        ]
+        previous = {c["type"]: c for c in pod.get("status", {}).get("conditions", [])}
+        for cond in conditions:
+            old = previous.get(cond["type"], {})
+            cond["lastProbeTime"] = None
+            cond["lastTransitionTime"] = old.get("lastTransitionTime") if old.get("status") == cond["status"] \
+                else now_iso()
+            if cond["type"] in ("Ready", "ContainersReady") and cond["status"] == "False":
+                waiting = [s["name"] for s in statuses if not s["ready"]]
+                cond["reason"] = "ContainersNotReady"
+                cond["message"] = f"containers with unready status: [{' '.join(waiting)}]"
+        self._write_status("Pod", pod, {
+            "phase": "Running" if any_running else "Pending", "conditions": conditions,
+            "hostIP": "192.168.49.2", "hostIPs": [{"ip": "192.168.49.2"}],
+            "podIP": _pod_ip(meta["uid"]), "podIPs": [{"ip": _pod_ip(meta["uid"])}],
+            "startTime": created, "qosClass": "Burstable", "containerStatuses": statuses,
+        })
+
+    def _crash_status(self, record: PodRecord, pod: Obj, container: Obj, base: Obj, log: PodLog,
+                      elapsed: float) -> Obj:
+        cname = container.get("name", "")
+        interval = self.timings.crash_interval
+        restarts = int(elapsed // interval)
+        if restarts > record.restarts or not log.lines:
+            if restarts > record.restarts:
+                record.restarts = restarts
+                log.lines.clear()
+            for line in CRASH_LOG:
+                log.append(line)
+        base["restartCount"] = record.restarts
+        if record.restarts == 0:
+            return {**base, "started": True, "state": {"running": {"startedAt": _iso(record.created_wall)}},
+                    "lastState": {}}
+        pod_meta = pod["metadata"]
+        finished = _iso(record.created_wall + record.restarts * interval)
+        backoff = min(10 * 2 ** (record.restarts - 1), 300)
+        self._once(record, pod, f"crash:{record.restarts}", "Warning", "BackOff",
+                   f"Back-off restarting failed container {cname} in pod "
+                   f"{pod_meta['name']}_{pod_meta['namespace']}({pod_meta['uid']})")
+        return {**base, "state": {"waiting": {
+            "reason": "CrashLoopBackOff",
+            "message": f"back-off {backoff}s restarting failed container={cname} "
+                       f"pod={pod_meta['name']}_{pod_meta['namespace']}({pod_meta['uid']})"}},
+            "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
+                                         "startedAt": _iso(record.created_wall + (record.restarts - 1) * interval),
+                                         "finishedAt": finished, "containerID": f"docker://{pod_meta['uid']}"}}}
+
+
+def _pod_ready(pod: Obj) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in pod.get("status", {}).get("conditions", []))
+
+
+def _pod_ip(uid: str) -> str:
+    value = int(hashlib.sha256(uid.encode()).hexdigest()[:4], 16)
+    return f"10.244.{value // 256 % 250}.{value % 250 + 2}"
+
+
+def _percent(value: Any, total: int, round_up: bool) -> int:
+    if isinstance(value, str) and value.endswith("%"):
+        raw = total * int(value[:-1]) / 100
+        return math.ceil(raw) if round_up else math.floor(raw)
+    return int(value or 0)
+
+
+def decode_secret(obj: Obj) -> dict[str, str]:
+    return {k: base64.b64decode(v).decode(errors="replace") for k, v in (obj.get("data") or {}).items()}
+
+
+def pods_ready_for(store: Store, namespace: str, selector: dict[str, str]) -> bool:
+    """Whether any Ready pod in `namespace` matches a Service selector (the endpoints check)."""
+    if not selector:
+        return False
+    pods = store.list(store.table.by_kind("Pod"), namespace)
+    return any(selector_matches({"matchLabels": selector}, p["metadata"].get("labels") or {}) and _pod_ready(p)
+               for p in pods)

@@ -1,0 +1,315 @@
+"""A fake `minikube` command line (standard library only; run as a script from a temp bin dir).
+
+Its state lives in a JSON file (`$FAKE_MINIKUBE_STATE`) that the fake cluster reads too: the images
+"loaded into the node", the addons, and whether the machine is running. Output formats and exit codes
+follow minikube v1.37: `status` exit bits 1 host, 2 kubelet, 4 apiserver not running; 85 no profile.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+VERSION = "v1.37.0"
+DOCKER = os.environ.get("FAKE_MINIKUBE_DOCKER", "/usr/bin/docker")
+SYSTEM_IMAGES = (
+    "registry.k8s.io/pause:3.10",
+    "registry.k8s.io/kube-apiserver:v1.34.0",
+    "registry.k8s.io/etcd:3.6.4-0",
+    "registry.k8s.io/coredns/coredns:v1.12.1",
+    "gcr.io/k8s-minikube/storage-provisioner:v5",
+)
+KNOWN_ADDONS = ("dashboard", "default-storageclass", "ingress", "ingress-dns", "metrics-server",
+                "registry", "storage-provisioner")
+EXIT_HOST_NOT_RUNNING = 1
+EXIT_KUBELET_NOT_RUNNING = 2
+EXIT_APISERVER_NOT_RUNNING = 4
+EXIT_NO_PROFILE = 85
+EXIT_GUEST_NOT_RUNNING = 83
+EXIT_IMAGE_LOAD = 80
+EXIT_USAGE = 64
+
+
+def default_state(api_port: int = 0, kubeconfig: str = "") -> dict[str, Any]:
+    return {
+        "profile": "minikube", "exists": True, "host": "Running", "kubelet": "Running",
+        "apiserver": "Running", "kubeconfig": "Configured", "images": {},
+        "addons": {"default-storageclass": True, "storage-provisioner": True},
+        "silent_image_load": False, "api_port": api_port, "kubeconfig_path": kubeconfig, "ip": "127.0.0.1",
+    }
+
+
+def read_state(path: str | Path) -> dict[str, Any]:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return default_state()
+
+
+def write_state(path: str | Path, state: dict[str, Any]) -> None:
+    tmp = Path(f"{path}.tmp")
+    tmp.write_text(json.dumps(state, indent=2))
+    tmp.replace(path)
+
+
+def normalise_image(ref: str) -> str:
+    """`todo-backend:1` -> `docker.io/library/todo-backend:1` (the name the node's runtime shows)."""
+    name, _, digest = ref.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    if ":" not in last and not digest:
+        name += ":latest"
+    first = name.split("/", 1)[0]
+    if "/" not in name:
+        name = f"docker.io/library/{name}"
+    elif not ("." in first or ":" in first or first == "localhost"):
+        name = f"docker.io/{name}"
+    return f"{name}@{digest}" if digest else name
+
+
+def is_running(state: dict[str, Any]) -> bool:
+    return bool(state.get("exists")) and state.get("host") == "Running" and state.get("apiserver") == "Running"
+
+
+# --- commands ----------------------------------------------------------------------------------
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _require_running(state: dict[str, Any]) -> int:
+    if not state.get("exists"):
+        _err(f'🤷  Profile "{state["profile"]}" not found. Run "minikube profile list" to view all profiles.')
+        _err('👉  To start a cluster, run: "minikube start"')
+        return EXIT_NO_PROFILE
+    if state.get("host") != "Running":
+        _err(f'🤷  The control-plane node {state["profile"]} host is not running: state={state["host"]}')
+        _err('👉  To start a cluster, run: "minikube start"')
+        return EXIT_GUEST_NOT_RUNNING
+    return 0
+
+
+def cmd_status(state: dict[str, Any], args: list[str]) -> int:
+    if not state.get("exists"):
+        _err(f'🤷  Profile "{state["profile"]}" not found. Run "minikube profile list" to view all profiles.')
+        _err('👉  To start a cluster, run: "minikube start"')
+        return EXIT_NO_PROFILE
+    fields = {"Name": state["profile"], "Host": state["host"], "Kubelet": state["kubelet"],
+              "APIServer": state["apiserver"], "Kubeconfig": state["kubeconfig"], "Worker": False}
+    output = "text"
+    for i, arg in enumerate(args):
+        if arg in ("-o", "--output") and i + 1 < len(args):
+            output = args[i + 1]
+        elif arg.startswith(("-o=", "--output=")):
+            output = arg.split("=", 1)[1]
+    if output == "json":
+        print(json.dumps(fields))
+    else:
+        print(f"{state['profile']}\ntype: Control Plane\nhost: {state['host']}\nkubelet: {state['kubelet']}\n"
+              f"apiserver: {state['apiserver']}\nkubeconfig: {state['kubeconfig']}\n")
+    code = 0
+    if state["host"] != "Running":
+        code |= EXIT_HOST_NOT_RUNNING
+    if state["kubelet"] != "Running":
+        code |= EXIT_KUBELET_NOT_RUNNING
+    if state["apiserver"] != "Running":
+        code |= EXIT_APISERVER_NOT_RUNNING
+    return code
+
+
+def cmd_ip(state: dict[str, Any], args: list[str]) -> int:
+    code = _require_running(state)
+    if not code:
+        print(state.get("ip", "127.0.0.1"))
+    return code
+
+
+def _docker_image_id(image: str) -> str | None:
+    proc = subprocess.run([DOCKER, "image", "inspect", "--format", "{{.Id}}", image],
+                          capture_output=True, text=True, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def cmd_image(state: dict[str, Any], args: list[str], path: str) -> int:
+    if not args:
+        _err("Error: requires a subcommand: load, ls, rm")
+        return EXIT_USAGE
+    sub, rest = args[0], [a for a in args[1:] if not a.startswith("-")]
+    code = _require_running(state)
+    if code:
+        return code
+    if sub == "load":
+        if not rest:
+            _err("❌  Exiting due to MK_USAGE: Please provide an image in your local daemon to load into "
+                 "minikube via <minikube image load IMAGE_NAME>")
+            return EXIT_USAGE
+        for image in rest:
+            image_id = _docker_image_id(image)
+            if image_id is None:
+                _err(f"❌  Exiting due to GUEST_IMAGE_LOAD: Failed to load image: save to dir: caching images: "
+                     f'caching image "{image}": getting image "{image}": reference does not exist')
+                return EXIT_IMAGE_LOAD
+            if state.get("silent_image_load"):
+                continue  # the known minikube trap: success reported, nothing loaded
+            ref = normalise_image(image)
+            # minikube keeps the old image when the tag is already present (kubernetes/minikube#11276).
+            state["images"].setdefault(ref, image_id)
+        write_state(path, state)
+        return 0
+    if sub in ("ls", "list"):
+        refs = list(SYSTEM_IMAGES) + sorted(state["images"])
+        if "table" in args or "--format=table" in args:
+            print("|-------|-----|---------------|\n| Image | Tag | Image ID |\n|-------|-----|---------------|")
+            for ref in refs:
+                name, _, tag = ref.rpartition(":")
+                print(f"| {name} | {tag} | {state['images'].get(ref, '')[7:20]} |")
+        else:
+            print("\n".join(refs))
+        return 0
+    if sub == "rm":
+        for image in rest:
+            state["images"].pop(normalise_image(image), None)
+        write_state(path, state)
+        return 0
+    _err(f'Error: unknown command "{sub}" for "minikube image"')
+    return EXIT_USAGE
+
+
+def cmd_addons(state: dict[str, Any], args: list[str], path: str) -> int:
+    sub, rest = (args[0] if args else "list"), [a for a in args[1:] if not a.startswith("-")]
+    if sub == "list":
+        code = _require_running(state)
+        if code:
+            return code
+        if "json" in args or "-o=json" in args or "--output=json" in args:
+            print(json.dumps({name: {"Profile": state["profile"],
+                                     "Status": "enabled" if state["addons"].get(name) else "disabled"}
+                              for name in KNOWN_ADDONS}))
+        else:
+            print("|-----------------------------|----------|--------------|--------------------------------|")
+            print("|         ADDON NAME          | PROFILE  |    STATUS    |           MAINTAINER           |")
+            print("|-----------------------------|----------|--------------|--------------------------------|")
+            for name in KNOWN_ADDONS:
+                status = "enabled ✅" if state["addons"].get(name) else "disabled"
+                print(f"| {name:<27} | {state['profile']:<8} | {status:<12} | Kubernetes                     |")
+            print("|-----------------------------|----------|--------------|--------------------------------|")
+        return 0
+    if sub in ("enable", "disable"):
+        code = _require_running(state)
+        if code:
+            return code
+        for name in rest:
+            if name not in KNOWN_ADDONS:
+                _err(f"❌  Exiting due to MK_ADDON_ENABLE: run callbacks: {name} is not a valid addon")
+                return 10
+            state["addons"][name] = sub == "enable"
+            print(f"🌟  The '{name}' addon is {sub}d")
+        write_state(path, state)
+        return 0
+    _err(f'Error: unknown command "{sub}" for "minikube addons"')
+    return EXIT_USAGE
+
+
+def cmd_docker_env(state: dict[str, Any], args: list[str]) -> int:
+    code = _require_running(state)
+    if code:
+        return code
+    if "--unset" in args or "-u" in args:
+        print("unset DOCKER_TLS_VERIFY;\nunset DOCKER_HOST;\nunset DOCKER_CERT_PATH;\nunset MINIKUBE_ACTIVE_DOCKERD;")
+        return 0
+    print('export DOCKER_HOST="unix:///var/run/docker.sock"\nexport MINIKUBE_ACTIVE_DOCKERD="minikube"\n\n'
+          "# To point your shell to minikube's docker-daemon, run:\n# eval $(minikube -p minikube docker-env)")
+    return 0
+
+
+def cmd_update_context(state: dict[str, Any], args: list[str]) -> int:
+    code = _require_running(state)
+    if code:
+        return code
+    print(f'🎉  "{state["profile"]}" context has been updated to point to 127.0.0.1:{state.get("api_port")}')
+    print("💗  Current context is \"minikube\"")
+    return 0
+
+
+def cmd_service(state: dict[str, Any], args: list[str]) -> int:
+    code = _require_running(state)
+    if code:
+        return code
+    names = [a for a in args if not a.startswith("-")]
+    namespace = "default"
+    for i, arg in enumerate(args):
+        if arg in ("-n", "--namespace") and i + 1 < len(args):
+            namespace = args[i + 1]
+            names = [n for n in names if n != namespace]
+        elif arg.startswith("--namespace="):
+            namespace = arg.split("=", 1)[1]
+    if not names:
+        _err("❌  Exiting due to MK_USAGE: You must specify a service name")
+        return EXIT_USAGE
+    url = f"http://127.0.0.1:{state.get('api_port')}/api/v1/namespaces/{namespace}/services/{names[0]}"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            service = json.load(response)
+    except OSError:
+        _err(f'❌  Exiting due to SVC_NOT_FOUND: Service \'{names[0]}\' was not found in \'{namespace}\' namespace.')
+        return 89
+    for port in service.get("spec", {}).get("ports", []):
+        if port.get("nodePort"):
+            print(f"http://{state.get('ip', '127.0.0.1')}:{port['nodePort']}")
+            return 0
+    _err(f"😿  service {namespace}/{names[0]} has no node port")
+    return 89
+
+
+def cmd_start_stop(state: dict[str, Any], command: str, path: str) -> int:
+    value = "Running" if command == "start" else "Stopped"
+    state.update(exists=True, host=value, kubelet=value, apiserver=value,
+                 kubeconfig="Configured" if value == "Running" else "Stopped")
+    write_state(path, state)
+    print(f"✋  Stopping node \"{state['profile']}\"  ..." if command == "stop" else
+          f"🏄  Done! kubectl is now configured to use \"{state['profile']}\" cluster and \"default\" namespace "
+          "by default")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    path = os.environ.get("FAKE_MINIKUBE_STATE", "")
+    if not path:
+        _err("fake minikube: FAKE_MINIKUBE_STATE is not set")
+        return EXIT_USAGE
+    state = read_state(path)
+    args = [a for a in argv if a not in ("-p", "minikube", "--profile=minikube")] if argv[:1] != ["kubectl"] else argv
+    if not args:
+        print("minikube provisions and manages local Kubernetes clusters optimized for development workflows.")
+        return 0
+    command, rest = args[0], args[1:]
+    if command == "version":
+        print(f"minikube version: {VERSION}\ncommit: 0000000000000000000000000000000000000000")
+        return 0
+    if command == "status":
+        return cmd_status(state, rest)
+    if command == "ip":
+        return cmd_ip(state, rest)
+    if command == "image":
+        return cmd_image(state, rest, path)
+    if command == "addons":
+        return cmd_addons(state, rest, path)
+    if command == "docker-env":
+        return cmd_docker_env(state, rest)
+    if command == "update-context":
+        return cmd_update_context(state, rest)
+    if command == "service":
+        return cmd_service(state, rest)
+    if command in ("start", "stop"):
+        return cmd_start_stop(state, command, path)
+    if command == "kubectl":
+        return subprocess.run(["kubectl", *[a for a in rest if a != "--"]], check=False).returncode
+    _err(f'Error: unknown command "{command}" for "minikube"')
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

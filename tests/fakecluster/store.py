@@ -1,0 +1,276 @@
+"""The object store behind the fake API server: API semantics (uid, resourceVersion, generation,
+conflicts, immutability, cascading deletion) and watch event fan-out.
+
+All methods run on the server's event loop; none of them awaits, so each is atomic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import copy
+import datetime
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .resources import Resource, ResourceTable
+
+Obj = dict[str, Any]
+Key = tuple[Resource, str, str]  # (resource, namespace or "", name)
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def now_iso() -> str:
+    return datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ApiError(Exception):
+    """An error the API server answers with a `Status` body."""
+
+    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code, self.reason, self.message, self.details = code, reason, message, details or {}
+
+    def status(self) -> Obj:
+        body: Obj = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                     "message": self.message, "reason": self.reason, "code": self.code}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+def not_found(res: Resource, name: str) -> ApiError:
+    qualified = f"{res.plural}.{res.group}" if res.group else res.plural
+    return ApiError(404, "NotFound", f'{qualified} "{name}" not found',
+                    {"name": name, "group": res.group, "kind": res.plural} if res.group else
+                    {"name": name, "kind": res.plural})
+
+
+@dataclass
+class WatchEvent:
+    revision: int
+    type: str  # ADDED | MODIFIED | DELETED
+    resource: Resource
+    object: Obj
+
+
+@dataclass
+class Store:
+    table: ResourceTable = field(default_factory=ResourceTable)
+    objects: dict[Key, Obj] = field(default_factory=dict)
+    history: list[WatchEvent] = field(default_factory=list)
+    revision: int = 1
+    _subscribers: list[asyncio.Queue[WatchEvent]] = field(default_factory=list)
+    _listeners: list[Callable[[WatchEvent], None]] = field(default_factory=list)
+    # Mutating admission: (resource, new object, current object or None) -> None, may raise ApiError.
+    admission: list[Callable[[Resource, Obj, Obj | None], None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        namespaces = self.table.by_kind("Namespace")
+        for name in SYSTEM_NAMESPACES:
+            self.create(namespaces, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+    # --- reading ---------------------------------------------------------------------------------
+    def get(self, res: Resource, namespace: str, name: str) -> Obj:
+        obj = self.objects.get((res, namespace if res.namespaced else "", name))
+        if obj is None:
+            raise not_found(res, name)
+        return obj
+
+    def find(self, res: Resource, namespace: str, name: str) -> Obj | None:
+        return self.objects.get((res, namespace if res.namespaced else "", name))
+
+    def list(self, res: Resource, namespace: str | None = None) -> list[Obj]:
+        items = [obj for (r, ns, _), obj in self.objects.items()
+                 if r == res and (not namespace or not res.namespaced or ns == namespace)]
+        return sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+
+    def iter_kind(self, kind: str) -> Iterator[Obj]:
+        res = self.table.by_kind(kind)
+        yield from self.list(res)
+
+    # --- writing ---------------------------------------------------------------------------------
+    def _bump(self) -> str:
+        self.revision += 1
+        return str(self.revision)
+
+    def _emit(self, kind: str, res: Resource, obj: Obj) -> None:
+        event = WatchEvent(self.revision, kind, res, copy.deepcopy(obj))
+        self.history.append(event)
+        for queue in list(self._subscribers):
+            queue.put_nowait(event)
+        for listener in list(self._listeners):
+            listener(event)
+
+    def _check_namespace(self, res: Resource, namespace: str) -> None:
+        if not res.namespaced:
+            return
+        ns = self.objects.get((self.table.by_kind("Namespace"), "", namespace))
+        if ns is None:
+            raise ApiError(404, "NotFound", f'namespaces "{namespace}" not found',
+                           {"name": namespace, "kind": "namespaces"})
+        if ns.get("status", {}).get("phase") == "Terminating":
+            raise ApiError(403, "Forbidden", f"{res.plural} \"{'...'}\" is forbidden: unable to create new "
+                           f"content in namespace {namespace} because it is being terminated")
+
+    @staticmethod
+    def _normalise(res: Resource, obj: Obj) -> None:
+        obj["apiVersion"], obj["kind"] = res.api_version, res.kind
+        if res.kind == "Secret":
+            string_data = obj.pop("stringData", None) or {}
+            data = obj.setdefault("data", {}) if string_data or obj.get("data") is not None else None
+            for key, value in string_data.items():
+                data[key] = base64.b64encode(value.encode()).decode()
+            obj.setdefault("type", "Opaque")
+            if data is None:
+                obj.pop("data", None)
+        if res.kind == "Namespace":
+            obj.setdefault("spec", {"finalizers": ["kubernetes"]})
+            obj.setdefault("status", {})["phase"] = obj.get("status", {}).get("phase") or "Active"
+            obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
+
+    def create(self, res: Resource, namespace: str, body: Obj) -> Obj:
+        obj = copy.deepcopy(body)
+        meta = obj.setdefault("metadata", {})
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
+        name = meta.get("name")
+        if not name:
+            raise ApiError(422, "Invalid", f"{res.kind} \"\" is invalid: metadata.name: Required value: name or "
+                           "generateName is required", {"kind": res.kind})
+        namespace = namespace or meta.get("namespace") or ("default" if res.namespaced else "")
+        if res.namespaced:
+            if meta.get("namespace") and meta["namespace"] != namespace:
+                raise ApiError(400, "BadRequest", "the namespace of the provided object does not match the "
+                               "namespace sent on the request")
+            meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
+            namespace = ""
+        self._check_namespace(res, namespace)
+        key = (res, namespace, name)
+        if key in self.objects:
+            qualified = f"{res.plural}.{res.group}" if res.group else res.plural
+            raise ApiError(409, "AlreadyExists", f'{qualified} "{name}" already exists',
+                           {"name": name, "kind": res.plural, **({"group": res.group} if res.group else {})})
+        self._normalise(res, obj)
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = now_iso()
+        meta.pop("deletionTimestamp", None)
+        meta["generation"] = 1
+        if res.kind == "Deployment":
+            obj.pop("status", None)
+            spec = obj.setdefault("spec", {})
+            spec.setdefault("replicas", 1)
+            spec.setdefault("revisionHistoryLimit", 10)
+            spec.setdefault("progressDeadlineSeconds", 600)
+            spec.setdefault("strategy", {"type": "RollingUpdate",
+                                         "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}})
+        for admit in self.admission:
+            admit(res, obj, None)
+        meta["resourceVersion"] = self._bump()
+        self.objects[key] = obj
+        self._emit("ADDED", res, obj)
+        return obj
+
+    def replace(self, res: Resource, namespace: str, name: str, body: Obj, *, subresource: str = "") -> Obj:
+        current = self.get(res, namespace, name)
+        sent_version = (body.get("metadata") or {}).get("resourceVersion")
+        if sent_version and sent_version != current["metadata"]["resourceVersion"]:
+            qualified = f"{res.plural}.{res.group}" if res.group else res.plural
+            raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {qualified} "{name}": the object '
+                           "has been modified; please apply your changes to the latest version and try again",
+                           {"name": name, "kind": res.plural})
+        obj = copy.deepcopy(body)
+        meta = obj.setdefault("metadata", {})
+        if meta.get("name", name) != name:
+            raise ApiError(400, "BadRequest", "the name of the object does not match the name on the URL")
+        self._normalise(res, obj)
+        if res.kind == "Secret" and current.get("immutable"):
+            changed = [f for f in ("data", "immutable") if obj.get(f) != current.get(f)]
+            if changed:
+                causes = [{"reason": "FieldValueForbidden",
+                           "message": "Forbidden: field is immutable when `immutable` is set", "field": f}
+                          for f in changed]
+                message = "; ".join(f"{c['field']}: {c['message']}" for c in causes)
+                raise ApiError(422, "Invalid", f'Secret "{name}" is invalid: {message}',
+                               {"name": name, "kind": "Secret", "causes": causes})
+        # Fields the server owns survive every write.
+        for owned in ("uid", "creationTimestamp", "namespace", "deletionTimestamp"):
+            if owned in current["metadata"]:
+                meta[owned] = current["metadata"][owned]
+        meta["name"] = name
+        if subresource == "status":
+            merged = copy.deepcopy(current)
+            merged["status"] = obj.get("status", {})
+            obj = merged
+            meta = obj["metadata"]
+        elif res.has_status and res.kind != "Namespace":
+            obj["status"] = copy.deepcopy(current.get("status", {}))
+            if not obj["status"]:
+                obj.pop("status")
+        for admit in self.admission:
+            admit(res, obj, current)
+        spec_changed = obj.get("spec") != current.get("spec")
+        generation = current["metadata"].get("generation", 1)
+        meta["generation"] = generation + 1 if spec_changed and subresource != "status" else generation
+        if obj == current:
+            return current
+        meta["resourceVersion"] = self._bump()
+        self.objects[(res, current["metadata"].get("namespace", ""), name)] = obj
+        self._emit("MODIFIED", res, obj)
+        self._maybe_finish_deletion(res, obj)
+        return obj
+
+    def delete(self, res: Resource, namespace: str, name: str) -> Obj:
+        obj = self.get(res, namespace, name)
+        meta = obj["metadata"]
+        if meta.get("finalizers") and res.kind != "Namespace":
+            if not meta.get("deletionTimestamp"):
+                meta["deletionTimestamp"] = now_iso()
+                meta["resourceVersion"] = self._bump()
+                self._emit("MODIFIED", res, obj)
+            return obj
+        return self._remove(res, obj)
+
+    def _remove(self, res: Resource, obj: Obj) -> Obj:
+        meta = obj["metadata"]
+        key = (res, meta.get("namespace", ""), meta["name"])
+        if key not in self.objects:
+            return obj
+        del self.objects[key]
+        meta["resourceVersion"] = self._bump()
+        self._emit("DELETED", res, obj)
+        # The garbage collector and the namespace controller, done at once.
+        if res.kind == "Namespace":
+            for (r, ns, _), child in list(self.objects.items()):
+                if ns == meta["name"] and r.namespaced:
+                    self._remove(r, child)
+        uid = meta["uid"]
+        for (r, _, _), child in list(self.objects.items()):
+            if any(ref.get("uid") == uid for ref in child["metadata"].get("ownerReferences") or []):
+                self._remove(r, child)
+        return obj
+
+    def _maybe_finish_deletion(self, res: Resource, obj: Obj) -> None:
+        meta = obj["metadata"]
+        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+            self._remove(res, obj)
+
+    # --- watching --------------------------------------------------------------------------------
+    def subscribe(self) -> asyncio.Queue[WatchEvent]:
+        queue: asyncio.Queue[WatchEvent] = asyncio.Queue()
+        self._subscribers.append(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[WatchEvent]) -> None:
+        if queue in self._subscribers:
+            self._subscribers.remove(queue)
+
+    def add_listener(self, listener: Callable[[WatchEvent], None]) -> None:
+        self._listeners.append(listener)
+
+    def events_since(self, revision: int) -> list[WatchEvent]:
+        return [e for e in self.history if e.revision > revision]
