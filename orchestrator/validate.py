@@ -133,7 +133,7 @@ def helm_value_args(options: ValidateOptions) -> list[str]:
     for path in options.values_files:
         args += ["--values", str(path)]
     for key, value in options.set_values.items():
-        args += ["--set-string" if key == "secrets.version" else "--set", f"{key}={value}"]
+        args += ["--set", f"{key}={value}"]
     return args
 
 
@@ -414,12 +414,20 @@ class report_to:  # noqa: N801 - used like a function: report_to(reporter)(resul
 
 
 def require_clean(report: Report) -> None:
-    """Raise InputError (exit 2) naming every check with problems; return when all are ok."""
+    """Return when every check is ok or skipped. A check whose tool could not run raises
+    EnvironmentProblem (exit 3); any other problem raises InputError (exit 2). Both name the checks."""
     if not report.failed:
         return
+    names = ", ".join(r.name for r in report.failed)
+    broken_tools = sorted({p.resource for r in report.failed for p in r.problems if p.rule == "TOOL"})
+    if broken_tools:
+        raise EnvironmentProblem(
+            f"validation could not run {', '.join(broken_tools)} (checks: {names})",
+            "install the test extras (`.venv/bin/pip install -e '.[test]'`) and the pinned helm (scripts/install-tools)",
+        )
     count = sum(len(r.problems) for r in report.failed)
     raise InputError(
-        f"validation found {count} problem(s) in {', '.join(r.name for r in report.failed)}",
+        f"validation found {count} problem(s) in {names}",
         "fix each problem listed above (rule id, resource, fix); deliberate scanner skips belong in "
         ".checkov.yaml or .hadolint.yaml with the reason",
     )

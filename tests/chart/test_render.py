@@ -142,6 +142,14 @@ def test_image_tags_follow_values() -> None:
     assert find(docs, "Deployment", "frontend")["spec"]["template"]["spec"]["containers"][0]["image"] == "todo-web:0.1.0"
 
 
+def test_all_digit_tag_and_version_from_set_are_accepted() -> None:
+    # helm --set turns an all-digit value into a number; the schema accepts it and the chart quotes it.
+    docs = render({"backend.image.tag": "1234567", "secrets.version": "20260101"})
+    backend = find(docs, "Deployment", "backend")["spec"]["template"]
+    assert backend["spec"]["containers"][0]["image"] == "todo-backend:1234567"
+    assert backend["metadata"]["annotations"]["todo-app/secrets-version"] == "20260101"
+
+
 def test_kubernetes_validate_catches_a_misspelt_field(default_manifests: Docs) -> None:
     import copy
 

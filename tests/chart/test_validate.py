@@ -126,6 +126,17 @@ def test_require_clean_raises_input_error_naming_failed_checks() -> None:
     assert "    DL3057 x.Dockerfile:1: error: missing" in Report((ok, bad), 0.2).lines()
 
 
+def test_a_missing_tool_is_an_environment_problem(tmp_path: Path) -> None:
+    from orchestrator.errors import EnvironmentProblem
+
+    opts = ValidateOptions(hadolint=str(tmp_path / "no-such-hadolint"))
+    result = check_hadolint(opts, [_write(tmp_path, "backend.Dockerfile", GOOD_DOCKERFILE)])
+    assert result.status is Status.PROBLEMS and result.problems[0].rule == "TOOL"
+    with pytest.raises(EnvironmentProblem) as caught:
+        require_clean(Report((result,), 0.1))
+    assert caught.value.exit_code is ExitCode.ENVIRONMENT
+
+
 def test_set_values_are_parsed_strictly() -> None:
     opts = options_with_values(["backend.replicas=3", "config.featureFlags=a,b"])
     assert opts.set_values["backend.replicas"] == "3"
