@@ -112,7 +112,15 @@ class FrozenContext:
         """A `kubernetes.client.ApiClient` reading only the frozen file."""
         from kubernetes import config as kube_config
 
-        return kube_config.new_client_from_config(config_file=str(self.kubeconfig_path), context=self.name)
+        try:
+            return kube_config.new_client_from_config(config_file=str(self.kubeconfig_path), context=self.name)
+        except kube_config.ConfigException as exc:
+            # The exception text can quote credential plugin output: say what failed, not what it held.
+            raise EnvironmentProblem(
+                f"the kubeconfig entry of context {self.name} cannot be used by the Kubernetes client "
+                f"({'a referenced file is missing' if 'does not exist' in str(exc) else 'invalid entry'})",
+                "recreate it: minikube update-context   (or minikube start)",
+            ) from None
 
     def cleanup(self) -> None:
         if self._directory is not None:
