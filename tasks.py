@@ -36,11 +36,11 @@ def validate(c, set=None, json=False):  # noqa: A002 - invoke derives the flag n
 
     def body() -> None:
         from orchestrator.events import make_reporter
-        from orchestrator.validate import options_with_values, report_to, require_clean, run_validation
+        from orchestrator.validate import CheckPrinter, options_with_values, require_clean, run_validation
 
-        reporter = make_reporter(json)
-        report = run_validation(options_with_values(set or []), on_result=report_to(reporter, as_json=json))
-        report_to(reporter, as_json=json).finished(report)
+        printer = CheckPrinter(make_reporter(json), as_json=json)
+        report = run_validation(options_with_values(set or []), on_result=printer)
+        printer.finished(report)
         require_clean(report)
 
     _edge(body)

@@ -390,8 +390,11 @@ def options_with_values(assignments: Iterable[str], base: ValidateOptions | None
 
 
 @dataclass(frozen=True)
-class report_to:  # noqa: N801 - used like a function: report_to(reporter)(result)
-    """Send each CheckResult to a Reporter: human lines, or `validate.check` / `validate.finished` events."""
+class CheckPrinter:
+    """Send each CheckResult to a Reporter: human lines, or `validate.check` / `validate.finished` events.
+
+    Pass it as `run_validation(..., on_result=printer)`, then call `printer.finished(report)`.
+    """
 
     reporter: Reporter
     as_json: bool = False
