@@ -33,11 +33,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from orchestrator.envfile import Entry, parse_env_file
 from orchestrator.errors import EnvironmentProblem, InputError
 from orchestrator.shell import run
+
+
+E = TypeVar("E", bound=Enum)
 
 
 class Target(str, Enum):
@@ -291,11 +295,11 @@ def _database_url_problems(value: str, origin: str | None) -> list[str]:
     return []
 
 
-def _choice(enum: type[Enum], value: str, key: str, origins: Mapping[str, str], problems: list[str]):  # type: ignore[no-untyped-def]
+def _choice(enum: type[E], value: str, key: str, origins: Mapping[str, str], problems: list[str]) -> E | None:
     try:
         return enum(value)
     except ValueError:
-        allowed = "|".join(str(m.value) for m in enum)  # type: ignore[attr-defined]
+        allowed = "|".join(str(member.value) for member in enum)
         problems.append(f"{key} must be one of {allowed} (set in {origins.get(key)})")
         return None
 

@@ -6,7 +6,7 @@ The rule (pure, no network, see `decide`):
        minikube -> `minikube`        kind -> `kind-*`        k3d -> `k3d-*`
        registry -> any of those, `docker-desktop`, `rancher-desktop` or `orbstack`
 3. Its cluster's server host must be local:
-       loopback (127.0.0.0/8, ::1, `localhost`, `*.localhost`), 0.0.0.0 (k3d writes it),
+       loopback (127.0.0.0/8, ::1, `localhost`, `*.localhost`), 0.0.0.0 and :: (k3d writes 0.0.0.0),
        `host.docker.internal` / `kubernetes.docker.internal` (Docker Desktop, both loopback aliases),
        or a minikube driver network: 192.168.49.0/24 (docker/podman), 192.168.39.0/24 (kvm2),
        192.168.59.0/24 (virtualbox), 192.168.64.0/24 (hyperkit/qemu).
@@ -51,6 +51,7 @@ LOCAL_NETWORKS = tuple(
         "127.0.0.0/8",
         "::1/128",
         "0.0.0.0/32",
+        "::/128",
         "192.168.49.0/24",
         "192.168.39.0/24",
         "192.168.59.0/24",

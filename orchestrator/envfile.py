@@ -9,7 +9,7 @@ The format is the python-dotenv / docker-compose one, minus its silent failure m
     KEY="value"                    double quotes: \\n \\t \\r \\" \\' \\\\ \\a \\b \\f \\v are escapes
     KEY="a # b"  # comment         `#` inside quotes is part of the value
 
-Differences from python-dotenv, all on purpose (FINDINGS.md, ".env parsing"):
+Differences from python-dotenv (which drops or merges such lines silently), all on purpose:
 - a line without `=`, an unterminated quote, text after a closing quote, a duplicate key, a key that
   is not `[A-Za-z_][A-Za-z0-9_]*`, a NUL byte and invalid UTF-8 are errors, not skipped lines;
 - `${VAR}` is never interpolated: the value keeps it literally;
