@@ -3,7 +3,7 @@
 The format is the python-dotenv / docker-compose one, minus its silent failure modes:
 
     # comment                      blank lines and comment lines are skipped
-    KEY=value                      unquoted: surrounding spaces and a trailing ` # comment` are dropped
+    KEY=value                      unquoted: surrounding whitespace and a trailing ` # comment` are dropped
     export KEY=value               an optional `export ` prefix
     KEY='value'                    single quotes: literal, only \\' and \\\\ are escapes
     KEY="value"                    double quotes: \\n \\t \\r \\" \\' \\\\ \\a \\b \\f \\v are escapes
@@ -29,8 +29,8 @@ from orchestrator.errors import InputError
 
 KEY_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _NEWLINE = re.compile(r"\r\n|\n|\r")
-_EXPORT = re.compile(r"export[ \t]+")
-_UNQUOTED_COMMENT = re.compile(r"[ \t]+#.*\Z", re.DOTALL)
+_EXPORT = re.compile(r"export\s+")
+_UNQUOTED_COMMENT = re.compile(r"\s+#.*\Z", re.DOTALL)
 _DOUBLE_ESCAPES = {
     "\\": "\\",
     "'": "'",
@@ -110,7 +110,7 @@ def parse_env_text(text: str, source: str) -> dict[str, Entry]:
 
 
 def _parse_line(raw: str, number: int, source: str) -> Entry | None:
-    line = raw.lstrip(" \t")
+    line = raw.lstrip()
     if not line or line.startswith("#"):
         return None
     where = f"{source}:{number}"
@@ -120,18 +120,18 @@ def _parse_line(raw: str, number: int, source: str) -> Entry | None:
     if "=" not in line:
         raise InputError(f"{where}: not a KEY=value line (no `=`)", HINT)
     key, rest = line.split("=", 1)
-    key = key.rstrip(" \t")
+    key = key.rstrip()
     if not KEY_PATTERN.match(key):
         # The key is not echoed: a malformed line may be a pasted secret.
         raise InputError(f"{where}: invalid key name (must match [A-Za-z_][A-Za-z0-9_]*)", HINT)
-    spaced = rest[:1] in (" ", "\t")
-    rest = rest.lstrip(" \t")
+    spaced = rest[:1].isspace()
+    rest = rest.lstrip()
     if rest.startswith(("'", '"')):
         value = _parse_quoted(rest, where, key)
     elif spaced and rest.startswith("#"):
         value = ""  # `KEY= # comment`: an empty value and a comment (`KEY=#x` keeps "#x")
     else:
-        value = _UNQUOTED_COMMENT.sub("", rest).rstrip(" \t")
+        value = _UNQUOTED_COMMENT.sub("", rest).rstrip()
     return Entry(key, value, number)
 
 
@@ -151,7 +151,7 @@ def _parse_quoted(rest: str, where: str, key: str) -> str:
             i += 2
             continue
         if char == quote:
-            tail = rest[i + 1 :].strip(" \t")
+            tail = rest[i + 1 :].strip()
             if tail and not tail.startswith("#"):
                 raise InputError(f"{where}: {key} has text after its closing quote", HINT)
             return "".join(out)

@@ -194,6 +194,7 @@ VALID = [
     ("backslash-unquoted", b"KEY=C:\\path\\n\n", {"KEY": "C:\\path\\n"}),
     ("blank-and-comments", b"\n   \n# c=1\n  # indented\nKEY=v\n", {"KEY": "v"}),
     ("empty-values", b"A=\nB=''\nC=\"\"\n", {"A": "", "B": "", "C": ""}),
+    ("other-whitespace", "KEY=\x0cv\u00a0#c\u00a0\nQ='x'\x0c\n".encode(), {"KEY": "v", "Q": "x"}),
 ]
 
 
