@@ -583,6 +583,22 @@ def _ingress_host(docs: Sequence[Resource]) -> Iterator[Problem]:
                 yield ing, f"rule host is {host!r}: the Ingress would catch every host"
 
 
+@_rule("ING004", "TLS entries name a Secret and cover the rule hosts", "set ingress.tls.secretName and list the Ingress host")
+def _ingress_tls(docs: Sequence[Resource]) -> Iterator[Problem]:
+    for ing in _of_kind(docs, "Ingress"):
+        tls = _list(_get(ing, "spec", "tls"))
+        if not tls:
+            continue
+        covered = {h for entry in tls for h in _list(_get(entry, "hosts"))}
+        for entry in tls:
+            if not _get(entry, "secretName"):
+                yield ing, "a tls entry names no secretName"
+        hosts = [_get(rule, "host") for rule in _list(_get(ing, "spec", "rules"))]
+        uncovered = sorted(str(h) for h in hosts if h and h not in covered)
+        if uncovered:
+            yield ing, f"TLS does not cover host(s) {', '.join(uncovered)}"
+
+
 # ----------------------------------------------------------------------------------------------
 # Namespaces.
 

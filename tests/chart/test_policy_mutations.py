@@ -136,6 +136,10 @@ MUTANTS: list[Mutant] = [
     Mutant("ingress to a missing port", "ING002", lambda d: (
         ingress(d)["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"].__setitem__("port", {"number": 80}))),
     Mutant("ingress rule without host", "ING003", lambda d: ingress(d)["spec"]["rules"][0].pop("host")),
+    Mutant("TLS entry without secretName", "ING004", lambda d: ingress(d)["spec"].__setitem__(
+        "tls", [{"hosts": ["todo-app.local"]}])),
+    Mutant("TLS for another host", "ING004", lambda d: ingress(d)["spec"].__setitem__(
+        "tls", [{"hosts": ["other.local"], "secretName": "todo-app-tls"}])),
     Mutant("namespace with capitals", "NS001", _mutate_all_namespaces("Todo_App")),
     Mutant("Namespace object with an invalid name", "NS001", _with_namespace_object("todo.app"), also=frozenset({"NS002"})),
     Mutant("one resource in another namespace", "NS002", lambda d: configmap(d)["metadata"].__setitem__("namespace", "other")),
