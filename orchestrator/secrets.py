@@ -273,4 +273,9 @@ def _mapped(status: int, reason: str, action: str, namespace: str) -> Orchestrat
             f"the Kubernetes API failed ({status} {reason}) during: {action}",
             "check the cluster: kubectl get --raw /readyz",
         )
+    if status == 404:
+        return EnvironmentProblem(
+            f"not found (404) during: {action}",
+            f"the namespace may be missing: kubectl create namespace {namespace}",
+        )
     return OrchestratorError(f"the Kubernetes API answered {status} {reason} during: {action}")

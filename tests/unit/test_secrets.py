@@ -184,6 +184,7 @@ def test_ensure_namespace(mini_api: MiniApi) -> None:
         (401, EnvironmentProblem, "minikube update-context"),
         (500, EnvironmentProblem, "kubectl get --raw /readyz"),
         (422, OrchestratorError, ""),
+        (404, EnvironmentProblem, "kubectl create namespace todo-app"),
     ],
 )
 def test_api_errors_are_mapped_without_bodies(mini_api: MiniApi, status: int, kind: type, words: str) -> None:
