@@ -367,7 +367,7 @@ def _probe_port(docs: Sequence[Resource]) -> Iterator[Problem]:
             continue
         port = handler.get("port")
         ports = [p for p in _list(c.get("ports")) if isinstance(p, Mapping)]
-        if not any(port in (p.get("name"), p.get("containerPort")) for p in ports):
+        if port is None or not any(port in (p.get("name"), p.get("containerPort")) for p in ports):
             yield w, f"container {_cname(c)} {kind} port {port!r} is not one of its ports"
 
 
@@ -401,7 +401,7 @@ def _service_ports(docs: Sequence[Resource]) -> Iterator[Problem]:
         ]
         for port in ports:
             target = port.get("targetPort", port.get("port"))
-            if not any(target in (p.get("name"), p.get("containerPort")) for p in container_ports):
+            if target is None or not any(target in (p.get("name"), p.get("containerPort")) for p in container_ports):
                 yield svc, f"targetPort {target!r} is not a port of the selected containers"
 
 
@@ -511,26 +511,33 @@ def _secret_version(docs: Sequence[Resource]) -> Iterator[Problem]:
 )
 def _config_checksum(docs: Sequence[Resource]) -> Iterator[Problem]:
     for w in _workloads(docs):
-        uses_config = any(
-            _get(src, "configMapRef") or _get(env, "valueFrom", "configMapKeyRef")
-            for c in _containers(w)
-            for src, env in [(s, None) for s in _list(c.get("envFrom"))] + [(None, e) for e in _list(c.get("env"))]
-        )
+        if not _config_maps_used(w):
+            continue
         annotation = _pod_annotations(w).get(CONFIG_CHECKSUM_ANNOTATION)
-        if uses_config and not (isinstance(annotation, str) and re.fullmatch(r"[0-9a-f]{64}", annotation)):
+        if not (isinstance(annotation, str) and re.fullmatch(r"[0-9a-f]{64}", annotation)):
             yield w, f"uses a ConfigMap but has no sha256 {CONFIG_CHECKSUM_ANNOTATION} pod annotation"
+
+
+def _config_maps_used(workload: Resource) -> list[tuple[str, Any]]:
+    """(container name, ConfigMap name) for every envFrom.configMapRef and env configMapKeyRef."""
+    used: list[tuple[str, Any]] = []
+    for c in _containers(workload):
+        used += [(_cname(c), _get(s, "configMapRef", "name")) for s in _list(c.get("envFrom")) if _get(s, "configMapRef")]
+        used += [
+            (_cname(c), _get(e, "valueFrom", "configMapKeyRef", "name"))
+            for e in _list(c.get("env"))
+            if _get(e, "valueFrom", "configMapKeyRef")
+        ]
+    return used
 
 
 @_rule("CFG002", "referenced ConfigMaps are rendered", "render the ConfigMap or fix the configMapRef name")
 def _config_exists(docs: Sequence[Resource]) -> Iterator[Problem]:
     rendered = {_name(cm) for cm in _of_kind(docs, "ConfigMap")}
     for w in _workloads(docs):
-        for c in _containers(w):
-            names = [_get(s, "configMapRef", "name") for s in _list(c.get("envFrom"))]
-            names += [_get(e, "valueFrom", "configMapKeyRef", "name") for e in _list(c.get("env"))]
-            for name in names:
-                if name and name not in rendered:
-                    yield w, f"container {_cname(c)} references ConfigMap {name}, which the chart does not render"
+        for container, name in _config_maps_used(w):
+            if name not in rendered:
+                yield w, f"container {container} references ConfigMap {name!r}, which the chart does not render"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -570,7 +577,7 @@ def _ingress_backend(docs: Sequence[Resource]) -> Iterator[Problem]:
             port = _map(backend.get("port"))
             wanted = port.get("name", port.get("number"))
             svc_ports = [p for p in _list(_get(svc, "spec", "ports")) if isinstance(p, Mapping)]
-            if not any(wanted in (p.get("name"), p.get("port")) for p in svc_ports):
+            if wanted is None or not any(wanted in (p.get("name"), p.get("port")) for p in svc_ports):
                 yield ing, f"backend Service {name} has no port {wanted!r}"
 
 

@@ -109,6 +109,7 @@ MUTANTS: list[Mutant] = [
     Mutant("failureThreshold 1", "HC002", _set(lambda d: ctr(d, "backend")["readinessProbe"], "failureThreshold", 1)),
     Mutant("timeout equals period", "HC003", _set(lambda d: ctr(d, "frontend")["livenessProbe"], "timeoutSeconds", 10)),
     Mutant("probe on an undeclared port", "HC004", lambda d: ctr(d, "backend")["livenessProbe"]["httpGet"].__setitem__("port", 9999)),
+    Mutant("probe without a port", "HC004", lambda d: ctr(d, "frontend")["readinessProbe"]["httpGet"].pop("port")),
     Mutant("service selects no pods", "SVC001", lambda d: svc(d, "backend")["spec"]["selector"].__setitem__("app.kubernetes.io/component", "api")),
     Mutant("service with an empty selector", "SVC001", _set(lambda d: svc(d, "frontend")["spec"], "selector", {})),
     Mutant("targetPort names no container port", "SVC002", lambda d: svc(d, "backend")["spec"]["ports"][0].__setitem__("targetPort", 8080)),
@@ -129,12 +130,16 @@ MUTANTS: list[Mutant] = [
         dep(d, "frontend")["spec"]["template"]["metadata"]["annotations"].pop("checksum/config"))),
     Mutant("envFrom names a ConfigMap not rendered", "CFG002", lambda d: (
         ctr(d, "backend")["envFrom"][0]["configMapRef"].__setitem__("name", "elsewhere"))),
+    Mutant("valueFrom names a ConfigMap not rendered", "CFG002", lambda d: env(d, "frontend").append(
+        {"name": "X", "valueFrom": {"configMapKeyRef": {"name": "elsewhere", "key": "X"}}})),
     Mutant("ingress class traefik", "ING001", _set(lambda d: ingress(d)["spec"], "ingressClassName", "traefik")),
     Mutant("ingress class missing", "ING001", _pop(lambda d: ingress(d)["spec"], "ingressClassName")),
     Mutant("ingress to a missing Service", "ING002", lambda d: (
         ingress(d)["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"].__setitem__("name", "todo-app-web"))),
     Mutant("ingress to a missing port", "ING002", lambda d: (
         ingress(d)["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"].__setitem__("port", {"number": 80}))),
+    Mutant("ingress backend without a port", "ING002", lambda d: (
+        ingress(d)["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"].pop("port"))),
     Mutant("ingress rule without host", "ING003", lambda d: ingress(d)["spec"]["rules"][0].pop("host")),
     Mutant("TLS entry without secretName", "ING004", lambda d: ingress(d)["spec"].__setitem__(
         "tls", [{"hosts": ["todo-app.local"]}])),
