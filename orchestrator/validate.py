@@ -241,11 +241,21 @@ def check_policy(manifests: Sequence[Mapping[str, Any]]) -> CheckResult:
 
 
 def _checkov_reports(stdout: str) -> list[dict[str, Any]]:
-    text = stdout.strip()
-    if not text:
+    starts = [i for i in (stdout.find("["), stdout.find("{")) if i >= 0]
+    if not starts:
         return []
-    data = json.loads(text[text.index(next(c for c in text if c in "[{")):])
+    data = json.loads(stdout[min(starts):])
     return [r for r in (data if isinstance(data, list) else [data]) if isinstance(r, dict)]
+
+
+def _checkov_resource(failed: Mapping[str, Any]) -> str:
+    """Kubernetes findings name Kind.namespace.name; Dockerfile findings name file:first-last line."""
+    file_name = Path(str(failed.get("file_path", ""))).name
+    resource = str(failed.get("resource", ""))
+    if failed.get("check_type") == "dockerfile" or file_name and file_name in resource:
+        lines = failed.get("file_line_range") or []
+        return f"{file_name}:{'-'.join(str(n) for n in lines)}" if lines else file_name
+    return f"{resource} ({file_name})"
 
 
 def run_checkov(options: ValidateOptions, manifests_file: Path | None, dockerfiles: Sequence[Path]) -> list[CheckResult]:
@@ -267,7 +277,7 @@ def run_checkov(options: ValidateOptions, manifests_file: Path | None, dockerfil
         result = run(argv, check=False, timeout=TOOL_TIMEOUT, env={"LOG_LEVEL": "ERROR"})
         reports = {r.get("check_type"): r for r in _checkov_reports(result.stdout)}
         error = None if result.returncode in (0, 1) else _tail(result.stderr, 5)
-    except (EnvironmentProblem, ValueError, StopIteration) as exc:
+    except (EnvironmentProblem, ValueError) as exc:
         reports, error = {}, [str(getattr(exc, "message", exc))]
     seconds = time.monotonic() - start
     out: list[CheckResult] = []
@@ -282,7 +292,7 @@ def run_checkov(options: ValidateOptions, manifests_file: Path | None, dockerfil
         problems = [
             Problem(
                 str(f.get("check_id")),
-                f"{f.get('resource')} ({Path(str(f.get('file_path', ''))).name})",
+                _checkov_resource(f),
                 str(f.get("check_name")),
                 str(f.get("guideline") or "fix it, or skip it in .checkov.yaml with the reason"),
             )
@@ -293,7 +303,7 @@ def run_checkov(options: ValidateOptions, manifests_file: Path | None, dockerfil
                                     "run checkov on the file by hand"))
         text = f"passed {summary.get('passed', 0)}, failed {summary.get('failed', 0)}, skipped {summary.get('skipped', 0)}"
         if not report:
-            problems.append(Problem("TOOL", framework, "checkov returned no report", "run checkov by hand"))
+            problems.append(Problem("TOOL", "checkov", f"no {framework} report in its output", "run checkov by hand"))
         out.append(CheckResult(name, Status.PROBLEMS if problems else Status.OK, seconds,
                                f"{text} on {', '.join(p.name for p in files)}", tuple(problems)))
     return out
