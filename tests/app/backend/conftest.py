@@ -10,6 +10,10 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+from todo_api.core import security
 
 from todo_api.core.config import Settings
 from todo_api.main import create_app
@@ -25,6 +29,13 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No setting leaks in from the shell running the tests (a real COHERE_API_KEY, say)."""
     for name in Settings.model_fields:
         monkeypatch.delenv(name.upper(), raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process tests hash with a light Argon2 profile (the server processes use the real one)."""
+    light = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    monkeypatch.setattr(security, "_hasher", light)
 
 
 def make_settings(**overrides: Any) -> Settings:
