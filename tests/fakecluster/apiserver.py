@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import patches, protobuf
+from . import patches, protobuf, tables
 from .resources import KUBERNETES_VERSION, Resource, openapi_v3_document, openapi_v3_index
 from .selectors import field_selector, label_selector
 from .store import ApiError, Obj, Store
@@ -265,11 +265,16 @@ class ApiServer:
         if method == "GET" and not t.name:
             if _truthy(query.get("watch")):
                 return await self._watch(request, t)
-            return _json_response(self._list(t, query))
+            listing = self._list(t, query)
+            if tables.wants_table(request.headers.get("Accept", "")):
+                return _json_response(tables.table(t.res.kind, listing["items"], listing["metadata"]["resourceVersion"]))
+            return _json_response(listing)
         if method == "GET" and _truthy(query.get("watch")):
             return await self._watch(request, t, name=t.name)
         if method == "GET":
             obj = store.get(t.res, t.namespace, t.name)
+            if not t.subresource and tables.wants_table(request.headers.get("Accept", "")):
+                return _json_response(tables.table(t.res.kind, [obj], obj["metadata"]["resourceVersion"]))
             return _json_response(self._scale(obj) if t.subresource == "scale" else obj)
         if method == "POST" and not t.name:
             body = await self._body(request)
@@ -383,11 +388,19 @@ class ApiServer:
                     "kind": t.res.kind, "apiVersion": t.res.api_version,
                     "metadata": {"resourceVersion": str(self.store.revision),
                                  "annotations": {"k8s.io/initial-events-end": "true"}}}})
+            as_table = tables.wants_table(request.headers.get("Accept", ""))
+
+            def encode(event: dict[str, Any]) -> bytes:
+                obj = event["object"]
+                if as_table and event["type"] != "BOOKMARK":
+                    obj = tables.table(t.res.kind, [obj], obj["metadata"].get("resourceVersion", ""))
+                return json.dumps({"type": event["type"], "object": obj}).encode() + b"\n"
+
             response = web.StreamResponse(headers={"Content-Type": "application/json",
                                                    "Transfer-Encoding": "chunked"})
             await response.prepare(request)
             for event in pending:
-                await response.write(json.dumps(event).encode() + b"\n")
+                await response.write(encode(event))
             timeout = float(query.get("timeoutSeconds") or 1800)
             deadline = time.monotonic() + timeout
             while True:
@@ -400,7 +413,7 @@ class ApiServer:
                     break
                 if event.revision <= last_seen or not wanted(event.resource, event.object):
                     continue
-                await response.write(json.dumps({"type": event.type, "object": event.object}).encode() + b"\n")
+                await response.write(encode({"type": event.type, "object": event.object}))
             await response.write_eof()
             return response
         except (ConnectionResetError, asyncio.CancelledError):
