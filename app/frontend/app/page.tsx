@@ -14,6 +14,7 @@ export default function HomePage() {
   const [tasks, setTasks] = useState<Task[]>([]);
   const [loading, setLoading] = useState(true);
   const [taskError, setTaskError] = useState<string | null>(null);
+  const [savingIds, setSavingIds] = useState<ReadonlySet<number>>(new Set());
   const [entries, setEntries] = useState<ChatEntry[]>([]);
   const [conversationId, setConversationId] = useState<ChatResponse["conversation_id"] | null>(null);
   const [sending, setSending] = useState(false);
@@ -69,10 +70,24 @@ export default function HomePage() {
     return true;
   }
 
+  function markSaving(id: number, saving: boolean) {
+    setSavingIds((prev) => {
+      const next = new Set(prev);
+      if (saving) next.add(id);
+      else next.delete(id);
+      return next;
+    });
+  }
+
   async function toggleTask(task: Task) {
-    const result = await guarded(() => api.setCompleted(task.id, !task.completed));
+    const completed = !task.completed;
+    // Show the change at once; the refresh below puts back the server's state if it failed.
+    markSaving(task.id, true);
+    setTasks((prev) => prev.map((t) => (t.id === task.id ? { ...t, completed } : t)));
+    const result = await guarded(() => api.setCompleted(task.id, completed));
     if (!result.ok) setTaskError(result.message);
     await refreshTasks();
+    markSaving(task.id, false);
   }
 
   async function deleteTask(task: Task) {
@@ -116,7 +131,14 @@ export default function HomePage() {
         </p>
       )}
       <main className="grid">
-        <TaskList tasks={tasks} loading={loading} onAdd={addTask} onToggle={toggleTask} onDelete={deleteTask} />
+        <TaskList
+          tasks={tasks}
+          loading={loading}
+          savingIds={savingIds}
+          onAdd={addTask}
+          onToggle={toggleTask}
+          onDelete={deleteTask}
+        />
         <Chat entries={entries} sending={sending} error={chatError} onSend={send} />
       </main>
     </div>

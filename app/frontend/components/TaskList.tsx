@@ -6,12 +6,14 @@ import type { Task } from "@/lib/types";
 type Props = {
   tasks: Task[];
   loading: boolean;
+  /** Tasks with a change on its way to the server. */
+  savingIds: ReadonlySet<number>;
   onAdd: (title: string) => Promise<boolean>;
   onToggle: (task: Task) => void;
   onDelete: (task: Task) => void;
 };
 
-export default function TaskList({ tasks, loading, onAdd, onToggle, onDelete }: Props) {
+export default function TaskList({ tasks, loading, savingIds, onAdd, onToggle, onDelete }: Props) {
   const [title, setTitle] = useState("");
   const [adding, setAdding] = useState(false);
 
@@ -53,38 +55,45 @@ export default function TaskList({ tasks, loading, onAdd, onToggle, onDelete }: 
         </p>
       ) : (
         <ul className="task-list" data-testid="task-list">
-          {tasks.map((task) => (
-            <li
-              key={task.id}
-              className={task.completed ? "task done" : "task"}
-              data-testid="task-item"
-              data-task-id={task.id}
-              data-completed={task.completed ? "true" : "false"}
-            >
-              <label>
-                <input
-                  type="checkbox"
-                  checked={task.completed}
-                  onChange={() => onToggle(task)}
-                  aria-label={`Mark "${task.title}" as ${task.completed ? "not done" : "done"}`}
-                  data-testid="task-toggle"
-                />
-                <span className="task-id">#{task.id}</span>
-                <span className="task-title" data-testid="task-title">
-                  {task.title}
-                </span>
-              </label>
-              <button
-                type="button"
-                className="ghost"
-                onClick={() => onDelete(task)}
-                aria-label={`Delete "${task.title}"`}
-                data-testid="task-delete"
+          {tasks.map((task) => {
+            const saving = savingIds.has(task.id);
+            return (
+              <li
+                key={task.id}
+                className={task.completed ? "task done" : "task"}
+                data-testid="task-item"
+                data-task-id={task.id}
+                data-completed={task.completed ? "true" : "false"}
+                data-saving={saving ? "true" : "false"}
+                aria-busy={saving}
               >
-                Delete
-              </button>
-            </li>
-          ))}
+                <label>
+                  <input
+                    type="checkbox"
+                    checked={task.completed}
+                    disabled={saving}
+                    onChange={() => onToggle(task)}
+                    aria-label={`Mark "${task.title}" as ${task.completed ? "not done" : "done"}`}
+                    data-testid="task-toggle"
+                  />
+                  <span className="task-id">#{task.id}</span>
+                  <span className="task-title" data-testid="task-title">
+                    {task.title}
+                  </span>
+                </label>
+                <button
+                  type="button"
+                  className="ghost"
+                  disabled={saving}
+                  onClick={() => onDelete(task)}
+                  aria-label={`Delete "${task.title}"`}
+                  data-testid="task-delete"
+                >
+                  Delete
+                </button>
+              </li>
+            );
+          })}
         </ul>
       )}
     </section>
