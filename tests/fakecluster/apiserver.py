@@ -90,10 +90,6 @@ class Faults:
             return "refused"
         return "ok"
 
-    def refusal_window(self) -> tuple[float, float]:
-        begin = self.start + self.error_seconds + self.outage_seconds / 2
-        return begin, self.start + self.error_seconds + self.outage_seconds
-
     def verdict(self, now: float) -> int:
         """0 to serve normally, else the status code to answer with."""
         phase = self.phase(now)
@@ -251,7 +247,11 @@ class ApiServer:
         content_type = request.headers.get("Content-Type", "")
         try:
             if content_type.startswith(protobuf.PROTOBUF_TYPE):
-                return protobuf.decode(raw)
+                try:
+                    return protobuf.decode(raw)
+                except protobuf.UnsupportedKind as exc:
+                    # Go clients fall back to JSON on 415 (client-go's content-type negotiation).
+                    raise ApiError(415, "UnsupportedMediaType", str(exc)) from exc
             if "yaml" in content_type:
                 return yaml.safe_load(raw)
             return json.loads(raw) if raw else {}

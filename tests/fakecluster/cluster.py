@@ -149,7 +149,8 @@ class FakeCluster:
         self.controller = Controller(self.store, self.api.logs, self.minikube_state_path,
                                      lambda: self._scenario, self.timings)
         self._tasks = [asyncio.create_task(self.controller.run()), asyncio.create_task(self.network.run()),
-                       asyncio.create_task(self._watch_scenario_file())]
+                       asyncio.create_task(self._watch_scenario_file()),
+                       asyncio.create_task(self._supervise_listener())]
         self._apply_scenario(self._scenario)
         self._ready.set()
         await self._stop.wait()
@@ -186,24 +187,26 @@ class FakeCluster:
         faults = self.api.faults
         faults.start = time.monotonic() + delay
         faults.error_seconds, faults.outage_seconds = error_seconds, outage_seconds
-        self._tasks.append(asyncio.create_task(self._refuse_connections(faults.start)))
 
-    async def _refuse_connections(self, start: float) -> None:
-        """During the second half of the outage the port is closed: clients get connection refused."""
-        assert self.api is not None and self._site is not None and self._runner is not None
-        begin, end = self.api.faults.refusal_window()
-        await asyncio.sleep(max(begin - time.monotonic(), 0))
-        if self.api.faults.start != start or end <= begin:
-            return
-        await self._site.stop()
-        await asyncio.sleep(max(end - time.monotonic(), 0))
-        self._site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
-        for _ in range(50):
-            try:
-                await self._site.start()
-                return
-            except OSError:
-                await asyncio.sleep(0.1)
+    async def _supervise_listener(self) -> None:
+        """Close the API port while the machine is stopped or an outage refuses connections; reopen after."""
+        assert self.api is not None and self._runner is not None
+        listening = True
+        while True:
+            await asyncio.sleep(0.05)
+            wanted = not self._api_down() and self.api.faults.phase(time.monotonic()) != "refused"
+            if wanted == listening:
+                continue
+            if not wanted and self._site is not None:
+                await self._site.stop()
+                listening = False
+            else:
+                self._site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
+                try:
+                    await self._site.start()
+                    listening = True
+                except OSError:
+                    pass
 
     async def _watch_scenario_file(self) -> None:
         while True:

@@ -275,13 +275,26 @@ def cmd_start_stop(state: dict[str, Any], command: str, path: str) -> int:
     return 0
 
 
+def strip_profile(argv: list[str]) -> list[str]:
+    """Drop `-p NAME` / `--profile NAME` / `--profile=NAME` (one profile only: 'minikube')."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("-p", "--profile"):
+            skip = True
+        elif not arg.startswith(("-p=", "--profile=")):
+            out.append(arg)
+    return out
+
+
 def main(argv: list[str]) -> int:
     path = os.environ.get("FAKE_MINIKUBE_STATE", "")
     if not path:
         _err("fake minikube: FAKE_MINIKUBE_STATE is not set")
         return EXIT_USAGE
     state = read_state(path)
-    args = [a for a in argv if a not in ("-p", "minikube", "--profile=minikube")] if argv[:1] != ["kubectl"] else argv
+    args = strip_profile(argv)
     if not args:
         print("minikube provisions and manages local Kubernetes clusters optimized for development workflows.")
         return 0

@@ -1,6 +1,8 @@
 """Decoding of the protobuf request bodies Go clients send (helm stores its releases in Secrets this way).
 
-Only the messages Go clients write through typed clients are covered: Secret, ConfigMap, Namespace.
+Only the messages Go clients write through typed clients in this project's flows are covered (Secret,
+ConfigMap, Namespace, ServiceAccount); other kinds get 415, so `kubectl create deployment|ingress|...`
+(imperative, typed) fails while `kubectl apply` (JSON) works.
 The envelope is `k8s\\0` + runtime.Unknown{typeMeta, raw, contentEncoding, contentType}.
 """
 
@@ -15,6 +17,10 @@ PROTOBUF_TYPE = "application/vnd.kubernetes.protobuf"
 
 
 class ProtobufError(ValueError):
+    pass
+
+
+class UnsupportedKind(ProtobufError):
     pass
 
 
@@ -144,7 +150,8 @@ def _metadata_only(buf: bytes) -> dict[str, Any]:
     return {"metadata": {}}
 
 
-_DECODERS = {"Secret": _secret, "ConfigMap": _config_map, "Namespace": _metadata_only}
+_DECODERS = {"Secret": _secret, "ConfigMap": _config_map, "Namespace": _metadata_only,
+             "ServiceAccount": _metadata_only}
 
 
 def decode(body: bytes) -> dict[str, Any]:
@@ -164,7 +171,8 @@ def decode(body: bytes) -> dict[str, Any]:
             raw = value
     decoder = _DECODERS.get(kind)
     if decoder is None:
-        raise ProtobufError(f"protobuf bodies of kind {kind!r} are not supported by the fake API server")
+        raise UnsupportedKind(f"the body of the request was in an unknown format - accepted media types "
+                              f"include: application/json, application/yaml (protobuf {kind!r})")
     obj = decoder(raw)
     obj["apiVersion"] = api_version
     obj["kind"] = kind
