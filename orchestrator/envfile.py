@@ -167,3 +167,34 @@ def _line_of(data: bytes, offset: int) -> int:
     """1-based line number of a byte offset, counting CRLF, LF and CR line ends."""
     head = data[:offset]
     return len(_NEWLINE.findall(head.decode("latin-1"))) + 1
+
+
+def set_env_value(path: Path, key: str, value: str) -> None:
+    """Replace KEY's line (or append it) with `KEY="value"`, atomically, keeping the file's mode.
+
+    Used by `rotate-secrets --generate`, so the next `up` deploys the generated value, not the old one.
+    """
+    import os
+    import tempfile
+
+    entries = parse_env_file(path) if path.exists() else {}
+    encoded = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    new_line = f'{key}="{encoded}"'
+    lines = _NEWLINE.split(path.read_text(encoding="utf-8-sig")) if path.exists() else []
+    if lines and lines[-1] == "":
+        lines.pop()
+    if key in entries:
+        lines[entries[key].line - 1] = new_line
+    else:
+        lines.append(new_line)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
