@@ -8,6 +8,15 @@ from sqlalchemy import Column, DateTime, Text
 from sqlmodel import Field, SQLModel
 
 
+MAX_ID = 2**31 - 1  # primary keys are 32-bit integers on every supported database
+
+
+def is_storable_id(value: int | None) -> bool:
+    """Whether `value` can be a row id (anything else cannot match a row, and would make
+    PostgreSQL raise an out-of-range error instead of finding nothing)."""
+    return value is not None and 0 < value <= MAX_ID
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

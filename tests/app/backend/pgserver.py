@@ -69,7 +69,10 @@ class PostgresServer:
         )
 
     def stop(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop", timeout=30)
+        try:
+            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop", timeout=30)
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 def start_server() -> PostgresServer:

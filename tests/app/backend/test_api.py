@@ -51,7 +51,10 @@ def test_register_conflict_and_validation(client: TestClient) -> None:
     )
     assert again.status_code == 409
     assert client.post("/api/auth/register", json={"email": "nope", "password": "longenough"}).status_code == 422
-    assert client.post("/api/auth/register", json={"email": "b@example.com", "password": "short"}).status_code == 422
+    short = client.post("/api/auth/register", json={"email": "b@example.com", "password": "pw-7chr"})
+    assert short.status_code == 422
+    assert short.json()["detail"][0]["loc"] == ["body", "password"]
+    assert "pw-7chr" not in short.text  # the input is not echoed back
     assert client.post("/api/auth/register", json={"email": "b@example.com"}).status_code == 422
 
 
@@ -95,6 +98,8 @@ def test_task_crud(client: TestClient) -> None:
     assert client.delete(f"/api/tasks/{task['id']}", headers=auth).status_code == 204
     assert [t["id"] for t in client.get("/api/tasks", headers=auth).json()] == [second["id"]]
     assert client.delete(f"/api/tasks/{task['id']}", headers=auth).status_code == 404
+    assert client.patch("/api/tasks/99999999999999", json={"completed": True}, headers=auth).status_code == 404
+    assert client.get("/api/chat/99999999999999", headers=auth).status_code == 404
     assert client.post("/api/tasks", json={"title": "   "}, headers=auth).status_code == 422
 
 
@@ -144,13 +149,15 @@ def test_chat_turns_sentences_into_task_operations(client: TestClient) -> None:
 
     missing = say("complete task 999999")
     assert missing["actions"] == [] and "couldn't find task 999999" in missing["reply"]
+    huge = say("delete task 99999999999999")  # beyond a 32-bit id: still just not found
+    assert huge["actions"] == [] and "couldn't find" in huge["reply"]
     help_turn = say("what's the weather like?")
     assert help_turn["actions"] == [] and "add buy milk" in help_turn["reply"]
 
     history = client.get(f"/api/chat/{conversation}", headers=auth)
     assert history.status_code == 200
     messages = history.json()
-    assert len(messages) == 14
+    assert len(messages) == 16  # eight turns, each a user and an assistant message
     assert [m["role"] for m in messages[:2]] == ["user", "assistant"]
     assert messages[0]["content"] == "add buy milk"
     assert set(messages[0]) == {"id", "role", "content", "created_at"}

@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from todo_api.models import User
+from todo_api.models import User, is_storable_id
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -37,7 +37,7 @@ def current_user(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized()
     user_id = request.app.state.signer.user_id(credentials.credentials)
-    user = session.get(User, user_id) if user_id is not None else None
+    user = session.get(User, user_id) if is_storable_id(user_id) else None
     if user is None:
         raise _unauthorized()
     return user

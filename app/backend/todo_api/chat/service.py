@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from todo_api.chat.cohere import CohereClient, CohereError
 from todo_api.chat.intents import Intent, IntentKind, parse_intent
-from todo_api.models import Task, User
+from todo_api.models import Task, User, is_storable_id
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def understand(
 
 def _find_task(session: Session, user: User, intent: Intent) -> Task | None:
     if intent.task_id is not None:
-        task = session.get(Task, intent.task_id)
+        task = session.get(Task, intent.task_id) if is_storable_id(intent.task_id) else None
         return task if task is not None and task.user_id == user.id else None
     if not intent.title:
         return None

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 from todo_api.api.deps import CurrentUser, SessionDep
 from todo_api.api.schemas import ChatBody, ChatOut, MessageOut
 from todo_api.chat.service import run_turn
-from todo_api.models import Conversation, Message, User
+from todo_api.models import Conversation, Message, User, is_storable_id
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
 
@@ -16,7 +16,9 @@ HISTORY_TURNS = 10
 
 
 def owned_conversation(session: Session, user: User, conversation_id: int) -> Conversation:
-    conversation = session.get(Conversation, conversation_id)
+    conversation = (
+        session.get(Conversation, conversation_id) if is_storable_id(conversation_id) else None
+    )
     if conversation is None or conversation.user_id != user.id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Conversation not found")
     return conversation

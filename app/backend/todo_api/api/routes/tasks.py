@@ -7,13 +7,13 @@ from sqlmodel import Session, select
 
 from todo_api.api.deps import CurrentUser, SessionDep
 from todo_api.api.schemas import TaskCreate, TaskOut, TaskUpdate
-from todo_api.models import Task, User
+from todo_api.models import Task, User, is_storable_id
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
 
 def owned_task(session: Session, user: User, task_id: int) -> Task:
-    task = session.get(Task, task_id)
+    task = session.get(Task, task_id) if is_storable_id(task_id) else None
     if task is None or task.user_id != user.id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Task not found")
     return task
