@@ -36,7 +36,19 @@ def _iso(wall: float) -> str:
     return datetime.datetime.fromtimestamp(wall, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _pruned(value: Any) -> Any:
+    """Drop nulls and empty maps, as decoding into the typed struct does before hashing."""
+    if isinstance(value, dict):
+        pruned = {k: _pruned(v) for k, v in value.items() if v is not None}
+        return {k: v for k, v in pruned.items() if v != {}}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value]
+    return value
+
+
 def template_hash(template: Obj) -> str:
+    template = copy.deepcopy(_pruned(template))
+    template.get("metadata", {}).get("labels", {}).pop("pod-template-hash", None)
     digest = int(hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest(), 16)
     chars = []
     for _ in range(10):
@@ -229,8 +241,17 @@ class Controller:
             self.event(deployment, "Normal", "ScalingReplicaSet",
                        f"Scaled up replica set {new_rs['metadata']['name']} from 0 to {desired}",
                        "deployment-controller")
-        elif new_rs["spec"].get("replicas") != desired:
-            self._scale(new_rs, desired, deployment)
+        else:
+            revision = int(new_rs["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision", 0))
+            if revision < max(revisions, default=0):  # a rollback reuses the old ReplicaSet under a new revision
+                updated = copy.deepcopy(new_rs)
+                updated["metadata"].setdefault("annotations", {})["deployment.kubernetes.io/revision"] = \
+                    str(max(revisions) + 1)
+                new_rs = self.store.replace(rs_res, namespace, new_rs["metadata"]["name"], updated)
+                self.progress_started[(deployment["metadata"]["uid"], new_rs["metadata"]["name"])] = \
+                    time.monotonic()
+            if new_rs["spec"].get("replicas") != desired:
+                self._scale(new_rs, desired, deployment)
         new_revision = new_rs["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision")
         if deployment["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision") != new_revision:
             updated = copy.deepcopy(deployment)

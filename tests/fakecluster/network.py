@@ -143,6 +143,11 @@ class Network:
     ingress: Listener | None = None
     _session: aiohttp.ClientSession | None = None
     _next_ip: int = 10
+    _warmup: asyncio.Task[Any] | None = None
+
+    async def _warm_upstream(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.upstream.ensure()
 
     def install(self) -> None:
         self.store.admission.append(self._admit_service)
@@ -224,6 +229,8 @@ class Network:
                 listener = await self._listen(port, self._serve_node_port)
                 if listener is not None:
                     self.node_ports[port] = listener
+                    # Warm the upstream up while the pods "start", so the first request is not slow.
+                    self._warmup = self._warmup or asyncio.create_task(self._warm_upstream())
 
     async def run(self) -> None:
         while True:
@@ -309,6 +316,9 @@ class Network:
             return self._refuse(request)
 
     async def close(self) -> None:
+        if self._warmup is not None:
+            self._warmup.cancel()
+            await asyncio.gather(self._warmup, return_exceptions=True)
         for listener in self.node_ports.values():
             await listener.runner.cleanup()
         self.node_ports.clear()
