@@ -1,0 +1,394 @@
+"""Build the backend and frontend images: content tags, parallel builds, size budget.
+
+    build_images(specs, reporter, client=None) -> list[BuiltImage]
+        Tags every image `<name>:<12 hex of its content>` (orchestrator.image_context). A tag that
+        exists locally is not rebuilt (event image.skipped); the others build at the same time, one
+        thread each, streaming one image.step event per Dockerfile step, then image.built with the
+        ref, the size, the bytes above the base image and the seconds taken. No `latest` tag.
+    check_budget(images, budget, reporter, client=None) -> BudgetReport
+        Sizes against the total and per-image budgets (orchestrator.image_budget).
+    The image policy (HEALTHCHECK, user, secrets, vulnerability scan) is orchestrator.image_policy.
+
+Errors: a failed build is an ImageError (exit 4) naming the failing step with the last log lines;
+the build runs with forcerm, so no container is left, and a failed build tags nothing. An engine
+that does not answer, or drops during a build, is an EnvironmentProblem (exit 3), not a traceback.
+
+docker-py always uses the classic builder (FINDINGS): the Dockerfiles avoid BuildKit-only syntax.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.errors import EnvironmentProblem, ImageError, OrchestratorError
+from orchestrator.events import Reporter
+from orchestrator.image_budget import (
+    Budget,
+    BudgetReport,
+    ImageSize,
+    Layer,
+    above_base,
+    evaluate_budget,
+    largest_layers,
+    mb,
+)
+from orchestrator.image_context import base_images, content_tag, context_digest_lines, context_files
+
+if TYPE_CHECKING:  # docker is imported lazily: `invoke --list` must not pay for it
+    from docker import DockerClient
+
+ROOT = Path(__file__).resolve().parent.parent
+ENGINE_DOWN = "Docker engine unavailable"
+ENGINE_HINT = (
+    "start the Docker engine (Docker Desktop, `sudo systemctl start docker`, or scripts/ensure-docker "
+    "on CI) and check `docker info`; DOCKER_HOST={host}"
+)
+SEED_HINT = "`docker pull {image}`, or without a registry: scripts/seed-base-images"
+BUILD_READ_TIMEOUT = 900  # seconds without a byte from the engine during one build step
+LOG_TAIL = 20
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """One image to build: its repository name, Dockerfile, context directory and build args."""
+
+    name: str
+    dockerfile: Path
+    context: Path
+    build_args: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    """A tagged local image. `built` is False when the tag already existed (nothing was built)."""
+
+    name: str
+    ref: str
+    tag: str
+    size: int
+    above_base: int | None
+    built: bool
+    seconds: float
+    image_id: str = ""
+    base: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "ref": self.ref,
+            "tag": self.tag,
+            "image_id": self.image_id,
+            "size": self.size,
+            "above_base": self.above_base,
+            "base": self.base,
+            "built": self.built,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def default_specs(root: Path = ROOT) -> list[ImageSpec]:
+    """The project's two images: build contexts are the app folders, Dockerfiles live in docker/."""
+    return [
+        ImageSpec("todo-backend", root / "docker" / "backend.Dockerfile", root / "app" / "backend"),
+        ImageSpec("todo-frontend", root / "docker" / "frontend.Dockerfile", root / "app" / "frontend"),
+    ]
+
+
+# --- the engine ----------------------------------------------------------------------------------
+
+
+def _docker_host() -> str:
+    import os
+
+    return os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+
+
+def engine_unavailable(detail: str) -> EnvironmentProblem:
+    return EnvironmentProblem(f"{ENGINE_DOWN}: {detail}", ENGINE_HINT.format(host=_docker_host()))
+
+
+def connect(timeout: int = 60) -> DockerClient:
+    """A docker-py client for DOCKER_HOST (or the default socket) that has answered a ping."""
+    import docker
+
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    except docker.errors.DockerException as exc:
+        raise engine_unavailable("no answer from the engine") from exc
+    except Exception as exc:  # requests/urllib3 errors on a socket that accepts but does not talk
+        if _is_connection_loss(exc):
+            raise engine_unavailable("no answer from the engine") from exc
+        raise
+    return client
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    import requests
+    import urllib3
+
+    return (
+        urllib3.exceptions.ProtocolError,
+        requests.exceptions.ConnectionError,
+        requests.exceptions.ChunkedEncodingError,
+        ConnectionError,
+    )
+
+
+def _is_connection_loss(exc: BaseException) -> bool:
+    return isinstance(exc, _connection_errors())
+
+
+def _image_attrs(client: DockerClient, ref: str) -> dict[str, Any] | None:
+    import docker
+
+    try:
+        return client.api.inspect_image(ref)
+    except docker.errors.ImageNotFound:
+        return None
+
+
+# --- tags ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    spec: ImageSpec
+    tag: str
+    base: str | None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.spec.name}:{self.tag}"
+
+
+def plan(spec: ImageSpec, client: DockerClient) -> Plan:
+    """The content tag of `spec` (reads the context, asks the engine for the base images' IDs)."""
+    if not spec.dockerfile.is_file():
+        raise ImageError(f"{spec.name}: Dockerfile {spec.dockerfile} does not exist", "check the image specs")
+    if not spec.context.is_dir():
+        raise ImageError(f"{spec.name}: build context {spec.context} is not a directory", "check the image specs")
+    text = spec.dockerfile.read_bytes()
+    images, final_base = base_images(text.decode(errors="replace"), spec.build_args)
+    base_ids = {}
+    for image in images:
+        attrs = _image_attrs(client, image)
+        base_ids[image] = attrs["Id"] if attrs else "absent"
+    lines = context_digest_lines(spec.context, context_files(spec.context, spec.dockerfile))
+    return Plan(spec, content_tag(text, spec.build_args, base_ids, lines), final_base)
+
+
+# --- building ------------------------------------------------------------------------------------
+
+
+class _Emitter:
+    """Reporter calls from several build threads, one at a time."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self.reporter = reporter
+        self.lock = threading.Lock()
+
+    def __call__(self, event: str, **fields: Any) -> None:
+        with self.lock:
+            self.reporter.emit(event, **fields)
+
+
+@dataclass
+class BuildLog:
+    """The whole output of one build, and the step it was in."""
+
+    lines: list[str] = field(default_factory=list)
+    step: str = ""
+    image_id: str = ""
+    error: str = ""
+
+    def tail(self, count: int = LOG_TAIL) -> list[str]:
+        return self.lines[-count:]
+
+
+def _read_stream(chunks: Iterator[dict[str, Any]], log: BuildLog, name: str, emit: _Emitter) -> None:
+    for chunk in chunks:
+        if "stream" in chunk:
+            for line in str(chunk["stream"]).splitlines():
+                if not line.strip():
+                    continue
+                log.lines.append(line)
+                if line.startswith("Step "):
+                    number, _, instruction = line[5:].partition(" : ")
+                    log.step = line
+                    emit("image.step", image=name, step=number, instruction=instruction[:160])
+        elif "error" in chunk:
+            log.error = str(chunk["error"]).strip()
+            log.lines.append(log.error)
+        elif "aux" in chunk and isinstance(chunk["aux"], dict) and "ID" in chunk["aux"]:
+            log.image_id = chunk["aux"]["ID"]
+        elif "status" in chunk:  # pulling a base image
+            log.lines.append(" ".join(str(chunk[k]) for k in ("id", "status", "progress") if chunk.get(k)))
+
+
+def _build_failed(plan_: Plan, log: BuildLog) -> ImageError:
+    step = log.step or "before the first step"
+    hint = f"fix the failing step in {plan_.spec.dockerfile.name} (full log above), then re-run `invoke build`"
+    if log.step.split(" : ", 1)[-1].upper().startswith("FROM") or "pull access denied" in log.error:
+        base = log.step.split(" : ", 1)[-1][5:].strip() or (plan_.base or "the base image")
+        hint = f"the base image is missing: {SEED_HINT.format(image=base)}"
+    err = ImageError(
+        f"building {plan_.spec.name} failed at {step}",
+        hint,
+        details=[f"| {line}" for line in log.tail()],
+    )
+    err.log = list(log.lines)  # type: ignore[attr-defined]
+    return err
+
+
+def _sizes(client: DockerClient, ref: str, base: str | None) -> tuple[int, int | None, str]:
+    attrs = _image_attrs(client, ref)
+    if attrs is None:
+        raise ImageError(f"{ref} is missing after its build", "re-run `invoke build`")
+    size = int(attrs["Size"])
+    base_attrs = _image_attrs(client, base) if base else None
+    above = None
+    if base_attrs is not None:
+        above = above_base(attrs["RootFS"]["Layers"], size, base_attrs["RootFS"]["Layers"], int(base_attrs["Size"]))
+    return size, above, attrs["Id"]
+
+
+def _build_one(plan_: Plan, client: DockerClient, emit: _Emitter) -> BuiltImage:
+    import docker
+
+    spec = plan_.spec
+    started = time.monotonic()
+    emit("image.building", image=spec.name, ref=plan_.ref, base=plan_.base)
+    log = BuildLog()
+    try:
+        chunks = client.api.build(
+            path=str(spec.context),
+            dockerfile=str(spec.dockerfile.resolve()),
+            tag=plan_.ref,
+            buildargs=dict(spec.build_args),
+            rm=True,
+            forcerm=True,
+            pull=False,
+            decode=True,
+            timeout=BUILD_READ_TIMEOUT,
+        )
+        _read_stream(chunks, log, spec.name, emit)
+    except docker.errors.APIError as exc:
+        log.error = str(exc.explanation or exc)
+        log.lines.append(log.error)
+        raise _build_failed(plan_, log) from None
+    except docker.errors.DockerException as exc:
+        raise engine_unavailable(f"lost while building {spec.name}") from exc
+    except Exception as exc:
+        if _is_connection_loss(exc):
+            raise engine_unavailable(f"the connection dropped while building {spec.name} ({log.step or 'start'})") from exc
+        raise
+    if log.error:
+        raise _build_failed(plan_, log)
+    if _image_attrs(client, plan_.ref) is None:
+        # The stream ended without an error or a result: the engine went away mid-build.
+        raise engine_unavailable(f"the build of {spec.name} ended without a result ({log.step or 'start'})")
+    size, above, image_id = _sizes(client, plan_.ref, plan_.base)
+    seconds = time.monotonic() - started
+    emit("image.built", image=spec.name, ref=plan_.ref, size=size, above_base=above, seconds=round(seconds, 1))
+    return BuiltImage(spec.name, plan_.ref, plan_.tag, size, above, True, seconds, image_id, plan_.base)
+
+
+def _skip(plan_: Plan, client: DockerClient, emit: _Emitter, started: float) -> BuiltImage:
+    size, above, image_id = _sizes(client, plan_.ref, plan_.base)
+    seconds = time.monotonic() - started
+    emit("image.skipped", image=plan_.spec.name, ref=plan_.ref, reason="tag exists (same content)", size=size)
+    return BuiltImage(plan_.spec.name, plan_.ref, plan_.tag, size, above, False, seconds, image_id, plan_.base)
+
+
+def build_images(
+    specs: Sequence[ImageSpec], reporter: Reporter, client: DockerClient | None = None
+) -> list[BuiltImage]:
+    """Tag, and build where the tag is missing, every spec; all builds run at the same time."""
+    started = time.monotonic()
+    client = client or connect()
+    emit = _Emitter(reporter)
+    try:
+        plans = [plan(spec, client) for spec in specs]
+        existing = {p.ref for p in plans if _image_attrs(client, p.ref) is not None}
+    except OrchestratorError:
+        raise
+    except Exception as exc:
+        if _is_connection_loss(exc):
+            raise engine_unavailable("lost while reading local images") from exc
+        raise
+    results: dict[str, BuiltImage] = {}
+    errors: list[OrchestratorError] = []
+    to_build = [p for p in plans if p.ref not in existing]
+    for p in plans:
+        if p.ref in existing:
+            results[p.spec.name] = _skip(p, client, emit, started)
+    if to_build:
+        with ThreadPoolExecutor(max_workers=len(to_build), thread_name_prefix="build") as pool:
+            futures = {p.spec.name: pool.submit(_build_one, p, client, emit) for p in to_build}
+            for name, future in futures.items():
+                try:
+                    results[name] = future.result()
+                except OrchestratorError as err:
+                    errors.append(err)
+    if errors:
+        # The engine being gone explains every other failure: report that first.
+        errors.sort(key=lambda e: not isinstance(e, EnvironmentProblem))
+        first = errors[0]
+        for other in errors[1:]:
+            first.details.append(f"also: {other.message}")
+        raise first
+    return [results[spec.name] for spec in specs]
+
+
+# --- size budget ---------------------------------------------------------------------------------
+
+
+def _layers(client: DockerClient, ref: str) -> tuple[Layer, ...]:
+    return tuple(Layer(str(h.get("CreatedBy", "")), int(h.get("Size", 0))) for h in client.api.history(ref))
+
+
+def measure_budget(
+    images: Sequence[BuiltImage], budget: Budget, reporter: Reporter, client: DockerClient
+) -> tuple[BudgetReport, list[ImageSize]]:
+    """Sizes (uncompressed) against the budget; emits image.budget and one line per image."""
+    sizes = [ImageSize(i.name, i.ref, i.size, i.above_base, _layers(client, i.ref)) for i in images]
+    report = evaluate_budget(sizes, budget)
+    reporter.emit(
+        "image.budget",
+        total=report.total,
+        budget=budget.total,
+        ok=report.ok,
+        over=list(report.over),
+        images={i.name: {"size": i.size, "above_base": i.above_base} for i in images},
+        unit="bytes, uncompressed",
+    )
+    for line in report.lines():
+        reporter.log(line)
+    return report, sizes
+
+
+def budget_error(report: BudgetReport, sizes: Sequence[ImageSize]) -> ImageError:
+    return ImageError(
+        f"images over their size budget ({', '.join(report.over)}): total {mb(report.total)} "
+        f"of {mb(report.budget.total)} (uncompressed)",
+        "shrink the largest layers below (multi-stage builds, fewer dependencies, .dockerignore) "
+        "or raise the budget (--budget-mb, --image-budget NAME=MB)",
+        details=["largest layers:"] + largest_layers(sizes),
+    )
+
+
+def check_budget(
+    images: Sequence[BuiltImage], budget: Budget, reporter: Reporter, client: DockerClient | None = None
+) -> BudgetReport:
+    """Compare image sizes (uncompressed) with the budget; over budget: ImageError with the largest layers."""
+    report, sizes = measure_budget(images, budget, reporter, client or connect())
+    if not report.ok:
+        raise budget_error(report, sizes)
+    return report
