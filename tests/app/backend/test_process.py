@@ -122,13 +122,13 @@ def exercise(url: str) -> str:
 
 
 def test_logs_are_json_and_hold_no_secret_and_sigterm_stops_fast(
-    run_server, fake_cohere: FakeCohere
+    run_server, fake_cohere: FakeCohere, tmp_path: Path
 ) -> None:
     fake_cohere.script(body=intent_response(intent="add", title="milk", reply="ok"))
     fake_cohere.script(status=429, body={"message": "slow down"})
     fake_cohere.script(body=intent_response(intent="list"), delay=30)  # in flight at SIGTERM
     env = base_env(
-        DATABASE_URL="sqlite:////tmp/todo-process-test-%d.db" % os.getpid(),
+        DATABASE_URL=f"sqlite:///{tmp_path}/todo.db",
         JWT_SECRET=JWT_CANARY,
         COHERE_API_KEY=COHERE_CANARY,
         COHERE_BASE_URL=fake_cohere.base_url,
