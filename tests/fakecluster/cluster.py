@@ -20,6 +20,7 @@ import yaml
 from aiohttp import web
 
 from . import minikube
+from .addons import INGRESS_NAMESPACE, ingress_objects
 from .apiserver import ApiServer, RecordedRequest
 from .controller import Controller
 from .network import Network, Upstream, port_is_free
@@ -208,9 +209,25 @@ class FakeCluster:
                 except OSError:
                     pass
 
+    def _sync_addons(self) -> None:
+        """Install or remove what the ingress addon brings, following the minikube state file."""
+        assert self.store is not None
+        enabled = bool(self.minikube_state.get("addons", {}).get("ingress"))
+        namespaces = self.store.table.by_kind("Namespace")
+        present = self.store.find(namespaces, "", INGRESS_NAMESPACE) is not None
+        if enabled and not present:
+            for kind, namespace, obj in ingress_objects():
+                self.store.create(self.store.table.by_kind(kind), namespace, obj)
+        elif present and not enabled:
+            self.store.delete(namespaces, "", INGRESS_NAMESPACE)
+            classes = self.store.table.by_kind("IngressClass")
+            if self.store.find(classes, "", "nginx") is not None:
+                self.store.delete(classes, "", "nginx")
+
     async def _watch_scenario_file(self) -> None:
         while True:
             await asyncio.sleep(0.2)
+            self._sync_addons()
             try:
                 name = self.scenario_file.read_text().strip()
             except OSError:

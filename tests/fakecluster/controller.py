@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import minikube
+from .addons import INGRESS_IMAGE, INGRESS_NAMESPACE
 from .apiserver import PodLog
 from .scenarios import CRASH_LOG, HEALTHY_LOG, Scenario, Timings
 from .selectors import selector_matches
@@ -30,6 +31,9 @@ from .store import ApiError, Obj, Store, now_iso
 NODE_NAME = "minikube"
 SAFE_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 UNSCHEDULABLE_MESSAGE = "0/1 nodes are available: 1 Insufficient cpu."
+# Pods here belong to the cluster itself (addons): scenarios never touch them, their images are present.
+SYSTEM_NAMESPACES = frozenset({"kube-system", INGRESS_NAMESPACE})
+SYSTEM_IMAGES = {minikube.normalise_image(i): "sha256:system" for i in (*minikube.SYSTEM_IMAGES, INGRESS_IMAGE)}
 
 
 def _iso(wall: float) -> str:
@@ -141,7 +145,7 @@ class Controller:
             return
         if mtime != self._images_mtime:
             self._images_mtime = mtime
-            self._images = dict(minikube.read_state(self.minikube_state).get("images") or {})
+            self._images = {**SYSTEM_IMAGES, **(minikube.read_state(self.minikube_state).get("images") or {})}
 
     def _ensure_node(self) -> None:
         nodes = self._res("Node")
@@ -357,7 +361,7 @@ class Controller:
             pod_spec.setdefault("restartPolicy", "Always")
             pod_spec.setdefault("serviceAccountName", "default")
             pod_spec.setdefault("schedulerName", "default-scheduler")
-            if self.scenario() is not Scenario.UNSCHEDULABLE:
+            if self.scenario() is not Scenario.UNSCHEDULABLE or namespace in SYSTEM_NAMESPACES:
                 pod_spec["nodeName"] = NODE_NAME
             pod = self.store.create(pod_res, namespace, {
                 "apiVersion": "v1", "kind": "Pod",
@@ -461,7 +465,8 @@ class Controller:
             return
         record = self.pods.get(meta["uid"])
         if record is None:
-            record = self.pods[meta["uid"]] = PodRecord(self.scenario(), time.monotonic(), time.time())
+            scenario = Scenario.HEALTHY if meta["namespace"] in SYSTEM_NAMESPACES else self.scenario()
+            record = self.pods[meta["uid"]] = PodRecord(scenario, time.monotonic(), time.time())
         created = _iso(record.created_wall)
         namespace, name = meta["namespace"], meta["name"]
         if record.scenario is Scenario.UNSCHEDULABLE or not spec.get("nodeName"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -9,8 +10,9 @@ import pytest
 from kubernetes import client, config
 
 from tests.fakecluster import FakeCluster
+from tests.fakecluster.fixtures import fake_cluster  # noqa: F401  (the shared fixture, tested here)
 
-from .conftest import run
+from .conftest import FAST, run
 
 
 def deployment(name: str, image: str, *, secret: str = "app-secrets", key: str = "API_KEY",
@@ -187,3 +189,14 @@ def test_slow_scenario_becomes_ready_late_and_progress_deadline_is_reported(
 def test_scenario_switch_through_the_state_file(cluster: FakeCluster) -> None:
     cluster.scenario_file.write_text("crash-loop\n")
     cluster.wait_for(lambda: cluster.scenario.value == "crash-loop", timeout=3)
+
+
+@pytest.mark.parametrize("fake_cluster", [{"scenario": "crash-loop", "timings": FAST}], indirect=True)
+def test_shared_fixture_takes_options(fake_cluster: FakeCluster, local_image: str) -> None:
+    env = fake_cluster.env
+    run(["minikube", "image", "load", local_image], env)
+    run(["kubectl", "create", "secret", "generic", "app-secrets", "--from-literal=API_KEY=x"], env)
+    manifest = fake_cluster.state_dir / "d.json"
+    manifest.write_text(json.dumps(deployment("web", local_image)))
+    run(["kubectl", "apply", "-f", str(manifest)], env)
+    assert waiting_reason(fake_cluster, "default")[0] == "CrashLoopBackOff"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.fakecluster import FakeCluster
@@ -142,7 +142,6 @@ def test_project_chart_installs_and_becomes_ready(cluster: FakeCluster, namespac
     run(["kubectl", "-n", namespace, "create", "secret", "generic", "todo-secrets",
          "--from-literal=COHERE_API_KEY=c", "--from-literal=DATABASE_URL=sqlite:////tmp/x.db",
          "--from-literal=JWT_SECRET=j"], env)
-    cluster.call(lambda: None)
     proc = run(["helm", "upgrade", "--install", "todo", str(PROJECT_CHART), "-n", namespace, "--wait",
                 "--timeout", "30s", "--set", "secrets.existingSecret=todo-secrets",
                 "--set", "backend.image.tag=fake1", "--set", "frontend.image.tag=fake1"], env, check=False)
@@ -150,6 +149,8 @@ def test_project_chart_installs_and_becomes_ready(cluster: FakeCluster, namespac
     deployments = cluster.objects("Deployment", namespace)
     assert len(deployments) == 2
     assert all(d["status"].get("availableReplicas") == d["spec"]["replicas"] for d in deployments)
-    frontend = [s for s in cluster.objects("Service", namespace) if s["spec"]["type"] == "NodePort"]
-    assert frontend and frontend[0]["spec"]["ports"][0]["nodePort"] >= 30000
-    assert shutil.which("helm", path=env["PATH"])
+    [frontend] = [s for s in cluster.objects("Service", namespace) if s["spec"]["type"] == "NodePort"]
+    port = frontend["spec"]["ports"][0]["nodePort"]
+    assert port >= 30000
+    cluster.wait_for(lambda: port in cluster.network.node_ports, timeout=3)
+    assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).json() == {"status": "ok"}

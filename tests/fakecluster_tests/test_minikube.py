@@ -57,3 +57,10 @@ def test_addons(cluster: FakeCluster) -> None:
     assert "The 'ingress' addon is enabled" in run(["minikube", "addons", "enable", "ingress"], cluster.env).stdout
     after = json.loads(run(["minikube", "addons", "list", "-o", "json"], cluster.env).stdout)
     assert after["ingress"]["Status"] == "enabled"
+    # The addon's controller runs in the cluster, healthy whatever the scenario.
+    cluster.set_scenario("crash-loop")
+    cluster.wait_for(lambda: (cluster.get("Deployment", "ingress-nginx", "ingress-nginx-controller") or {})
+                     .get("status", {}).get("availableReplicas") == 1, timeout=5)
+    assert cluster.get("IngressClass", "", "nginx")["spec"]["controller"] == "k8s.io/ingress-nginx"
+    run(["minikube", "addons", "disable", "ingress"], cluster.env)
+    cluster.wait_for(lambda: not cluster.objects("Deployment", "ingress-nginx"), timeout=3)

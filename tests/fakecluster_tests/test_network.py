@@ -71,7 +71,6 @@ def test_ingress_routes_by_host_when_the_addon_is_enabled(local_image: str) -> N
     with FakeCluster("healthy", upstream="builtin", ingress_port=free_port(), timings=FAST) as cluster:
         run(["kubectl", "create", "namespace", "web"], cluster.env)
         install_tiny(cluster, "web", local_image)
-        cluster.call(lambda: None)
         manifest = cluster.state_dir / "ingress.yaml"
         manifest.write_text(INGRESS)
         run(["kubectl", "-n", "web", "apply", "-f", str(manifest)], cluster.env)
