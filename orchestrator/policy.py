@@ -651,8 +651,8 @@ def _one_namespace(docs: Sequence[Resource]) -> Iterator[Problem]:
 # Images.
 
 
-def _image_tag(image: str) -> tuple[str | None, bool]:
-    """(tag, has_digest) of an image reference."""
+def image_reference_tag(image: str) -> tuple[str | None, bool]:
+    """(tag, has_digest) of an image reference: "reg:5000/a/b:1.2@sha256:..." -> ("1.2", True)."""
     ref, _, digest = image.partition("@")
     last = ref.rsplit("/", 1)[-1]
     tag = last.split(":", 1)[1] if ":" in last else None
@@ -667,7 +667,7 @@ def _image_tags(docs: Sequence[Resource]) -> Iterator[Problem]:
             if not isinstance(image, str) or not image:
                 yield w, f"container {_cname(c)} has no image"
                 continue
-            tag, digest = _image_tag(image)
+            tag, digest = image_reference_tag(image)
             if tag is None and not digest:
                 yield w, f"container {_cname(c)} image {image} has no tag (means latest)"
             elif tag is not None and tag.lower() == "latest":

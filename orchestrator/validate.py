@@ -6,6 +6,7 @@
     policy      orchestrator.policy (the project's own rules)
     checkov     the rendered manifests and docker/*.Dockerfile, one checkov process, skips in .checkov.yaml
     hadolint    docker/*.Dockerfile, DL3057 (HEALTHCHECK) as an error, skips in .hadolint.yaml
+    base-images every FROM (ARG defaults applied) names a tagged base image (IMG003)
 
 The checks that run in child processes (helm lint, checkov, hadolint) start together, while the
 in-process ones (schemas, policy) run; `run_validation` returns one `CheckResult` per check and
@@ -338,6 +339,55 @@ def check_hadolint(options: ValidateOptions, dockerfiles: Sequence[Path]) -> Che
     return _timed("hadolint", body)
 
 
+_ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?", re.I)
+_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?", re.I)
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def base_image_problems(text: str, filename: str) -> list[Problem]:
+    """IMG003: every FROM resolves (ARG defaults included) to a base image with a fixed tag or a digest.
+
+    checkov's CKV_DOCKER_7 cannot resolve `FROM ${ARG}` and is skipped in .checkov.yaml; this is
+    the same rule with ARG defaults applied. Earlier build stages and `scratch` need no tag.
+    """
+    args: dict[str, str] = {}
+    stages: set[str] = {"scratch"}
+    problems: list[Problem] = []
+    seen_from = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        arg = _ARG.match(line)
+        if arg and not seen_from:  # only ARGs before the first FROM apply to FROM lines
+            args[arg.group(1)] = arg.group(2) or ""
+            continue
+        found = _FROM.match(line)
+        if not found:
+            continue
+        seen_from = True
+        image = _VAR.sub(lambda m: args.get(m.group(1) or m.group(3)) or m.group(2) or "", found.group(1))
+        if found.group(2):
+            stages.add(found.group(2).lower())
+        if image.lower() in stages:
+            continue
+        tag, digest = policy.image_reference_tag(image)
+        if not digest and (not tag or tag.lower() == "latest"):
+            problems.append(Problem(
+                "IMG003", f"{filename}:{number}",
+                f"base image {image or '<empty>'!r} has no fixed tag" if not tag else f"base image {image!r} uses latest",
+                "FROM a tagged base image (or give the ARG a tagged default), e.g. python:3.11-slim",
+            ))
+    return problems
+
+
+def check_base_images(dockerfiles: Sequence[Path]) -> CheckResult:
+    def body() -> tuple[Status, str, list[Problem]]:
+        if not dockerfiles:
+            return Status.SKIPPED, f"no {DOCKER_DIR.name}/*.Dockerfile yet", []
+        problems = [p for path in dockerfiles for p in base_image_problems(path.read_text(encoding="utf-8"), path.name)]
+        return (Status.PROBLEMS if problems else Status.OK), "FROM lines resolve to tagged base images", problems
+
+    return _timed("base-images", body)
+
+
 # ----------------------------------------------------------------------------------------------
 # The runner.
 
@@ -376,13 +426,14 @@ def run_validation(options: ValidateOptions | None = None,
             hadolint_future = pool.submit(check_hadolint, options, dockerfiles)
             done(check_policy(manifests))
             done(check_kubernetes_schemas(manifests, options.kube_versions))
+            done(check_base_images(dockerfiles))
             done(lint_future.result())
             done(hadolint_future.result())
             for result in checkov_future.result():
                 done(result)
         if not dockerfiles:
             done(CheckResult("checkov-dockerfiles", Status.SKIPPED, 0.0, f"no {DOCKER_DIR.name}/*.Dockerfile yet"))
-    order = ["render", "helm-lint", "kubernetes-validate", "policy", "checkov-manifests", "checkov-dockerfiles", "hadolint"]
+    order = ["render", "helm-lint", "kubernetes-validate", "policy", "checkov-manifests", "checkov-dockerfiles", "hadolint", "base-images"]
     results.sort(key=lambda r: order.index(r.name) if r.name in order else len(order))
     return Report(tuple(results), time.monotonic() - started)
 

@@ -84,6 +84,33 @@ def test_checkov_reports_a_broken_manifest(tmp_path: Path, default_manifests: li
     assert "CKV_K8S_16" in {p.rule for p in result.problems}
 
 
+@pytest.mark.parametrize(
+    ("dockerfile", "expected"),
+    [
+        ("FROM python:3.11-slim\n", []),
+        ("ARG BASE=python:3.11-slim\nFROM ${BASE} AS deps\nFROM deps\nFROM scratch\n", []),
+        ("FROM registry.local:5000/node@sha256:" + "a" * 64 + "\n", []),
+        ("FROM python\n", [("IMG003", "x.Dockerfile:1")]),
+        ("FROM python:latest AS base\n", [("IMG003", "x.Dockerfile:1")]),
+        ("ARG BASE=node\n\nFROM $BASE\n", [("IMG003", "x.Dockerfile:3")]),
+        ("ARG BASE\nFROM ${BASE:-node:22-slim}\nFROM ${BASE}\n", [("IMG003", "x.Dockerfile:3")]),
+        ("FROM python:3.11-slim\nARG BASE=node\nFROM ${BASE}\n", [("IMG003", "x.Dockerfile:3")]),
+    ],
+)
+def test_base_images_resolve_arg_defaults(dockerfile: str, expected: list[tuple[str, str]]) -> None:
+    from orchestrator.validate import base_image_problems
+
+    assert [(p.rule, p.resource) for p in base_image_problems(dockerfile, "x.Dockerfile")] == expected
+
+
+def test_the_project_dockerfiles_pass_the_base_image_rule() -> None:
+    from orchestrator.validate import check_base_images, find_dockerfiles
+
+    dockerfiles = find_dockerfiles()
+    result = check_base_images(dockerfiles)
+    assert result.status is (Status.OK if dockerfiles else Status.SKIPPED), result.lines()
+
+
 def _skips_with_reasons(path: Path, key: str) -> list[tuple[str, str]]:
     lines = path.read_text().splitlines()
     out = []
@@ -165,7 +192,7 @@ def test_invoke_validate_prints_one_line_per_check() -> None:
     events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     checks = {e["check"]: e for e in events if e["event"] == "validate.check"}
     assert {"render", "helm-lint", "kubernetes-validate", "policy", "checkov-manifests", "checkov-dockerfiles",
-            "hadolint"} <= set(checks)
+            "hadolint", "base-images"} <= set(checks)
     for name in ("render", "helm-lint", "kubernetes-validate", "policy", "checkov-manifests"):
         assert checks[name]["status"] == "ok", checks[name]
     [finished] = [e for e in events if e["event"] == "validate.finished"]
