@@ -109,6 +109,7 @@ class PodLog:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.previous: list[str] | None = None  # the last terminated instance's output
         self.changed = asyncio.Event()
         self.waiting_reason: str = ""
         self.closed = False
@@ -431,6 +432,11 @@ class ApiServer:
             raise ApiError(400, "BadRequest", f"a container name must be specified for pod {t.name}, choose "
                            f"one of: [{' '.join(containers)}]")
         log = self.logs.get((t.namespace, t.name, container))
+        if _truthy(request.query.get("previous")):
+            if log is None or log.previous is None:
+                raise ApiError(400, "BadRequest",
+                               f'previous terminated container "{container}" in pod "{t.name}" not found')
+            return web.Response(text="".join(line + "\n" for line in log.previous), content_type="text/plain")
         if log is None or (not log.lines and log.waiting_reason):
             reason = log.waiting_reason if log else "ContainerCreating"
             raise ApiError(400, "BadRequest",

@@ -558,6 +558,7 @@ class Controller:
         if restarts > record.restarts or not log.lines:
             if restarts > record.restarts:
                 record.restarts = restarts
+                log.previous = list(log.lines)
                 log.lines.clear()
             for line in CRASH_LOG:
                 log.append(line)

@@ -153,6 +153,7 @@ def test_crash_loop_restarts_and_prints_a_traceback(
         "restartCount"] > first["restartCount"], timeout=3)
     logs = core.read_namespaced_pod_log(pod["metadata"]["name"], namespace, tail_lines=3)
     assert "Traceback" in core.read_namespaced_pod_log(pod["metadata"]["name"], namespace)
+    assert "Traceback" in core.read_namespaced_pod_log(pod["metadata"]["name"], namespace, previous=True)
     assert len(logs.splitlines()) == 3
     assert "BackOff" in reasons(cluster, namespace)
     assert apps.read_namespaced_deployment_status("web", namespace).status.available_replicas is None
