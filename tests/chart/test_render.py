@@ -142,6 +142,20 @@ def test_image_tags_follow_values() -> None:
     assert find(docs, "Deployment", "frontend")["spec"]["template"]["spec"]["containers"][0]["image"] == "todo-web:0.1.0"
 
 
+def test_orchestrator_values_shape_renders() -> None:
+    # What the orchestrator passes: a registry-qualified repository, content tags, a versioned Secret
+    # name and free-text feature flags.
+    docs = render({
+        "backend.image.repository": "localhost:5000/todo-backend", "backend.image.tag": "3f2a9c1b7d",
+        "secrets.existingSecret": "todo-app-secrets-0a1b2c3d4e", "secrets.version": "0a1b2c3d4e",
+        "config.featureFlags": "chat reminders", "config.environment": "production", "config.logLevel": "WARNING",
+    })
+    backend = find(docs, "Deployment", "backend")["spec"]["template"]["spec"]["containers"][0]
+    assert backend["image"] == "localhost:5000/todo-backend:3f2a9c1b7d"
+    assert {e["valueFrom"]["secretKeyRef"]["name"] for e in backend["env"] if "valueFrom" in e} == {"todo-app-secrets-0a1b2c3d4e"}
+    assert find(docs, "ConfigMap")["data"]["FEATURE_FLAGS"] == "chat reminders"
+
+
 def test_all_digit_tag_and_version_from_set_are_accepted() -> None:
     # helm --set turns an all-digit value into a number; the schema accepts it and the chart quotes it.
     docs = render({"backend.image.tag": "1234567", "secrets.version": "20260101"})
