@@ -27,6 +27,8 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--state-dir", help="where the kubeconfig, minikube state and bin dir go (default: temp)")
     parser.add_argument("--upstream", help="what NodePort/ingress traffic reaches: a URL, 'backend' (start "
                         "app/backend with SQLite, the default when it exists) or 'builtin' (a /health stub)")
+    parser.add_argument("--service-upstream", action="append", default=[], metavar="SERVICE=URL",
+                        help="send one Service's traffic elsewhere (repeatable; SERVICE or NAMESPACE/SERVICE)")
     parser.add_argument("--ingress-port", default="auto", help="port for the emulated ingress ('auto': 80 if "
                         "free, 'none' to disable)")
     parser.add_argument("--port", type=int, default=0, help="API server port (default: any free port)")
@@ -36,7 +38,8 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
 def main(argv: list[str]) -> int:
     args, command = parse_args(argv)
     with FakeCluster(args.scenario, state_dir=args.state_dir, upstream=args.upstream,
-                     ingress_port=args.ingress_port, port=args.port) as cluster:
+                     ingress_port=args.ingress_port, port=args.port,
+                     service_upstreams=dict(item.split("=", 1) for item in args.service_upstream)) as cluster:
         env = cluster.env
         if not command:
             print(f"export KUBECONFIG={env['KUBECONFIG']}")

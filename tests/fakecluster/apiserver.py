@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import copy
+import gzip
 import json
 import time
 from collections.abc import Callable
@@ -51,20 +52,46 @@ class RecordedRequest:
             return yaml.safe_load(self.body)
         return json.loads(self.body)
 
-    def mentions(self, value: str) -> bool:
-        """Whether the body carries `value`, plainly or base64-encoded (as Secret data does)."""
-        encoded = base64.b64encode(value.encode())
-        if value.encode() in self.body or encoded in self.body:
-            return True
+    def plaintexts(self) -> list[str]:
+        """Every readable form of the body: raw, decoded (protobuf/YAML), each base64 `data` value
+        decoded, and helm release payloads (base64 of base64 of gzip) unpacked."""
+        texts = [self.body.decode("utf-8", errors="replace")]
         try:
-            decoded = json.dumps(self.json())
+            obj = self.json()
         except Exception:
-            return False
-        return value in decoded or encoded.decode() in decoded
+            return texts
+        texts.append(json.dumps(obj))
+        data = obj.get("data") if isinstance(obj, dict) else None
+        for encoded in (data or {}).values() if isinstance(data, dict) else ():
+            texts.extend(_unpack(encoded))
+        return texts
+
+    def mentions(self, value: str) -> bool:
+        """Whether the body carries `value` in any readable form (plain, base64, inside a helm release)."""
+        encoded = base64.b64encode(value.encode()).decode()
+        return any(value in text or encoded in text for text in self.plaintexts())
 
     def __str__(self) -> str:
         query = "&".join(f"{k}={v}" for k, v in self.query.items())
         return f"{self.method} {self.path}{'?' + query if query else ''} -> {self.status}"
+
+
+def _unpack(encoded: Any) -> list[str]:
+    """A Secret data value, decoded; a helm release inside it, unpacked too."""
+    if not isinstance(encoded, str):
+        return []
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        return []
+    found = [raw.decode("utf-8", errors="replace")]
+    try:
+        inner = base64.b64decode(raw, validate=True)
+        if inner[:2] == b"\x1f\x8b":
+            found.append(gzip.decompress(inner).decode("utf-8", errors="replace"))
+    except (ValueError, OSError):
+        pass
+    return found
 
 
 @dataclass

@@ -65,11 +65,20 @@ class FakeCluster:
         with FakeCluster(scenario="healthy") as cluster:
             subprocess.run(["helm", "list"], env=cluster.env)
             assert not [r for r in cluster.requests if r.is_write]
+
+    scenario: see scenarios.Scenario; binds pods created from then on (set_scenario switches).
+    state_dir: kubeconfig, minikube.json, bin/minikube, scenario file (default: a temp dir, removed on stop).
+    upstream: what NodePort/ingress traffic reaches: a URL, "backend" (app/backend under uvicorn with
+        SQLite; the default when it exists) or "builtin" (answers /health, /ready, /api/health).
+    service_upstreams: per-Service URLs ("name" or "namespace/name"), e.g. a real frontend container.
+    ingress_port: where the emulated ingress listens (None: nowhere; "auto": 80 if free).
+    port: the API server port (0: any free port).
+    timings: readiness, crash and outage timings (default: Timings.from_env()).
     """
 
     def __init__(self, scenario: str | Scenario = "healthy", *, state_dir: str | Path | None = None,
                  upstream: str | None = None, ingress_port: int | str | None = None, port: int = 0,
-                 timings: Timings | None = None) -> None:
+                 timings: Timings | None = None, service_upstreams: dict[str, str] | None = None) -> None:
         self._scenario = Scenario.parse(scenario)
         self._own_dir = state_dir is None
         self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="fakecluster-"))
@@ -78,6 +87,7 @@ class FakeCluster:
         self._requested_port = port
         self._ingress_spec = ingress_port
         self._upstream_spec = upstream
+        self._service_upstreams = dict(service_upstreams or {})
         self.minikube_state_path = self.state_dir / "minikube.json"
         self.kubeconfig = self.state_dir / "kubeconfig"
         self.bin_dir = self.state_dir / "bin"
@@ -144,7 +154,8 @@ class FakeCluster:
         write_kubeconfig(self.kubeconfig, self.url)
         write_minikube_bin(self.bin_dir, self.minikube_state_path)
         ingress_port = self._ingress_port()
-        self.network = Network(self.store, Upstream(self._upstream_spec), self.minikube_state_path, ingress_port)
+        self.network = Network(self.store, Upstream(self._upstream_spec), self.minikube_state_path, ingress_port,
+                               self._service_upstreams)
         self.network.install()
         await self.network.start()
         self.controller = Controller(self.store, self.api.logs, self.minikube_state_path,

@@ -79,8 +79,8 @@ class Upstream:
             return web.json_response({"status": "ok"})
 
         app = web.Application()
-        app.router.add_get("/health", health)
-        app.router.add_get("/ready", health)
+        for path in ("/health", "/ready", "/api/health"):
+            app.router.add_get(path, health)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         port = free_port()
@@ -138,6 +138,8 @@ class Network:
     upstream: Upstream
     minikube_state: Path
     ingress_port: int | None = None
+    # Per-Service upstreams ("name" or "namespace/name" -> URL); others use `upstream`.
+    service_upstreams: dict[str, str] = field(default_factory=dict)
     node_ports: dict[int, Listener] = field(default_factory=dict)
     bind_errors: list[str] = field(default_factory=list)
     ingress: Listener | None = None
@@ -263,7 +265,7 @@ class Network:
                     if any(p.get("nodePort") == port for p in s.get("spec", {}).get("ports") or [])), None)
         if svc is None or not self._cluster_up() or not self._service_ready(svc):
             return self._refuse(request)
-        return await self._forward(request)
+        return await self._forward(request, svc)
 
     async def _serve_ingress(self, request: web.Request) -> web.StreamResponse:
         state = minikube.read_state(self.minikube_state)
@@ -285,7 +287,7 @@ class Network:
                             "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n"
                             "<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx"
                             "</center>\r\n</body>\r\n</html>\r\n"))
-                    return await self._forward(request)
+                    return await self._forward(request, svc)
         return web.Response(status=404, content_type="text/html", text=(
             "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1>"
             "</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"))
@@ -297,10 +299,16 @@ class Network:
             request.transport.close()
         return web.Response(status=503)
 
-    async def _forward(self, request: web.Request) -> web.StreamResponse:
+    def _upstream_url(self, svc: Obj) -> str | None:
+        meta = svc["metadata"]
+        return self.service_upstreams.get(f"{meta['namespace']}/{meta['name']}") or \
+            self.service_upstreams.get(meta["name"])
+
+    async def _forward(self, request: web.Request, svc: Obj) -> web.StreamResponse:
         assert self._session is not None
+        base = self._upstream_url(svc)
         try:
-            base = await self.upstream.ensure()
+            base = base or await self.upstream.ensure()
         except RuntimeError as exc:
             return web.Response(status=502, text=f"upstream failed to start: {exc}")
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}

@@ -110,6 +110,15 @@ def test_helm_never_sends_the_secret_value(cluster: FakeCluster, ready_world: st
     assert [(r.method, r.path) for r in carriers] == [("POST", f"/api/v1/namespaces/{ready_world}/secrets")]
 
 
+def test_values_inside_helm_release_records_are_found(cluster: FakeCluster, ready_world: str) -> None:
+    """A value passed with --set ends up gzipped inside the release Secret: `mentions` must see it."""
+    helm_install(cluster, ready_world, "--set", "message=canary-in-values-5521")
+    carriers = [r for r in cluster.requests if r.is_write and r.mentions("canary-in-values-5521")]
+    paths = {r.path for r in carriers}
+    assert f"/api/v1/namespaces/{ready_world}/secrets" in paths  # the release record (protobuf, gzipped)
+    assert f"/api/v1/namespaces/{ready_world}/configmaps/tiny-config" in paths
+
+
 def test_helm_wait_fails_on_crash_loop_and_rolls_back(cluster: FakeCluster, ready_world: str) -> None:
     helm_install(cluster, ready_world, "--wait", "--timeout", "20s")
     cluster.set_scenario("crash-loop")

@@ -92,3 +92,15 @@ def test_default_upstream_is_the_real_backend(local_image: str) -> None:
         cluster.wait_for(lambda: reachable(f"http://127.0.0.1:{port}/health"), timeout=40, interval=0.5)
         response = get(f"http://127.0.0.1:{port}/health")
         assert response.json() == {"status": "ok"} and "uvicorn" in response.headers.get("server", "")
+
+
+def test_a_service_can_have_its_own_upstream(local_image: str) -> None:
+    with FakeCluster("healthy", upstream="builtin", timings=FAST) as other:  # any real HTTP server will do
+        other_url = f"{other.url}"
+        with FakeCluster("healthy", upstream="builtin", timings=FAST,
+                         service_upstreams={"web/tiny-web": other_url}) as cluster:
+            run(["kubectl", "create", "namespace", "web"], cluster.env)
+            install_tiny(cluster, "web", local_image)
+            port = cluster.node_port("web", "tiny-web")
+            cluster.wait_for(lambda: reachable(f"http://127.0.0.1:{port}/version"), timeout=5)
+            assert get(f"http://127.0.0.1:{port}/version").json()["gitVersion"] == "v1.35.0"
