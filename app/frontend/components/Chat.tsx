@@ -26,7 +26,9 @@ export default function Chat({ entries, sending, error, onSend }: Props) {
     event.preventDefault();
     const trimmed = message.trim();
     if (!trimmed || sending) return;
-    if (await onSend(trimmed)) setMessage("");
+    setMessage("");
+    // On failure give the message back, unless the user has started typing another one.
+    if (!(await onSend(trimmed))) setMessage((current) => current || trimmed);
   }
 
   return (

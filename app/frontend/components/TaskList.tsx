@@ -22,7 +22,9 @@ export default function TaskList({ tasks, loading, savingIds, onAdd, onToggle, o
     const trimmed = title.trim();
     if (!trimmed) return;
     setAdding(true);
-    if (await onAdd(trimmed)) setTitle("");
+    setTitle("");
+    // On failure give the title back, unless the user has started typing another one.
+    if (!(await onAdd(trimmed))) setTitle((current) => current || trimmed);
     setAdding(false);
   }
 
