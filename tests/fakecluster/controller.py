@@ -2,7 +2,9 @@
 
 Pod fates follow from real state first (is the image loaded into the fake minikube? does the
 Secret hold the referenced key?) and from the scenario second (crash loop, slow, unschedulable).
-A pod's scenario is fixed when the pod is created, so switching scenarios affects new pods only.
+A ReplicaSet keeps the scenario in force when it was first seen, and its pods follow it: switching
+scenarios affects new rollouts only, and a rollback to an older ReplicaSet brings its old fate back.
+Pods without a ReplicaSet take the scenario in force when they are created.
 """
 
 from __future__ import annotations
@@ -100,6 +102,7 @@ class Controller:
         self.store, self.logs, self.minikube_state = store, logs, minikube_state
         self.scenario, self.timings = scenario, timings
         self.pods: dict[str, PodRecord] = {}
+        self.rs_fates: dict[str, Scenario] = {}  # ReplicaSet uid -> scenario its pods follow
         self.progress_started: dict[tuple[str, str], float] = {}  # (deployment uid, rs name) -> monotonic
         self._wake = asyncio.Event()
         self._images: dict[str, str] = {}
@@ -349,6 +352,7 @@ class Controller:
     def _sync_replica_set(self, rs: Obj) -> None:
         if rs["metadata"].get("deletionTimestamp"):
             return
+        self._fate_of_rs(rs)
         namespace = rs["metadata"]["namespace"]
         pods = self._children("Pod", rs)
         desired = rs["spec"].get("replicas", 0)
@@ -361,7 +365,7 @@ class Controller:
             pod_spec.setdefault("restartPolicy", "Always")
             pod_spec.setdefault("serviceAccountName", "default")
             pod_spec.setdefault("schedulerName", "default-scheduler")
-            if self.scenario() is not Scenario.UNSCHEDULABLE or namespace in SYSTEM_NAMESPACES:
+            if self._fate_of_rs(rs) is not Scenario.UNSCHEDULABLE:
                 pod_spec["nodeName"] = NODE_NAME
             pod = self.store.create(pod_res, namespace, {
                 "apiVersion": "v1", "kind": "Pod",
@@ -381,6 +385,13 @@ class Controller:
                 self.event(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}",
                            "replicaset-controller")
 
+    def _fate_of_rs(self, rs: Obj) -> Scenario:
+        meta = rs["metadata"]
+        if meta["uid"] not in self.rs_fates:
+            self.rs_fates[meta["uid"]] = Scenario.HEALTHY if meta["namespace"] in SYSTEM_NAMESPACES \
+                else self.scenario()
+        return self.rs_fates[meta["uid"]]
+
     def _rs_status(self, rs: Obj) -> None:
         pods = self._children("Pod", rs)
         ready = sum(1 for p in pods if _pod_ready(p))
@@ -393,6 +404,9 @@ class Controller:
         live = {p["metadata"]["uid"] for p in self.store.iter_kind("Pod")}
         for uid in [uid for uid in self.pods if uid not in live]:
             del self.pods[uid]
+        live_rs = {rs["metadata"]["uid"] for rs in self.store.iter_kind("ReplicaSet")}
+        for uid in [uid for uid in self.rs_fates if uid not in live_rs]:
+            del self.rs_fates[uid]
         live_keys = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in self.store.iter_kind("Pod")}
         for key in [k for k in self.logs if (k[0], k[1]) not in live_keys]:
             self.logs[key].closed = True
@@ -465,7 +479,9 @@ class Controller:
             return
         record = self.pods.get(meta["uid"])
         if record is None:
-            scenario = Scenario.HEALTHY if meta["namespace"] in SYSTEM_NAMESPACES else self.scenario()
+            owners = [ref["uid"] for ref in meta.get("ownerReferences") or [] if ref.get("kind") == "ReplicaSet"]
+            scenario = next((self.rs_fates[uid] for uid in owners if uid in self.rs_fates), None) or (
+                Scenario.HEALTHY if meta["namespace"] in SYSTEM_NAMESPACES else self.scenario())
             record = self.pods[meta["uid"]] = PodRecord(scenario, time.monotonic(), time.time())
         created = _iso(record.created_wall)
         namespace, name = meta["namespace"], meta["name"]

@@ -129,6 +129,10 @@ def test_helm_wait_fails_on_crash_loop_and_rolls_back(cluster: FakeCluster, read
     history = json.loads(run(["helm", "history", "tiny", "-n", ready_world, "-o", "json"], cluster.env).stdout)
     assert [h["status"] for h in history] == ["superseded", "failed", "deployed"]
     assert cluster.get("ConfigMap", ready_world, "tiny-config")["data"] == {"MESSAGE": "hello"}
+    # The rollback brought the first ReplicaSet back, and with it the healthy pods it had.
+    run(["kubectl", "-n", ready_world, "rollout", "status", "deployment/tiny-web", "--timeout=10s"], cluster.env)
+    [rs] = [r for r in cluster.objects("ReplicaSet", ready_world) if r["spec"]["replicas"]]
+    assert rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
 
 
 def test_helm_wait_fails_when_the_secret_lacks_a_key(cluster: FakeCluster, ready_world: str) -> None:
