@@ -161,7 +161,10 @@ def cmd_image(state: dict[str, Any], args: list[str], path: str) -> int:
         return 0
     if sub in ("ls", "list"):
         refs = list(SYSTEM_IMAGES) + sorted(state["images"])
-        if "table" in args or "--format=table" in args:
+        if "json" in args or "--format=json" in args:
+            print(json.dumps([{"id": state["images"].get(ref, "").removeprefix("sha256:"), "repoDigests": [],
+                               "repoTags": [ref], "size": "0"} for ref in refs]))
+        elif "table" in args or "--format=table" in args:
             print("|-------|-----|---------------|\n| Image | Tag | Image ID |\n|-------|-----|---------------|")
             for ref in refs:
                 name, _, tag = ref.rpartition(":")
@@ -264,6 +267,24 @@ def cmd_service(state: dict[str, Any], args: list[str]) -> int:
     return 89
 
 
+def cmd_profile(state: dict[str, Any], args: list[str]) -> int:
+    if not args or args[0] != "list":
+        print(state["profile"])
+        return 0
+    valid = [{"Name": state["profile"], "Status": "OK" if is_running(state) else "Stopped",
+              "Config": {"Name": state["profile"], "Driver": "docker", "KubernetesConfig": {
+                  "KubernetesVersion": "v1.35.0", "ContainerRuntime": "docker"}}}] if state.get("exists") else []
+    if "json" in args or "--output=json" in args or "-o=json" in args:
+        print(json.dumps({"invalid": [], "valid": valid}))
+    elif not valid:
+        _err("🤹  Exiting due to MK_USAGE_NO_PROFILE: No minikube profile was found.")
+        return EXIT_NO_PROFILE
+    else:
+        print("| Profile  | Driver | Runtime | IP        | Version | Status |")
+        print(f"| {state['profile']} | docker | docker  | 127.0.0.1 | v1.35.0 | {valid[0]['Status']} |")
+    return 0
+
+
 def cmd_start_stop(state: dict[str, Any], command: str, path: str) -> int:
     value = "Running" if command == "start" else "Stopped"
     state.update(exists=True, host=value, kubelet=value, apiserver=value,
@@ -300,8 +321,15 @@ def main(argv: list[str]) -> int:
         return 0
     command, rest = args[0], args[1:]
     if command == "version":
-        print(f"minikube version: {VERSION}\ncommit: 0000000000000000000000000000000000000000")
+        if "--short" in rest:
+            print(VERSION)
+        elif "json" in rest or "--output=json" in rest or "-o=json" in rest:
+            print(json.dumps({"commit": "0" * 40, "minikubeVersion": VERSION}))
+        else:
+            print(f"minikube version: {VERSION}\ncommit: 0000000000000000000000000000000000000000")
         return 0
+    if command == "profile":
+        return cmd_profile(state, rest)
     if command == "status":
         return cmd_status(state, rest)
     if command == "ip":

@@ -39,6 +39,8 @@ def test_ip_docker_env_and_update_context(cluster: FakeCluster) -> None:
     assert run(["minikube", "ip"], cluster.env).stdout.strip() == "127.0.0.1"
     assert 'export DOCKER_HOST="unix:///var/run/docker.sock"' in run(["minikube", "docker-env"], cluster.env).stdout
     assert str(cluster.port) in run(["minikube", "-p", "minikube", "update-context"], cluster.env).stdout
+    profiles = json.loads(run(["minikube", "profile", "list", "-o", "json"], cluster.env).stdout)
+    assert [p["Name"] for p in profiles["valid"]] == ["minikube"]
 
 
 def test_image_load_records_only_real_local_images(cluster: FakeCluster, local_image: str) -> None:
@@ -49,6 +51,8 @@ def test_image_load_records_only_real_local_images(cluster: FakeCluster, local_i
     assert f"docker.io/library/{local_image}" in listed
     assert "docker.io/library/no-such-image:1" not in listed
     assert cluster.minikube_state["images"][f"docker.io/library/{local_image}"].startswith("sha256:")
+    as_json = json.loads(run(["minikube", "image", "ls", "--format", "json"], cluster.env).stdout)
+    assert [f"docker.io/library/{local_image}"] in [i["repoTags"] for i in as_json]
 
 
 def test_addons(cluster: FakeCluster) -> None:
