@@ -32,7 +32,9 @@ class ImageSize:
     ref: str
     size: int
     above_base: int | None  # None when the base image is not known locally
-    layers: tuple[Layer, ...] = ()
+    layers: tuple[Layer, ...] = ()  # the image's own layers (above its base), newest first
+    base: str | None = None
+    base_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,15 @@ def above_base(image_layers: Sequence[str], image_size: int, base_layers: Sequen
 
 
 def largest_layers(images: Sequence[ImageSize], count: int = 5) -> list[str]:
-    """The biggest layers across images, largest first, with the instruction that made each."""
-    rows = [(layer.size, image.name, layer.created_by) for image in images for layer in image.layers if layer.size]
+    """The biggest layers across images, largest first, with the instruction that made each.
+
+    A base image counts as one row (once, even when several images share it).
+    """
+    rows = [(layer.size, image.name, _short(layer.created_by)) for image in images for layer in image.layers if layer.size]
+    bases = {(image.base, image.base_size) for image in images if image.base and image.base_size}
+    rows += [(size, "base image", base) for base, size in bases]
     rows.sort(key=lambda row: row[0], reverse=True)
-    return [f"{mb(size):>9}  {name}: {_short(created_by)}" for size, name, created_by in rows[:count]]
+    return [f"{mb(size):>9}  {name}: {what}" for size, name, what in rows[:count]]
 
 
 def _short(created_by: str, width: int = 100) -> str:

@@ -350,15 +350,24 @@ def build_images(
 # --- size budget ---------------------------------------------------------------------------------
 
 
-def _layers(client: DockerClient, ref: str) -> tuple[Layer, ...]:
-    return tuple(Layer(str(h.get("CreatedBy", "")), int(h.get("Size", 0))) for h in client.api.history(ref))
+def image_size(client: DockerClient, image: BuiltImage) -> ImageSize:
+    """An image's size with its own layers (history above the base's history) and its base's size."""
+    history = [Layer(str(h.get("CreatedBy", "")), int(h.get("Size", 0))) for h in client.api.history(image.ref)]
+    base_attrs = _image_attrs(client, image.base) if image.base else None
+    own = history
+    base_size = None
+    if base_attrs is not None and image.above_base is not None:
+        base_count = len(client.api.history(image.base))
+        own = history[: max(len(history) - base_count, 0)]
+        base_size = int(base_attrs["Size"])
+    return ImageSize(image.name, image.ref, image.size, image.above_base, tuple(own), image.base, base_size)
 
 
 def measure_budget(
     images: Sequence[BuiltImage], budget: Budget, reporter: Reporter, client: DockerClient
 ) -> tuple[BudgetReport, list[ImageSize]]:
     """Sizes (uncompressed) against the budget; emits image.budget and one line per image."""
-    sizes = [ImageSize(i.name, i.ref, i.size, i.above_base, _layers(client, i.ref)) for i in images]
+    sizes = [image_size(client, i) for i in images]
     report = evaluate_budget(sizes, budget)
     reporter.emit(
         "image.budget",
