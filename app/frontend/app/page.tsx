@@ -10,6 +10,7 @@ import type { ChatResponse, Task, User } from "@/lib/types";
 
 export default function HomePage() {
   const router = useRouter();
+  const [signedIn, setSignedIn] = useState(false);
   const [user, setUser] = useState<User | null>(null);
   const [tasks, setTasks] = useState<Task[]>([]);
   const [loading, setLoading] = useState(true);
@@ -54,6 +55,7 @@ export default function HomePage() {
       router.replace("/login");
       return;
     }
+    setSignedIn(true);
     void guarded(api.me).then((result) => {
       if (result.ok) setUser(result.value);
     });
@@ -112,6 +114,9 @@ export default function HomePage() {
     await refreshTasks();
     return true;
   }
+
+  // Nothing to show until the browser's session is known (the page is prerendered without it).
+  if (!signedIn) return null;
 
   return (
     <div className="shell">
