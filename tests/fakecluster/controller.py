@@ -16,6 +16,7 @@ import datetime
 import hashlib
 import json
 import math
+import os
 import random
 import time
 from collections.abc import Callable
@@ -106,12 +107,42 @@ class Controller:
         self.progress_started: dict[tuple[str, str], float] = {}  # (deployment uid, rs name) -> monotonic
         self._wake = asyncio.Event()
         self._images: dict[str, str] = {}
+        self._node_images: dict[str, str] = dict(SYSTEM_IMAGES)
+        self._engine_images: dict[str, str] = {}
+        self._engine_shared = False
         self._images_mtime = 0.0
         store.add_listener(lambda event: self._wake.set())
 
     # --- the loop -----------------------------------------------------------------------------------
     async def run(self) -> None:
         self._ensure_node()
+        engine = asyncio.create_task(self._poll_engine())
+        try:
+            await self._loop()
+        finally:
+            engine.cancel()
+
+    async def _poll_engine(self) -> None:
+        """After `minikube docker-env`, the local Docker engine plays the node's engine: whatever it
+        holds is present on the node (images built with --build-in-cluster need no load)."""
+        import aiohttp
+
+        socket_path = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock").removeprefix("unix://")
+        while True:
+            await asyncio.sleep(0.5)
+            if not self._engine_shared:
+                continue
+            try:
+                async with aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=socket_path)) as session:
+                    async with session.get("http://docker/images/json", timeout=aiohttp.ClientTimeout(total=5)) as r:
+                        listing = await r.json()
+            except (aiohttp.ClientError, OSError, TimeoutError, ValueError):
+                continue
+            self._engine_images = {minikube.normalise_image(tag): image["Id"] for image in listing
+                                   for tag in image.get("RepoTags") or [] if tag != "<none>:<none>"}
+            self._wake.set()
+
+    async def _loop(self) -> None:
         while True:
             try:
                 self.reconcile()
@@ -148,7 +179,10 @@ class Controller:
             return
         if mtime != self._images_mtime:
             self._images_mtime = mtime
-            self._images = {**SYSTEM_IMAGES, **(minikube.read_state(self.minikube_state).get("images") or {})}
+            state = minikube.read_state(self.minikube_state)
+            self._engine_shared = bool(state.get("docker_env_used"))
+            self._node_images = {**SYSTEM_IMAGES, **(state.get("images") or {})}
+        self._images = {**(self._engine_images if self._engine_shared else {}), **self._node_images}
 
     def _ensure_node(self) -> None:
         nodes = self._res("Node")

@@ -40,7 +40,7 @@ def default_state(api_port: int = 0, kubeconfig: str = "") -> dict[str, Any]:
         "profile": "minikube", "exists": True, "host": "Running", "kubelet": "Running",
         "apiserver": "Running", "kubeconfig": "Configured", "images": {},
         "addons": {"default-storageclass": True, "storage-provisioner": True},
-        "silent_image_load": False, "api_port": api_port, "kubeconfig_path": kubeconfig, "ip": "127.0.0.1",
+        "silent_image_load": False, "docker_env_used": False, "api_port": api_port, "kubeconfig_path": kubeconfig, "ip": "127.0.0.1",
     }
 
 
@@ -133,6 +133,15 @@ def _docker_image_id(image: str) -> str | None:
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
+def _engine_images(state: dict[str, Any]) -> list[str]:
+    """After docker-env the local engine is the node's engine: its images are the node's."""
+    if not state.get("docker_env_used"):
+        return []
+    proc = subprocess.run([DOCKER, "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
+                          text=True, check=False)
+    return [normalise_image(line) for line in proc.stdout.split() if "<none>" not in line]
+
+
 def cmd_image(state: dict[str, Any], args: list[str], path: str) -> int:
     if not args:
         _err("Error: requires a subcommand: load, ls, rm")
@@ -160,7 +169,7 @@ def cmd_image(state: dict[str, Any], args: list[str], path: str) -> int:
         write_state(path, state)
         return 0
     if sub in ("ls", "list"):
-        refs = list(SYSTEM_IMAGES) + sorted(state["images"])
+        refs = list(SYSTEM_IMAGES) + sorted(set(state["images"]) | set(_engine_images(state)))
         if "json" in args or "--format=json" in args:
             print(json.dumps([{"id": state["images"].get(ref, "").removeprefix("sha256:"), "repoDigests": [],
                                "repoTags": [ref], "size": "0"} for ref in refs]))
@@ -216,13 +225,17 @@ def cmd_addons(state: dict[str, Any], args: list[str], path: str) -> int:
     return EXIT_USAGE
 
 
-def cmd_docker_env(state: dict[str, Any], args: list[str]) -> int:
+def cmd_docker_env(state: dict[str, Any], args: list[str], path: str) -> int:
     code = _require_running(state)
     if code:
         return code
     if "--unset" in args or "-u" in args:
         print("unset DOCKER_TLS_VERIFY;\nunset DOCKER_HOST;\nunset DOCKER_CERT_PATH;\nunset MINIKUBE_ACTIVE_DOCKERD;")
         return 0
+    # From now on the local engine stands for the node's engine (the cluster sees what it builds).
+    if not state.get("docker_env_used"):
+        state["docker_env_used"] = True
+        write_state(path, state)
     print('export DOCKER_HOST="unix:///var/run/docker.sock"\nexport MINIKUBE_ACTIVE_DOCKERD="minikube"\n\n'
           "# To point your shell to minikube's docker-daemon, run:\n# eval $(minikube -p minikube docker-env)")
     return 0
@@ -339,7 +352,7 @@ def main(argv: list[str]) -> int:
     if command == "addons":
         return cmd_addons(state, rest, path)
     if command == "docker-env":
-        return cmd_docker_env(state, rest)
+        return cmd_docker_env(state, rest, path)
     if command == "update-context":
         return cmd_update_context(state, rest)
     if command == "service":

@@ -124,6 +124,15 @@ def test_image_not_loaded_scenario_makes_minikube_load_a_silent_no_op(
     assert waiting_reason(cluster, namespace)[0] == "ErrImageNeverPull"
 
 
+def test_after_docker_env_the_local_engine_is_the_nodes_engine(
+        cluster: FakeCluster, apps: client.AppsV1Api, namespace: str, local_image: str, secret: None) -> None:
+    run(["minikube", "docker-env"], cluster.env)  # what --build-in-cluster does; no `image load`
+    apps.create_namespaced_deployment(namespace, deployment("web", local_image))
+    cluster.wait_for(lambda: (cluster.get("Deployment", namespace, "web").get("status") or {}).get(
+        "availableReplicas") == 1, timeout=5)
+    assert f"docker.io/library/{local_image}" in run(["minikube", "image", "ls"], cluster.env).stdout
+
+
 def test_missing_secret_key_gives_create_container_config_error(
         cluster: FakeCluster, apps: client.AppsV1Api, namespace: str, loaded: str, secret: None) -> None:
     apps.create_namespaced_deployment(namespace, deployment("web", loaded, key="COHERE_API_KEY"))
