@@ -435,10 +435,15 @@ class ApiServer:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
+                if self._interrupted():
+                    # An outage or a stopped machine cuts open streams too: drop the connection.
+                    if request.transport is not None:
+                        request.transport.close()
+                    return response
                 try:
-                    event = await asyncio.wait_for(queue.get(), remaining)
+                    event = await asyncio.wait_for(queue.get(), min(remaining, 0.25))
                 except TimeoutError:
-                    break
+                    continue
                 if event.revision <= last_seen or not wanted(event.resource, event.object):
                     continue
                 await response.write(encode({"type": event.type, "object": event.object}))
@@ -448,6 +453,9 @@ class ApiServer:
             raise
         finally:
             self.store.unsubscribe(queue)
+
+    def _interrupted(self) -> bool:
+        return self.down() or self.faults.phase(time.monotonic()) in ("unavailable", "refused")
 
     async def _pod_log(self, request: web.Request, t: Target) -> web.StreamResponse:
         pod = self.store.get(t.res, t.namespace, t.name)

@@ -36,6 +36,19 @@ def test_api_flaky_fails_in_phases_then_recovers() -> None:
         assert errors and all(r.path == "/api/v1/namespaces" for r in errors)
 
 
+def test_an_outage_cuts_open_watches(cluster: FakeCluster) -> None:
+    url = f"{cluster.url}/api/v1/namespaces?watch=1&timeoutSeconds=30"
+    started = time.monotonic()
+    with httpx.stream("GET", url, timeout=10) as response:
+        cluster.outage(1.0)
+        try:
+            for _ in response.iter_lines():
+                pass
+        except httpx.TransportError:
+            pass
+    assert time.monotonic() - started < 5
+
+
 def test_outage_on_demand_from_a_healthy_cluster(cluster: FakeCluster) -> None:
     cluster.outage(0.6)
     time.sleep(0.1)
