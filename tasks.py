@@ -81,6 +81,202 @@ def build(c, json=False, budget_mb=600, image_budget=None, require_scan=False, e
     _edge(body)
 
 
+_SETTINGS_HELP = {
+    "env_file": "the env file with the secrets and settings (default .env; the process environment wins)",
+    "context": "the kube context to deploy to (default: minikube, or the target's local context)",
+    "allow_remote": "allow a context whose API server is not on this machine (needs --context)",
+    "target": "how images reach the cluster: minikube (default), kind, k3d or registry",
+    "release": "the Helm release name (default todo-app)",
+    "namespace": "the Kubernetes namespace (default todo-app)",
+    "json": "print one JSON object per line instead of human progress",
+}
+
+
+def _request(env_file=None, release=None, namespace=None, target=None, context=None, allow_remote=False):
+    from orchestrator.runner import SettingsRequest
+
+    return SettingsRequest(env_file=env_file, release=release, namespace=namespace, target=target,
+                           context=context, allow_remote=allow_remote)
+
+
+def _say(text: str, as_json: bool) -> None:
+    """Final human summary on stdout (JSON mode: the events already say it)."""
+    if not as_json:
+        print(text)
+
+
+@task(
+    help={
+        **_SETTINGS_HELP,
+        "dry_run": "print the plan (what would be built, loaded, written, upgraded) and change nothing",
+        "recover": "unblock a release stuck in pending-install/pending-upgrade (rollback or uninstall), then go on",
+        "rollback": "roll a failed rollout back to the last good revision (default on; --no-rollback keeps it)",
+        "timeout": "seconds to wait for the rollout (default 300)",
+        "health_timeout": "seconds to wait for /health after the rollout (default 120)",
+        "url": "the URL to check /health at, when neither ingress, NodePort nor port-forward fits",
+        "registry": "push images to this registry instead of loading them (for remote clusters)",
+        "build_in_cluster": "build straight into minikube's Docker engine (minikube docker-env)",
+        "budget_mb": "total size budget of both images in MB, uncompressed (default 600)",
+        "require_scan": "fail when no vulnerability scanner (trivy, grype) can run",
+    },
+)
+def up(c, env_file=None, context=None, allow_remote=False, target=None, release=None, namespace=None,
+       dry_run=False, recover=False, rollback=True, timeout=300, health_timeout=120, url=None, registry=None,
+       build_in_cluster=False, budget_mb=600, require_scan=False, json=False):
+    """Build, load, create the Secret, install the chart, watch the rollout and /health."""
+
+    def body() -> None:
+        from orchestrator.runner import run_command
+        from orchestrator.up import UpOptions, up as deploy
+
+        opts = UpOptions(dry_run=dry_run, recover=recover, rollback=rollback, timeout_s=float(timeout),
+                         health_timeout_s=float(health_timeout), url=url, registry=registry,
+                         build_in_cluster=build_in_cluster, budget_mb=float(budget_mb), require_scan=require_scan)
+        request = _request(env_file, release, namespace, "registry" if registry and not target else target,
+                           context, allow_remote)
+
+        def work(run):
+            settings = run.settings(request)
+            return deploy(settings, opts, run.reporter, run.clock, run.guard)
+
+        result = run_command("up", json, work)
+        if dry_run:
+            _say("dry run: nothing was changed", json)
+        else:
+            _say(f"todo-app is up: {result.url}", json)
+
+    _edge(body)
+
+
+@task(help={**_SETTINGS_HELP, "keep_namespace": "uninstall and delete the Secrets but keep the namespace"})
+def down(c, env_file=None, context=None, allow_remote=False, target=None, release=None, namespace=None,
+         keep_namespace=False, json=False):
+    """Uninstall the release, delete its Secrets and the namespace. Safe to run twice."""
+
+    def body() -> None:
+        from orchestrator.down import down as take_down
+        from orchestrator.runner import run_command
+
+        def work(run):
+            settings = run.settings(_request(env_file, release, namespace, target, context, allow_remote))
+            return take_down(settings, run.reporter, run.clock, keep_namespace=keep_namespace, guard=run.guard)
+
+        result = run_command("down", json, work)
+        _say("nothing to remove" if result.nothing_to_remove else "removed: " + ", ".join(result.removed), json)
+
+    _edge(body)
+
+
+@task(
+    name="rotate-secrets",
+    help={
+        **_SETTINGS_HELP,
+        "only": "rotate only this key (repeatable); the others keep their deployed values",
+        "generate": "generate a new random value for this key (repeatable; e.g. JWT_SECRET) and save it to the env file",
+        "timeout": "seconds to wait for the rollout (default 300)",
+        "health_timeout": "seconds to wait for /health (default 120)",
+        "url": "the URL to check /health at",
+    },
+    iterable=["only", "generate"],
+)
+def rotate_secrets(c, env_file=None, context=None, allow_remote=False, target=None, release=None, namespace=None,
+                   only=None, generate=None, timeout=300, health_timeout=120, url=None, json=False):
+    """Write a new Secret version, move the release onto it, watch; roll back on failure."""
+
+    def body() -> None:
+        from orchestrator.rotate import RotateOptions, rotate
+        from orchestrator.runner import run_command
+        from orchestrator.up import UpOptions
+
+        opts = RotateOptions(only=tuple(only or ()), generate=tuple(generate or ()),
+                             up=UpOptions(timeout_s=float(timeout), health_timeout_s=float(health_timeout), url=url))
+
+        def work(run):
+            settings = run.settings(_request(env_file, release, namespace, target, context, allow_remote))
+            return rotate(settings, opts, run.reporter, run.clock, run.guard)
+
+        result = run_command("rotate-secrets", json, work)
+        _say(f"rotated: {result.previous} -> {result.secret}" if result.rotated else "nothing to rotate", json)
+
+    _edge(body)
+
+
+@task(help={**_SETTINGS_HELP, "url": "the URL to check /health at", "no_health": "skip the /health check"})
+def status(c, env_file=None, context=None, allow_remote=False, target=None, release=None, namespace=None,
+           url=None, no_health=False, json=False):
+    """Release revision, workloads and pods with their status, image tags, Secret version, health."""
+
+    def body() -> None:
+        import json as jsonlib
+
+        from orchestrator.events import Reporter
+        from orchestrator.inspect import status as read_status
+        from orchestrator.runner import run_command
+
+        def work(run):
+            settings = run.settings(_request(env_file, release, namespace, target, context, allow_remote))
+            return read_status(settings, run.reporter, check_health=not no_health, url=url)
+
+        report = run_command("status", json, work, reporter=Reporter())
+        if json:
+            print(jsonlib.dumps({"event": "status", **report.as_dict()}, default=str))
+        else:
+            print("\n".join(report.lines()))
+
+    _edge(body)
+
+
+@task(
+    help={**_SETTINGS_HELP, "component": "backend or frontend (default: both)", "follow": "keep streaming",
+          "tail": "lines per container (default 100)"},
+    positional=["component"],
+)
+def logs(c, component=None, follow=False, tail=100, env_file=None, context=None, allow_remote=False, target=None,
+         release=None, namespace=None, json=False):
+    """Logs of the release's pods, secret values redacted."""
+
+    def body() -> None:
+        from orchestrator.events import Reporter
+        from orchestrator.inspect import logs as read_logs
+        from orchestrator.runner import run_command
+
+        def work(run):
+            settings = run.settings(_request(env_file, release, namespace, target, context, allow_remote))
+            for line in read_logs(settings, run.reporter, component=component, tail=int(tail), follow=follow):
+                print(line, flush=True)
+
+        run_command("logs", json, work, reporter=Reporter())
+
+    _edge(body)
+
+
+@task(help={"env_file": _SETTINGS_HELP["env_file"], "json": "print the checks as JSON"})
+def doctor(c, env_file=None, json=False):
+    """Check this machine for everything `invoke up` needs; print the fix for each problem."""
+
+    def body() -> None:
+        import json as jsonlib
+
+        from pathlib import Path
+
+        from orchestrator import doctor as checks
+
+        results = checks.run_checks(checks.DoctorInputs(env_file=Path(env_file)) if env_file else None)
+        print(jsonlib.dumps(checks.as_json(results)) if json else checks.render(results))
+        if not checks.all_ok(results):
+            from orchestrator.errors import EnvironmentProblem
+
+            raise EnvironmentProblem("some checks failed", "run the fix shown next to each failed check")
+
+    _edge(body)
+
+
 ns = Collection()
 ns.add_task(validate)
 ns.add_task(build)
+ns.add_task(up)
+ns.add_task(down)
+ns.add_task(rotate_secrets)
+ns.add_task(status)
+ns.add_task(logs)
+ns.add_task(doctor)

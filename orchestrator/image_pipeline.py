@@ -89,11 +89,15 @@ def build_and_check(
     *,
     require_scan: bool = False,
     client: DockerClient | None = None,
+    finish: bool = True,
 ) -> BuildReport:
+    """`finish=False` (the image phase of `up`): no phase or run.finished events of its own; the
+    report goes out as one `image.report` event and the caller's run frame finishes the run."""
     budget = budget or Budget()
     client = client or connect()
     started = time.monotonic()
-    reporter.emit("phase.started", phase="build images")
+    if finish:
+        reporter.emit("phase.started", phase="build images")
     images = build_images(specs, reporter, client)
 
     budget_report, sizes = measure_budget(images, budget, reporter, client)
@@ -116,7 +120,10 @@ def build_and_check(
     failed_images = [i for i in images if failures(policy[i.name], require_scan)]
     for image in failed_images:
         _untag(client, image.ref)
-    reporter.emit("run.finished", command="build", ok=report.ok, **report.as_dict())
+    if finish:
+        reporter.emit("run.finished", command="build", ok=report.ok, **report.as_dict())
+    else:
+        reporter.emit("image.report", ok=report.ok, **report.as_dict())
     if failed_images:
         image = failed_images[0]
         try:
@@ -129,7 +136,8 @@ def build_and_check(
     if not budget_report.ok:
         raise budget_error(budget_report, sizes)
     summary = ", ".join(f"{i.ref} {mb(i.size)}" + ("" if i.built else " (unchanged)") for i in images)
-    reporter.emit("phase.finished", phase="build images", seconds=time.monotonic() - started, summary=summary)
+    if finish:
+        reporter.emit("phase.finished", phase="build images", seconds=time.monotonic() - started, summary=summary)
     return report
 
 
