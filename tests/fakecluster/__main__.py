@@ -8,6 +8,7 @@ interrupted and prints the environment to use.
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
 import threading
@@ -35,8 +36,13 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     return parser.parse_args(argv), command
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the cluster as cleanly as Ctrl-C does
+
+
 def main(argv: list[str]) -> int:
     args, command = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     with FakeCluster(args.scenario, state_dir=args.state_dir, upstream=args.upstream,
                      ingress_port=args.ingress_port, port=args.port,
                      service_upstreams=dict(item.split("=", 1) for item in args.service_upstream)) as cluster:

@@ -184,9 +184,7 @@ class FakeCluster:
         """Runs on the loop. The scenario binds pods created from now on."""
         self._scenario = scenario
         self.scenario_file.write_text(scenario.value)
-        state = minikube.read_state(self.minikube_state_path)
-        state["silent_image_load"] = scenario is Scenario.IMAGE_NOT_LOADED
-        minikube.write_state(self.minikube_state_path, state)
+        minikube.update_state(self.minikube_state_path, silent_image_load=scenario is Scenario.IMAGE_NOT_LOADED)
         assert self.api is not None
         if scenario is Scenario.API_FLAKY:
             self._schedule_outage(self.timings.flaky_delay, self.timings.flaky_error_seconds,
@@ -331,18 +329,17 @@ class FakeCluster:
 
     def set_minikube(self, **fields: Any) -> None:
         """E.g. set_minikube(host="Stopped", kubelet="Stopped", apiserver="Stopped")."""
-        state = self.minikube_state
-        state.update(fields)
-        minikube.write_state(self.minikube_state_path, state)
+        minikube.update_state(self.minikube_state_path, **fields)
 
     def stop_minikube(self) -> None:
         self.set_minikube(host="Stopped", kubelet="Stopped", apiserver="Stopped", kubeconfig="Stopped")
 
     def load_image(self, image: str, image_id: str = "sha256:fake") -> None:
         """Mark an image as present on the node without going through Docker."""
-        state = self.minikube_state
-        state["images"][minikube.normalise_image(image)] = image_id
-        minikube.write_state(self.minikube_state_path, state)
+        with minikube.locked(self.minikube_state_path):
+            state = self.minikube_state
+            state["images"][minikube.normalise_image(image)] = image_id
+            minikube.write_state(self.minikube_state_path, state)
 
     def node_port(self, namespace: str, service: str) -> int | None:
         svc = self.get("Service", namespace, service)

@@ -7,6 +7,8 @@ follow minikube v1.37: `status` exit bits 1 host, 2 kubelet, 4 apiserver not run
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import subprocess
@@ -55,6 +57,25 @@ def write_state(path: str | Path, state: dict[str, Any]) -> None:
     tmp = Path(f"{path}.tmp")
     tmp.write_text(json.dumps(state, indent=2))
     tmp.replace(path)
+
+
+@contextlib.contextmanager
+def locked(path: str | Path):
+    """Serialise read-modify-write of the state between this command and the fake cluster."""
+    with open(f"{path}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def update_state(path: str | Path, **fields: Any) -> dict[str, Any]:
+    with locked(path):
+        state = read_state(path)
+        state.update(fields)
+        write_state(path, state)
+    return state
 
 
 def normalise_image(ref: str) -> str:
@@ -327,8 +348,14 @@ def main(argv: list[str]) -> int:
     if not path:
         _err("fake minikube: FAKE_MINIKUBE_STATE is not set")
         return EXIT_USAGE
-    state = read_state(path)
     args = strip_profile(argv)
+    if args[:1] and args[0] in ("image", "addons", "start", "stop", "docker-env"):  # they write the state
+        with locked(path):
+            return run_command(read_state(path), args, path)
+    return run_command(read_state(path), args, path)
+
+
+def run_command(state: dict[str, Any], args: list[str], path: str) -> int:
     if not args:
         print("minikube provisions and manages local Kubernetes clusters optimized for development workflows.")
         return 0
