@@ -140,9 +140,22 @@ class PodLog:
         self.changed = asyncio.Event()
         self.waiting_reason: str = ""
         self.closed = False
+        self.instance = 0  # bumped when the container restarts: followers of the old one stop
 
     def append(self, line: str) -> None:
         self.lines.append(line)
+        self._notify()
+
+    def restart(self) -> None:
+        self.previous, self.lines = self.lines, []
+        self.instance += 1
+        self._notify()
+
+    def close(self) -> None:
+        self.closed = True
+        self._notify()
+
+    def _notify(self) -> None:
         self.changed.set()
         self.changed = asyncio.Event()
 
@@ -486,10 +499,12 @@ class ApiServer:
         await response.prepare(request)
         for line in lines:
             await response.write(line.encode() + b"\n")
-        sent = len(log.lines)
-        while not log.closed:
+        sent, instance = len(log.lines), log.instance
+        while not log.closed and log.instance == instance:
             changed = log.changed
             await changed.wait()
+            if log.instance != instance:
+                break
             for line in log.lines[sent:]:
                 await response.write(line.encode() + b"\n")
             sent = len(log.lines)

@@ -443,8 +443,7 @@ class Controller:
             del self.rs_fates[uid]
         live_keys = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in self.store.iter_kind("Pod")}
         for key in [k for k in self.logs if (k[0], k[1]) not in live_keys]:
-            self.logs[key].closed = True
-            self.logs[key].changed.set()
+            self.logs[key].close()
             del self.logs[key]
 
     def _container_fate(self, pod: Obj, container: Obj) -> ContainerFate:
@@ -608,8 +607,7 @@ class Controller:
         if restarts > record.restarts or not log.lines:
             if restarts > record.restarts:
                 record.restarts = restarts
-                log.previous = list(log.lines)
-                log.lines.clear()
+                log.restart()
             for line in CRASH_LOG:
                 log.append(line)
         base["restartCount"] = record.restarts

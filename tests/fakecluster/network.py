@@ -4,6 +4,7 @@ that forward to a real upstream HTTP server once a Ready pod backs the Service."
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import secrets
@@ -100,6 +101,7 @@ class Upstream:
             [str(python if python.exists() else sys.executable), "-m", "uvicorn", "todo_api.main:app",
              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
             cwd=BACKEND_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        atexit.register(self._kill)  # never leave the backend behind, even if the cluster is not stopped
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         async with aiohttp.ClientSession() as session:
@@ -112,6 +114,10 @@ class Upstream:
                             return url
                 await asyncio.sleep(0.2)
         raise RuntimeError(f"the backend did not answer /health within 30 s; see {self.log_path}")
+
+    def _kill(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
 
     async def close(self) -> None:
         if self._process is not None and self._process.poll() is None:

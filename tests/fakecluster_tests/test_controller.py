@@ -165,6 +165,11 @@ def test_crash_loop_restarts_and_prints_a_traceback(
     assert "Traceback" in core.read_namespaced_pod_log(pod["metadata"]["name"], namespace, previous=True)
     assert len(logs.splitlines()) == 3
     assert "BackOff" in reasons(cluster, namespace)
+    # Following the log ends when the container dies again.
+    started = time.monotonic()
+    stream = core.read_namespaced_pod_log(pod["metadata"]["name"], namespace, follow=True, _preload_content=False)
+    followed = stream.data.decode()
+    assert "Traceback" in followed and time.monotonic() - started < cluster.timings.crash_interval + 2
     assert apps.read_namespaced_deployment_status("web", namespace).status.available_replicas is None
 
 
