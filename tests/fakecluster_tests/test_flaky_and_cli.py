@@ -50,11 +50,11 @@ def test_an_outage_cuts_open_watches(cluster: FakeCluster) -> None:
 
 
 def test_outage_on_demand_from_a_healthy_cluster(cluster: FakeCluster) -> None:
-    cluster.outage(0.6)
-    time.sleep(0.1)
+    cluster.outage(2.0)  # 1 s of 503s, then 1 s of refused connections
     assert httpx.get(f"{cluster.url}/version", timeout=1).status_code == 503
-    cluster.wait_for(lambda: httpx.get(f"{cluster.url}/version", timeout=1).status_code == 200
-                     if _port_open(cluster) else False, timeout=3)
+    cluster.wait_for(lambda: not _port_open(cluster), timeout=3, interval=0.05)
+    cluster.wait_for(lambda: _port_open(cluster) and httpx.get(f"{cluster.url}/version", timeout=1).status_code
+                     == 200, timeout=3)
 
 
 def _port_open(cluster: FakeCluster) -> bool:
