@@ -421,8 +421,11 @@ class ApiServer:
                     last_seen = int(since)
                 except ValueError as exc:
                     raise ApiError(400, "BadRequest", f"invalid resource version {since!r}") from exc
-                pending = [{"type": e.type, "object": e.object} for e in self.store.events_since(last_seen)
-                           if wanted(e.resource, e.object)]
+                try:
+                    pending = [{"type": e.type, "object": e.object} for e in self.store.events_since(last_seen)
+                               if wanted(e.resource, e.object)]
+                except ApiError as expired:  # sent in the stream, as the real server does
+                    pending = [{"type": "ERROR", "object": expired.status()}]
                 last_seen = self.store.revision
             if initial:
                 pending.append({"type": "BOOKMARK", "object": {
@@ -433,7 +436,7 @@ class ApiServer:
 
             def encode(event: dict[str, Any]) -> bytes:
                 obj = event["object"]
-                if as_table and event["type"] != "BOOKMARK":
+                if as_table and event["type"] not in ("BOOKMARK", "ERROR"):
                     obj = tables.table(t.res.kind, [obj], obj["metadata"].get("resourceVersion", ""))
                 return json.dumps({"type": event["type"], "object": obj}).encode() + b"\n"
 
@@ -442,6 +445,9 @@ class ApiServer:
             await response.prepare(request)
             for event in pending:
                 await response.write(encode(event))
+            if pending and pending[-1]["type"] == "ERROR":
+                await response.write_eof()
+                return response
             timeout = float(query.get("timeoutSeconds") or 1800)
             deadline = time.monotonic() + timeout
             while True:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import copy
 import datetime
 import uuid
@@ -20,6 +21,7 @@ from .resources import Resource, ResourceTable
 Obj = dict[str, Any]
 Key = tuple[Resource, str, str]  # (resource, namespace or "", name)
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+HISTORY = 20000  # watch events kept; older resourceVersions get 410 Expired like a compacted etcd
 
 
 def now_iso() -> str:
@@ -60,7 +62,7 @@ class WatchEvent:
 class Store:
     table: ResourceTable = field(default_factory=ResourceTable)
     objects: dict[Key, Obj] = field(default_factory=dict)
-    history: list[WatchEvent] = field(default_factory=list)
+    history: collections.deque[WatchEvent] = field(default_factory=lambda: collections.deque(maxlen=HISTORY))
     revision: int = 1
     _subscribers: list[asyncio.Queue[WatchEvent]] = field(default_factory=list)
     _listeners: list[Callable[[WatchEvent], None]] = field(default_factory=list)
@@ -111,9 +113,6 @@ class Store:
         if ns is None:
             raise ApiError(404, "NotFound", f'namespaces "{namespace}" not found',
                            {"name": namespace, "kind": "namespaces"})
-        if ns.get("status", {}).get("phase") == "Terminating":
-            raise ApiError(403, "Forbidden", f"{res.plural} \"{'...'}\" is forbidden: unable to create new "
-                           f"content in namespace {namespace} because it is being terminated")
 
     @staticmethod
     def _normalise(res: Resource, obj: Obj) -> None:
@@ -273,4 +272,7 @@ class Store:
         self._listeners.append(listener)
 
     def events_since(self, revision: int) -> list[WatchEvent]:
+        """Events after `revision`; ApiError 410 when history no longer reaches back that far."""
+        if self.history and revision < self.history[0].revision - 1:
+            raise ApiError(410, "Expired", f"too old resource version: {revision} ({self.history[0].revision - 1})")
         return [e for e in self.history if e.revision > revision]

@@ -159,3 +159,19 @@ def test_requests_are_recorded_with_bodies(cluster: FakeCluster, api: client.Api
     assert len(writes) == 1 and writes[0].method == "POST" and writes[0].status == 201
     assert writes[0].mentions("canary-rec")
     assert not writes[0].mentions("something-else")
+
+
+def test_watch_from_a_compacted_resource_version_gets_410_expired(monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    from tests.fakecluster import store
+
+    monkeypatch.setattr(store, "HISTORY", 5)
+    with FakeCluster(upstream="builtin") as small:
+        api = client.CoreV1Api(config.new_client_from_config(config_file=str(small.kubeconfig)))
+        for n in range(10):
+            api.create_namespaced_config_map("default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name=f"c{n}")))
+        response = httpx.get(f"{small.url}/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=2", timeout=5)
+        event = json.loads(response.text.splitlines()[0])
+        assert event["type"] == "ERROR"
+        assert event["object"]["code"] == 410 and event["object"]["reason"] == "Expired"
