@@ -355,13 +355,16 @@ class ApiServer:
         current = store.find(t.res, t.namespace, t.name)
         if "apply-patch" in content_type:
             manager = request.query.get("fieldManager", "")
+            if current is None and request.query.get("dryRun"):
+                return _json_response(body, 201)
             if current is None:
                 created = store.create(t.res, t.namespace, body)
                 self._applied[(created["metadata"]["uid"], manager)] = copy.deepcopy(body)
                 return _json_response(created, 201)
             key = (current["metadata"]["uid"], manager)
             target = patches.apply_patch(current, self._applied.get(key), body)
-            self._applied[key] = copy.deepcopy(body)
+            if not request.query.get("dryRun"):
+                self._applied[key] = copy.deepcopy(body)
         elif current is None:
             store.get(t.res, t.namespace, t.name)  # raises NotFound
             raise AssertionError("unreachable")
