@@ -12,6 +12,7 @@ ingress that does not know the host answers 404). `build_candidates` is pure; I/
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import threading
@@ -246,10 +247,11 @@ def frontend_node_port(api_client: Any, namespace: str, service: str, port: int 
     from orchestrator import kube
 
     try:
-        svc = kube.call(CoreV1Api(api_client).read_namespaced_service, service, namespace)
+        resp = kube.call(CoreV1Api(api_client).read_namespaced_service, service, namespace, _preload_content=False)
+        svc = json.loads(resp.data)
     except Exception:
         return None
-    for p in svc.spec.ports or []:
-        if p.port == port and p.node_port:
-            return int(p.node_port)
+    for entry in (svc.get("spec") or {}).get("ports") or []:
+        if entry.get("port") == port and entry.get("nodePort"):
+            return int(entry["nodePort"])
     return None

@@ -223,3 +223,40 @@ def test_port_forwarded_context_manager_terminates_on_error(fake_kubectl: Path) 
             assert port > 0
             raise RuntimeError("stop")
     assert not _alive(int((fake_kubectl / "pid").read_text()))
+
+
+def test_frontend_node_port_read_through_the_api() -> None:
+    import json as _json
+
+    from kubernetes.client import ApiClient, Configuration
+
+    from orchestrator.health import frontend_node_port
+
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "todo-app-frontend", "namespace": "todo-app"},
+               "spec": {"type": "NodePort", "ports": [{"name": "http", "port": 3000, "targetPort": 3000,
+                                                       "nodePort": 30517}]}}
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            found = self.path == "/api/v1/namespaces/todo-app/services/todo-app-frontend"
+            body = _json.dumps(service if found else {"kind": "Status", "code": 404}).encode()
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        config = Configuration()
+        config.host = f"http://127.0.0.1:{httpd.server_address[1]}"
+        client = ApiClient(config)
+        assert frontend_node_port(client, "todo-app", "todo-app-frontend") == 30517
+        assert frontend_node_port(client, "todo-app", "missing") is None
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
