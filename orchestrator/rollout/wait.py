@@ -18,6 +18,7 @@ Verdicts:
 
 from __future__ import annotations
 
+import functools
 import json
 import queue
 import threading
@@ -107,6 +108,7 @@ class _Feed(threading.Thread):
         self.deadline = deadline
         self.polling = False
         self._watch: Any = None
+        self._resp: Any = None
 
     def _selector_kwargs(self) -> dict[str, Any]:
         return {"label_selector": self.selector} if self.selector else {}
@@ -150,7 +152,7 @@ class _Feed(threading.Thread):
                               deserialize=False)
                 if version:
                     kwargs["resource_version"] = version
-                for event in self._watch.stream(self.lister.list_fn, self.namespace, **kwargs):
+                for event in self._watch.stream(self._opening(self.lister.list_fn), self.namespace, **kwargs):
                     if self.stop_event.is_set():
                         break
                     kind_of_event = event.get("type") if isinstance(event, Mapping) else None
@@ -178,17 +180,38 @@ class _Feed(threading.Thread):
                     self.polling = True
                     self.out.put(("mode", self.lister.kind, "poll"))
 
+    def _opening(self, list_fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Wrap the list call the watch makes, to hold its response: shutdown() can then cut it.
+
+        The stop flag is checked after the response is registered, and shutdown() sets the flag before
+        reading the response, so a watch opening while the wait ends is closed either way.
+        """
+
+        @functools.wraps(list_fn)
+        def opened(*args: Any, **kwargs: Any) -> Any:
+            resp = list_fn(*args, **kwargs)
+            self._resp = resp
+            if self.stop_event.is_set():
+                _cut(resp)
+            return resp
+
+        return opened
+
     def shutdown(self) -> None:
         """Stop at once: also cut a watch blocked in a read."""
-        w = self._watch
-        if w is not None:
-            w.stop()
-            resp = getattr(w, "_resp", None)
-            if resp is not None:
-                try:
-                    (getattr(resp, "shutdown", None) or resp.close)()
-                except Exception:
-                    pass
+        self.stop_event.set()
+        if self._watch is not None:
+            self._watch.stop()
+        resp = self._resp
+        if resp is not None:
+            _cut(resp)
+
+
+def _cut(resp: Any) -> None:
+    try:
+        (getattr(resp, "shutdown", None) or resp.close)()
+    except Exception:  # already closed or half-open: nothing left to stop
+        pass
 
 
 # --- pure evaluation -----------------------------------------------------------------------------
