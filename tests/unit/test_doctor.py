@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pytest
 
 from orchestrator import doctor
 from orchestrator.doctor import Check, DoctorInputs, run_checks
