@@ -143,7 +143,7 @@ def up(c, env_file=None, context=None, allow_remote=False, target=None, release=
         if dry_run:
             _say("dry run: nothing was changed", json)
         else:
-            _say(f"todo-app is up: {result.url}", json)
+            _say(f"todo-app is up: {result.url.removesuffix('/health') or result.url}", json)
 
     _edge(body)
 

@@ -51,8 +51,13 @@ def describe(event: dict[str, Any]) -> str | None:
         return f"✔ {f['phase']} ({f['seconds']:.1f}s)" + (f" — {f['summary']}" if f.get("summary") else "")
     if name == "phase.failed":
         return f"✘ {f['phase']} ({f['seconds']:.1f}s)"
-    if name == "run.finished":
-        return None
+    if name in ("run.finished", "image.report", "image.budget", "rollout.result"):
+        return None  # machine-readable summaries; the human lines say the same
+    if name == "image.policy":
+        detail = f" ({f['detail']})" if f.get("status") != "PASS" else ""
+        return f"  {f['image']}: {f['rule']} {f['status']}{detail}"
+    if name == "image.step":
+        return f"  {f['image']} {f['step']} {f['instruction'][:100]}"
     if name == "log":
         return f"  {f['message']}"
     if name == "rollout.status":

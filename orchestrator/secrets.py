@@ -216,6 +216,12 @@ def _check_same(existing: Any, name: str, namespace: str, values: Mapping[str, s
     same = set(data) == set(values) and all(
         hmac.compare_digest(_decode(data[k]), v.encode("utf-8")) for k, v in values.items()
     )
+    missing = sorted(set(values) - set(data))
+    if missing:
+        raise DeployNeedsAction(
+            f"Secret {namespace}/{name} lacks the key(s) {', '.join(missing)} (changed outside todo-deploy)",
+            f"delete it and re-run: kubectl -n {namespace} delete secret {name}",
+        )
     if not same:
         raise DeployNeedsAction(
             f"Secret {namespace}/{name} exists but does not hold the current values (changed outside todo-deploy)",

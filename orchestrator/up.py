@@ -170,6 +170,8 @@ def rollout_and_health(settings: Settings, opts: UpOptions, cluster: Cluster, re
             cluster.api, settings.namespace, workloads.deployments, opts.timeout_s, reporter,
             logs_fn=logs_redacted(cluster, settings), selector=workloads.selector,
         )
+        reporter.emit("rollout.result", ok=outcome.ok, reason=outcome.reason, mode=outcome.mode,
+                      retries=outcome.retries, seconds=outcome.seconds)
         if not outcome.ok:
             raise _after_failed_rollout(outcome, opts, cluster, reporter, previous_revision, first_install, upgraded)
         note["summary"] = f"{len(workloads.deployments)} deployments ready ({outcome.mode})"

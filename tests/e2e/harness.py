@@ -1,0 +1,204 @@
+"""Running the real CLI (`invoke ...`) against the fake cluster, and reading what it did."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import os
+import subprocess
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.fakecluster import FakeCluster, Timings
+
+ROOT = Path(__file__).resolve().parents[2]
+INVOKE = ROOT / ".venv" / "bin" / "invoke"
+FAST = Timings(ready_after=0.3, slow_ready_after=4.0, crash_interval=0.5, flaky_delay=0.2,
+               flaky_error_seconds=1.5, outage_seconds=3.0, tick=0.1)
+
+# Canary secret values: shell and YAML metacharacters, a space, non-ASCII, and (JWT) a newline.
+CANARIES = {
+    "COHERE_API_KEY": "co-canary $#'\"=\\ key-ü-4f1c9a",
+    "DATABASE_URL": "postgresql://todo:pw-canary-%24%23-7d3e@db.canary-host.internal:5432/todo?sslmode=require",
+    "JWT_SECRET": "jwt-canary $#'\"=\\ ñ-0123456789abcdef\nsecond-line-2b8e",
+}
+
+
+def env_file_text(values: Mapping[str, str]) -> str:
+    """Double-quoted lines: backslash, quote and newline escaped as the env-file format says."""
+    lines = []
+    for key, value in values.items():
+        encoded = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        lines.append(f'{key}="{encoded}"')
+    return "\n".join(lines) + "\n"
+
+
+def write_env(path: Path, values: Mapping[str, str] | None = None) -> Path:
+    path.write_text(env_file_text(values or CANARIES), encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def forms(value: str) -> set[str]:
+    """The ways a value can leak: raw, base64, URL-encoded, JSON-escaped."""
+    raw = value.encode()
+    return {
+        value,
+        base64.b64encode(raw).decode(),
+        urllib.parse.quote(value, safe=""),
+        urllib.parse.quote_plus(value),
+        json.dumps(value)[1:-1],
+    }
+
+
+def leaks(text: str, values: Iterable[str] = CANARIES.values()) -> list[str]:
+    """Which canary forms occur in `text` (empty list: none)."""
+    found = []
+    for value in values:
+        for form in forms(value):
+            if form and form in text:
+                found.append(form[:12] + "...")
+    return found
+
+
+@dataclass
+class CliRun:
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        out = []
+        for line in self.stdout.splitlines():
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError:
+                    pass
+        return out
+
+    def named(self, name: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e.get("event") == name]
+
+    @property
+    def finished(self) -> dict[str, Any]:
+        done = self.named("run.finished")
+        assert done, f"no run.finished event\nstdout:\n{self.stdout[-3000:]}\nstderr:\n{self.stderr[-3000:]}"
+        return done[-1]
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def explain(self) -> str:
+        return f"{' '.join(self.argv)} -> {self.returncode}\nstdout:\n{self.stdout[-4000:]}\nstderr:\n{self.stderr[-4000:]}"
+
+
+def _argv_env(cluster: FakeCluster, args: tuple[str, ...], env_file: Path | None, json_lines: bool,
+              extra_env: Mapping[str, str] | None) -> tuple[list[str], dict[str, str]]:
+    argv = [str(INVOKE), *args]
+    if json_lines:
+        argv.append("--json")
+    if env_file is not None:
+        argv += ["--env-file", str(env_file)]
+    env = {**cluster.env, **(extra_env or {})}
+    for key in CANARIES:  # the env file is the only source of secrets in these tests
+        env.pop(key, None)
+    return argv, env
+
+
+def invoke(cluster: FakeCluster, *args: str, env_file: Path | None = None, json_lines: bool = True,
+           timeout: float = 900, extra_env: Mapping[str, str] | None = None) -> CliRun:
+    argv, env = _argv_env(cluster, args, env_file, json_lines, extra_env)
+    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+    return CliRun(argv, proc.returncode, proc.stdout, proc.stderr)
+
+
+class Background:
+    """The CLI running in the background, so a test can act on the cluster or the process meanwhile."""
+
+    def __init__(self, cluster: FakeCluster, *args: str, env_file: Path | None = None, json_lines: bool = True,
+                 extra_env: Mapping[str, str] | None = None) -> None:
+        self.argv, env = _argv_env(cluster, args, env_file, json_lines, extra_env)
+        self.out = tempfile.TemporaryFile("w+")
+        self.err = tempfile.TemporaryFile("w+")
+        self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=env, stdout=self.out, stderr=self.err,
+                                     stdin=subprocess.DEVNULL, text=True)
+
+    def stdout_so_far(self) -> str:
+        self.out.flush()
+        self.out.seek(0)
+        return self.out.read()
+
+    def wait_for_event(self, name: str, timeout: float = 600) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.stdout_so_far().splitlines():
+                if line.startswith("{") and f'"{name}"' in line:
+                    event = json.loads(line)
+                    if event.get("event") == name or event.get("phase") == name:
+                        return event
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"no {name} event\n{self.finish().explain()}")
+
+    def finish(self, timeout: float = 900) -> CliRun:
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.err.seek(0)
+        return CliRun(self.argv, self.proc.returncode, self.stdout_so_far(), self.err.read())
+
+
+def helm_release_records(cluster: FakeCluster, namespace: str) -> list[str]:
+    """The decoded helm release records (JSON text) stored as Secrets `sh.helm.release.v1.*`."""
+    out = []
+    for secret in cluster.objects("Secret", namespace):
+        if secret.get("type") != "helm.sh/release.v1":
+            continue
+        blob = base64.b64decode(base64.b64decode(secret["data"]["release"]))
+        if blob[:2] == b"\x1f\x8b":
+            blob = gzip.decompress(blob)
+        out.append(blob.decode("utf-8", "replace"))
+    return out
+
+
+def app_secrets(cluster: FakeCluster, namespace: str, release: str = "todo-app") -> list[dict[str, Any]]:
+    prefix = f"{release}-secrets-"
+    return [s for s in cluster.objects("Secret", namespace) if s["metadata"]["name"].startswith(prefix)]
+
+
+def decoded(secret: Mapping[str, Any]) -> dict[str, str]:
+    return {k: base64.b64decode(v).decode("utf-8") for k, v in (secret.get("data") or {}).items()}
+
+
+def pod_uids(cluster: FakeCluster, namespace: str) -> set[str]:
+    return {p["metadata"]["uid"] for p in cluster.objects("Pod", namespace)}
+
+
+def deployment_images(cluster: FakeCluster, namespace: str) -> dict[str, list[str]]:
+    return {
+        d["metadata"]["name"]: [c["image"] for c in d["spec"]["template"]["spec"]["containers"]]
+        for d in cluster.objects("Deployment", namespace)
+    }
+
+
+def docker_available() -> bool:
+    return subprocess.run(["/usr/bin/docker", "info"], capture_output=True, timeout=30).returncode == 0
+
+
+def environ_without_secrets() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in CANARIES}

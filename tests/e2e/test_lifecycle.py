@@ -1,0 +1,101 @@
+"""up -> no-op up -> status -> rotate-secrets -> down -> down again, through the real CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import (
+    CANARIES,
+    app_secrets,
+    decoded,
+    deployment_images,
+    helm_release_records,
+    invoke,
+    leaks,
+    pod_uids,
+    write_env,
+)
+from tests.fakecluster import FakeCluster
+
+pytestmark = [pytest.mark.e2e, pytest.mark.docker]
+NS = "todo-app"
+
+
+def test_up_noop_status_rotate_down(cluster: FakeCluster, env_file: Path, tmp_path: Path) -> None:
+    # -- first up: everything is created -------------------------------------------------------
+    first = invoke(cluster, "up", env_file=env_file)
+    assert first.returncode == 0, first.explain()
+    assert first.finished["exit_code"] == 0
+    assert set(first.finished["phases"]) >= {"input", "cluster", "images", "load", "secret", "release",
+                                             "rollout", "health"}
+    assert len(first.named("image.loaded")) == 2
+    assert len(first.named("secret.written")) == 1
+    assert len(first.named("helm.upgraded")) == 1
+    assert first.named("health.ok"), first.explain()
+    assert any(e["status"] == "Current" for e in first.named("rollout.status"))
+
+    secrets = app_secrets(cluster, NS)
+    assert len(secrets) == 1
+    assert decoded(secrets[0]) == CANARIES  # exact values, newline and all, arrived
+    assert secrets[0].get("immutable") is True
+    built = {e["image"] if "image" in e else e["name"]: e["ref"] for e in first.events
+             if e["event"] in ("image.built", "image.skipped")}
+    images = deployment_images(cluster, NS)
+    assert sorted(img for imgs in images.values() for img in imgs) == sorted(built.values())
+    assert not any(img.endswith(":latest") for imgs in images.values() for img in imgs)
+
+    # No secret value outside the Secret: other objects, helm's release records, the CLI output.
+    for kind in ("Deployment", "ConfigMap", "Service", "Pod", "ReplicaSet", "Event", "Ingress"):
+        for obj in cluster.objects(kind, NS):
+            assert not leaks(str(obj)), f"{kind} {obj['metadata']['name']} carries a secret value"
+    records = helm_release_records(cluster, NS)
+    assert records and not any(leaks(r) for r in records)
+    assert not leaks(first.output)
+    carrying = [r for r in cluster.requests if r.is_write and any(r.mentions(v) for v in CANARIES.values())]
+    assert len(carrying) == 1 and carrying[0].method == "POST" and carrying[0].path.endswith("/secrets")
+
+    # -- second up with nothing changed: a no-op ----------------------------------------------------
+    uids = pod_uids(cluster, NS)
+    cluster.clear_requests()
+    second = invoke(cluster, "up", env_file=env_file)
+    assert second.returncode == 0, second.explain()
+    for name in ("image.skipped", "image.load_skipped"):
+        assert len(second.named(name)) == 2, second.explain()
+    assert second.named("secret.unchanged") and not second.named("secret.written")
+    assert second.named("helm.skipped") and not second.named("helm.upgraded")
+    assert not [r for r in cluster.requests if r.is_write], [(r.method, r.path) for r in cluster.requests if r.is_write]
+    assert pod_uids(cluster, NS) == uids
+
+    # -- status ---------------------------------------------------------------------------------------
+    status = invoke(cluster, "status", env_file=env_file)
+    assert status.returncode == 0, status.explain()
+    report = status.named("status")[0]
+    assert report["revision"] == 1 and report["release_status"] == "deployed"
+    assert report["secret"] == secrets[0]["metadata"]["name"]
+    assert {w["status"] for w in report["workloads"]} == {"Current"}
+    assert report["health"]["ok"] is True
+
+    # -- rotate one key -----------------------------------------------------------------------------
+    rotated_values = {**CANARIES, "COHERE_API_KEY": "co-canary-rotated-9c1d $#'\"=\\ é"}
+    rotated_env = write_env(tmp_path / "rotated.env", rotated_values)
+    rotate = invoke(cluster, "rotate-secrets", "--only", "COHERE_API_KEY", env_file=rotated_env)
+    assert rotate.returncode == 0, rotate.explain()
+    names = {s["metadata"]["name"] for s in app_secrets(cluster, NS)}
+    assert len(names) == 2
+    new_name = rotate.named("secret.written")[0]["name"]
+    assert decoded(next(s for s in app_secrets(cluster, NS) if s["metadata"]["name"] == new_name)) == rotated_values
+    backend = next(d for d in cluster.objects("Deployment", NS) if d["metadata"]["name"].endswith("-backend"))
+    assert new_name in str(backend["spec"]["template"])
+    assert not leaks(rotate.output, rotated_values.values())
+
+    # -- down, twice ----------------------------------------------------------------------------------
+    down = invoke(cluster, "down", env_file=env_file)
+    assert down.returncode == 0, down.explain()
+    assert not app_secrets(cluster, NS)
+    assert not cluster.objects("Deployment", NS)
+    assert not [n for n in cluster.objects("Namespace") if n["metadata"]["name"] == NS]
+    again = invoke(cluster, "down", env_file=env_file, json_lines=False)
+    assert again.returncode == 0, again.explain()
+    assert "nothing to remove" in again.stdout
