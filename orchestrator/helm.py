@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -168,6 +169,25 @@ class Action(str, Enum):
     STUCK = "stuck"
 
 
+_ROLLBACK_TO = re.compile(r"^Rollback to (\d+)$")
+
+
+def content_fingerprint(history: Sequence[Revision], revision: Revision) -> str | None:
+    """The fingerprint of what a revision runs: a `Rollback to N` revision runs revision N's content."""
+    seen: set[int] = set()
+    current: Revision | None = revision
+    while current is not None and current.revision not in seen:
+        if current.fingerprint is not None:
+            return current.fingerprint
+        seen.add(current.revision)
+        match = _ROLLBACK_TO.match(current.description.strip())
+        if match is None:
+            return None
+        target = int(match.group(1))
+        current = next((r for r in history if r.revision == target), None)
+    return None
+
+
 def decide(history: Sequence[Revision], fp: str) -> Action:
     """Install, upgrade, skip (same fingerprint already deployed) or stuck (a pending-* release)."""
     if not history:
@@ -175,7 +195,7 @@ def decide(history: Sequence[Revision], fp: str) -> Action:
     last = history[-1]
     if last.status in PENDING_STATUSES:
         return Action.STUCK
-    if last.status == "deployed" and last.fingerprint == fp:
+    if last.status == "deployed" and content_fingerprint(history, last) == fp:
         return Action.SKIP
     if all(r.status == "uninstalled" for r in history):
         return Action.INSTALL

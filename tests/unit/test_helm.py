@@ -196,6 +196,10 @@ def test_parse_history_and_fingerprint_field() -> None:
         ([rev(1, "pending-install", "Initial install underway")], Action.STUCK),
         ([rev(1, "pending-rollback", "x")], Action.STUCK),
         ([rev(1, "deployed", "Rollback to 1")], Action.UPGRADE),
+        ([rev(1, "superseded", "todo-deploy fingerprint=fp"), rev(2, "superseded", "todo-deploy fingerprint=x"),
+          rev(3, "deployed", "Rollback to 1")], Action.SKIP),
+        ([rev(1, "superseded", "todo-deploy fingerprint=fp"), rev(2, "superseded", "todo-deploy fingerprint=x"),
+          rev(3, "deployed", "Rollback to 2")], Action.UPGRADE),
     ],
 )
 def test_decide(history: list[Revision], expected: Action) -> None:
@@ -312,3 +316,36 @@ def test_unreachable_cluster_is_environment_problem(fake_helm: FakeHelm, chart: 
     with pytest.raises(EnvironmentProblem) as err:
         helm.Helm(TARGET, Reporter()).upgrade(chart, VALUES)
     assert err.value.exit_code == 3
+
+
+# --- the real helm binary against the project's fake cluster -------------------------------------
+
+
+def test_real_helm_stores_the_fingerprint_skips_and_rolls_back(tmp_path: Path) -> None:
+    from kubernetes.client import CoreV1Api
+
+    from orchestrator import kube
+    from tests.fakecluster.cluster import FakeCluster
+
+    chart_dir = Path(__file__).resolve().parents[2] / "charts" / "todo-app"
+    values = {"backend": {"image": {"repository": "todo-backend", "tag": "abc123"}},
+              "frontend": {"image": {"repository": "todo-frontend", "tag": "abc123"}},
+              "secrets": {"existingSecret": "todo-app-secrets-v1", "version": "v1"}}
+    with FakeCluster(scenario="healthy") as cluster:
+        client = kube.api_client(str(cluster.kubeconfig), "minikube")
+        CoreV1Api(client).create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "todo-app"}})
+        target = HelmTarget("todo-app", "todo-app", str(cluster.kubeconfig), "minikube")
+        reporter = Reporter()
+        real = helm.Helm(target, reporter, env={k: v for k, v in cluster.env.items() if k.startswith("HELM_")})
+        first = real.upgrade(chart_dir, values, timeout_s=60, disable_openapi_validation=True)
+        assert (first.action, first.revision) == (Action.INSTALL, 1)
+        assert real.history()[-1].fingerprint == first.fingerprint
+        assert real.upgrade(chart_dir, values, timeout_s=60, disable_openapi_validation=True).action is Action.SKIP
+        changed = {**values, "secrets": {"existingSecret": "todo-app-secrets-v2", "version": "v2"}}
+        assert real.upgrade(chart_dir, changed, timeout_s=60, disable_openapi_validation=True).revision == 2
+        assert real.rollback(1) == 3
+        # revision 3 runs revision 1's content: the first values are deployed again, nothing to do
+        assert real.upgrade(chart_dir, values, timeout_s=60, disable_openapi_validation=True).action is Action.SKIP
+        assert real.get_values() == values
+    assert [e["event"] for e in reporter.history] == [
+        "helm.upgraded", "helm.skipped", "helm.upgraded", "helm.rolled_back", "helm.skipped"]
