@@ -73,15 +73,17 @@ def build_candidates(
     minikube_ip: str | None = None,
     node_port: int | None = None,
     ingress_host: str = DEFAULT_HOST,
+    ingress_port: int | None = None,
     port_forward: PortForward | None = None,
     path: str = HEALTH_PATH,
 ) -> list[Candidate]:
-    """The ways to reach /health, most direct first. Pure."""
+    """The ways to reach /health, most direct first. Pure. `ingress_port` is for a tunnel or a test rig."""
     out: list[Candidate] = []
     if url:
         out.append(Candidate("url", url if url.rstrip("/").endswith(path) else url.rstrip("/") + path))
     if minikube_ip:
-        out.append(Candidate("ingress", f"http://{minikube_ip}{path}", host=ingress_host))
+        port = f":{ingress_port}" if ingress_port and ingress_port != 80 else ""
+        out.append(Candidate("ingress", f"http://{minikube_ip}{port}{path}", host=ingress_host))
         if node_port:
             out.append(Candidate("nodeport", f"http://{minikube_ip}:{node_port}{path}"))
     if port_forward is not None:

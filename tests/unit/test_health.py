@@ -95,6 +95,7 @@ def test_candidates_without_cluster_facts() -> None:
     assert build_candidates() == []
     assert [c.label for c in build_candidates(minikube_ip="10.0.0.1")] == ["ingress"]
     assert build_candidates(url="http://x/health")[0].url == "http://x/health"
+    assert build_candidates(minikube_ip="127.0.0.1", ingress_port=8080)[0].url == "http://127.0.0.1:8080/health"
 
 
 def test_parse_forwarded_port() -> None:
