@@ -463,7 +463,8 @@ class ApiServer:
                         request.transport.close()
                     return response
                 try:
-                    event = await asyncio.wait_for(queue.get(), min(remaining, 0.25))
+                    async with asyncio.timeout(min(remaining, 0.25)):  # not wait_for: see controller
+                        event = await queue.get()
                 except TimeoutError:
                     continue
                 if event.revision <= last_seen or not wanted(event.resource, event.object):

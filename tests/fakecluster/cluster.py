@@ -126,7 +126,11 @@ class FakeCluster:
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None and self._thread is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
-            self._thread.join(30)
+            self._thread.join(10)
+            if self._thread.is_alive():  # a task ignored its cancellation: say which, do not hang
+                print("fakecluster: the server thread did not stop within 10 s; pending tasks:", file=sys.stderr)
+                for task in asyncio.all_tasks(self._loop):
+                    task.print_stack(file=sys.stderr)
         if self._own_dir:
             shutil.rmtree(self.state_dir, ignore_errors=True)
 
@@ -143,7 +147,7 @@ class FakeCluster:
         self.store = Store()
         self.api = ApiServer(self.store, on_control=self._control)
         self.api.down = self._api_down
-        self._runner = web.AppRunner(self.api.app, access_log=None, handler_cancellation=True)
+        self._runner = web.AppRunner(self.api.app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
         await self._runner.setup()
         self._site = web.TCPSite(self._runner, "127.0.0.1", self._requested_port, reuse_address=True)
         await self._site.start()

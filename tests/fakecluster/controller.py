@@ -10,7 +10,6 @@ Pods without a ReplicaSet take the scenario in force when they are created.
 from __future__ import annotations
 
 import asyncio
-import base64
 import copy
 import datetime
 import hashlib
@@ -28,6 +27,7 @@ from . import minikube
 from .addons import INGRESS_IMAGE, INGRESS_NAMESPACE
 from .apiserver import PodLog
 from .scenarios import CRASH_LOG, HEALTHY_LOG, Scenario, Timings
+from .resources import Resource
 from .selectors import selector_matches
 from .store import ApiError, Obj, Store, now_iso
 
@@ -150,7 +150,9 @@ class Controller:
                 pass  # an object vanished under us; the next pass sees the new world
             self._wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), self.timings.tick)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
+                async with asyncio.timeout(self.timings.tick):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
 
@@ -169,7 +171,7 @@ class Controller:
         self._forget_gone_pods()
 
     # --- helpers ------------------------------------------------------------------------------------
-    def _res(self, kind: str):
+    def _res(self, kind: str) -> Resource:
         return self.store.table.by_kind(kind, "" if kind == "Event" else None)
 
     def _refresh_images(self) -> None:
@@ -644,10 +646,6 @@ def _percent(value: Any, total: int, round_up: bool) -> int:
         raw = total * int(value[:-1]) / 100
         return math.ceil(raw) if round_up else math.floor(raw)
     return int(value or 0)
-
-
-def decode_secret(obj: Obj) -> dict[str, str]:
-    return {k: base64.b64decode(v).decode(errors="replace") for k, v in (obj.get("data") or {}).items()}
 
 
 def pods_ready_for(store: Store, namespace: str, selector: dict[str, str]) -> bool:
