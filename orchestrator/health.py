@@ -99,8 +99,12 @@ def parse_forwarded_port(line: str) -> int | None:
 @contextmanager
 def port_forwarded(pf: PortForward, start_timeout_s: float = 15.0) -> Iterator[int]:
     """Start kubectl port-forward, yield the local port it picked, always terminate it."""
+    import os
+
+    from orchestrator.shell import child_environment
+
     proc = subprocess.Popen(pf.argv(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+                            stdin=subprocess.DEVNULL, start_new_session=True, env=child_environment(os.environ))
     found: list[int] = []
     ready = threading.Event()
 

@@ -35,6 +35,18 @@ class CommandFailed(OrchestratorError):
         self.result = result
 
 
+# The app's secret keys: a child process (helm, kubectl, minikube) never needs them, so it never
+# inherits them, even when the user exported them in the shell that runs the orchestrator.
+SECRET_ENV_KEYS = frozenset({"COHERE_API_KEY", "DATABASE_URL", "JWT_SECRET"})
+
+
+def child_environment(base: Mapping[str, str], extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`base` plus `extra`, without the secret keys. Pure."""
+    merged = {k: v for k, v in base.items() if k not in SECRET_ENV_KEYS}
+    merged.update({k: v for k, v in (extra or {}).items() if k not in SECRET_ENV_KEYS})
+    return merged
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -50,9 +62,7 @@ def run(
     `own_session` starts the child in its own session, so a Ctrl-C at the terminal reaches only the
     orchestrator, which then lets a step that must not be cut in half (helm upgrade) finish.
     """
-    full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
+    full_env = child_environment(os.environ, env)
     try:
         proc = subprocess.run(
             list(argv),
