@@ -121,21 +121,27 @@ def _say(text: str, as_json: bool) -> None:
     },
 )
 def up(c, env_file=None, context=None, allow_remote=False, target=None, release=None, namespace=None,
-       dry_run=False, recover=False, rollback=True, timeout=300, health_timeout=120, url=None, registry=None,
-       build_in_cluster=False, budget_mb=600, require_scan=False, json=False):
+       dry_run=False, recover=False, rollback=True, timeout=None, health_timeout=None, url=None, registry=None,
+       build_in_cluster=False, budget_mb=None, require_scan=False, json=False):
     """Build, load, create the Secret, install the chart, watch the rollout and /health."""
 
     def body() -> None:
+        from orchestrator.flags import number
         from orchestrator.runner import run_command
         from orchestrator.up import UpOptions, up as deploy
 
-        opts = UpOptions(dry_run=dry_run, recover=recover, rollback=rollback, timeout_s=float(timeout),
-                         health_timeout_s=float(health_timeout), url=url, registry=registry,
-                         build_in_cluster=build_in_cluster, budget_mb=float(budget_mb), require_scan=require_scan)
+        def options():
+            return UpOptions(dry_run=dry_run, recover=recover, rollback=rollback,
+                             timeout_s=number("timeout", timeout, 300, minimum=1),
+                             health_timeout_s=number("health-timeout", health_timeout, 120, minimum=1), url=url,
+                             registry=registry, build_in_cluster=build_in_cluster,
+                             budget_mb=number("budget-mb", budget_mb, 600, minimum=1), require_scan=require_scan)
+
         request = _request(env_file, release, namespace, "registry" if registry and not target else target,
                            context, allow_remote)
 
         def work(run):
+            opts = options()
             settings = run.settings(request)
             return deploy(settings, opts, run.reporter, run.clock, run.guard)
 
@@ -180,16 +186,20 @@ def down(c, env_file=None, context=None, allow_remote=False, target=None, releas
     iterable=["only", "generate"],
 )
 def rotate_secrets(c, env_file=None, context=None, allow_remote=False, target=None, release=None, namespace=None,
-                   only=None, generate=None, timeout=300, health_timeout=120, url=None, json=False):
+                   only=None, generate=None, timeout=None, health_timeout=None, url=None, json=False):
     """Write a new Secret version, move the release onto it, watch; roll back on failure."""
 
     def body() -> None:
-        from orchestrator.rotate import RotateOptions, rotate
+        from orchestrator.flags import number
+        from orchestrator.rotate import RotateOptions, check_keys, rotate
         from orchestrator.runner import run_command
         from orchestrator.up import UpOptions
 
         opts = RotateOptions(only=tuple(only or ()), generate=tuple(generate or ()),
-                             up=UpOptions(timeout_s=float(timeout), health_timeout_s=float(health_timeout), url=url))
+                             up=UpOptions(timeout_s=number("timeout", timeout, 300, minimum=1),
+                                          health_timeout_s=number("health-timeout", health_timeout, 120, minimum=1),
+                                          url=url))
+        check_keys(opts)
 
         def work(run):
             settings = run.settings(_request(env_file, release, namespace, target, context, allow_remote))
@@ -231,18 +241,22 @@ def status(c, env_file=None, context=None, allow_remote=False, target=None, rele
           "tail": "lines per container (default 100)"},
     positional=["component"],
 )
-def logs(c, component=None, follow=False, tail=100, env_file=None, context=None, allow_remote=False, target=None,
+def logs(c, component=None, follow=False, tail=None, env_file=None, context=None, allow_remote=False, target=None,
          release=None, namespace=None, json=False):
     """Logs of the release's pods, secret values redacted."""
 
     def body() -> None:
         from orchestrator.events import Reporter
-        from orchestrator.inspect import logs as read_logs
+        from orchestrator.flags import choice, number
+        from orchestrator.inspect import COMPONENTS, logs as read_logs
         from orchestrator.runner import run_command
+
+        lines = int(number("tail", tail, 100, minimum=0, integer=True))
+        choice("component", component, COMPONENTS)
 
         def work(run):
             settings = run.settings(_request(env_file, release, namespace, target, context, allow_remote))
-            for line in read_logs(settings, run.reporter, component=component, tail=int(tail), follow=follow):
+            for line in read_logs(settings, run.reporter, component=component, tail=lines, follow=follow):
                 print(line, flush=True)
 
         run_command("logs", json, work, reporter=Reporter())
