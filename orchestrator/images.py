@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -187,6 +187,50 @@ def plan(spec: ImageSpec, client: DockerClient) -> Plan:
 # --- building ------------------------------------------------------------------------------------
 
 
+class BuildCancelled(Exception):
+    """The caller was interrupted; the build thread stops at the engine's next output."""
+
+
+class _BuildStreams:
+    """The open `/build` responses, so an interrupt can drop their connections at once.
+
+    Dropping the connection is how a client cancels a classic build: the engine stops the step,
+    removes its container (forcerm) and tags nothing. A requests response hook records them.
+    """
+
+    def __init__(self, client: DockerClient) -> None:
+        self.client = client
+        self.responses: list[Any] = []
+        self.lock = threading.Lock()
+        client.api.hooks.setdefault("response", []).append(self._record)
+
+    def _record(self, response: Any, *args: Any, **kwargs: Any) -> Any:
+        if "/build" in (response.request.path_url or ""):
+            with self.lock:
+                self.responses.append(response)
+        return response
+
+    def abort(self) -> None:
+        import socket
+
+        with self.lock:
+            responses = list(self.responses)
+        for response in responses:
+            sock = getattr(getattr(response.raw, "_connection", None), "sock", None)
+            try:
+                if sock is not None:
+                    sock.shutdown(socket.SHUT_RDWR)
+                response.close()
+            except OSError:
+                pass
+
+    def uninstall(self) -> None:
+        try:
+            self.client.api.hooks["response"].remove(self._record)
+        except (KeyError, ValueError):
+            pass
+
+
 class _Emitter:
     """Reporter calls from several build threads, one at a time."""
 
@@ -212,8 +256,16 @@ class BuildLog:
         return self.lines[-count:]
 
 
-def _read_stream(chunks: Iterator[dict[str, Any]], log: BuildLog, name: str, emit: _Emitter) -> None:
+def _read_stream(
+    chunks: Iterator[dict[str, Any]], log: BuildLog, name: str, emit: _Emitter, cancel: threading.Event | None = None
+) -> None:
     for chunk in chunks:
+        if cancel is not None and cancel.is_set():
+            # Closing the stream drops the connection, and the engine cancels the build.
+            close = getattr(chunks, "close", None)
+            if close:
+                close()
+            raise BuildCancelled(name)
         if "stream" in chunk:
             for line in str(chunk["stream"]).splitlines():
                 if not line.strip():
@@ -259,7 +311,9 @@ def _sizes(client: DockerClient, ref: str, base: str | None) -> tuple[int, int |
     return size, above, attrs["Id"]
 
 
-def _build_one(plan_: Plan, client: DockerClient, emit: _Emitter) -> BuiltImage:
+def _build_one(
+    plan_: Plan, client: DockerClient, emit: _Emitter, no_cache: bool = False, cancel: threading.Event | None = None
+) -> BuiltImage:
     import docker
 
     spec = plan_.spec
@@ -275,10 +329,11 @@ def _build_one(plan_: Plan, client: DockerClient, emit: _Emitter) -> BuiltImage:
             rm=True,
             forcerm=True,
             pull=False,
+            nocache=no_cache,
             decode=True,
             timeout=BUILD_READ_TIMEOUT,
         )
-        _read_stream(chunks, log, spec.name, emit)
+        _read_stream(chunks, log, spec.name, emit, cancel)
     except docker.errors.APIError as exc:
         log.error = str(exc.explanation or exc)
         log.lines.append(log.error)
@@ -308,9 +363,16 @@ def _skip(plan_: Plan, client: DockerClient, emit: _Emitter, started: float) -> 
 
 
 def build_images(
-    specs: Sequence[ImageSpec], reporter: Reporter, client: DockerClient | None = None
+    specs: Sequence[ImageSpec],
+    reporter: Reporter,
+    client: DockerClient | None = None,
+    *,
+    no_cache: bool = False,
 ) -> list[BuiltImage]:
-    """Tag, and build where the tag is missing, every spec; all builds run at the same time."""
+    """Tag, and build where the tag is missing, every spec; all builds run at the same time.
+
+    `no_cache` builds every missing image without the engine's layer cache (benchmarks).
+    """
     started = time.monotonic()
     client = client or connect()
     emit = _Emitter(reporter)
@@ -330,13 +392,27 @@ def build_images(
         if p.ref in existing:
             results[p.spec.name] = _skip(p, client, emit, started)
     if to_build:
-        with ThreadPoolExecutor(max_workers=len(to_build), thread_name_prefix="build") as pool:
-            futures = {p.spec.name: pool.submit(_build_one, p, client, emit) for p in to_build}
+        cancel = threading.Event()
+        streams = _BuildStreams(client)
+        pool = ThreadPoolExecutor(max_workers=len(to_build), thread_name_prefix="build")
+        futures = {p.spec.name: pool.submit(_build_one, p, client, emit, no_cache, cancel) for p in to_build}
+        try:
+            pending = set(futures.values())
+            while pending:  # short waits: a signal handler in this thread runs promptly
+                _, pending = wait(pending, timeout=0.5)
             for name, future in futures.items():
                 try:
                     results[name] = future.result()
                 except OrchestratorError as err:
                     errors.append(err)
+        except BaseException:  # Ctrl-C / SIGTERM: stop the builds instead of waiting for them
+            cancel.set()
+            streams.abort()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        finally:
+            streams.uninstall()
+        pool.shutdown()
     if errors:
         # The engine being gone explains every other failure: report that first.
         errors.sort(key=lambda e: not isinstance(e, EnvironmentProblem))

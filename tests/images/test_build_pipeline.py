@@ -194,3 +194,38 @@ def test_size_budget_reports_sizes_and_fails_with_the_largest_layers(docker_clie
     with pytest.raises(ImageError) as caught:
         check_budget(images, per_image, Reporter(), docker_client)
     assert large.name in caught.value.message and good.name not in caught.value.message
+
+
+def test_interrupt_stops_the_builds_at_once_and_leaves_nothing(docker_client, fixture_context: Path) -> None:
+    import signal
+
+    from orchestrator.errors import Interrupted
+
+    marker = nonce()
+    spec = fixture_spec("slow", fixture_context, NONCE=marker)
+
+    def on_sigint(signum, frame):
+        raise Interrupted("interrupted", "re-run `invoke build`")
+
+    def interrupt_on_slow_step(event: dict) -> None:
+        if event["event"] == "image.step" and "sleep" in event.get("instruction", ""):
+            time.sleep(1)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    started = time.monotonic()
+    try:
+        with pytest.raises(Interrupted):
+            build_images([spec], Reporter(sinks=[interrupt_on_slow_step]), docker_client)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert time.monotonic() - started < 15, "the interrupt waited for the 30 s step"
+    assert docker_client.ping()
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        left = [c for c in docker_client.containers.list(all=True) if marker in " ".join(c.attrs["Config"].get("Cmd") or [])]
+        if not left:
+            break
+        time.sleep(1)
+    assert not left, "the cancelled step's container was left behind"
+    assert not docker_client.images.list(name=spec.name)

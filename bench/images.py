@@ -1,0 +1,135 @@
+"""Image build benchmark: parallel vs sequential cold builds, no-change and one-file rebuilds, sizes.
+
+    .venv/bin/python bench/images.py [--json PATH]
+
+Cold builds are honest: the project's tags are removed first and every cold build runs without the
+engine's layer cache (`nocache`), so pip and npm download and install everything again; only the
+base images stay (they are pulled or seeded once per machine). The parallel cold run goes first,
+so any warm network cache along the way favours the sequential run, not the parallel one.
+
+The one-file case builds a copy of app/backend in a temporary folder (the real sources are not
+touched): first unchanged (from cache), then with one source file edited, the way a developer's
+edit-and-deploy loop rebuilds. Sizes are the engine's uncompressed sizes. Not part of the test
+suite: it takes several minutes and rebuilds the project's images from nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from orchestrator.events import Reporter  # noqa: E402
+from orchestrator.image_budget import MB  # noqa: E402
+from orchestrator.images import BuiltImage, ImageSpec, build_images, connect, default_specs  # noqa: E402
+
+TARGETS = {
+    "parallel / sequential": 0.75,
+    "no-change rebuild (s)": 1.0,
+    "one file / backend cold": 0.2,
+    "backend above base (MB)": 100,
+    "frontend above base (MB)": 80,
+    "total of both (MB)": 600,
+}
+
+
+def untag(client, images: list[BuiltImage]) -> None:
+    import docker
+
+    for image in images:
+        try:
+            client.api.remove_image(image.ref, force=True)
+        except docker.errors.ImageNotFound:
+            pass
+
+
+def timed_build(specs: list[ImageSpec], client, *, no_cache: bool = False) -> tuple[float, list[BuiltImage], Reporter]:
+    reporter = Reporter()
+    started = time.monotonic()
+    images = build_images(specs, reporter, client, no_cache=no_cache)
+    return time.monotonic() - started, images, reporter
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+    client = connect()
+    specs = default_specs(ROOT)
+    backend_spec, frontend_spec = specs
+    rows: list[tuple[str, str, float, float | None]] = []
+
+    # Whatever is tagged now goes, so every cold build really builds.
+    _, current, _ = timed_build(specs, client)
+    untag(client, current)
+
+    print("cold build, both in parallel (no layer cache) ...", flush=True)
+    parallel, cold_images, _ = timed_build(specs, client, no_cache=True)
+    untag(client, cold_images)
+    print(f"  {parallel:.1f}s", flush=True)
+
+    print("cold build, one after the other (no layer cache) ...", flush=True)
+    backend_cold, [backend_image], _ = timed_build([backend_spec], client, no_cache=True)
+    frontend_cold, [frontend_image], _ = timed_build([frontend_spec], client, no_cache=True)
+    sequential = backend_cold + frontend_cold
+    print(f"  backend {backend_cold:.1f}s + frontend {frontend_cold:.1f}s = {sequential:.1f}s", flush=True)
+
+    print("no-change rebuild ...", flush=True)
+    unchanged, again, reporter = timed_build(specs, client)
+    rebuilt = len(reporter.named("image.building"))
+
+    print("one backend source file changed ...", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-backend-") as tmp:
+        context = Path(tmp) / "backend"
+        shutil.copytree(backend_spec.context, context, symlinks=True)
+        copy_spec = replace(backend_spec, context=context)
+        _, [copy_image], _ = timed_build([copy_spec], client)  # same content as the real one: cached
+        source = next(p for p in sorted((context / "todo_api").rglob("*.py")) if p.name == "main.py")
+        source.write_text(source.read_text() + "\n# benchmark edit\n")
+        one_file, [edited], edit_reporter = timed_build([copy_spec], client)
+        extra = [copy_image] if copy_image.ref != backend_image.ref else []
+        untag(client, extra + [edited])
+    assert edited.built and len(edit_reporter.named("image.built")) == 1
+
+    rows.append(("cold parallel (s)", f"{parallel:.1f}", parallel, None))
+    rows.append(("cold sequential (s)", f"{sequential:.1f}", sequential, None))
+    rows.append(("parallel / sequential", f"{parallel / sequential:.2f}", parallel / sequential, TARGETS["parallel / sequential"]))
+    rows.append(("no-change rebuild (s)", f"{unchanged:.2f} ({rebuilt} builds)", unchanged, TARGETS["no-change rebuild (s)"]))
+    rows.append(("backend cold (s)", f"{backend_cold:.1f}", backend_cold, None))
+    rows.append(("one file changed (s)", f"{one_file:.1f}", one_file, None))
+    rows.append(("one file / backend cold", f"{one_file / backend_cold:.2f}", one_file / backend_cold, TARGETS["one file / backend cold"]))
+    for label, image in (("backend", backend_image), ("frontend", frontend_image)):
+        above = (image.above_base or 0) / MB
+        rows.append((f"{label} image (MB)", f"{image.size / MB:.1f}", image.size / MB, None))
+        rows.append((f"{label} above base (MB)", f"{above:.1f}", above, TARGETS[f"{label} above base (MB)"]))
+    total = (backend_image.size + frontend_image.size) / MB
+    rows.append(("total of both (MB)", f"{total:.1f}", total, TARGETS["total of both (MB)"]))
+
+    ok = rebuilt == 0
+    print()
+    print(f"{'measure':<26} {'value':>20} {'target':>9}  verdict")
+    print("-" * 66)
+    for name, shown, value, target in rows:
+        verdict = ""
+        if target is not None:
+            met = value <= target
+            ok = ok and met
+            verdict = "ok" if met else "MISSED"
+        print(f"{name:<26} {shown:>20} {('<= ' + str(target)) if target is not None else '':>9}  {verdict}")
+    print("sizes are uncompressed (docker image inspect); 1 MB = 1,000,000 bytes")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({name: value for name, _, value, _ in rows}, indent=2))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
