@@ -202,6 +202,7 @@ class ApiServer:
         entry = RecordedRequest(request.method, request.path, dict(request.query),
                                 request.headers.get("Content-Type", ""), body)
         self.requests.append(entry)
+        request["record"] = entry
         try:
             response = await handler(request)
         except web.HTTPException as exc:
@@ -446,6 +447,7 @@ class ApiServer:
             response = web.StreamResponse(headers={"Content-Type": "application/json",
                                                    "Transfer-Encoding": "chunked"})
             await response.prepare(request)
+            request["record"].status = 200
             for event in pending:
                 await response.write(encode(event))
             if pending and pending[-1]["type"] == "ERROR":
@@ -507,6 +509,7 @@ class ApiServer:
             return web.Response(text="".join(line + "\n" for line in lines), content_type="text/plain")
         response = web.StreamResponse(headers={"Content-Type": "text/plain", "Transfer-Encoding": "chunked"})
         await response.prepare(request)
+        request["record"].status = 200
         for line in lines:
             await response.write(line.encode() + b"\n")
         sent, instance = len(log.lines), log.instance

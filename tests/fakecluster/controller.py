@@ -187,6 +187,13 @@ class Controller:
         self._images = {**(self._engine_images if self._engine_shared else {}), **self._node_images}
 
     def _ensure_node(self) -> None:
+        services = self._res("Service")
+        if self.store.find(services, "default", "kubernetes") is None:
+            self.store.create(services, "default", {
+                "apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+                "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.1",
+                         "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 8443}]}})
         nodes = self._res("Node")
         if self.store.find(nodes, "", NODE_NAME) is None:
             self.store.create(nodes, "", {"apiVersion": "v1", "kind": "Node", "metadata": {
