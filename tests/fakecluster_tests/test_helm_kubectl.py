@@ -104,6 +104,16 @@ def test_helm_install_history_status_rollback_uninstall(cluster: FakeCluster, re
     assert not [s for s in cluster.objects("Secret", ns) if s["type"] == "helm.sh/release.v1"]
 
 
+def test_helm_client_side_apply_also_works(cluster: FakeCluster, ready_world: str) -> None:
+    """--server-side=false: helm computes three-way strategic merge patches itself."""
+    helm_install(cluster, ready_world, "--server-side=false", "--wait", "--timeout", "20s")
+    helm_install(cluster, ready_world, "--server-side=false", "--wait", "--timeout", "20s", "--set", "message=csa")
+    patches = [r for r in cluster.requests if r.method == "PATCH" and "tiny-config" in r.path]
+    assert patches and all(r.content_type == "application/strategic-merge-patch+json" for r in patches)
+    assert cluster.get("ConfigMap", ready_world, "tiny-config")["data"] == {"MESSAGE": "csa"}
+    assert len(cluster.objects("ReplicaSet", ready_world)) == 2
+
+
 def test_helm_never_sends_the_secret_value(cluster: FakeCluster, ready_world: str) -> None:
     helm_install(cluster, ready_world, "--wait", "--timeout", "20s")
     carriers = [r for r in cluster.requests if r.is_write and r.mentions("canary-helm-7781")]
