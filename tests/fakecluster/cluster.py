@@ -66,7 +66,7 @@ class FakeCluster:
             subprocess.run(["helm", "list"], env=cluster.env)
             assert not [r for r in cluster.requests if r.is_write]
 
-    scenario: see scenarios.Scenario; binds pods created from then on (set_scenario switches).
+    scenario: see scenarios.Scenario; binds ReplicaSets created from then on (set_scenario switches).
     state_dir: kubeconfig, minikube.json, bin/minikube, scenario file (default: a temp dir, removed on stop).
     upstream: what NodePort/ingress traffic reaches: a URL, "backend" (app/backend under uvicorn with
         SQLite; the default when it exists) or "builtin" (answers /health, /ready, /api/health).
@@ -185,7 +185,7 @@ class FakeCluster:
 
     # --- scenarios and faults -------------------------------------------------------------------------
     def _apply_scenario(self, scenario: Scenario) -> None:
-        """Runs on the loop. The scenario binds pods created from now on."""
+        """Runs on the loop. The scenario binds ReplicaSets (and bare pods) created from now on."""
         self._scenario = scenario
         self.scenario_file.write_text(scenario.value)
         minikube.update_state(self.minikube_state_path, silent_image_load=scenario is Scenario.IMAGE_NOT_LOADED)
