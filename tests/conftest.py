@@ -9,3 +9,48 @@ ROOT = Path(__file__).resolve().parent.parent
 TOOLS_BIN = ROOT / ".tools" / "bin"
 
 os.environ["PATH"] = f"{TOOLS_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+# --- the robustness summary ----------------------------------------------------------------------
+# Tests marked `proof("<category>")` are counted per category and shown as a table at the end of
+# the run (README, "Robustness"). A test may add `record_property("cases", N)` when it checks N
+# distinct things (e.g. sinks searched); otherwise it counts as one case.
+
+import pytest  # noqa: E402
+
+PROOF_ORDER = ("bad input", "valid edge cases", "faults", "interrupts", "secret leaks")
+_proof: dict[str, dict[str, int]] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "proof(category): counted in the robustness summary table")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    marker = item.get_closest_marker("proof")
+    if marker is None:
+        return
+    category = marker.args[0]
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        row = _proof.setdefault(category, {"cases": 0, "passed": 0})
+        row["cases"] += 1
+        row["passed"] += 1 if report.passed else 0
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
+    if not _proof:
+        return
+    write = terminalreporter.write_line
+    write("")
+    write("Robustness summary (each case: exit code, message, end state checked)")
+    write(f"{'category':<20}{'cases':>7}{'passed':>8}")
+    ordered = sorted(_proof, key=lambda c: (PROOF_ORDER.index(c) if c in PROOF_ORDER else 99, c))
+    for category in ordered:
+        row = _proof[category]
+        write(f"{category:<20}{row['cases']:>7}{row['passed']:>8}")
+    total = sum(r["cases"] for r in _proof.values())
+    passed = sum(r["passed"] for r in _proof.values())
+    write(f"{'total':<20}{total:>7}{passed:>8}")

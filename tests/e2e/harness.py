@@ -6,6 +6,7 @@ import base64
 import gzip
 import json
 import os
+import secrets
 import subprocess
 import tempfile
 import time
@@ -22,11 +23,13 @@ INVOKE = ROOT / ".venv" / "bin" / "invoke"
 FAST = Timings(ready_after=0.3, slow_ready_after=4.0, crash_interval=0.5, flaky_delay=0.2,
                flaky_error_seconds=1.5, outage_seconds=3.0, tick=0.1)
 
-# Canary secret values: shell and YAML metacharacters, a space, non-ASCII, and (JWT) a newline.
+# Canary secret values, new for every test session (so a search of the git tree means something):
+# shell and YAML metacharacters, a space, non-ASCII, and (JWT) a newline.
+_RUN = secrets.token_hex(4)
 CANARIES = {
-    "COHERE_API_KEY": "co-canary $#'\"=\\ key-ü-4f1c9a",
-    "DATABASE_URL": "postgresql://todo:pw-canary-%24%23-7d3e@db.canary-host.internal:5432/todo?sslmode=require",
-    "JWT_SECRET": "jwt-canary $#'\"=\\ ñ-0123456789abcdef\nsecond-line-2b8e",
+    "COHERE_API_KEY": f"co-canary $#'\"=\\ key-ü-{_RUN}",
+    "DATABASE_URL": f"postgresql://todo:pw-canary-%24%23-{_RUN}@db.canary-host.internal:5432/todo?sslmode=require",
+    "JWT_SECRET": f"jwt-canary $#'\"=\\ ñ-0123456789abcdef-{_RUN}\nsecond-line-{_RUN}",
 }
 
 

@@ -22,7 +22,7 @@ from tests.e2e.harness import (
 )
 from tests.fakecluster import FakeCluster
 
-pytestmark = [pytest.mark.e2e, pytest.mark.docker]
+pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.proof("faults")]
 NS = "todo-app"
 
 
