@@ -10,6 +10,7 @@ Pods without a ReplicaSet take the scenario in force when they are created.
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import datetime
 import hashlib
@@ -497,6 +498,18 @@ class Controller:
                     return ContainerFate("CreateContainerConfigError", message, "Failed", f"Error: {message}")
         return ContainerFate()
 
+    def _secret_env(self, pod: Obj, container: Obj, name: str) -> str | None:
+        """The value an env var of `container` gets from a Secret (as the kubelet would inject it)."""
+        namespace = pod["metadata"].get("namespace", "")
+        for env in container.get("env") or []:
+            ref = (env.get("valueFrom") or {}).get("secretKeyRef")
+            if env.get("name") != name or not ref:
+                continue
+            obj = self.store.find(self._res("Secret"), namespace, ref.get("name", ""))
+            raw = ((obj or {}).get("data") or {}).get(ref.get("key", ""))
+            return base64.b64decode(raw).decode("utf-8", "replace") if raw else None
+        return None
+
     def _mount_problem(self, pod: Obj) -> str:
         namespace = pod["metadata"]["namespace"]
         for volume in pod.get("spec", {}).get("volumes") or []:
@@ -619,6 +632,9 @@ class Controller:
                 log.restart()
             for line in CRASH_LOG:
                 log.append(line)
+            url = self._secret_env(pod, container, "DATABASE_URL")
+            if url:  # a careless app prints its connection string: the orchestrator must redact it
+                log.append(f"ERROR:    could not connect to {url}")
         base["restartCount"] = record.restarts
         if record.restarts == 0:
             return {**base, "started": True, "state": {"running": {"startedAt": _iso(record.created_wall)}},
