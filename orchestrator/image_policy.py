@@ -376,7 +376,7 @@ def check_policy(
     runner: Runner = shell.run,
 ) -> list[PolicyResult]:
     """Every rule on one local image (a ref, or anything with a `.ref`), in the order of Rule."""
-    from orchestrator.images import connect, engine_unavailable
+    from orchestrator.images import connect, engine_unavailable, is_connection_loss
 
     ref = image if isinstance(image, str) else image.ref
     client = client or connect()
@@ -387,9 +387,7 @@ def check_policy(
         history = json.dumps(client.api.history(ref))
         scan = scan_image_archive(client.api.get_image(ref), needles)
     except Exception as exc:
-        from orchestrator.images import _is_connection_loss
-
-        if _is_connection_loss(exc):
+        if is_connection_loss(exc):
             raise engine_unavailable(f"lost while checking {ref}") from exc
         raise
     results = [check_healthcheck(config), check_user(config), check_env(config)]

@@ -123,7 +123,7 @@ def connect(timeout: int = 60) -> DockerClient:
     except docker.errors.DockerException as exc:
         raise engine_unavailable("no answer from the engine") from exc
     except Exception as exc:  # requests/urllib3 errors on a socket that accepts but does not talk
-        if _is_connection_loss(exc):
+        if is_connection_loss(exc):
             raise engine_unavailable("no answer from the engine") from exc
         raise
     return client
@@ -141,7 +141,7 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
     )
 
 
-def _is_connection_loss(exc: BaseException) -> bool:
+def is_connection_loss(exc: BaseException) -> bool:
     return isinstance(exc, _connection_errors())
 
 
@@ -341,7 +341,7 @@ def _build_one(
     except docker.errors.DockerException as exc:
         raise engine_unavailable(f"lost while building {spec.name}") from exc
     except Exception as exc:
-        if _is_connection_loss(exc):
+        if is_connection_loss(exc):
             raise engine_unavailable(f"the connection dropped while building {spec.name} ({log.step or 'start'})") from exc
         raise
     if log.error:
@@ -382,7 +382,7 @@ def build_images(
     except OrchestratorError:
         raise
     except Exception as exc:
-        if _is_connection_loss(exc):
+        if is_connection_loss(exc):
             raise engine_unavailable("lost while reading local images") from exc
         raise
     results: dict[str, BuiltImage] = {}
