@@ -120,7 +120,13 @@ def build_and_check(
     failed_images = [i for i in images if failures(policy[i.name], require_scan)]
     for image in failed_images:
         _untag(client, image.ref)
-    if finish:
+    if finish:  # the phase line first: run.finished is the last line a JSON reader gets
+        seconds = time.monotonic() - started
+        if report.ok:
+            summary = ", ".join(f"{i.ref} {mb(i.size)}" + ("" if i.built else " (unchanged)") for i in images)
+            reporter.emit("phase.finished", phase="build images", seconds=seconds, summary=summary)
+        else:
+            reporter.emit("phase.failed", phase="build images", seconds=seconds)
         reporter.emit("run.finished", command="build", ok=report.ok, **report.as_dict())
     else:
         reporter.emit("image.report", ok=report.ok, **report.as_dict())
@@ -135,9 +141,6 @@ def build_and_check(
             raise
     if not budget_report.ok:
         raise budget_error(budget_report, sizes)
-    summary = ", ".join(f"{i.ref} {mb(i.size)}" + ("" if i.built else " (unchanged)") for i in images)
-    if finish:
-        reporter.emit("phase.finished", phase="build images", seconds=time.monotonic() - started, summary=summary)
     return report
 
 
