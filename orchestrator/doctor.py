@@ -97,23 +97,15 @@ def hosts_entry(hosts_text: str, host: str) -> str | None:
     return None
 
 
-_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(?P<image>\S+)(?:\s+AS\s+(?P<stage>\S+))?", re.IGNORECASE)
-
-
 def base_images_from(dockerfiles: Iterable[str]) -> list[str]:
-    """External images named in FROM lines (stage names excluded), in first-seen order."""
+    """External images named in FROM lines (stage names excluded, ARG defaults resolved), first-seen order."""
+    from orchestrator.image_context import base_images
+
     images: list[str] = []
     for text in dockerfiles:
-        stages: set[str] = set()
-        for line in text.splitlines():
-            match = _FROM.match(line)
-            if not match:
-                continue
-            image = match.group("image")
-            if image.lower() not in stages and image not in images and image.lower() != "scratch":
+        for image in base_images(text, {})[0]:
+            if image not in images:
                 images.append(image)
-            if match.group("stage"):
-                stages.add(match.group("stage").lower())
     return images
 
 

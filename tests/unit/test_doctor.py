@@ -197,3 +197,10 @@ def test_docker_and_base_images(tmp_path: Path) -> None:
     inp.base_images = ["python:3.11-slim", "ghost:1"]
     missing = doctor.check_base_images(inp)
     assert not missing.ok and "ghost:1" in missing.detail
+
+
+def test_base_images_resolve_arg_defaults() -> None:
+    from orchestrator.doctor import base_images_from
+
+    text = 'ARG PYTHON_IMAGE=python:3.11-slim\nFROM ${PYTHON_IMAGE} AS build\nFROM build\nFROM scratch\n'
+    assert base_images_from([text, "FROM node:22-slim\n"]) == ["python:3.11-slim", "node:22-slim"]
