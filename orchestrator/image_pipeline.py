@@ -4,7 +4,8 @@
         -> BuildReport
 
 Steps: build both images (orchestrator.images), measure them against the budget, run the policy on
-each (orchestrator.image_policy; events image.policy), then emit `run.finished` with the image
+each (orchestrator.image_policy; events image.policy; an image already checked with the same secret
+values reuses its results, orchestrator.image_policy_cache), then emit `run.finished` with the image
 refs, sizes, budget and policy results. It raises afterwards, so a JSON reader always gets the
 whole report: ImageError when the budget or a policy rule failed. An image that fails the policy
 loses its tag (its layers stay cached), so it can neither be deployed nor skipped next time.
@@ -21,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.errors import ImageError
 from orchestrator.events import Reporter
 from orchestrator.image_budget import Budget, BudgetReport, mb
-from orchestrator.image_policy import PolicyResult, check_policy, enforce_policy, failures
+from orchestrator.image_policy import PolicyResult, enforce_policy, failures
+from orchestrator.image_policy_cache import PolicyCache, policy_results
 from orchestrator.images import BuiltImage, ImageSpec, budget_error, build_images, connect, measure_budget
 
 if TYPE_CHECKING:
@@ -103,8 +105,9 @@ def build_and_check(
     budget_report, sizes = measure_budget(images, budget, reporter, client)
 
     policy: dict[str, tuple[PolicyResult, ...]] = {}
+    cache = PolicyCache.load()
     for image in images:
-        results = tuple(check_policy(image, secret_values, client))
+        results = policy_results(image, secret_values, client, cache)
         policy[image.name] = results
         for result in results:
             reporter.emit(
