@@ -121,6 +121,7 @@ class MinikubeTarget:
         self.binary = binary
         self._run = run
         self.env = {"KUBECONFIG": kubeconfig} if kubeconfig else {}
+        self._listed: set[str] | None = None  # the last `image ls`, shared by the loads of one run
 
     def _argv(self, *args: str) -> list[str]:
         return [self.binary, "-p", self.profile, *args]
@@ -140,13 +141,17 @@ class MinikubeTarget:
             raise EnvironmentProblem(MINIKUBE_START, "run `minikube start`", details=state.problems())
 
     def images(self) -> set[str]:
-        return parse_image_list(self._call("image", "ls", "--format", "short").stdout)
+        self._listed = parse_image_list(self._call("image", "ls", "--format", "short").stdout)
+        return self._listed
 
     def has_image(self, ref: str) -> bool:
         return normalize_ref(ref) in self.images()
 
     def load(self, ref: str, reporter: Reporter) -> str:
-        if self.has_image(ref):
+        """Skip a tag the node has (one `image ls` serves every load of this target); after a
+        load, list again and require the tag."""
+        listed = self._listed if self._listed is not None else self.images()
+        if normalize_ref(ref) in listed:
             reporter.emit("image.load_skipped", image=ref, target=self.name)
             return ref
         try:

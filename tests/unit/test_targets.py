@@ -263,3 +263,20 @@ def test_registry_push_rewrites_ref_and_reports_errors() -> None:
     with pytest.raises(ImageError) as err:
         RegistryTarget("localhost:5000", lambda: bad).load("todo-backend:abc", Reporter())
     assert "denied" in " ".join(err.value.details)
+
+
+def test_one_listing_serves_every_load_of_a_run(fake: FakeMinikube) -> None:
+    fake.set(images=["docker.io/library/todo-backend:a", "docker.io/library/todo-frontend:b"])
+    reporter = Reporter()
+    target = MinikubeTarget()
+    target.load("todo-backend:a", reporter)
+    target.load("todo-frontend:b", reporter)
+    assert [a[2:4] for a in fake.argvs()] == [["image", "ls"]]
+    assert [e["event"] for e in reporter.history] == ["image.load_skipped", "image.load_skipped"]
+
+
+def test_a_load_lists_again_before_the_next_skip(fake: FakeMinikube) -> None:
+    target = MinikubeTarget()
+    target.load("todo-backend:new", Reporter())  # ls, load, ls (verify)
+    target.load("todo-backend:new", Reporter())  # the verifying listing holds it: skipped, no call
+    assert [a[2:4] for a in fake.argvs()] == [["image", "ls"], ["image", "load"], ["image", "ls"]]
