@@ -321,10 +321,14 @@ class Helm:
         disable_openapi_validation: bool = False,
         force: bool = False,
         extra: Sequence[str] = (),
+        history: Sequence[Revision] | None = None,
     ) -> UpgradeOutcome:
-        """Install or upgrade unless the same chart + values are already deployed (events helm.*)."""
+        """Install or upgrade unless the same chart + values are already deployed (events helm.*).
+
+        `history`: the release history the caller has just read (saves a second `helm history`).
+        """
         fp = fingerprint(chart_dir, values)
-        history = self.history()
+        history = self.history() if history is None else list(history)
         action = decide(history, fp)
         if action is Action.STUCK:
             raise stuck_error(self.target.release, history[-1].status)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.cluster import CHART_DIR, Cluster
+from orchestrator.cluster import CHART_DIR, Cluster, prewarm_clients
 from orchestrator.config import Settings, Target
 from orchestrator.errors import DeployNeedsAction, OrchestratorError
 from orchestrator.events import Reporter
@@ -253,6 +253,7 @@ def up(settings: Settings, opts: UpOptions, reporter: Reporter, clock: PhaseCloc
        guard: InterruptGuard | None = None) -> UpResult:
     """Deploy. Raises an OrchestratorError (with its exit code) on any failure."""
     result = UpResult()
+    prewarm_clients()
     with clock.phase("cluster") as note:
         cluster = Cluster.open(settings, reporter, registry=opts.registry)
         note["summary"] = f"context {cluster.frozen.name} ({cluster.frozen.server})"
@@ -301,7 +302,7 @@ def up(settings: Settings, opts: UpOptions, reporter: Reporter, clock: PhaseCloc
                     previous_secret = None
             values = release_values(settings, refs, secret)
             with guard.critical() if guard else nullcontext():
-                outcome = helm.upgrade(opts.chart_dir, values, timeout_s=opts.timeout_s)
+                outcome = helm.upgrade(opts.chart_dir, values, timeout_s=opts.timeout_s, history=history)
             result.revision = outcome.revision
             upgraded = outcome.action is not Action.SKIP
             note["summary"] = f"revision {outcome.revision} ({outcome.action.value})"
