@@ -22,6 +22,17 @@ def _edge(body: Callable[[], Any]) -> Any:
         raise Exit(err.render(), code=int(err.exit_code)) from None
     except KeyboardInterrupt:
         raise Exit("interrupted", code=int(ExitCode.INTERRUPTED)) from None
+    except Exception as exc:  # a bug: say what and where, not the text (it could quote a value)
+        import os
+        import traceback
+
+        if os.environ.get("TODO_DEBUG"):
+            raise
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"
+        raise Exit(f"unexpected error: {type(exc).__name__} at {where}\n"
+                   "fix: run again with TODO_DEBUG=1 for the full traceback, and report it",
+                   code=int(ExitCode.UNEXPECTED)) from None
 
 
 @task(

@@ -74,6 +74,12 @@ def secret_values_from(env_file: Path | None, environ: Mapping[str, str]) -> dic
     return {k: v for k, v in values.items() if v}
 
 
+def _is_not_found(exc: BaseException) -> bool:
+    import docker
+
+    return isinstance(exc, docker.errors.NotFound)
+
+
 def _untag(client: DockerClient, ref: str) -> None:
     import docker
 
@@ -102,13 +108,21 @@ def build_and_check(
         reporter.emit("phase.started", phase="build images")
     images = build_images(specs, reporter, client)
 
-    budget_report, sizes = measure_budget(images, budget, reporter, client)
-
-    policy: dict[str, tuple[PolicyResult, ...]] = {}
-    cache = PolicyCache.load()
+    try:
+        budget_report, sizes = measure_budget(images, budget, reporter, client)
+        policy: dict[str, tuple[PolicyResult, ...]] = {}
+        cache = PolicyCache.load()
+        for image in images:
+            policy[image.name] = policy_results(image, secret_values, client, cache)
+    except Exception as exc:
+        if _is_not_found(exc):
+            raise ImageError(
+                "an image disappeared while it was being checked (removed by another process?)",
+                "run the command again: the image is rebuilt from the layer cache",
+            ) from None
+        raise
     for image in images:
-        results = policy_results(image, secret_values, client, cache)
-        policy[image.name] = results
+        results = policy[image.name]
         for result in results:
             reporter.emit(
                 "image.policy",
