@@ -226,6 +226,10 @@ def test_production_placeholder_refused_at_startup(run_server, argv: list[str]) 
 
 
 READ_ONLY_ROOT = """set -e
+mount -t tmpfs tmpfs /mnt
+mkdir -p /mnt/code /mnt/site
+mount --bind "$CODE_DIR" /mnt/code
+mount --bind "$SITE_DIR" /mnt/site
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -o remount,bind,ro /
 if touch /.rofs-probe 2>/dev/null; then echo "root filesystem still writable" >&2; exit 99; fi
@@ -247,7 +251,10 @@ def test_runs_as_uid_10001_on_a_read_only_root_filesystem(run_server) -> None:
     assert version == str(sys.version_info[:2]), "system python must match the test python"
     site_packages = Path(fastapi.__file__).resolve().parents[1]
     env = base_env(
-        PYTHONPATH=f"{BACKEND_DIR}{os.pathsep}{site_packages}",
+        # the code is bind-mounted outside /tmp first: a checkout under /tmp is hidden by the tmpfs
+        CODE_DIR=str(BACKEND_DIR),
+        SITE_DIR=str(site_packages),
+        PYTHONPATH=f"/mnt/code{os.pathsep}/mnt/site",
         ENVIRONMENT="production",
         JWT_SECRET=JWT_CANARY,
     )
