@@ -42,6 +42,7 @@ class World:
         self.samplers: list[Sampler] = []
         self.tool_calls: list[dict] = []
         self.objects_checked = 0
+        self.image_refs: dict[str, str] = {}
 
 
 def run_command(cluster: FakeCluster, path: str, tmpdir: Path, world: World, label: str, *args: str,
@@ -83,7 +84,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             ("up with a malformed env file", ("up",), bad, {}),
         ]
         for label, args, file, env in steps:
-            run_command(cluster, path, tmpdir, world, label, *args, env_file=file, exported=env)
+            run = run_command(cluster, path, tmpdir, world, label, *args, env_file=file, exported=env)
+            if label == "up":
+                world.image_refs = {e["image"]: e["ref"] for e in run.events
+                                    if e["event"] in ("image.built", "image.skipped")}
         # failure paths: a crash loop (log lines of a pod that prints its DATABASE_URL), then status
         cluster.set_scenario("crash-loop")
         crash = write_env(base / "crash.env", {**ROTATED, "JWT_SECRET": CANARIES["JWT_SECRET"] + "-2"})
@@ -198,9 +202,7 @@ def test_no_secret_in_image_layers_or_history(world: World, image: str) -> None:
     from orchestrator.image_policy import canary_needles, find_needles, scan_image_archive
 
     client = docker.from_env(timeout=300)
-    refs = sorted((i for i in client.images.list(name=image) if i.tags), key=lambda i: i.attrs["Created"])
-    assert refs, f"no {image} image"
-    ref = refs[-1].tags[0]
+    ref = world.image_refs[image]  # the image the scenario deployed
     needles, short = canary_needles(dict(enumerate(ALL_VALUES)))  # type: ignore[arg-type]
     assert needles and not short
     scan = scan_image_archive(client.api.get_image(ref), needles)
