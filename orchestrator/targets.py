@@ -211,6 +211,35 @@ class KindTarget:
         return ref
 
 
+class K3dTarget:
+    """k3d: `k3d image import` copies a local image into every node of the cluster."""
+
+    name = "k3d"
+
+    def __init__(self, cluster: str = "k3s-default", kubeconfig: str | None = None, *,
+                 binary: str = "k3d", run: Runner = shell.run) -> None:
+        self.cluster = cluster
+        self.binary = binary
+        self._run = run
+        self.env = {"KUBECONFIG": kubeconfig} if kubeconfig else {}
+
+    def ensure_ready(self) -> None:
+        result = self._run([self.binary, "cluster", "list", "--no-headers"], env=self.env, timeout=60, check=False)
+        names = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
+        if self.cluster not in names:
+            raise EnvironmentProblem(f"k3d cluster {self.cluster} does not exist",
+                                     f"run `k3d cluster create {self.cluster}`")
+
+    def load(self, ref: str, reporter: Reporter) -> str:
+        try:
+            self._run([self.binary, "image", "import", ref, "--cluster", self.cluster], env=self.env, timeout=900)
+        except CommandFailed as exc:
+            raise ImageError(f"`k3d image import {ref}` failed", "check `k3d cluster list` and Docker",
+                             details=exc.details) from exc
+        reporter.emit("image.loaded", image=ref, target=self.name)
+        return ref
+
+
 class RegistryTarget:
     """Tag and push through docker-py; the chart then uses the registry reference."""
 

@@ -280,3 +280,29 @@ def test_a_load_lists_again_before_the_next_skip(fake: FakeMinikube) -> None:
     target.load("todo-backend:new", Reporter())  # ls, load, ls (verify)
     target.load("todo-backend:new", Reporter())  # the verifying listing holds it: skipped, no call
     assert [a[2:4] for a in fake.argvs()] == [["image", "ls"], ["image", "load"], ["image", "ls"]]
+
+
+def test_k3d_import_and_missing_cluster() -> None:
+    from orchestrator.shell import CommandFailed, Result
+    from orchestrator.targets import K3dTarget
+
+    calls: list[list[str]] = []
+
+    def run(argv, env=None, timeout=None, check=True):  # type: ignore[no-untyped-def]
+        calls.append(list(argv))
+        if argv[1:3] == ["cluster", "list"]:
+            return Result(tuple(argv), 0, "dev   1/1   0/0   true\n", "")
+        if "broken:tag" in argv:
+            raise CommandFailed(Result(tuple(argv), 1, "", "image not found"))
+        return Result(tuple(argv), 0, "", "")
+
+    reporter = Reporter()
+    target = K3dTarget("dev", run=run)
+    target.ensure_ready()
+    assert target.load("todo-backend:abc", reporter) == "todo-backend:abc"
+    assert ["k3d", "image", "import", "todo-backend:abc", "--cluster", "dev"] in calls
+    assert reporter.named("image.loaded")[0]["target"] == "k3d"
+    with pytest.raises(ImageError):
+        target.load("broken:tag", reporter)
+    with pytest.raises(EnvironmentProblem, match="k3d cluster create other"):
+        K3dTarget("other", run=run).ensure_ready()
