@@ -304,5 +304,6 @@ def test_k3d_import_and_missing_cluster() -> None:
     assert reporter.named("image.loaded")[0]["target"] == "k3d"
     with pytest.raises(ImageError):
         target.load("broken:tag", reporter)
-    with pytest.raises(EnvironmentProblem, match="k3d cluster create other"):
+    with pytest.raises(EnvironmentProblem, match="k3d cluster other does not exist") as err:
         K3dTarget("other", run=run).ensure_ready()
+    assert "k3d cluster create other" in err.value.hint
