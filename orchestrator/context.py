@@ -37,6 +37,7 @@ import yaml
 
 from orchestrator.config import Target
 from orchestrator.errors import EnvironmentProblem
+from orchestrator.interrupts import scratch, unscratch
 
 LOCAL_CONTEXT_PATTERNS: dict[Target, tuple[str, ...]] = {
     Target.MINIKUBE: ("minikube",),
@@ -126,6 +127,7 @@ class FrozenContext:
     def cleanup(self) -> None:
         if self._directory is not None:
             shutil.rmtree(self._directory, ignore_errors=True)
+            unscratch(self._directory)
             self._directory = None
 
     def __enter__(self) -> FrozenContext:
@@ -294,6 +296,7 @@ def write_frozen(config: KubeConfig, decision: Decision) -> FrozenContext:
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
+    scratch(directory)
     return FrozenContext(decision.context, decision.server, path, decision.remote, directory)
 
 

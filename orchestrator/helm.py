@@ -8,7 +8,10 @@ Rules this module keeps:
   the values, so an unchanged deploy is skipped: `helm history` shows the last revision's
   description and status, and the same fingerprint on a `deployed` revision means nothing to do;
 - a release left `pending-*` by a killed helm blocks every later upgrade: `recover()` rolls back to
-  the last deployed revision, or uninstalls when the first install never deployed.
+  the last deployed revision, or uninstalls when the first install never deployed;
+- helm does not retry an API server it cannot reach: a call that failed that way is made again, up
+  to three attempts with a growing pause (events `helm.retry`). A retried upgrade that had started
+  writing finds the release locked and says so (`--recover`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,10 +34,18 @@ import yaml
 from orchestrator import shell
 from orchestrator.errors import DeployNeedsAction, EnvironmentProblem, InputError, OrchestratorError
 from orchestrator.events import Reporter
+from orchestrator.interrupts import scratch, unscratch
 from orchestrator.shell import CommandFailed
 
 FINGERPRINT_PREFIX = "todo-deploy fingerprint="
 PENDING_STATUSES = ("pending-install", "pending-upgrade", "pending-rollback")
+# helm's own wording when the API server cannot be reached or answers 503 (nothing to do but ask again)
+UNREACHABLE_MARKERS = (
+    "kubernetes cluster unreachable",
+    "connection refused",
+    "the server is currently unable to handle the request",
+)
+RETRY_WAITS_S = (1.5, 3.0)  # pauses between the three attempts
 RECOVER_HINT = "run `invoke up --recover` (rolls back to the last deployed revision, or uninstalls a first install)"
 
 Runner = Callable[..., shell.Result]
@@ -232,6 +244,12 @@ def stuck_error(release: str, status: str) -> DeployNeedsAction:
     return DeployNeedsAction(f"helm release {release} is stuck in {status} (a helm run was interrupted)", RECOVER_HINT)
 
 
+def unreachable(stderr: str) -> bool:
+    """Did helm fail because the API server could not be reached (worth another attempt)? Pure."""
+    lowered = stderr.lower()
+    return any(marker in lowered for marker in UNREACHABLE_MARKERS)
+
+
 def classify_failure(exc: CommandFailed, release: str) -> OrchestratorError:
     """Map a failed helm command to the project's error with the next step."""
     stderr = exc.result.stderr
@@ -261,6 +279,7 @@ def values_file(values: Mapping[str, Any], directory: str | None = None) -> Iter
     """Write non-secret values to a 0600 YAML file; remove it however the block ends."""
     fd, name = tempfile.mkstemp(prefix="todo-values-", suffix=".yaml", dir=directory)
     path = Path(name)
+    scratch(path)
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -268,6 +287,7 @@ def values_file(values: Mapping[str, Any], directory: str | None = None) -> Iter
         yield path
     finally:
         path.unlink(missing_ok=True)
+        unscratch(path)
 
 
 # --- the calls -----------------------------------------------------------------------------------
@@ -284,22 +304,38 @@ class Helm:
     """Helm calls for one release. `run` is injectable (tests pass a fake helm through PATH instead)."""
 
     def __init__(self, target: HelmTarget, reporter: Reporter, *, run: Runner = shell.run,
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None, retry_waits_s: Sequence[float] = RETRY_WAITS_S,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.target = target
         self.reporter = reporter
         self._run = run
         self.env = {"KUBECONFIG": target.kubeconfig, **(env or {})}
+        self.retry_waits_s = tuple(retry_waits_s)
+        self._sleep = sleep
+
+    def _attempts(self, argv: list[str], **kwargs: Any) -> shell.Result:
+        """Run helm; when the API server was unreachable, wait and run it again (bounded)."""
+        for attempt, wait_s in enumerate((*self.retry_waits_s, None), start=1):
+            try:
+                return self._run(argv, env=self.env, **kwargs)
+            except CommandFailed as exc:
+                if wait_s is None or not unreachable(exc.result.stderr):
+                    raise
+                self.reporter.emit("helm.retry", command=argv[1], attempt=attempt, wait_s=wait_s,
+                                   reason="the Kubernetes API server was unreachable")
+                self._sleep(wait_s)
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     def _call(self, argv: list[str], timeout: float | None = None, own_session: bool = False) -> shell.Result:
         """Run helm; release-writing calls get their own session so Ctrl-C cannot cut them in half."""
         try:
-            return self._run(argv, env=self.env, timeout=timeout, own_session=own_session)
+            return self._attempts(argv, timeout=timeout, own_session=own_session)
         except CommandFailed as exc:
             raise classify_failure(exc, self.target.release) from exc
 
     def history(self) -> list[Revision]:
         try:
-            result = self._run(history_argv(self.target), env=self.env, timeout=120)
+            result = self._attempts(history_argv(self.target), timeout=120)
         except CommandFailed as exc:
             if "release: not found" in exc.result.stderr.lower():
                 return []
@@ -362,7 +398,7 @@ class Helm:
 
     def uninstall(self, timeout_s: float = 300, missing_ok: bool = True) -> bool:
         try:
-            self._run(uninstall_argv(self.target, timeout_s), env=self.env, timeout=timeout_s + 60, own_session=True)
+            self._attempts(uninstall_argv(self.target, timeout_s), timeout=timeout_s + 60, own_session=True)
         except CommandFailed as exc:
             if missing_ok and "release: not found" in exc.result.stderr.lower():
                 return False

@@ -3,20 +3,45 @@
 A graceful stop raises `Interrupted` (exit 130) at the next safe point. Inside `critical()` (a step
 that must not be cut in half, such as a helm upgrade that writes a release record) the interrupt is
 held until the step ends, so a re-run finds a consistent state and converges without manual work.
-A second interrupt ends the process immediately with exit code 130.
+A second interrupt ends the process immediately with exit code 130; the scratch files registered
+here (the frozen kubeconfig, the helm values file) are removed first, since no `finally` runs then.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 
 from orchestrator.errors import Interrupted
+
+
+_SCRATCH: set[Path] = set()
+
+
+def scratch(path: Path) -> None:
+    """Remove `path` (file or directory) even if a second interrupt ends the process at once."""
+    _SCRATCH.add(path)
+
+
+def unscratch(path: Path) -> None:
+    """`path` was removed the ordinary way."""
+    _SCRATCH.discard(path)
+
+
+def remove_scratch() -> None:
+    for path in list(_SCRATCH):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        _SCRATCH.discard(path)
 
 
 class InterruptGuard:
@@ -40,6 +65,7 @@ class InterruptGuard:
         if self.requested:
             sys.stderr.write("\ninterrupted again: stopping now\n")
             sys.stderr.flush()
+            remove_scratch()
             os._exit(130)
         self.requested = True
         if self._critical_depth == 0:

@@ -19,7 +19,7 @@ from typing import Any
 
 from orchestrator.cluster import CHART_DIR, Cluster, prewarm_clients
 from orchestrator.config import Settings, Target
-from orchestrator.errors import DeployNeedsAction, OrchestratorError
+from orchestrator.errors import DeployNeedsAction, EnvironmentProblem, OrchestratorError
 from orchestrator.events import Reporter
 from orchestrator.interrupts import InterruptGuard
 from orchestrator.phases import PhaseClock
@@ -199,6 +199,13 @@ def _after_failed_rollout(outcome: Any, opts: UpOptions, cluster: Cluster, repor
     except OrchestratorError as err:
         error = outcome.error(rolled_back=False)
         error.details.append(f"the rollback failed too: {err.message}")
+        if isinstance(err, EnvironmentProblem):  # the API stopped answering: nothing is known about the pods
+            return DeployNeedsAction(
+                f"{error.message}; the Kubernetes API stopped answering, so the deployed release is unverified "
+                "and was not rolled back",
+                "once `kubectl get nodes` answers again, run `invoke up` again: it checks the deployed release",
+                details=error.details,
+            )
         return error
     return outcome.error(rolled_back=True)
 
