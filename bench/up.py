@@ -87,6 +87,7 @@ class Sample:
     readiness: float | None = None
     build_seconds: dict[str, float] = field(default_factory=dict)
     policy_seconds: float | None = None
+    built_refs: list[str] = field(default_factory=list)
     error: str = ""
 
 
@@ -167,6 +168,7 @@ def run_ours(cluster: FakeCluster, stamps: RolloutStamps, repo: Path, env_file: 
         restarted=sorted(name for uid, name in before.items() if uid not in after),
     )
     sample.build_seconds = {e["image"]: e["seconds"] for e in run.named("image.built")}
+    sample.built_refs = [e["ref"] for e in run.named("image.built")]
     budget, report = run.named("image.budget"), run.named("image.report")
     if budget and report:  # the image policy runs between these two events
         sample.policy_seconds = round(report[-1]["ts"] - budget[-1]["ts"], 3)
@@ -482,6 +484,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                           f"baseline {one_base[-1].wall:.2f}s", flush=True)
             finally:
                 edited.write_text(original)
+                for ref in [ref for sample in one_ours for ref in sample.built_refs]:
+                    try:  # the edited backends served their purpose; their layers below stay cached
+                        client.api.remove_image(ref)
+                    except docker.errors.APIError:
+                        pass
             readiness += [s.readiness for s in one_ours if s.readiness is not None]
             one = summarise("one_change", one_ours, one_base)
             one["backend_only"] = bool(one_ours) and all(
