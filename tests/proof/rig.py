@@ -119,10 +119,11 @@ class HeldEngine:
 
 
 @contextmanager
-def held_engine(directory: Path) -> Iterator[HeldEngine]:
+def held_engine(directory: Path, hold: str = "request") -> Iterator[HeldEngine]:
+    """`hold`: "request" (the engine never gets the build) or "response" (the client stops hearing from it)."""
     sock = directory / "engine.sock"
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("docker_hold.py")), str(sock), ENGINE_SOCKET],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("docker_hold.py")), str(sock), ENGINE_SOCKET,
+                             hold], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     engine = HeldEngine(sock, proc)
     try:
