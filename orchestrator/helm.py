@@ -9,8 +9,8 @@ Rules this module keeps:
   description and status, and the same fingerprint on a `deployed` revision means nothing to do;
 - a release left `pending-*` by a killed helm blocks every later upgrade: `recover()` rolls back to
   the last deployed revision, or uninstalls when the first install never deployed;
-- helm does not retry an API server it cannot reach: a call that failed that way is made again, up
-  to three attempts with a growing pause (events `helm.retry`). A retried upgrade that had started
+- helm does not retry an API server it cannot reach: a call that failed that way, fast, is made
+  again, up to three attempts with a growing pause (events `helm.retry`). A retried upgrade that had started
   writing finds the release locked and says so (`--recover`).
 """
 
@@ -39,12 +39,14 @@ from orchestrator.shell import CommandFailed
 
 FINGERPRINT_PREFIX = "todo-deploy fingerprint="
 PENDING_STATUSES = ("pending-install", "pending-upgrade", "pending-rollback")
-# helm's own wording when the API server cannot be reached or answers 503 (nothing to do but ask again)
+# helm's wording when the API server cannot be reached. Only a failure that came fast is retried: a
+# slow one means helm's client already retried (it does so for 503s, about 10 s).
 UNREACHABLE_MARKERS = (
     "kubernetes cluster unreachable",
     "connection refused",
-    "the server is currently unable to handle the request",
 )
+FAST_FAILURE_S = 5.0
+UNAVAILABLE_MARKER = "the server is currently unable to handle the request"  # a 503
 RETRY_WAITS_S = (1.5, 3.0)  # pauses between the three attempts
 RECOVER_HINT = "run `invoke up --recover` (rolls back to the last deployed revision, or uninstalls a first install)"
 
@@ -254,7 +256,7 @@ def classify_failure(exc: CommandFailed, release: str) -> OrchestratorError:
     """Map a failed helm command to the project's error with the next step."""
     stderr = exc.result.stderr
     lowered = stderr.lower()
-    if "kubernetes cluster unreachable" in lowered or "connection refused" in lowered:
+    if unreachable(stderr) or UNAVAILABLE_MARKER in lowered:
         return EnvironmentProblem(
             "the Kubernetes cluster is unreachable for helm",
             "start it (`minikube start`) and check `kubectl get nodes`",
@@ -305,21 +307,24 @@ class Helm:
 
     def __init__(self, target: HelmTarget, reporter: Reporter, *, run: Runner = shell.run,
                  env: Mapping[str, str] | None = None, retry_waits_s: Sequence[float] = RETRY_WAITS_S,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
         self.target = target
         self.reporter = reporter
         self._run = run
         self.env = {"KUBECONFIG": target.kubeconfig, **(env or {})}
         self.retry_waits_s = tuple(retry_waits_s)
         self._sleep = sleep
+        self._clock = clock
 
     def _attempts(self, argv: list[str], **kwargs: Any) -> shell.Result:
         """Run helm; when the API server was unreachable, wait and run it again (bounded)."""
         for attempt, wait_s in enumerate((*self.retry_waits_s, None), start=1):
+            started = self._clock()
             try:
                 return self._run(argv, env=self.env, **kwargs)
             except CommandFailed as exc:
-                if wait_s is None or not unreachable(exc.result.stderr):
+                fast = self._clock() - started < FAST_FAILURE_S
+                if wait_s is None or not fast or not unreachable(exc.result.stderr):
                     raise
                 self.reporter.emit("helm.retry", command=argv[1], attempt=attempt, wait_s=wait_s,
                                    reason="the Kubernetes API server was unreachable")

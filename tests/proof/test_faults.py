@@ -134,13 +134,13 @@ def test_api_outage_longer_than_the_rollout_budget(cluster: FakeCluster, env_fil
     cluster.outage(60.0)
     cut = time.monotonic()
     run = background.finish(timeout=120)
-    assert time.monotonic() - cut < 40, "the CLI waited for the outage instead of its 5 s budget"
+    assert time.monotonic() - cut < 30, "the CLI waited for the outage instead of its 5 s budget"
     assert run.returncode == 6, run.explain()
     assert run.finished["exit_code"] == 6
     assert "the Kubernetes API stopped answering" in run.finished["error"], run.explain()
     assert "unverified" in run.finished["error"] and "invoke up" in run.finished["hint"]
     assert not run.named("helm.rolled_back")  # nothing was rolled back through a dead API
-    assert run.named("helm.retry")  # the rollback was tried (bounded) before giving up
+    assert "the rollback failed too" in run.output
 
 
 def pending_copy(cluster: FakeCluster, status: str = "pending-upgrade") -> int:

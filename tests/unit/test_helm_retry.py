@@ -13,6 +13,7 @@ from orchestrator.shell import CommandFailed, Result
 
 TARGET = helm.HelmTarget("todo-app", "todo-app", "/tmp/kubeconfig", "minikube")
 UNREACHABLE = "Error: Kubernetes cluster unreachable: Get \"https://127.0.0.1:8443/version\": dial tcp: connect: connection refused\n"
+REFUSED = "Error: query: failed to query with labels: Get \"https://127.0.0.1:8443/api/v1/namespaces/todo-app/secrets\": dial tcp 127.0.0.1:8443: connect: connection refused\n"
 UNAVAILABLE = "Error: query: failed to query with labels: the server is currently unable to handle the request\n"
 HISTORY = '[{"revision": 1, "status": "deployed", "description": "todo-deploy fingerprint=a"}]'
 
@@ -36,7 +37,7 @@ def client(script: Script, reporter: Reporter, sleeps: list[float]) -> helm.Helm
     return helm.Helm(TARGET, reporter, run=script, sleep=sleeps.append)
 
 
-@pytest.mark.parametrize("stderr", [UNREACHABLE, UNAVAILABLE])
+@pytest.mark.parametrize("stderr", [UNREACHABLE, REFUSED])
 def test_unreachable_api_is_asked_again_with_growing_pauses(stderr: str) -> None:
     script, reporter, sleeps = Script(stderr, stderr), Reporter(), []
     history = client(script, reporter, sleeps).history()
@@ -53,16 +54,21 @@ def test_three_attempts_at_most_then_the_reachability_error() -> None:
     assert "unreachable" in caught.value.message
 
 
-def test_other_failures_are_not_retried() -> None:
-    script, reporter, sleeps = Script("Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress\n"), Reporter(), []
-    with pytest.raises(DeployNeedsAction):
+@pytest.mark.parametrize("stderr", [
+    "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress\n",
+    UNAVAILABLE,  # a 503: helm's client has retried it for ~10 s already
+])
+def test_other_failures_are_not_retried(stderr: str) -> None:
+    script, reporter, sleeps = Script(stderr), Reporter(), []
+    with pytest.raises((DeployNeedsAction, EnvironmentProblem)):
         client(script, reporter, sleeps).rollback(1)
     assert len(script.calls) == 1 and sleeps == [] and not reporter.named("helm.retry")
 
 
 def test_unreachable_is_pure_and_case_blind() -> None:
-    assert helm.unreachable(UNREACHABLE) and helm.unreachable(UNAVAILABLE.upper())
+    assert helm.unreachable(UNREACHABLE) and helm.unreachable(REFUSED.upper())
     assert not helm.unreachable("Error: UPGRADE FAILED: context deadline exceeded")
+    assert not helm.unreachable(UNAVAILABLE)
 
 
 def test_values_file_is_scratch_until_removed(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -71,3 +77,23 @@ def test_values_file_is_scratch_until_removed(tmp_path) -> None:  # type: ignore
     with helm.values_file({"a": 1}, str(tmp_path)) as path:
         assert path in interrupts._SCRATCH  # a second Ctrl-C (os._exit) removes it first
     assert path not in interrupts._SCRATCH and not path.exists()
+
+
+def test_a_503_is_an_unavailable_api_not_a_helm_failure() -> None:
+    mapped = helm.classify_failure(CommandFailed(Result(("helm", "history"), 1, "", UNAVAILABLE)), "todo-app")
+    assert isinstance(mapped, EnvironmentProblem) and "unreachable" in mapped.message
+
+
+def test_a_slow_failure_is_not_retried() -> None:
+    """helm's client already retried for that long (it does for 503s): another round only adds delay."""
+    now = [0.0]
+
+    def slow_run(argv: list[str], **kwargs: Any) -> Result:
+        now[0] += 11.0
+        raise CommandFailed(Result(tuple(argv), 1, "", "Error: Kubernetes cluster unreachable: " + UNAVAILABLE))
+
+    sleeps: list[float] = []
+    client_ = helm.Helm(TARGET, Reporter(), run=slow_run, sleep=sleeps.append, clock=lambda: now[0])
+    with pytest.raises(EnvironmentProblem):
+        client_.uninstall()
+    assert sleeps == [] and now[0] == 11.0
