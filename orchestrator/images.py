@@ -21,7 +21,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -311,6 +310,43 @@ def _sizes(client: DockerClient, ref: str, base: str | None) -> tuple[int, int |
     return size, above, attrs["Id"]
 
 
+def _context_archive(spec: ImageSpec) -> tuple[Any, str]:
+    """The build context as docker-py would send it (.dockerignore applied, an outside Dockerfile
+    added under a generated name), in an anonymous temporary file: nothing is left on disk even
+    when the process ends in the middle of a build."""
+    import tempfile
+
+    from docker.api.build import process_dockerfile
+    from docker.utils import build as build_utils
+
+    ignore = spec.context / ".dockerignore"
+    exclude = None
+    if ignore.is_file():
+        exclude = [line.strip() for line in ignore.read_text().splitlines()]
+        exclude = [line for line in exclude if line and not line.startswith("#")]
+    name, text = process_dockerfile(str(spec.dockerfile.resolve()), str(spec.context))
+    archive = build_utils.tar(str(spec.context), exclude=exclude, dockerfile=(name, text),
+                              fileobj=tempfile.TemporaryFile())
+    return archive, name
+
+
+class _BuildThread(threading.Thread):
+    """One build. A daemon thread: an interrupted run exits at once instead of joining a build whose
+    request the engine has not answered yet (the dropped connection cancels it in the engine)."""
+
+    def __init__(self, target: Any, *args: Any) -> None:
+        super().__init__(name="build", daemon=True)
+        self._work, self._args = target, args
+        self.result: BuiltImage | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = self._work(*self._args)
+        except BaseException as exc:  # handed to the caller's thread
+            self.error = exc
+
+
 def _build_one(
     plan_: Plan, client: DockerClient, emit: _Emitter, no_cache: bool = False, cancel: threading.Event | None = None
 ) -> BuiltImage:
@@ -320,10 +356,12 @@ def _build_one(
     started = time.monotonic()
     emit("image.building", image=spec.name, ref=plan_.ref, base=plan_.base)
     log = BuildLog()
+    context, dockerfile = _context_archive(spec)
     try:
         chunks = client.api.build(
-            path=str(spec.context),
-            dockerfile=str(spec.dockerfile.resolve()),
+            fileobj=context,
+            custom_context=True,
+            dockerfile=dockerfile,
             tag=plan_.ref,
             buildargs=dict(spec.build_args),
             rm=True,
@@ -344,6 +382,8 @@ def _build_one(
         if is_connection_loss(exc):
             raise engine_unavailable(f"the connection dropped while building {spec.name} ({log.step or 'start'})") from exc
         raise
+    finally:
+        context.close()
     if log.error:
         raise _build_failed(plan_, log)
     if _image_attrs(client, plan_.ref) is None:
@@ -394,25 +434,26 @@ def build_images(
     if to_build:
         cancel = threading.Event()
         streams = _BuildStreams(client)
-        pool = ThreadPoolExecutor(max_workers=len(to_build), thread_name_prefix="build")
-        futures = {p.spec.name: pool.submit(_build_one, p, client, emit, no_cache, cancel) for p in to_build}
+        threads = {p.spec.name: _BuildThread(_build_one, p, client, emit, no_cache, cancel) for p in to_build}
         try:
-            pending = set(futures.values())
-            while pending:  # short waits: a signal handler in this thread runs promptly
-                _, pending = wait(pending, timeout=0.5)
-            for name, future in futures.items():
-                try:
-                    results[name] = future.result()
-                except OrchestratorError as err:
-                    errors.append(err)
+            for thread in threads.values():
+                thread.start()
+            for thread in threads.values():
+                while thread.is_alive():  # short waits: a signal handler in this thread runs promptly
+                    thread.join(0.5)
+            for name, thread in threads.items():
+                if isinstance(thread.error, OrchestratorError):
+                    errors.append(thread.error)
+                elif thread.error is not None:
+                    raise thread.error
+                elif thread.result is not None:
+                    results[name] = thread.result
         except BaseException:  # Ctrl-C / SIGTERM: stop the builds instead of waiting for them
             cancel.set()
             streams.abort()
-            pool.shutdown(wait=False, cancel_futures=True)
             raise
         finally:
             streams.uninstall()
-        pool.shutdown()
     if errors:
         # The engine being gone explains every other failure: report that first.
         errors.sort(key=lambda e: not isinstance(e, EnvironmentProblem))

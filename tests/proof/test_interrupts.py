@@ -92,11 +92,16 @@ def assert_rerun_succeeds(cluster: FakeCluster, env_file: Path, tmpdir: Path) ->
     return rerun
 
 
-def test_during_the_build(cluster: FakeCluster, env_file: Path, tmpdir_for_cli: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("hold", ["response", "request"],
+                         ids=["engine-building", "engine-not-answered-yet"])
+def test_during_the_build(cluster: FakeCluster, env_file: Path, tmpdir_for_cli: Path, tmp_path: Path,
+                          hold: str) -> None:
     ref = rig.backend_ref()
-    with rig.backend_untagged(ref), rig.held_engine(tmp_path, hold="response") as engine:
+    with rig.backend_untagged(ref), rig.held_engine(tmp_path, hold=hold) as engine:
         background = start(cluster, env_file, tmpdir_for_cli, DOCKER_HOST=engine.docker_host)
-        engine.wait_held()  # the backend build runs; the CLI reads its output stream, which stalls
+        # response: the backend build runs and the CLI reads its stalled output stream;
+        # request: the engine never gets the whole context, so the CLI still waits for an answer
+        engine.wait_held()
         rig.wait_for(background, "image.building", image="todo-backend")
         sent = interrupt(background)
         run = background.finish(timeout=120)
