@@ -138,15 +138,18 @@ def test_slow_rollout_is_waited_for(env_file: Path) -> None:
 
 
 def test_api_errors_and_outage_are_retried(env_file: Path) -> None:
-    with FakeCluster("healthy", timings=FAST, ingress_port="none") as cluster:
+    # slow: the pods get ready 4 s after they start, so the outage lands while the rollout is watched
+    with FakeCluster("slow", timings=FAST, ingress_port="none") as cluster:
         background = Background(cluster, "up", env_file=env_file)
         background.wait_for_event("helm.upgraded")
-        # 500s for 1.5 s, then 503s and refused connections: 3 s in all, while the rollout is watched
+        # 500s for 1.5 s, then 503s and refused connections: 3 s in all
         cluster.outage(3.0, error_seconds=1.5)
         run = background.finish()
         assert run.returncode == 0, run.explain()
         assert any(r.status >= 500 for r in cluster.requests)  # the API really failed requests
         assert run.named("health.ok")
+        result = run.named("rollout.result")[0]
+        assert result["ok"] and result["retries"] + (result["mode"] == "poll") >= 1, result
 
 
 def test_stopped_minikube_is_an_environment_problem(env_file: Path) -> None:
