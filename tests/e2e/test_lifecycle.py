@@ -99,3 +99,22 @@ def test_up_noop_status_rotate_down(cluster: FakeCluster, env_file: Path, tmp_pa
     again = invoke(cluster, "down", env_file=env_file, json_lines=False)
     assert again.returncode == 0, again.explain()
     assert "nothing to remove" in again.stdout
+
+
+def test_build_in_cluster_skips_the_load(cluster: FakeCluster, env_file: Path) -> None:
+    run = invoke(cluster, "up", "--build-in-cluster", env_file=env_file)
+    assert run.returncode == 0, run.explain()
+    skipped = run.named("image.load_skipped")
+    assert len(skipped) == 2 and all("built in" in e["reason"] for e in skipped)
+    assert not run.named("image.loaded")
+    assert run.named("health.ok")
+
+
+def test_dry_run_changes_nothing(cluster: FakeCluster, env_file: Path) -> None:
+    run = invoke(cluster, "up", "--dry-run", env_file=env_file)
+    assert run.returncode == 0, run.explain()
+    actions = {e["event"]: e["action"] for e in run.events if e["event"].startswith("plan.")}
+    assert actions["plan.secret"] == "write" and actions["plan.release"] == "install"
+    assert not [r for r in cluster.requests if r.is_write]
+    assert not cluster.minikube_state.get("images")
+    assert not run.named("helm.upgraded") and not run.named("secret.written")
