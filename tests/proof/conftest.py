@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import FAST
+from tests.e2e.harness import FAST, INVOKE, ROOT, environ_without_secrets, write_env
 from tests.fakecluster import FakeCluster
 from tests.proof import spies
 
@@ -30,6 +31,27 @@ class SpiedCluster:
         for record in self.spy_log.glob("*.json"):
             record.unlink()
         self.cluster.clear_requests()
+
+
+@pytest.fixture(scope="module")
+def images_built(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A cold image cache builds here (minutes), so time bounds and interrupt windows in the tests
+    measure what they are about, not a build."""
+    env_file = write_env(tmp_path_factory.mktemp("build") / "deploy.env")
+    done = subprocess.run([str(INVOKE), "build", "--json", "--env-file", str(env_file)], cwd=ROOT,
+                          env=environ_without_secrets(), capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+@pytest.fixture
+def env_file(tmp_path: Path) -> Path:
+    return write_env(tmp_path / "deploy.env")
+
+
+@pytest.fixture
+def cluster() -> Iterator[FakeCluster]:
+    with FakeCluster("healthy", timings=FAST, ingress_port="none", upstream="builtin") as fake:
+        yield fake
 
 
 @pytest.fixture(scope="module")

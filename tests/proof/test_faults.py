@@ -17,7 +17,6 @@ import gzip
 import json
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,12 +24,8 @@ import yaml
 
 from tests.e2e.harness import (
     CANARIES,
-    FAST,
-    INVOKE,
-    ROOT,
     Background,
     CliRun,
-    environ_without_secrets,
     helm_release_records,
     invoke,
     leaks,
@@ -40,29 +35,9 @@ from orchestrator.image_budget import MB
 from tests.fakecluster import FakeCluster
 from tests.proof import rig, wrappers
 
-pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.proof("faults")]
+pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.proof("faults"), pytest.mark.usefixtures("images_built")]
 NS = "todo-app"
 RELEASE = "todo-app"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def images_built(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """A cold image cache builds here (minutes), so the time bounds below measure the fault alone."""
-    env_file = write_env(tmp_path_factory.mktemp("build") / "deploy.env")
-    done = subprocess.run([str(INVOKE), "build", "--json", "--env-file", str(env_file)], cwd=ROOT,
-                          env=environ_without_secrets(), capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-
-
-@pytest.fixture
-def env_file(tmp_path: Path) -> Path:
-    return write_env(tmp_path / "deploy.env")
-
-
-@pytest.fixture
-def cluster() -> Iterator[FakeCluster]:
-    with FakeCluster("healthy", timings=FAST, ingress_port="none", upstream="builtin") as fake:
-        yield fake
 
 
 def writes(cluster: FakeCluster) -> list[str]:

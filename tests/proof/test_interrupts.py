@@ -11,50 +11,24 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.harness import (
     FAST,
-    INVOKE,
-    ROOT,
     Background,
     CliRun,
-    environ_without_secrets,
     helm_release_records,
-    write_env,
 )
 from tests.fakecluster import FakeCluster, Timings
 from tests.proof import rig, wrappers
 
-pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.proof("interrupts")]
+pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.proof("interrupts"), pytest.mark.usefixtures("images_built")]
 NS = "todo-app"
 SLOW = Timings(ready_after=0.3, slow_ready_after=8.0, crash_interval=0.5, flaky_delay=0.2,
                flaky_error_seconds=1.5, outage_seconds=3.0, tick=0.1)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def images_built(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """A cold image cache builds here (minutes), not inside a test's interrupt window."""
-    env_file = write_env(tmp_path_factory.mktemp("build") / "deploy.env")
-    done = subprocess.run([str(INVOKE), "build", "--json", "--env-file", str(env_file)], cwd=ROOT,
-                          env=environ_without_secrets(), capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-
-
-@pytest.fixture
-def env_file(tmp_path: Path) -> Path:
-    return write_env(tmp_path / "deploy.env")
-
-
-@pytest.fixture
-def cluster() -> Iterator[FakeCluster]:
-    with FakeCluster("healthy", timings=FAST, ingress_port="none", upstream="builtin") as fake:
-        yield fake
 
 
 @pytest.fixture
