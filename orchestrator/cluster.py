@@ -75,6 +75,7 @@ class Cluster:
     reporter: Reporter
     registry: str | None = None
     _api: Any = field(default=None, repr=False)
+    _target: Any = field(default=None, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, reporter: Reporter, registry: str | None = None) -> Cluster:
@@ -127,6 +128,13 @@ class Cluster:
         return Helm(target, self.reporter, env=self.env)
 
     def image_target(self) -> Any:
+        """How images reach this cluster; one object per run, so what it learned (the node's image
+        list) serves every later step."""
+        if self._target is None:
+            self._target = self._make_target()
+        return self._target
+
+    def _make_target(self) -> Any:
         from orchestrator import targets
 
         kubeconfig = str(self.frozen.kubeconfig_path)
