@@ -46,8 +46,8 @@ def validate(c, set=None, json=False):  # noqa: A002 - invoke derives the flag n
     """Render the chart; run helm lint, kubernetes-validate (1.30-1.35), the policy, checkov and hadolint."""
 
     def body() -> None:
-        from orchestrator.events import make_reporter
-        from orchestrator.validate import CheckPrinter, options_with_values, require_clean, run_validation
+        from orchestrator.run.events import make_reporter
+        from orchestrator.chart.tools import CheckPrinter, options_with_values, require_clean, run_validation
 
         printer = CheckPrinter(make_reporter(json), as_json=json)
         report = run_validation(options_with_values(set or []), on_result=printer)
@@ -74,10 +74,10 @@ def build(c, json=False, budget_mb=600, image_budget=None, require_scan=False, e
         import os
         from pathlib import Path
 
-        from orchestrator.events import make_reporter
-        from orchestrator.image_budget import Budget, parse_image_budgets
-        from orchestrator.image_pipeline import build_and_check, secret_values_from
-        from orchestrator.images import ROOT, default_specs
+        from orchestrator.run.events import make_reporter
+        from orchestrator.images.budget import Budget, parse_image_budgets
+        from orchestrator.images.pipeline import build_and_check, secret_values_from
+        from orchestrator.images.build import ROOT, default_specs
 
         path = Path(env_file) if env_file else (ROOT / ".env")
         budget = Budget.from_mb(float(budget_mb), parse_image_budgets(image_budget or []))
@@ -104,7 +104,7 @@ _SETTINGS_HELP = {
 
 
 def _request(env_file=None, release=None, namespace=None, target=None, context=None, allow_remote=False):
-    from orchestrator.runner import SettingsRequest
+    from orchestrator.run.frame import SettingsRequest
 
     return SettingsRequest(env_file=env_file, release=release, namespace=namespace, target=target,
                            context=context, allow_remote=allow_remote)
@@ -137,9 +137,10 @@ def up(c, env_file=None, context=None, allow_remote=False, target=None, release=
     """Build, load, create the Secret, install the chart, watch the rollout and /health."""
 
     def body() -> None:
-        from orchestrator.flags import number
-        from orchestrator.runner import run_command
-        from orchestrator.up import UpOptions, up as deploy
+        from orchestrator.settings.flags import number
+        from orchestrator.run.frame import run_command
+        from orchestrator.commands.up import up as deploy
+        from orchestrator.steps import UpOptions
 
         def options():
             return UpOptions(dry_run=dry_run, recover=recover, rollback=rollback,
@@ -171,8 +172,8 @@ def down(c, env_file=None, context=None, allow_remote=False, target=None, releas
     """Uninstall the release, delete its Secrets and the namespace. Safe to run twice."""
 
     def body() -> None:
-        from orchestrator.down import down as take_down
-        from orchestrator.runner import run_command
+        from orchestrator.commands.down import down as take_down
+        from orchestrator.run.frame import run_command
 
         def work(run):
             settings = run.settings(_request(env_file, release, namespace, target, context, allow_remote))
@@ -201,10 +202,10 @@ def rotate_secrets(c, env_file=None, context=None, allow_remote=False, target=No
     """Write a new Secret version, move the release onto it, watch; roll back on failure."""
 
     def body() -> None:
-        from orchestrator.flags import number
-        from orchestrator.rotate import RotateOptions, check_keys, rotate
-        from orchestrator.runner import run_command
-        from orchestrator.up import UpOptions
+        from orchestrator.settings.flags import number
+        from orchestrator.commands.rotate import RotateOptions, check_keys, rotate
+        from orchestrator.run.frame import run_command
+        from orchestrator.steps import UpOptions
 
         opts = RotateOptions(only=tuple(only or ()), generate=tuple(generate or ()),
                              up=UpOptions(timeout_s=number("timeout", timeout, 300, minimum=1),
@@ -230,9 +231,9 @@ def status(c, env_file=None, context=None, allow_remote=False, target=None, rele
     def body() -> None:
         import json as jsonlib
 
-        from orchestrator.events import Reporter
-        from orchestrator.inspect import status as read_status
-        from orchestrator.runner import run_command
+        from orchestrator.run.events import Reporter
+        from orchestrator.commands.status import status as read_status
+        from orchestrator.run.frame import run_command
 
         def work(run):
             settings = run.settings(_request(env_file, release, namespace, target, context, allow_remote))
@@ -257,10 +258,10 @@ def logs(c, component=None, follow=False, tail=None, env_file=None, context=None
     """Logs of the release's pods, secret values redacted."""
 
     def body() -> None:
-        from orchestrator.events import Reporter
-        from orchestrator.flags import choice, number
-        from orchestrator.inspect import COMPONENTS, logs as read_logs
-        from orchestrator.runner import run_command
+        from orchestrator.run.events import Reporter
+        from orchestrator.settings.flags import choice, number
+        from orchestrator.commands.status import COMPONENTS, logs as read_logs
+        from orchestrator.run.frame import run_command
 
         lines = int(number("tail", tail, 100, minimum=0, integer=True))
         choice("component", component, COMPONENTS)
@@ -284,8 +285,7 @@ def doctor(c, env_file=None, json=False):
 
         from pathlib import Path
 
-        from orchestrator import doctor as checks
-
+        from orchestrator.commands import doctor as checks
         results = checks.run_checks(checks.DoctorInputs(env_file=Path(env_file)) if env_file else None)
         print(jsonlib.dumps(checks.as_json(results)) if json else checks.render(results))
         if not checks.all_ok(results):

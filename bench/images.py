@@ -30,9 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from orchestrator.events import Reporter  # noqa: E402
-from orchestrator.image_budget import MB  # noqa: E402
-from orchestrator.images import BuiltImage, ImageSpec, build_images, connect, default_specs  # noqa: E402
+from orchestrator.run.events import Reporter  # noqa: E402
+from orchestrator.images.budget import MB  # noqa: E402
+from orchestrator.images.build import BuiltImage, ImageSpec, build_images, connect, default_specs  # noqa: E402
 
 TARGETS = {
     "parallel / sequential": 0.75,

@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.harness import CANARIES, FAST, CliRun, write_env  # noqa: E402
-from tests.fakecluster import FakeCluster  # noqa: E402
+from fakecluster import FakeCluster  # noqa: E402
 
 INVOKE = ROOT / ".venv" / "bin" / "invoke"
 BASELINE = ROOT / "bench" / "baseline.sh"

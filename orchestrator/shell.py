@@ -37,7 +37,9 @@ class CommandFailed(OrchestratorError):
 
 # The app's secret keys: a child process (helm, kubectl, minikube) never needs them, so it never
 # inherits them, even when the user exported them in the shell that runs the orchestrator.
-SECRET_ENV_KEYS = frozenset({"COHERE_API_KEY", "DATABASE_URL", "JWT_SECRET"})
+from orchestrator.settings.keys import SECRET_KEYS
+
+SECRET_ENV_KEYS = frozenset(SECRET_KEYS)
 
 
 def child_environment(base: Mapping[str, str], extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.validate import SAMPLE_VALUES, ValidateOptions, parse_manifests, render_chart
+from orchestrator.chart.tools import SAMPLE_VALUES, ValidateOptions, parse_manifests, render_chart
 
 # Values that switch on everything optional at once.
 OVERRIDES: dict[str, str] = {

@@ -1,4 +1,4 @@
-"""Mutation tests for orchestrator.policy: each mutant breaks one rule in the rendered default chart.
+"""Mutation tests for orchestrator.chart.policy: each mutant breaks one rule in the rendered default chart.
 
 Every mutant deep-copies the default render, changes one thing, and must be reported under the rule
 it breaks, and under no other rule than the ones listed as its known companions.
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator import policy
+from orchestrator.chart import policy
 from tests.chart.conftest import find
 
 Docs = list[dict[str, Any]]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.validate import Status, check_kubernetes_schemas, run_validation
+from orchestrator.chart.tools import Status, check_kubernetes_schemas, run_validation
 from tests.chart.conftest import OVERRIDES, find, options, render
 
 Docs = list[dict[str, Any]]
@@ -179,7 +179,7 @@ def test_kubernetes_validate_catches_a_misspelt_field(default_manifests: Docs) -
 
 def test_notes_explain_how_to_reach_the_app() -> None:
     from orchestrator.shell import run
-    from orchestrator.validate import CHART, helm_value_args, tool
+    from orchestrator.chart.tools import CHART, helm_value_args, tool
 
     opts = options()
     notes = run([tool("helm"), "install", "todo-app", str(CHART), "--dry-run=client", "--namespace", "todo-app",

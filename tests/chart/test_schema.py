@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import ExitCode, InputError
-from orchestrator.validate import CHART, render_chart
+from orchestrator.chart.tools import CHART, render_chart
 from tests.chart.conftest import options
 
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())

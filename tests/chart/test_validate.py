@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from orchestrator.errors import ExitCode, InputError
-from orchestrator.validate import (
+from orchestrator.chart.tools import (
     CHECKOV_CONFIG,
     HADOLINT_CONFIG,
     ROOT,
@@ -98,13 +98,13 @@ def test_checkov_reports_a_broken_manifest(tmp_path: Path, default_manifests: li
     ],
 )
 def test_base_images_resolve_arg_defaults(dockerfile: str, expected: list[tuple[str, str]]) -> None:
-    from orchestrator.validate import base_image_problems
+    from orchestrator.chart.tools import base_image_problems
 
     assert [(p.rule, p.resource) for p in base_image_problems(dockerfile, "x.Dockerfile")] == expected
 
 
 def test_the_project_dockerfiles_pass_the_base_image_rule() -> None:
-    from orchestrator.validate import check_base_images, find_dockerfiles
+    from orchestrator.chart.tools import check_base_images, find_dockerfiles
 
     dockerfiles = find_dockerfiles()
     result = check_base_images(dockerfiles)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import FAST, write_env
-from tests.fakecluster import FakeCluster
+from fakecluster import FakeCluster
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from tests.e2e.harness import (
     leaks,
     write_env,
 )
-from tests.fakecluster import FakeCluster
+from fakecluster import FakeCluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.proof("faults")]
 NS = "todo-app"
@@ -113,7 +113,7 @@ def test_image_the_node_silently_drops_is_caught_at_load(env_file: Path) -> None
 
 
 def test_secret_missing_a_key_is_caught_before_helm(cluster: FakeCluster, env_file: Path) -> None:
-    from orchestrator.secrets import secret_name, secret_version
+    from orchestrator.kube.secret_store import secret_name, secret_version
 
     name = secret_name("todo-app", secret_version(CANARIES))
     partial = {k: base64.b64encode(v.encode()).decode() for k, v in CANARIES.items() if k != "JWT_SECRET"}

@@ -17,7 +17,7 @@ from tests.e2e.harness import (
     pod_uids,
     write_env,
 )
-from tests.fakecluster import FakeCluster
+from fakecluster import FakeCluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 NS = "todo-app"

@@ -13,9 +13,9 @@ import docker
 import pytest
 
 from orchestrator.errors import EnvironmentProblem, ExitCode, ImageError
-from orchestrator.events import Reporter
-from orchestrator.image_budget import Budget
-from orchestrator.images import build_images, check_budget
+from orchestrator.run.events import Reporter
+from orchestrator.images.budget import Budget
+from orchestrator.images.build import build_images, check_budget
 from tests.images.conftest import PREFIX, ROOT, fixture_spec, nonce
 
 pytestmark = pytest.mark.docker

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.image_context import base_images, content_tag, context_digest_lines, context_files
+from orchestrator.images.context import base_images, content_tag, context_digest_lines, context_files
 
 
 def _tag(context: Path, dockerfile: Path, args: dict[str, str] | None = None, bases: dict[str, str] | None = None) -> str:

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import ImageError
-from orchestrator.events import Reporter
-from orchestrator.image_budget import Budget
-from orchestrator.image_pipeline import build_and_check
-from orchestrator.image_policy import PolicyResult, Rule, Status, check_policy
-from orchestrator.images import build_images
+from orchestrator.run.events import Reporter
+from orchestrator.images.budget import Budget
+from orchestrator.images.pipeline import build_and_check
+from orchestrator.images.policy import PolicyResult, Rule, Status, check_policy
+from orchestrator.images.build import build_images
 from tests.images.conftest import fixture_spec, nonce
 
 pytestmark = pytest.mark.docker

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from orchestrator.errors import ImageError
-from orchestrator.image_policy import (
+from orchestrator.images.policy import (
     PolicyResult,
     Rule,
     Status,

@@ -16,10 +16,10 @@ import docker
 import httpx
 import pytest
 
-from orchestrator.events import Reporter
-from orchestrator.image_budget import Budget
-from orchestrator.image_policy import Rule, Status, check_policy
-from orchestrator.images import BuiltImage, build_images, check_budget, default_specs
+from orchestrator.run.events import Reporter
+from orchestrator.images.budget import Budget
+from orchestrator.images.policy import Rule, Status, check_policy
+from orchestrator.images.build import BuiltImage, build_images, check_budget, default_specs
 from tests.images.conftest import PREFIX, ROOT, Cleanup, nonce
 
 pytestmark = pytest.mark.docker

@@ -1,6 +1,6 @@
 """Unit-test fixtures: canary secret values and a tiny Kubernetes API on a real local socket.
 
-`mini_api` serves just what orchestrator.secrets needs (namespaces and Secrets: get, list, create,
+`mini_api` serves just what orchestrator.kube.secret_store needs (namespaces and Secrets: get, list, create,
 delete) so the real `kubernetes` client is exercised over HTTP. Like a stock kmock it ignores
 label selectors, which checks that our own client-side filtering holds. Faults are scripted per
 (method, path suffix) with `fail`, and every request is recorded with its raw body.

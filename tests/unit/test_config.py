@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.config import (
+from orchestrator.settings.config import (
     ALL_KEYS,
     Environment,
     LogLevel,
@@ -16,7 +16,7 @@ from orchestrator.config import (
     is_placeholder,
     load_settings,
 )
-from orchestrator.envfile import parse_env_file
+from orchestrator.settings.envfile import parse_env_file
 from orchestrator.errors import InputError
 from tests.unit.conftest import CANARIES, CANARY_COHERE, CANARY_DATABASE_URL, CANARY_JWT, good_values
 

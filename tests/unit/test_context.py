@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from orchestrator.config import Target
-from orchestrator.context import (
+from orchestrator.settings.config import Target
+from orchestrator.kube.guard import (
     decide,
     freeze_context,
     is_local_server,

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 
-from orchestrator import doctor
-from orchestrator.doctor import Check, DoctorInputs, run_checks
+from orchestrator.commands import doctor
+from orchestrator.commands.doctor import Check, DoctorInputs, run_checks
 from orchestrator.errors import EnvironmentProblem
 from orchestrator.shell import Result
 
@@ -200,7 +200,7 @@ def test_docker_and_base_images(tmp_path: Path) -> None:
 
 
 def test_base_images_resolve_arg_defaults() -> None:
-    from orchestrator.doctor import base_images_from
+    from orchestrator.commands.doctor import base_images_from
 
     text = 'ARG PYTHON_IMAGE=python:3.11-slim\nFROM ${PYTHON_IMAGE} AS build\nFROM build\nFROM scratch\n'
     assert base_images_from([text, "FROM node:22-slim\n"]) == ["python:3.11-slim", "node:22-slim"]

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
-from orchestrator.config import load_settings
-from orchestrator.envfile import parse_env_bytes, parse_env_file
+from orchestrator.settings.config import load_settings
+from orchestrator.settings.envfile import parse_env_bytes, parse_env_file
 from orchestrator.errors import ExitCode, InputError
 from tests.unit.conftest import CANARIES, CANARY_COHERE, CANARY_DATABASE_URL, CANARY_JWT
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.events import Reporter
-from orchestrator.health import (
+from orchestrator.run.events import Reporter
+from orchestrator.kube.health import (
     Candidate,
     PortForward,
     build_candidates,
@@ -231,7 +231,7 @@ def test_frontend_node_port_read_through_the_api() -> None:
 
     from kubernetes.client import ApiClient, Configuration
 
-    from orchestrator.health import frontend_node_port
+    from orchestrator.kube.health import frontend_node_port
 
     service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "todo-app-frontend", "namespace": "todo-app"},
                "spec": {"type": "NodePort", "ports": [{"name": "http", "port": 3000, "targetPort": 3000,

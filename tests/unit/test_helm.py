@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from orchestrator import helm
+from orchestrator.kube import helm
 from orchestrator.errors import DeployNeedsAction, EnvironmentProblem, InputError
-from orchestrator.events import Reporter
-from orchestrator.helm import Action, HelmTarget, Revision
+from orchestrator.run.events import Reporter
+from orchestrator.kube.helm import Action, HelmTarget, Revision
 
 TARGET = HelmTarget("todo-app", "todo-app", "/tmp/frozen/kubeconfig", "minikube")
 VALUES = {"backend": {"image": {"repository": "todo-backend", "tag": "3f2a9c1b"}},
@@ -324,8 +324,8 @@ def test_unreachable_cluster_is_environment_problem(fake_helm: FakeHelm, chart: 
 def test_real_helm_stores_the_fingerprint_skips_and_rolls_back(tmp_path: Path) -> None:
     from kubernetes.client import CoreV1Api
 
-    from orchestrator import kube
-    from tests.fakecluster.cluster import FakeCluster
+    from orchestrator.kube import api as kube
+    from fakecluster.cluster import FakeCluster
 
     chart_dir = Path(__file__).resolve().parents[2] / "charts" / "todo-app"
     values = {"backend": {"image": {"repository": "todo-backend", "tag": "abc123"}},

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from orchestrator import helm
+from orchestrator.kube import helm
 from orchestrator.errors import DeployNeedsAction, EnvironmentProblem
-from orchestrator.events import Reporter
+from orchestrator.run.events import Reporter
 from orchestrator.shell import CommandFailed, Result
 
 TARGET = helm.HelmTarget("todo-app", "todo-app", "/tmp/kubeconfig", "minikube")
@@ -72,8 +72,7 @@ def test_unreachable_is_pure_and_case_blind() -> None:
 
 
 def test_values_file_is_scratch_until_removed(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from orchestrator import interrupts
-
+    from orchestrator.run import interrupts
     with helm.values_file({"a": 1}, str(tmp_path)) as path:
         assert path in interrupts._SCRATCH  # a second Ctrl-C (os._exit) removes it first
     assert path not in interrupts._SCRATCH and not path.exists()

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import image_policy_cache as cache_module
-from orchestrator.image_policy import PolicyResult, Rule, Status
-from orchestrator.image_policy_cache import PolicyCache, default_path, policy_results
+from orchestrator.images import policy_cache as cache_module
+from orchestrator.images.policy import PolicyResult, Rule, Status
+from orchestrator.images.policy_cache import PolicyCache, default_path, policy_results
 
 VALUES = {"COHERE_API_KEY": "co-canary-5d1e9f", "DATABASE_URL": "postgresql://u:pw-canary-77@db/x",
           "JWT_SECRET": "jwt-canary-" + "9" * 32}

@@ -13,7 +13,7 @@ import pytest
 import urllib3
 from kubernetes.client.exceptions import ApiException
 
-from orchestrator import kube
+from orchestrator.kube import api as kube
 from orchestrator.errors import EnvironmentProblem, OrchestratorError
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator.rollout.hints import HINTS, hint_for
-from orchestrator.rollout.status import Diagnosis, Status, compute, deployment_status, diagnose_pod, pod_status
+from orchestrator.kube.rollout.hints import HINTS, hint_for
+from orchestrator.kube.rollout.status import Diagnosis, Status, compute, deployment_status, diagnose_pod, pod_status
 
 
 def deployment(**status: Any) -> dict[str, Any]:

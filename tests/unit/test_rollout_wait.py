@@ -20,9 +20,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 
 from orchestrator.errors import DeployNeedsAction, DeployRolledBack, EnvironmentProblem
-from orchestrator.events import Reporter
-from orchestrator.rollout.status import Status
-from orchestrator.rollout.wait import evaluate, wait_for_rollout
+from orchestrator.run.events import Reporter
+from orchestrator.kube.rollout.status import Status
+from orchestrator.kube.rollout.wait import evaluate, wait_for_rollout
 
 NS = "todo-app"
 RELEASE_LABELS = {"app.kubernetes.io/instance": "todo-app"}
@@ -372,7 +372,7 @@ def test_deleted_pod_is_forgotten(api: StubApi, client: Any) -> None:
 
 
 def test_pod_logs_through_the_api(api: StubApi, client: Any) -> None:
-    from orchestrator.rollout.wait import api_logs_fn
+    from orchestrator.kube.rollout.wait import api_logs_fn
 
     api.logs["backend-1"] = "one\ntwo\nthree\n"
     assert api_logs_fn(client, tail_lines=2)(NS, "backend-1", "backend")[-1] == "three"
@@ -427,9 +427,9 @@ def test_against_the_fake_cluster(scenario: str, load_images: bool, ok: bool, re
                                   diagnosis: str | None) -> None:
     from kubernetes.client import AppsV1Api, CoreV1Api
 
-    from orchestrator import kube
-    from orchestrator.rollout.wait import api_logs_fn
-    from tests.fakecluster.cluster import FakeCluster
+    from orchestrator.kube import api as kube
+    from orchestrator.kube.rollout.wait import api_logs_fn
+    from fakecluster.cluster import FakeCluster
 
     with FakeCluster(scenario=scenario) as cluster:
         if load_images:

@@ -15,7 +15,7 @@ from contextlib import redirect_stdout
 import pytest
 
 from orchestrator.errors import DeployNeedsAction, EnvironmentProblem, InputError, OrchestratorError
-from orchestrator.secrets import (
+from orchestrator.kube.secret_store import (
     LABEL_INSTANCE,
     LABEL_MANAGED_BY,
     LABEL_VERSION,
@@ -44,7 +44,7 @@ def test_version_is_stable_short_hex_and_order_independent() -> None:
     assert secret_version(dict(reversed(list(values.items())))) == version
     # Stable across processes (no per-process salt or hash randomisation).
     code = (
-        "import json,sys; from orchestrator.secrets import secret_version; "
+        "import json,sys; from orchestrator.kube.secret_store import secret_version; "
         "print(secret_version(json.loads(sys.stdin.read())))"
     )
     other = subprocess.run(
@@ -237,9 +237,9 @@ def test_whole_flow_through_the_frozen_context_against_the_fake_cluster() -> Non
     """Guard -> frozen kubeconfig -> real client -> namespace, Secret, no-op rewrite, rotation, GC."""
     from kubernetes import client
 
-    from orchestrator.config import Target
-    from orchestrator.context import freeze_context
-    from tests.fakecluster import FakeCluster
+    from orchestrator.settings.config import Target
+    from orchestrator.kube.guard import freeze_context
+    from fakecluster import FakeCluster
 
     with FakeCluster("healthy") as cluster:
         with freeze_context(Target.MINIKUBE, environ={"KUBECONFIG": str(cluster.kubeconfig)}) as frozen:

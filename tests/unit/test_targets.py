@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from orchestrator.errors import DeployNeedsAction, EnvironmentProblem, ImageError
-from orchestrator.events import Reporter
-from orchestrator.targets import (
+from orchestrator.run.events import Reporter
+from orchestrator.kube.targets import (
     KindTarget,
     MinikubeTarget,
     RegistryTarget,
@@ -284,7 +284,7 @@ def test_a_load_lists_again_before_the_next_skip(fake: FakeMinikube) -> None:
 
 def test_k3d_import_and_missing_cluster() -> None:
     from orchestrator.shell import CommandFailed, Result
-    from orchestrator.targets import K3dTarget
+    from orchestrator.kube.targets import K3dTarget
 
     calls: list[list[str]] = []
 

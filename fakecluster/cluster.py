@@ -1,0 +1,367 @@
+"""FakeCluster: the API server, the simulated controllers, the node network and the fake `minikube`,
+running on an event loop in a background thread, with a synchronous handle for tests and the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from aiohttp import web
+
+from . import minikube
+from .addons import INGRESS_NAMESPACE, ingress_objects
+from .apiserver import ApiServer, RecordedRequest
+from .controller import Controller
+from .network import Network, Upstream, port_is_free
+from .scenarios import Scenario, Timings
+from .store import Obj, Store
+
+ROOT = Path(__file__).resolve().parents[1]
+TOOLS_BIN = ROOT / ".tools" / "bin"
+MINIKUBE_SCRIPT = Path(__file__).resolve().parent / "minikube.py"
+T = TypeVar("T")
+
+
+def write_kubeconfig(path: Path, server: str) -> None:
+    config = {
+        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "clusters": [{"name": "minikube", "cluster": {"server": server}}],
+        "contexts": [{"name": "minikube", "context": {"cluster": "minikube", "user": "minikube",
+                                                       "namespace": "default"}}],
+        "current-context": "minikube",
+        "users": [{"name": "minikube", "user": {}}],
+    }
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    path.chmod(0o600)
+
+
+def write_minikube_bin(bin_dir: Path, state_path: Path) -> Path:
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    script = bin_dir / "minikube"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import os, runpy, sys\n"
+        f"os.environ.setdefault('FAKE_MINIKUBE_STATE', {str(state_path)!r})\n"
+        "sys.argv[0] = 'minikube'\n"
+        f"runpy.run_path({str(MINIKUBE_SCRIPT)!r}, run_name='__main__')\n")
+    script.chmod(0o755)
+    return script
+
+
+class FakeCluster:
+    """A fake minikube cluster. Use as a context manager:
+
+        with FakeCluster(scenario="healthy") as cluster:
+            subprocess.run(["helm", "list"], env=cluster.env)
+            assert not [r for r in cluster.requests if r.is_write]
+
+    scenario: see scenarios.Scenario; binds ReplicaSets created from then on (set_scenario switches).
+    state_dir: kubeconfig, minikube.json, bin/minikube, scenario file (default: a temp dir, removed on stop).
+    upstream: what NodePort/ingress traffic reaches: a URL, "backend" (app/backend under uvicorn with
+        SQLite; the default when it exists) or "builtin" (answers /health, /ready, /api/health).
+    service_upstreams: per-Service URLs ("name" or "namespace/name"), e.g. a real frontend container.
+    ingress_port: where the emulated ingress listens (None: nowhere; "auto": 80 if free).
+    port: the API server port (0: any free port).
+    timings: readiness, crash and outage timings (default: Timings.from_env()).
+    """
+
+    def __init__(self, scenario: str | Scenario = "healthy", *, state_dir: str | Path | None = None,
+                 upstream: str | None = None, ingress_port: int | str | None = None, port: int = 0,
+                 timings: Timings | None = None, service_upstreams: dict[str, str] | None = None) -> None:
+        self._scenario = Scenario.parse(scenario)
+        self._own_dir = state_dir is None
+        self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="fakecluster-"))
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.timings = timings or Timings.from_env()
+        self._requested_port = port
+        self._ingress_spec = ingress_port
+        self._upstream_spec = upstream
+        self._service_upstreams = dict(service_upstreams or {})
+        self.minikube_state_path = self.state_dir / "minikube.json"
+        self.kubeconfig = self.state_dir / "kubeconfig"
+        self.bin_dir = self.state_dir / "bin"
+        self.scenario_file = self.state_dir / "scenario"
+        self.port = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._startup_error: BaseException | None = None
+        self._stop: asyncio.Event | None = None
+        self._site: web.TCPSite | None = None
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.store: Store | None = None
+        self.api: ApiServer | None = None
+        self.network: Network | None = None
+        self.controller: Controller | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+    def __enter__(self) -> FakeCluster:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._thread_main, name="fakecluster", daemon=True)
+        self._thread.start()
+        self._ready.wait(30)
+        if self._startup_error is not None:
+            raise RuntimeError("the fake cluster failed to start") from self._startup_error
+        if not self._ready.is_set():
+            raise RuntimeError("the fake cluster did not start within 30 s")
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+            self._thread.join(10)
+            if self._thread.is_alive():  # a task ignored its cancellation: say which, do not hang
+                print("fakecluster: the server thread did not stop within 10 s; pending tasks:", file=sys.stderr)
+                for task in asyncio.all_tasks(self._loop):
+                    task.print_stack(file=sys.stderr)
+        if self._own_dir:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def _thread_main(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # reported to start(); the thread must not die silently
+            self._startup_error = exc
+            self._ready.set()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self.store = Store()
+        self.api = ApiServer(self.store, on_control=self._control)
+        self.api.down = self._api_down
+        self._runner = web.AppRunner(self.api.app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
+        await self._runner.setup()
+        self._site = web.TCPSite(self._runner, "127.0.0.1", self._requested_port, reuse_address=True)
+        await self._site.start()
+        self.port = self._runner.addresses[0][1]
+        self.api.address = f"127.0.0.1:{self.port}"
+        minikube.write_state(self.minikube_state_path,
+                             minikube.default_state(self.port, str(self.kubeconfig)))
+        write_kubeconfig(self.kubeconfig, self.url)
+        write_minikube_bin(self.bin_dir, self.minikube_state_path)
+        ingress_port = self._ingress_port()
+        self.network = Network(self.store, Upstream(self._upstream_spec), self.minikube_state_path, ingress_port,
+                               self._service_upstreams)
+        self.network.install()
+        await self.network.start()
+        self.controller = Controller(self.store, self.api.logs, self.minikube_state_path,
+                                     lambda: self._scenario, self.timings)
+        self._tasks = [asyncio.create_task(self.controller.run()), asyncio.create_task(self.network.run()),
+                       asyncio.create_task(self._watch_scenario_file()),
+                       asyncio.create_task(self._supervise_listener())]
+        self._apply_scenario(self._scenario)
+        self._ready.set()
+        await self._stop.wait()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.network.close()
+        await self._runner.cleanup()
+
+    def _ingress_port(self) -> int | None:
+        if self._ingress_spec in (None, "", "none", "off"):
+            return None
+        if self._ingress_spec == "auto":
+            return 80 if port_is_free(80) else None
+        return int(self._ingress_spec)
+
+    # --- scenarios and faults -------------------------------------------------------------------------
+    def _apply_scenario(self, scenario: Scenario) -> None:
+        """Runs on the loop. The scenario binds ReplicaSets (and bare pods) created from now on."""
+        self._scenario = scenario
+        self.scenario_file.write_text(scenario.value)
+        minikube.update_state(self.minikube_state_path, silent_image_load=scenario is Scenario.IMAGE_NOT_LOADED)
+        assert self.api is not None
+        if scenario is Scenario.API_FLAKY:
+            self._schedule_outage(self.timings.flaky_delay, self.timings.flaky_error_seconds,
+                                  self.timings.outage_seconds)
+        else:
+            self.api.faults.start = 0.0
+
+    def _schedule_outage(self, delay: float, error_seconds: float, outage_seconds: float) -> None:
+        assert self.api is not None
+        faults = self.api.faults
+        faults.start = time.monotonic() + delay
+        faults.error_seconds, faults.outage_seconds = error_seconds, outage_seconds
+
+    async def _supervise_listener(self) -> None:
+        """Close the API port while the machine is stopped or an outage refuses connections; reopen after."""
+        assert self.api is not None and self._runner is not None
+        listening = True
+        while True:
+            await asyncio.sleep(0.05)
+            wanted = not self._api_down() and self.api.faults.phase(time.monotonic()) != "refused"
+            if wanted == listening:
+                continue
+            if not wanted and self._site is not None:
+                await self._site.stop()
+                listening = False
+            else:
+                self._site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
+                try:
+                    await self._site.start()
+                    listening = True
+                except OSError:
+                    pass
+
+    def _sync_addons(self) -> None:
+        """Install or remove what the ingress addon brings, following the minikube state file."""
+        assert self.store is not None
+        enabled = bool(self.minikube_state.get("addons", {}).get("ingress"))
+        namespaces = self.store.table.by_kind("Namespace")
+        present = self.store.find(namespaces, "", INGRESS_NAMESPACE) is not None
+        if enabled and not present:
+            for kind, namespace, obj in ingress_objects():
+                self.store.create(self.store.table.by_kind(kind), namespace, obj)
+        elif present and not enabled:
+            self.store.delete(namespaces, "", INGRESS_NAMESPACE)
+            classes = self.store.table.by_kind("IngressClass")
+            if self.store.find(classes, "", "nginx") is not None:
+                self.store.delete(classes, "", "nginx")
+
+    async def _watch_scenario_file(self) -> None:
+        while True:
+            await asyncio.sleep(0.2)
+            self._sync_addons()
+            try:
+                name = self.scenario_file.read_text().strip()
+            except OSError:
+                continue
+            if name and name != self._scenario.value:
+                try:
+                    self._apply_scenario(Scenario.parse(name))
+                except ValueError:
+                    self.scenario_file.write_text(self._scenario.value)
+
+    def _api_down(self) -> bool:
+        return not minikube.is_running(minikube.read_state(self.minikube_state_path))
+
+    def _control(self, action: str, body: dict[str, Any]) -> Any:
+        if action == "scenario":
+            if body.get("name"):
+                self._apply_scenario(Scenario.parse(body["name"]))
+            return {"scenario": self._scenario.value}
+        if action == "outage":
+            self._schedule_outage(float(body.get("delay", 0)), float(body.get("error_seconds", 0)),
+                                  float(body.get("seconds", 10)))
+            return {"ok": True}
+        if action == "state":
+            return {"scenario": self._scenario.value, "port": self.port,
+                    "node_ports": sorted(self.network.node_ports) if self.network else [],
+                    "requests": len(self.api.requests) if self.api else 0}
+        raise ValueError(action)
+
+    # --- the synchronous handle -----------------------------------------------------------------------
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run `fn` on the cluster's loop (where all state lives) and return its result."""
+        assert self._loop is not None
+
+        async def wrapper() -> T:
+            return fn()
+
+        future: Future[T] = asyncio.run_coroutine_threadsafe(wrapper(), self._loop)
+        return future.result(30)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment for subprocesses: fake minikube and pinned tools first on PATH, the kubeconfig,
+        and helm/kubectl caches inside the state dir."""
+        path = os.pathsep.join([str(self.bin_dir), str(TOOLS_BIN), os.environ.get("PATH", "")])
+        return {**os.environ, "PATH": path, "KUBECONFIG": str(self.kubeconfig),
+                "FAKE_MINIKUBE_STATE": str(self.minikube_state_path),
+                "HELM_CACHE_HOME": str(self.state_dir / "helm" / "cache"),
+                "HELM_CONFIG_HOME": str(self.state_dir / "helm" / "config"),
+                "HELM_DATA_HOME": str(self.state_dir / "helm" / "data"),
+                "KUBECACHEDIR": str(self.state_dir / "kubecache")}
+
+    @property
+    def scenario(self) -> Scenario:
+        return self._scenario
+
+    def set_scenario(self, name: str | Scenario) -> None:
+        scenario = Scenario.parse(name)
+        self.call(lambda: self._apply_scenario(scenario))
+
+    def outage(self, seconds: float, *, delay: float = 0.0, error_seconds: float = 0.0) -> None:
+        """Script an outage now: optional 500s, then 503s, then refused connections, then recovery."""
+        self.call(lambda: self._schedule_outage(delay, error_seconds, seconds))
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        assert self.api is not None
+        return list(self.api.requests)
+
+    def clear_requests(self) -> None:
+        assert self.api is not None
+        self.call(self.api.requests.clear)
+
+    def objects(self, kind: str, namespace: str | None = None) -> list[Obj]:
+        assert self.store is not None
+        store = self.store
+        return self.call(lambda: copy.deepcopy(store.list(store.table.by_kind(kind, "" if kind == "Event" else None),
+                                                          namespace)))
+
+    def get(self, kind: str, namespace: str, name: str) -> Obj | None:
+        found = [o for o in self.objects(kind, namespace) if o["metadata"]["name"] == name]
+        return found[0] if found else None
+
+    @property
+    def minikube_state(self) -> dict[str, Any]:
+        return minikube.read_state(self.minikube_state_path)
+
+    def set_minikube(self, **fields: Any) -> None:
+        """E.g. set_minikube(host="Stopped", kubelet="Stopped", apiserver="Stopped")."""
+        minikube.update_state(self.minikube_state_path, **fields)
+
+    def stop_minikube(self) -> None:
+        self.set_minikube(host="Stopped", kubelet="Stopped", apiserver="Stopped", kubeconfig="Stopped")
+
+    def load_image(self, image: str, image_id: str = "sha256:fake") -> None:
+        """Mark an image as present on the node without going through Docker."""
+        with minikube.locked(self.minikube_state_path):
+            state = self.minikube_state
+            state["images"][minikube.normalise_image(image)] = image_id
+            minikube.write_state(self.minikube_state_path, state)
+
+    def node_port(self, namespace: str, service: str) -> int | None:
+        svc = self.get("Service", namespace, service)
+        for port in (svc or {}).get("spec", {}).get("ports") or []:
+            if port.get("nodePort"):
+                return int(port["nodePort"])
+        return None
+
+    @property
+    def ingress_port(self) -> int | None:
+        return self.network.ingress.port if self.network and self.network.ingress else None
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.1) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            result = predicate()
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"condition not met within {timeout} s")
+            time.sleep(interval)

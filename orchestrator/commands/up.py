@@ -1,0 +1,111 @@
+"""`invoke up`: input -> cluster guard -> images -> load -> secret -> release -> rollout -> health.
+
+Each step is idempotent and does nothing when nothing changed: images with an existing content tag
+are not rebuilt, an image the cluster has is not loaded again, an unchanged Secret is not written,
+and a release whose chart, values and images equal the deployed one is not upgraded. A second `up`
+with nothing changed therefore writes nothing and restarts no pod.
+
+On a rollout that cannot succeed the diagnostics are collected first, then the release is rolled
+back to the last good revision (a first install is uninstalled) unless `--no-rollback`.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+from orchestrator.errors import OrchestratorError
+from orchestrator.kube.cluster import Cluster, prewarm_clients
+from orchestrator.run.events import Reporter
+from orchestrator.run.interrupts import InterruptGuard
+from orchestrator.run.phases import PhaseClock
+from orchestrator.settings.config import Settings
+from orchestrator.steps import (
+    UpOptions,
+    build_step,
+    collect_garbage,
+    deployed_secret,
+    load_step,
+    release_values,
+    rollout_and_health,
+    secret_step,
+)
+
+
+@dataclass
+class UpResult:
+    images: dict[str, str] = field(default_factory=dict)
+    secret: str = ""
+    revision: int | None = None
+    url: str = ""
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+
+def up(settings: Settings, opts: UpOptions, reporter: Reporter, clock: PhaseClock,
+       guard: InterruptGuard | None = None) -> UpResult:
+    """Deploy. Raises an OrchestratorError (with its exit code) on any failure."""
+    result = UpResult()
+    prewarm_clients()
+    with clock.phase("cluster") as note:
+        cluster = Cluster.open(settings, reporter, registry=opts.registry)
+        note["summary"] = f"context {cluster.frozen.name} ({cluster.frozen.server})"
+    with cluster:
+        if not opts.build_in_cluster and opts.registry is None:
+            cluster.image_target().ensure_ready()
+        if opts.dry_run:
+            from orchestrator.steps import show_plan
+
+            show_plan(settings, opts, cluster, reporter)
+            return result
+
+        with clock.phase("images") as note:
+            refs = build_step(settings, opts, cluster, reporter)
+            note["summary"] = ", ".join(refs.values())
+        with clock.phase("load") as note:
+            refs = load_step(refs, opts, cluster, reporter)
+            note["summary"] = cluster.image_target().name if not opts.build_in_cluster else "built in cluster"
+        result.images = refs
+
+        with clock.phase("secret") as note:
+            secret = secret_step(settings, cluster, reporter)
+            note["summary"] = secret.name
+        result.secret = secret.name
+
+        helm = cluster.helm()
+        with clock.phase("release") as note:
+            from orchestrator.kube.helm import Action, last_deployed
+
+            history = helm.history()
+            if history and history[-1].status.startswith("pending-"):
+                if not opts.recover:
+                    from orchestrator.kube.helm import stuck_error
+
+                    raise stuck_error(settings.release, history[-1].status)
+                with guard.critical() if guard else nullcontext():
+                    plan = helm.recover()
+                reporter.log(f"recovered the release: {plan.action}")
+                history = helm.history()
+            good = last_deployed(history)
+            previous_secret = None
+            if good is not None:
+                try:
+                    previous_secret = deployed_secret(helm.get_values())
+                except OrchestratorError:
+                    previous_secret = None
+            values = release_values(settings, refs, secret)
+            with guard.critical() if guard else nullcontext():
+                outcome = helm.upgrade(opts.chart_dir, values, timeout_s=opts.timeout_s, history=history)
+            result.revision = outcome.revision
+            upgraded = outcome.action is not Action.SKIP
+            note["summary"] = f"revision {outcome.revision} ({outcome.action.value})"
+
+        result.url = rollout_and_health(
+            settings, opts, cluster, reporter, clock,
+            previous_revision=good.revision if good else None,
+            first_install=good is None, upgraded=upgraded,
+        )
+        keep = {secret.name} | ({previous_secret} if previous_secret else set())
+        collect_garbage(settings, cluster, reporter, keep)
+    return result

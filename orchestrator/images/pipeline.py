@@ -1,0 +1,166 @@
+"""`invoke build` (and the image phase of `up`): build, size budget, image policy, one report.
+
+    build_and_check(specs, reporter, secret_values, budget=Budget(), require_scan=False, client=None)
+        -> BuildReport
+
+Steps: build both images (orchestrator.images.build), measure them against the budget, run the policy on
+each (orchestrator.images.policy; events image.policy; an image already checked with the same secret
+values reuses its results, orchestrator.images.policy_cache), then emit `run.finished` with the image
+refs, sizes, budget and policy results. It raises afterwards, so a JSON reader always gets the
+whole report: ImageError when the budget or a policy rule failed. An image that fails the policy
+loses its tag (its layers stay cached), so it can neither be deployed nor skipped next time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.errors import ImageError
+from orchestrator.run.events import Reporter
+from orchestrator.images.budget import Budget, BudgetReport, mb
+from orchestrator.images.policy import PolicyResult, enforce_policy, failures
+from orchestrator.images.policy_cache import PolicyCache, policy_results
+from orchestrator.images.build import BuiltImage, ImageSpec, budget_error, build_images, connect, measure_budget
+
+if TYPE_CHECKING:
+    from docker import DockerClient
+
+from orchestrator.settings.keys import SECRET_KEYS
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    images: tuple[BuiltImage, ...]
+    budget: BudgetReport
+    policy: Mapping[str, tuple[PolicyResult, ...]]
+    require_scan: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "images": [i.as_dict() for i in self.images],
+            "budget": {
+                "total": self.budget.total,
+                "budget": self.budget.budget.total,
+                "per_image": dict(self.budget.budget.per_image),
+                "over": list(self.budget.over),
+                "ok": self.budget.ok,
+                "unit": "bytes, uncompressed",
+            },
+            "policy": {name: [r.as_dict() for r in results] for name, results in self.policy.items()},
+        }
+
+    @property
+    def ok(self) -> bool:
+        return self.budget.ok and not any(failures(r, self.require_scan) for r in self.policy.values())
+
+
+def secret_values_from(env_file: Path | None, environ: Mapping[str, str]) -> dict[str, str]:
+    """The secret values to look for in the images: the env file, overridden by the environment.
+
+    A lenient read for `invoke build` (the canary scan needs the values, nothing else is checked);
+    `up` passes the validated Settings' values instead.
+    """
+    from orchestrator.settings.envfile import parse_env_file
+
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        entries = parse_env_file(env_file)
+        values.update({k: entries[k].value for k in SECRET_KEYS if k in entries})
+    values.update({k: environ[k] for k in SECRET_KEYS if environ.get(k)})
+    return {k: v for k, v in values.items() if v}
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    import docker
+
+    return isinstance(exc, docker.errors.NotFound)
+
+
+def _untag(client: DockerClient, ref: str) -> None:
+    import docker
+
+    try:
+        client.api.remove_image(ref, noprune=True)
+    except docker.errors.APIError:
+        pass
+
+
+def build_and_check(
+    specs: Sequence[ImageSpec],
+    reporter: Reporter,
+    secret_values: Mapping[str, str],
+    budget: Budget | None = None,
+    *,
+    require_scan: bool = False,
+    client: DockerClient | None = None,
+    finish: bool = True,
+) -> BuildReport:
+    """`finish=False` (the image phase of `up`): no phase or run.finished events of its own; the
+    report goes out as one `image.report` event and the caller's run frame finishes the run."""
+    budget = budget or Budget()
+    client = client or connect()
+    started = time.monotonic()
+    if finish:
+        reporter.emit("phase.started", phase="build images")
+    images = build_images(specs, reporter, client)
+
+    try:
+        budget_report, sizes = measure_budget(images, budget, reporter, client)
+        policy: dict[str, tuple[PolicyResult, ...]] = {}
+        cache = PolicyCache.load()
+        for image in images:
+            policy[image.name] = policy_results(image, secret_values, client, cache)
+    except Exception as exc:
+        if _is_not_found(exc):
+            raise ImageError(
+                "an image disappeared while it was being checked (removed by another process?)",
+                "run the command again: the image is rebuilt from the layer cache",
+            ) from None
+        raise
+    for image in images:
+        results = policy[image.name]
+        for result in results:
+            reporter.emit(
+                "image.policy",
+                image=image.name,
+                ref=image.ref,
+                rule=result.rule.value,
+                status=result.status.value,
+                detail=result.detail,
+            )
+    report = BuildReport(tuple(images), budget_report, policy, require_scan)
+
+    failed_images = [i for i in images if failures(policy[i.name], require_scan)]
+    for image in failed_images:
+        _untag(client, image.ref)
+    if finish:  # the phase line first: run.finished is the last line a JSON reader gets
+        seconds = time.monotonic() - started
+        if report.ok:
+            summary = ", ".join(f"{i.ref} {mb(i.size)}" + ("" if i.built else " (unchanged)") for i in images)
+            reporter.emit("phase.finished", phase="build images", seconds=seconds, summary=summary)
+        else:
+            reporter.emit("phase.failed", phase="build images", seconds=seconds)
+        reporter.emit("run.finished", command="build", ok=report.ok, **report.as_dict())
+    else:
+        reporter.emit("image.report", ok=report.ok, **report.as_dict())
+    if failed_images:
+        image = failed_images[0]
+        try:
+            enforce_policy(image.ref, policy[image.name], require_scan)
+        except ImageError as err:
+            for other in failed_images[1:]:
+                err.details.append(f"also failing: {other.ref}")
+            err.details.append("the failing image tags were removed")
+            raise
+    if not budget_report.ok:
+        raise budget_error(budget_report, sizes)
+    return report
+
+
+def default_env_file(root: Path) -> Path | None:
+    path = root / ".env"
+    return path if path.is_file() else None

@@ -1,0 +1,150 @@
+"""One deploy target, resolved once per run: the frozen kube context, the API client, helm, and the
+way images reach the cluster. Every later step talks to the cluster only through this object, so a
+context switch in another terminal cannot redirect a run that has started.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.settings.config import Settings, Target
+from orchestrator.kube.guard import FrozenContext, freeze_context
+from orchestrator.run.events import Reporter
+from orchestrator.kube.helm import Helm, HelmTarget
+
+from orchestrator.paths import CHART_DIR, CHART_NAME, ROOT  # noqa: F401 - re-exported for callers
+
+
+def fullname(release: str) -> str:
+    """The chart's `todo-app.fullname` for the default values (see charts/todo-app/_helpers.tpl)."""
+    name = release if CHART_NAME in release else f"{release}-{CHART_NAME}"
+    return name[:54].rstrip("-")
+
+
+def prewarm_clients() -> threading.Thread:
+    """Import the kubernetes client (most of a second: hundreds of model classes) in a background
+    thread, while the image steps wait on Docker and minikube, so the Secret and rollout steps find
+    it loaded. The cycle collector pauses during the import (the new classes are no garbage) and the
+    loaded modules are then frozen out of later collections, which also shortens the exit."""
+
+    def load() -> None:
+        gc.disable()
+        try:
+            from kubernetes.client import AppsV1Api, CoreV1Api  # noqa: F401
+
+            import httpx  # noqa: F401  (the /health check)
+        except Exception:  # the step that needs it reports the problem
+            pass
+        finally:
+            gc.enable()
+            gc.freeze()
+
+    thread = threading.Thread(target=load, name="prewarm-clients", daemon=True)
+    thread.start()
+    return thread
+
+
+@dataclass(frozen=True)
+class Workloads:
+    """The names the chart gives a release's objects."""
+
+    backend: str
+    frontend: str
+    selector: str
+
+    @classmethod
+    def of(cls, release: str) -> Workloads:
+        base = fullname(release)
+        return cls(f"{base}-backend", f"{base}-frontend", f"app.kubernetes.io/instance={release}")
+
+    @property
+    def deployments(self) -> list[str]:
+        return [self.backend, self.frontend]
+
+
+@dataclass
+class Cluster:
+    settings: Settings
+    frozen: FrozenContext
+    reporter: Reporter
+    registry: str | None = None
+    _api: Any = field(default=None, repr=False)
+    _target: Any = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, settings: Settings, reporter: Reporter, registry: str | None = None) -> Cluster:
+        frozen = freeze_context(settings.target, requested=settings.kube_context,
+                                allow_remote=settings.allow_remote)
+        return cls(settings, frozen, reporter, registry)
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+            self._api = None
+        self.frozen.cleanup()
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def api(self) -> Any:
+        if self._api is None:
+            from orchestrator.kube.secret_store import quiet_client_logging
+
+            self._api = self.frozen.api_client()
+            quiet_client_logging(self._api)
+        return self._api
+
+    def core(self) -> Any:
+        from kubernetes.client import CoreV1Api
+
+        return CoreV1Api(self.api)
+
+    def apps(self) -> Any:
+        from kubernetes.client import AppsV1Api
+
+        return AppsV1Api(self.api)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return self.frozen.env()
+
+    @property
+    def workloads(self) -> Workloads:
+        return Workloads.of(self.settings.release)
+
+    def helm(self) -> Helm:
+        target = HelmTarget(self.settings.release, self.settings.namespace, str(self.frozen.kubeconfig_path),
+                            self.frozen.name)
+        return Helm(target, self.reporter, env=self.env)
+
+    def image_target(self) -> Any:
+        """How images reach this cluster; one object per run, so what it learned (the node's image
+        list) serves every later step."""
+        if self._target is None:
+            self._target = self._make_target()
+        return self._target
+
+    def _make_target(self) -> Any:
+        from orchestrator.kube import targets
+        kubeconfig = str(self.frozen.kubeconfig_path)
+        kind = self.settings.target
+        if self.registry:
+            return targets.RegistryTarget(self.registry)
+        if kind is Target.MINIKUBE:
+            return targets.MinikubeTarget(kubeconfig=kubeconfig)
+        if kind is Target.KIND:
+            return targets.KindTarget(cluster=self.frozen.name.removeprefix("kind-"), kubeconfig=kubeconfig)
+        if kind is Target.K3D:
+            return targets.K3dTarget(cluster=self.frozen.name.removeprefix("k3d-"), kubeconfig=kubeconfig)
+        from orchestrator.errors import InputError
+
+        raise InputError("the registry target needs --registry HOST[:PORT]",
+                         "pass --registry, e.g. --registry registry.example.com:5000")

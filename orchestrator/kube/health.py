@@ -1,0 +1,262 @@
+"""Is the deployed app healthy: GET /health through the first way in that works.
+
+Candidates, in order: an explicit `--url`, the ingress (http://<minikube ip>/health with
+`Host: todo-app.local`), the frontend Service's NodePort, then `kubectl port-forward` to the frontend
+Service (started only when the others did not answer, always terminated). The ingress alone is not
+enough: with the docker driver on macOS/Windows the node IP is not reachable from the host.
+
+Polling follows one rule: transport errors and 5xx are retried with exponential backoff until the
+deadline; a 4xx answer will not change by asking again, so that candidate is dropped at once (an
+ingress that does not know the host answers 404). `build_candidates` is pure; I/O is at the edges.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+from orchestrator.errors import DeployNeedsAction
+from orchestrator.run.events import Reporter
+
+DEFAULT_HOST = "todo-app.local"
+HEALTH_PATH = "/health"
+FRONTEND_PORT = 3000
+
+_FORWARDING = re.compile(r"Forwarding from (?:127\.0\.0\.1|\[::1\]|localhost):(?P<port>\d+)")
+
+
+@dataclass(frozen=True)
+class PortForward:
+    """`kubectl port-forward svc/<service> 0:<port>` with the frozen kubeconfig."""
+
+    service: str
+    namespace: str
+    kubeconfig: str
+    kube_context: str | None = None
+    remote_port: int = FRONTEND_PORT
+    kubectl: str = "kubectl"
+
+    def argv(self) -> list[str]:
+        argv = [self.kubectl, "port-forward", f"svc/{self.service}", f"0:{self.remote_port}",
+                "--namespace", self.namespace, "--kubeconfig", self.kubeconfig, "--address", "127.0.0.1"]
+        if self.kube_context:
+            argv += ["--context", self.kube_context]
+        return argv
+
+
+@dataclass(frozen=True)
+class Candidate:
+    label: str
+    url: str = ""
+    host: str | None = None
+    port_forward: PortForward | None = None
+
+    def describe(self) -> str:
+        if self.port_forward is not None:
+            return f"{self.label} (kubectl port-forward svc/{self.port_forward.service})"
+        return f"{self.label} {self.url}" + (f" (Host: {self.host})" if self.host else "")
+
+
+def build_candidates(
+    *,
+    url: str | None = None,
+    minikube_ip: str | None = None,
+    node_port: int | None = None,
+    ingress_host: str = DEFAULT_HOST,
+    ingress_port: int | None = None,
+    port_forward: PortForward | None = None,
+    path: str = HEALTH_PATH,
+) -> list[Candidate]:
+    """The ways to reach /health, most direct first. Pure. `ingress_port` is for a tunnel or a test rig."""
+    out: list[Candidate] = []
+    if url:
+        out.append(Candidate("url", url if url.rstrip("/").endswith(path) else url.rstrip("/") + path))
+    if minikube_ip:
+        port = f":{ingress_port}" if ingress_port and ingress_port != 80 else ""
+        out.append(Candidate("ingress", f"http://{minikube_ip}{port}{path}", host=ingress_host))
+        if node_port:
+            out.append(Candidate("nodeport", f"http://{minikube_ip}:{node_port}{path}"))
+    if port_forward is not None:
+        out.append(Candidate("port-forward", port_forward=port_forward))
+    return out
+
+
+def parse_forwarded_port(line: str) -> int | None:
+    match = _FORWARDING.search(line)
+    return int(match.group("port")) if match else None
+
+
+@contextmanager
+def port_forwarded(pf: PortForward, start_timeout_s: float = 15.0) -> Iterator[int]:
+    """Start kubectl port-forward, yield the local port it picked, always terminate it."""
+    import os
+
+    from orchestrator.shell import child_environment
+
+    proc = subprocess.Popen(pf.argv(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            stdin=subprocess.DEVNULL, start_new_session=True, env=child_environment(os.environ))
+    found: list[int] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            port = parse_forwarded_port(line)
+            if port is not None and not found:
+                found.append(port)
+                ready.set()
+        ready.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        ready.wait(start_timeout_s)
+        if not found:
+            raise OSError("kubectl port-forward did not report a local port")
+        yield found[0]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+@dataclass
+class HealthResult:
+    ok: bool
+    url: str = ""
+    status: int | None = None
+    seconds: float = 0.0
+    tried: list[str] = field(default_factory=list)
+
+    def error(self) -> DeployNeedsAction:
+        return DeployNeedsAction(
+            "the app did not answer /health",
+            "check `kubectl get pods,svc,ingress -n <namespace>`; with the docker driver on macOS/Windows run "
+            "`minikube tunnel` and map todo-app.local to 127.0.0.1, or pass --url",
+            details=self.tried,
+        )
+
+
+class _NotYet(Exception):
+    pass
+
+
+class _Probe:
+    """One candidate's state across rounds: its last outcome and whether it is still worth asking."""
+
+    def __init__(self, candidate: Candidate) -> None:
+        self.candidate = candidate
+        self.alive = True
+        self.last = "not tried"
+        self._forward: Any = None
+        self._url = candidate.url
+
+    def url(self) -> str:
+        if self.candidate.port_forward is None:
+            return self._url
+        if self._forward is None:
+            forward = port_forwarded(self.candidate.port_forward)
+            port = forward.__enter__()
+            self._forward = forward
+            self._url = f"http://127.0.0.1:{port}{HEALTH_PATH}"
+        return self._url
+
+    def close(self) -> None:
+        if self._forward is not None:
+            self._forward.__exit__(None, None, None)
+            self._forward = None
+
+
+def check_health(
+    candidates: Sequence[Candidate],
+    reporter: Reporter,
+    timeout_s: float,
+    *,
+    client: httpx.Client | None = None,
+    request_timeout_s: float = 3.0,
+    initial_wait_s: float = 0.25,
+    max_wait_s: float = 4.0,
+) -> HealthResult:
+    """Poll the candidates until one answers 2xx; emit health.ok or health.failed; never raises for a miss."""
+    started = time.monotonic()
+    own_client = client is None
+    # trust_env=False: a proxy from the environment must not carry requests meant for the local cluster
+    http = client or httpx.Client(timeout=request_timeout_s, follow_redirects=False, trust_env=False)
+    probes = [_Probe(c) for c in candidates]
+    winner: dict[str, Any] = {}
+
+    def one_round() -> None:
+        for probe in probes:
+            if not probe.alive:
+                continue
+            try:
+                url = probe.url()
+                headers: Mapping[str, str] = {"Host": probe.candidate.host} if probe.candidate.host else {}
+                response = http.get(url, headers=dict(headers))
+            except (httpx.TransportError, OSError) as exc:
+                probe.last = f"no answer ({type(exc).__name__})"
+                if probe.candidate.port_forward is not None and probe._forward is None:
+                    probe.alive = False  # kubectl could not forward: asking again will not help
+                continue
+            if 200 <= response.status_code < 300:
+                winner.update(url=url, status=response.status_code)
+                return
+            probe.last = f"HTTP {response.status_code}"
+            if 400 <= response.status_code < 500:
+                probe.alive = False
+        if not any(p.alive for p in probes):
+            return
+        raise _NotYet()
+
+    try:
+        for attempt in Retrying(
+            stop=stop_after_delay(timeout_s),
+            wait=wait_exponential(multiplier=initial_wait_s, max=max_wait_s),
+            retry=retry_if_exception_type(_NotYet),
+        ):
+            with attempt:
+                one_round()
+    except RetryError:
+        pass
+    finally:
+        for probe in probes:
+            probe.close()
+        if own_client:
+            http.close()
+
+    seconds = round(time.monotonic() - started, 3)
+    tried = [f"{p.candidate.describe()}: {p.last}" for p in probes]
+    if winner:
+        reporter.emit("health.ok", url=winner["url"], status=winner["status"], seconds=seconds)
+        return HealthResult(True, winner["url"], winner["status"], seconds, tried)
+    reporter.emit("health.failed", tried=tried, seconds=seconds)
+    return HealthResult(False, "", None, seconds, tried)
+
+
+def frontend_node_port(api_client: Any, namespace: str, service: str, port: int = FRONTEND_PORT) -> int | None:
+    """The NodePort of the frontend Service's `port`, or None when it has none (read via the API)."""
+    from kubernetes.client import CoreV1Api
+
+    from orchestrator.kube import api as kube
+    try:
+        resp = kube.call(CoreV1Api(api_client).read_namespaced_service, service, namespace, _preload_content=False)
+        svc = json.loads(resp.data)
+    except Exception:
+        return None
+    for entry in (svc.get("spec") or {}).get("ports") or []:
+        if entry.get("port") == port and entry.get("nodePort"):
+            return int(entry["nodePort"])
+    return None

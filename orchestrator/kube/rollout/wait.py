@@ -1,0 +1,417 @@
+"""Wait for Deployments to become Current: watch (fast), fall back to polling, fail fast on what cannot heal.
+
+Two feeder threads (Deployments, Pods) list once, then watch from that resourceVersion and put what
+they see on a queue; the caller's thread owns all state and all reporting. A change reaches the
+verdict as soon as the API sends it (no poll interval in the way). When the server cannot watch,
+a feeder switches to listing every `poll_interval` seconds.
+
+API errors follow orchestrator.kube.api's rule: retryable ones (no answer, 429, 5xx but 501) are retried
+and counted in `RolloutOutcome.retries`; others end the wait with a clear error.
+
+Verdicts:
+- every Deployment Current -> ok;
+- a pod of a Deployment that is not Current has a diagnosis (status.diagnose_pod) -> stop now;
+  crash loops get their last log lines through `logs_fn`, which the caller wraps with redaction;
+- a Deployment Failed (progress deadline exceeded) -> stop;
+- otherwise wait until the deadline. The outcome names every resource that is not ready.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.kube import api as kube
+from orchestrator.errors import DeployNeedsAction, DeployRolledBack, OrchestratorError
+from orchestrator.run.events import Reporter
+from orchestrator.kube.rollout.hints import hint_for
+from orchestrator.kube.rollout.status import Diagnosis, Result, Status, compute, diagnose_pod, name_of
+
+LogsFn = Callable[[str, str, str], list[str]]
+Obj = Mapping[str, Any]
+
+WATCH_CHUNK_S = 30
+MAX_SHORT_WATCHES = 3
+
+
+@dataclass
+class ResourceReport:
+    resource: str
+    result: Result
+    diagnosis: Diagnosis | None = None
+    hint: str = ""
+    logs: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        r = self.result
+        out = [f"{self.resource}: {r.status} {r.reason} ({r.message})"]
+        if self.hint:
+            out.append(f"  fix: {self.hint}")
+        out += [f"  | {line}" for line in self.logs]
+        return out
+
+
+@dataclass
+class RolloutOutcome:
+    ok: bool
+    reason: str  # Ready | CannotHeal | Failed | DeadlineExceeded
+    seconds: float
+    not_ready: list[ResourceReport] = field(default_factory=list)
+    retries: int = 0
+    mode: str = "watch"  # watch | poll
+
+    def details(self) -> list[str]:
+        return [line for report in self.not_ready for line in report.lines()]
+
+    def error(self, rolled_back: bool = False) -> OrchestratorError:
+        """The error the deploy ends with: names every resource that is not ready and each fix."""
+        names = ", ".join(r.resource for r in self.not_ready if r.resource.startswith("deployment/")) or "rollout"
+        what = {"CannotHeal": "cannot become ready", "Failed": "failed",
+                "DeadlineExceeded": "was not ready before the deadline"}.get(self.reason, "failed")
+        hints = [r.hint for r in self.not_ready if r.hint]
+        hint = hints[0] if hints else "look at `kubectl get pods` and `kubectl describe` for the resources above"
+        if rolled_back:
+            return DeployRolledBack(f"{names} {what}; the release was rolled back", hint, details=self.details())
+        return DeployNeedsAction(f"{names} {what}", hint, details=self.details())
+
+
+# --- feeders (threads) ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Lister:
+    kind: str
+    list_fn: Callable[..., Any]
+
+
+class _Feed(threading.Thread):
+    """List, then watch from the list's resourceVersion; on a non-watchable server, list repeatedly."""
+
+    def __init__(self, lister: _Lister, namespace: str, selector: str | None, out: queue.Queue[tuple[Any, ...]],
+                 stop: threading.Event, poll_interval: float, counter: kube.RetryCounter, lock: threading.Lock,
+                 deadline: float) -> None:
+        super().__init__(name=f"rollout-{lister.kind.lower()}", daemon=True)
+        self.lister = lister
+        self.namespace = namespace
+        self.selector = selector
+        self.out = out
+        self.stop_event = stop
+        self.poll_interval = poll_interval
+        self.counter = counter
+        self.lock = lock
+        self.deadline = deadline
+        self.polling = False
+        self._watch: Any = None
+        self._resp: Any = None
+
+    def _selector_kwargs(self) -> dict[str, Any]:
+        return {"label_selector": self.selector} if self.selector else {}
+
+    def _retry(self, exc: BaseException, backoff: float) -> float:
+        with self.lock:
+            self.counter.record(exc)
+        self.stop_event.wait(backoff)
+        return min(backoff * 2, 3.0)
+
+    def _list(self) -> tuple[list[dict[str, Any]], str | None]:
+        resp = self.lister.list_fn(self.namespace, _preload_content=False, _request_timeout=(5, 15), **self._selector_kwargs())
+        data = json.loads(resp.data)
+        items = [dict(item, kind=self.lister.kind) for item in data.get("items") or []]
+        return items, (data.get("metadata") or {}).get("resourceVersion")
+
+    def run(self) -> None:
+        from kubernetes import watch
+
+        backoff = 0.2
+        short_watches = 0
+        while not self.stop_event.is_set():
+            try:
+                items, version = self._list()
+            except Exception as exc:
+                if kube.is_retryable(exc):
+                    backoff = self._retry(exc, backoff)
+                    continue
+                self.out.put(("fatal", self.lister.kind, exc))
+                return
+            backoff = 0.2
+            self.out.put(("sync", self.lister.kind, items))
+            if self.polling:
+                self.stop_event.wait(self.poll_interval)
+                continue
+            remaining = max(1, int(min(WATCH_CHUNK_S, self.deadline - time.monotonic() + 1)))
+            began, events = time.monotonic(), 0
+            try:
+                self._watch = watch.Watch()
+                kwargs = dict(self._selector_kwargs(), timeout_seconds=remaining, _request_timeout=(5, remaining + 5),
+                              deserialize=False)
+                if version:
+                    kwargs["resource_version"] = version
+                for event in self._watch.stream(self._opening(self.lister.list_fn), self.namespace, **kwargs):
+                    if self.stop_event.is_set():
+                        break
+                    kind_of_event = event.get("type") if isinstance(event, Mapping) else None
+                    obj = event.get("object") if isinstance(event, Mapping) else None
+                    if kind_of_event not in ("ADDED", "MODIFIED", "DELETED", "BOOKMARK") or not isinstance(obj, Mapping):
+                        raise ValueError("not a watch event")
+                    events += 1
+                    if kind_of_event != "BOOKMARK":
+                        self.out.put(("event", self.lister.kind, kind_of_event, dict(obj, kind=self.lister.kind)))
+            except Exception as exc:
+                if self.stop_event.is_set():
+                    return
+                status = kube.status_of(exc)
+                if status == 410:
+                    continue
+                if status is not None and kube.is_retryable_status(status):
+                    backoff = self._retry(exc, backoff)
+                    continue
+                self.polling = True
+                self.out.put(("mode", self.lister.kind, "poll"))
+                continue
+            if events == 0 and time.monotonic() - began < 1.0:
+                short_watches += 1
+                if short_watches >= MAX_SHORT_WATCHES:
+                    self.polling = True
+                    self.out.put(("mode", self.lister.kind, "poll"))
+
+    def _opening(self, list_fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Wrap the list call the watch makes, to hold its response: shutdown() can then cut it.
+
+        The stop flag is checked after the response is registered, and shutdown() sets the flag before
+        reading the response, so a watch opening while the wait ends is closed either way.
+        """
+
+        @functools.wraps(list_fn)
+        def opened(*args: Any, **kwargs: Any) -> Any:
+            resp = list_fn(*args, **kwargs)
+            self._resp = resp
+            if self.stop_event.is_set():
+                _cut(resp)
+            return resp
+
+        return opened
+
+    def shutdown(self) -> None:
+        """Stop at once: also cut a watch blocked in a read."""
+        self.stop_event.set()
+        if self._watch is not None:
+            self._watch.stop()
+        resp = self._resp
+        if resp is not None:
+            _cut(resp)
+
+
+def _cut(resp: Any) -> None:
+    try:
+        (getattr(resp, "shutdown", None) or resp.close)()
+    except Exception:  # already closed or half-open: nothing left to stop
+        pass
+
+
+# --- pure evaluation -----------------------------------------------------------------------------
+
+
+def _owns(deployment: Obj, pod: Obj) -> bool:
+    match = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    return bool(match) and all(labels.get(k) == v for k, v in match.items())
+
+
+@dataclass
+class Verdict:
+    done: bool
+    ok: bool = False
+    reason: str = ""
+    deployments: dict[str, Result] = field(default_factory=dict)
+    pods: dict[str, tuple[Result, Diagnosis | None, str]] = field(default_factory=dict)  # pod -> result, diag, owner
+
+
+def evaluate(names: Sequence[str], deployments: Mapping[str, Obj], pods: Mapping[str, Obj]) -> Verdict:
+    """The state of the rollout from what was last seen. Pure."""
+    verdict = Verdict(done=False)
+    for name in names:
+        verdict.deployments[name] = compute(deployments.get(name), "Deployment")
+    for pod_name, pod in sorted(pods.items()):
+        owner = next((n for n in names if n in deployments and _owns(deployments[n], pod)), "")
+        if not owner:
+            continue
+        verdict.pods[pod_name] = (compute(pod, "Pod"), diagnose_pod(pod), owner)
+
+    if all(r.status is Status.CURRENT for r in verdict.deployments.values()):
+        verdict.done, verdict.ok, verdict.reason = True, True, "Ready"
+        return verdict
+    for _pod, (_result, diagnosis, owner) in verdict.pods.items():
+        if diagnosis is not None and verdict.deployments[owner].status is not Status.CURRENT:
+            verdict.done, verdict.reason = True, "CannotHeal"
+            return verdict
+    if any(r.status is Status.FAILED for r in verdict.deployments.values()):
+        verdict.done, verdict.reason = True, "Failed"
+    return verdict
+
+
+def _reports(verdict: Verdict, namespace: str, logs_fn: LogsFn | None) -> list[ResourceReport]:
+    reports: list[ResourceReport] = []
+    for name, result in verdict.deployments.items():
+        if result.status is Status.CURRENT:
+            continue
+        hint = ""
+        if result.status is Status.NOT_FOUND:
+            hint = "the chart did not create it: check `helm get manifest` and the release name"
+        reports.append(ResourceReport(f"deployment/{name}", result, hint=hint))
+        for pod_name, (pod_result, diagnosis, owner) in verdict.pods.items():
+            if owner != name or pod_result.status in (Status.CURRENT, Status.TERMINATING):
+                continue
+            report = ResourceReport(f"pod/{pod_name}", pod_result, diagnosis)
+            if diagnosis is not None:
+                report.hint = hint_for(diagnosis)
+                if diagnosis.wants_logs and logs_fn is not None:
+                    try:
+                        report.logs = list(logs_fn(namespace, pod_name, diagnosis.container))[-20:]
+                    except Exception as exc:  # logs are a bonus; never hide the diagnosis
+                        report.logs = [f"(logs unavailable: {type(exc).__name__})"]
+            reports.append(report)
+    return reports
+
+
+# --- the wait ------------------------------------------------------------------------------------
+
+
+def release_selector(release: str) -> str:
+    """The label selector of everything a Helm release of the chart created."""
+    return f"app.kubernetes.io/instance={release}"
+
+
+def _listers(api_client: Any) -> list[_Lister]:
+    from kubernetes.client import AppsV1Api, CoreV1Api
+
+    return [
+        _Lister("Deployment", AppsV1Api(api_client).list_namespaced_deployment),
+        _Lister("Pod", CoreV1Api(api_client).list_namespaced_pod),
+    ]
+
+
+def wait_for_rollout(
+    api_client: Any,
+    namespace: str,
+    deployments: list[str],
+    deadline_s: float,
+    reporter: Reporter,
+    poll_interval: float = 1.0,
+    logs_fn: LogsFn | None = None,
+    *,
+    selector: str | None = None,
+    listers: list[_Lister] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> RolloutOutcome:
+    """Wait until every named Deployment is Current, something cannot heal, or the deadline passes.
+
+    `selector` narrows both feeds (e.g. `app.kubernetes.io/instance=todo-app`). Emits `rollout.status`
+    (resource, status, reason, message) when a resource's status changes. Raises only for API errors
+    that retrying cannot fix (from orchestrator.kube.api.api_error).
+    """
+    started = clock()
+    deadline = started + deadline_s
+    events: queue.Queue[tuple[Any, ...]] = queue.Queue()
+    stop = threading.Event()
+    counter = kube.RetryCounter()
+    lock = threading.Lock()
+    feeds = [
+        _Feed(lister, namespace, selector, events, stop, poll_interval, counter, lock, time.monotonic() + deadline_s)
+        for lister in (listers or _listers(api_client))
+    ]
+    seen: dict[str, dict[str, Obj]] = {"Deployment": {}, "Pod": {}}
+    synced: set[str] = set()
+    modes: dict[str, str] = {}
+    last: dict[str, tuple[str, str, str]] = {}
+
+    def report_changes(verdict: Verdict) -> None:
+        current: dict[str, Result] = {f"deployment/{n}": r for n, r in verdict.deployments.items()}
+        current.update({f"pod/{p}": r for p, (r, _d, _o) in verdict.pods.items()})
+        for resource, result in current.items():
+            key = (result.status.value, result.reason, result.message)
+            if last.get(resource) != key:
+                last[resource] = key
+                reporter.emit("rollout.status", resource=resource, status=result.status.value,
+                              reason=result.reason, message=result.message)
+
+    for feed in feeds:
+        feed.start()
+    verdict = Verdict(done=False)
+    try:
+        while True:
+            timeout = max(0.0, deadline - clock())
+            try:
+                item = events.get(timeout=min(timeout, 0.5)) if timeout > 0 else None
+            except queue.Empty:
+                item = None
+            batch = [item] if item is not None else []
+            while True:
+                try:
+                    batch.append(events.get_nowait())
+                except queue.Empty:
+                    break
+            for entry in batch:
+                tag, kind = entry[0], entry[1]
+                if tag == "fatal":
+                    raise kube.api_error(entry[2], f"watching {kind}s in {namespace}") from entry[2]
+                if tag == "mode":
+                    modes[kind] = entry[2]
+                elif tag == "sync":
+                    seen[kind] = {name_of(o): o for o in entry[2]}
+                    synced.add(kind)
+                elif tag == "event":
+                    _, _, change, obj = entry
+                    if change == "DELETED":
+                        seen[kind].pop(name_of(obj), None)
+                    else:
+                        seen[kind][name_of(obj)] = obj
+            if len(synced) == len(feeds) and (batch or not last):
+                verdict = evaluate(deployments, seen["Deployment"], seen["Pod"])
+                report_changes(verdict)
+                if verdict.done:
+                    break
+            if clock() >= deadline:
+                if len(synced) == len(feeds):
+                    verdict = evaluate(deployments, seen["Deployment"], seen["Pod"])
+                    report_changes(verdict)
+                verdict.reason = verdict.reason if verdict.done else "DeadlineExceeded"
+                break
+    finally:
+        stop.set()
+        for feed in feeds:
+            feed.shutdown()
+
+    if not verdict.deployments:  # never synced: everything is unknown
+        verdict.deployments = {n: Result(Status.UNKNOWN, "NoData", "no answer from the API") for n in deployments}
+    return RolloutOutcome(
+        ok=verdict.ok,
+        reason=verdict.reason,
+        seconds=round(clock() - started, 3),
+        not_ready=[] if verdict.ok else _reports(verdict, namespace, logs_fn),
+        retries=counter.count,
+        mode="poll" if "poll" in modes.values() else "watch",
+    )
+
+
+def api_logs_fn(api_client: Any, tail_lines: int = 20) -> LogsFn:
+    """Last log lines of a container (its previous run when it restarted). Wrap it with redaction."""
+
+    def fetch(namespace: str, pod: str, container: str) -> list[str]:
+        from kubernetes.client import CoreV1Api
+
+        core = CoreV1Api(api_client)
+        try:
+            text = core.read_namespaced_pod_log(pod, namespace, container=container, tail_lines=tail_lines,
+                                                previous=True, _request_timeout=10)
+        except Exception:
+            text = core.read_namespaced_pod_log(pod, namespace, container=container, tail_lines=tail_lines,
+                                                _request_timeout=10)
+        return str(text or "").splitlines()[-tail_lines:]
+
+    return fetch

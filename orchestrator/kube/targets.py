@@ -1,0 +1,283 @@
+"""How images reach the cluster: load into minikube or kind, or push to a registry.
+
+Every target answers `load(ref, reporter) -> ref the cluster should use`. Image tags change with
+content (orchestrator.images.build), which is what makes the minikube skip rule safe: `minikube image load`
+has silently kept an old image when a tag already existed, so a tag that is present is the same
+content, and after a load the tag is checked again instead of trusting the exit code.
+
+Commands run through orchestrator.shell.run with the frozen kubeconfig in KUBECONFIG, never a shell.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from orchestrator import shell
+from orchestrator.errors import DeployNeedsAction, EnvironmentProblem, ImageError
+from orchestrator.run.events import Reporter
+from orchestrator.shell import CommandFailed
+
+Runner = Callable[..., shell.Result]
+
+MINIKUBE_START = "minikube is stopped: run `minikube start`"
+
+
+# --- pure helpers --------------------------------------------------------------------------------
+
+
+def normalize_ref(ref: str) -> str:
+    """`todo-backend:abc` -> `docker.io/library/todo-backend:abc`, so refs compare equal across tools."""
+    name, digest = (ref.split("@", 1) + [""])[:2]
+    last = name.rsplit("/", 1)[-1]
+    if ":" not in last and not digest:
+        name += ":latest"
+    parts = name.split("/")
+    if len(parts) == 1:
+        name = f"docker.io/library/{name}"
+    elif not ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        name = f"docker.io/{name}"
+    return f"{name}@{digest}" if digest else name
+
+
+def parse_image_list(text: str) -> set[str]:
+    """`minikube image ls` (short format): one reference per line -> normalized set."""
+    return {normalize_ref(line.strip()) for line in text.splitlines() if line.strip() and not line.startswith("#")}
+
+
+@dataclass(frozen=True)
+class MinikubeState:
+    """`minikube status` exit code bits, right to left: 1 host, 2 cluster, 4 Kubernetes not OK."""
+
+    exit_code: int
+    fields: Mapping[str, str]
+
+    @property
+    def profile_missing(self) -> bool:
+        return self.exit_code == 85
+
+    @property
+    def running(self) -> bool:
+        return self.exit_code == 0
+
+    def problems(self) -> list[str]:
+        if self.profile_missing:
+            return ["profile not found"]
+        names = [(1, "host"), (2, "cluster"), (4, "kubernetes")]
+        out = [f"{label} not running" for bit, label in names if self.exit_code & bit]
+        return out or ([f"exit code {self.exit_code}"] if self.exit_code else [])
+
+
+def parse_status(exit_code: int, stdout: str) -> MinikubeState:
+    fields: dict[str, str] = {}
+    try:
+        data = json.loads(stdout) if stdout.strip().startswith("{") else {}
+        fields = {str(k): str(v) for k, v in data.items()}
+    except json.JSONDecodeError:
+        fields = {}
+    return MinikubeState(exit_code, fields)
+
+
+_EXPORT = re.compile(r'^export\s+(?P<key>[A-Za-z_][A-Za-z0-9_]*)="?(?P<value>[^"]*)"?\s*$')
+
+
+def parse_docker_env(text: str) -> dict[str, str]:
+    """`minikube docker-env --shell bash` -> {DOCKER_HOST: ..., DOCKER_CERT_PATH: ..., ...}."""
+    env: dict[str, str] = {}
+    for line in text.splitlines():
+        match = _EXPORT.match(line.strip())
+        if match:
+            env[match.group("key")] = match.group("value")
+    return env
+
+
+def registry_ref(registry: str, ref: str) -> str:
+    """`todo-backend:abc` pushed to `localhost:5000` -> `localhost:5000/todo-backend:abc`."""
+    name = ref.split("@", 1)[0]
+    repo, _, tag = name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "latest")
+    return f"{registry.rstrip('/')}/{repo.rsplit('/', 1)[-1]}:{tag}"
+
+
+# --- targets -------------------------------------------------------------------------------------
+
+
+class Target(Protocol):
+    name: str
+
+    def ensure_ready(self) -> None: ...
+
+    def load(self, ref: str, reporter: Reporter) -> str: ...
+
+
+class MinikubeTarget:
+    name = "minikube"
+
+    def __init__(self, profile: str = "minikube", kubeconfig: str | None = None, *,
+                 binary: str = "minikube", run: Runner = shell.run) -> None:
+        self.profile = profile
+        self.binary = binary
+        self._run = run
+        self.env = {"KUBECONFIG": kubeconfig} if kubeconfig else {}
+        self._listed: set[str] | None = None  # the last `image ls`, shared by the loads of one run
+
+    def _argv(self, *args: str) -> list[str]:
+        return [self.binary, "-p", self.profile, *args]
+
+    def _call(self, *args: str, timeout: float = 120, check: bool = True) -> shell.Result:
+        return self._run(self._argv(*args), env=self.env, timeout=timeout, check=check)
+
+    def state(self) -> MinikubeState:
+        result = self._call("status", "-o", "json", timeout=60, check=False)
+        return parse_status(result.returncode, result.stdout)
+
+    def ensure_ready(self) -> None:
+        state = self.state()
+        if state.profile_missing:
+            raise EnvironmentProblem(f"minikube profile {self.profile} does not exist", "run `minikube start`")
+        if not state.running:
+            raise EnvironmentProblem(MINIKUBE_START, "run `minikube start`", details=state.problems())
+
+    def images(self) -> set[str]:
+        self._listed = parse_image_list(self._call("image", "ls", "--format", "short").stdout)
+        return self._listed
+
+    def has_image(self, ref: str) -> bool:
+        return normalize_ref(ref) in self.images()
+
+    def load(self, ref: str, reporter: Reporter) -> str:
+        """Skip a tag the node has (one `image ls` serves every load of this target); after a
+        load, list again and require the tag."""
+        listed = self._listed if self._listed is not None else self.images()
+        if normalize_ref(ref) in listed:
+            reporter.emit("image.load_skipped", image=ref, target=self.name)
+            return ref
+        try:
+            self._call("image", "load", ref, timeout=900)
+        except CommandFailed as exc:
+            raise ImageError(f"`minikube image load {ref}` failed", "check `minikube status` and free disk in the node",
+                             details=exc.details) from exc
+        if not self.has_image(ref):
+            raise DeployNeedsAction(
+                f"minikube did not keep {ref} after loading it",
+                f"remove stale copies (`minikube image rm {ref}`) and run `invoke up` again; "
+                "`minikube image ls` shows what the node has",
+            )
+        reporter.emit("image.loaded", image=ref, target=self.name)
+        return ref
+
+    def ip(self) -> str:
+        return self._call("ip", timeout=60).stdout.strip()
+
+    def docker_env(self) -> dict[str, str]:
+        """The environment that points a Docker client at the node's engine (for --build-in-cluster)."""
+        env = parse_docker_env(self._call("docker-env", "--shell", "bash", timeout=60).stdout)
+        if "DOCKER_HOST" not in env:
+            raise EnvironmentProblem("`minikube docker-env` gave no DOCKER_HOST",
+                                     "--build-in-cluster needs the docker driver or runtime: `minikube start --driver=docker`")
+        return env
+
+    def addons(self) -> dict[str, str]:
+        """`minikube addons list -o json` -> {addon: "enabled"|"disabled"}."""
+        data = json.loads(self._call("addons", "list", "-o", "json", timeout=60).stdout or "{}")
+        return {name: str(info.get("Status", "")) for name, info in data.items() if isinstance(info, Mapping)}
+
+
+class KindTarget:
+    name = "kind"
+
+    def __init__(self, cluster: str = "kind", kubeconfig: str | None = None, *,
+                 binary: str = "kind", run: Runner = shell.run) -> None:
+        self.cluster = cluster
+        self.binary = binary
+        self._run = run
+        self.env = {"KUBECONFIG": kubeconfig} if kubeconfig else {}
+
+    def ensure_ready(self) -> None:
+        result = self._run([self.binary, "get", "clusters"], env=self.env, timeout=60, check=False)
+        if self.cluster not in result.stdout.split():
+            raise EnvironmentProblem(f"kind cluster {self.cluster} does not exist",
+                                     f"run `kind create cluster --name {self.cluster}`")
+
+    def load(self, ref: str, reporter: Reporter) -> str:
+        try:
+            self._run([self.binary, "load", "docker-image", ref, "--name", self.cluster], env=self.env, timeout=900)
+        except CommandFailed as exc:
+            raise ImageError(f"`kind load docker-image {ref}` failed", "check `kind get clusters` and Docker",
+                             details=exc.details) from exc
+        reporter.emit("image.loaded", image=ref, target=self.name)
+        return ref
+
+
+class K3dTarget:
+    """k3d: `k3d image import` copies a local image into every node of the cluster."""
+
+    name = "k3d"
+
+    def __init__(self, cluster: str = "k3s-default", kubeconfig: str | None = None, *,
+                 binary: str = "k3d", run: Runner = shell.run) -> None:
+        self.cluster = cluster
+        self.binary = binary
+        self._run = run
+        self.env = {"KUBECONFIG": kubeconfig} if kubeconfig else {}
+
+    def ensure_ready(self) -> None:
+        result = self._run([self.binary, "cluster", "list", "--no-headers"], env=self.env, timeout=60, check=False)
+        names = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
+        if self.cluster not in names:
+            raise EnvironmentProblem(f"k3d cluster {self.cluster} does not exist",
+                                     f"run `k3d cluster create {self.cluster}`")
+
+    def load(self, ref: str, reporter: Reporter) -> str:
+        try:
+            self._run([self.binary, "image", "import", ref, "--cluster", self.cluster], env=self.env, timeout=900)
+        except CommandFailed as exc:
+            raise ImageError(f"`k3d image import {ref}` failed", "check `k3d cluster list` and Docker",
+                             details=exc.details) from exc
+        reporter.emit("image.loaded", image=ref, target=self.name)
+        return ref
+
+
+class RegistryTarget:
+    """Tag and push through docker-py; the chart then uses the registry reference."""
+
+    name = "registry"
+
+    def __init__(self, registry: str, docker_client_factory: Callable[[], Any] | None = None) -> None:
+        self.registry = registry
+        self._factory = docker_client_factory
+
+    def _client(self) -> Any:
+        if self._factory is not None:
+            return self._factory()
+        import docker
+
+        return docker.from_env()
+
+    def ensure_ready(self) -> None:
+        try:
+            self._client().ping()
+        except Exception as exc:  # docker raises several unrelated types when the engine is away
+            raise EnvironmentProblem("the Docker engine does not answer", "start Docker, then re-run") from exc
+
+    def load(self, ref: str, reporter: Reporter) -> str:
+        target = registry_ref(self.registry, ref)
+        repository, _, tag = target.rpartition(":")
+        client = self._client()
+        try:
+            client.images.get(ref).tag(repository, tag)
+            errors = [
+                str(chunk.get("error") or chunk.get("errorDetail", {}).get("message", ""))
+                for chunk in client.images.push(repository, tag=tag, stream=True, decode=True)
+                if isinstance(chunk, Mapping) and ("error" in chunk or "errorDetail" in chunk)
+            ]
+        except Exception as exc:
+            raise ImageError(f"pushing {target} failed: {type(exc).__name__}",
+                             f"check the registry {self.registry} answers and you are logged in") from exc
+        if errors:
+            raise ImageError(f"pushing {target} failed", f"check the registry {self.registry} and `docker login`",
+                             details=errors[-3:])
+        reporter.emit("image.loaded", image=target, source=ref, target=self.name)
+        return target

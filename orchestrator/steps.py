@@ -1,0 +1,275 @@
+"""The steps that commands share: build, load, secret, release values, rollout and health, cleanup.
+
+Commands (`orchestrator.commands.*`) are short lists of these steps; a step never imports a command.
+Each step is idempotent and does nothing when nothing changed: images with an existing content tag
+are not rebuilt, an image the cluster has is not loaded again, an unchanged Secret is not written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import DeployNeedsAction, EnvironmentProblem, OrchestratorError
+from orchestrator.kube.cluster import CHART_DIR, Cluster
+from orchestrator.kube.secret_store import SecretWrite
+from orchestrator.run.events import Reporter
+from orchestrator.run.phases import PhaseClock
+from orchestrator.settings.config import Settings, Target
+from orchestrator.settings.keys import SECRET_KEYS
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    dry_run: bool = False
+    recover: bool = False
+    rollback: bool = True
+    timeout_s: float = 300.0
+    health_timeout_s: float = 120.0
+    url: str | None = None
+    registry: str | None = None
+    build_in_cluster: bool = False
+    budget_mb: float = 600.0
+    image_budgets_mb: Mapping[str, float] = field(default_factory=dict)
+    require_scan: bool = False
+    chart_dir: Path = CHART_DIR
+
+
+# --- pure decisions -----------------------------------------------------------------------------
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    """`registry:5000/todo-backend:abc` -> (`registry:5000/todo-backend`, `abc`)."""
+    repository, _, tag = ref.rpartition(":")
+    return repository, tag
+
+
+def release_values(settings: Settings, refs: Mapping[str, str], secret: SecretWrite) -> dict[str, Any]:
+    """The chart values of one deploy. Names and versions only: never a secret value."""
+    backend_repo, backend_tag = split_ref(refs["todo-backend"])
+    frontend_repo, frontend_tag = split_ref(refs["todo-frontend"])
+    config = settings.config_values()
+    return {
+        "backend": {"image": {"repository": backend_repo, "tag": backend_tag}},
+        "frontend": {"image": {"repository": frontend_repo, "tag": frontend_tag}},
+        "secrets": {"existingSecret": secret.name, "version": secret.version},
+        "config": {
+            "logLevel": config["LOG_LEVEL"],
+            "environment": config["ENVIRONMENT"],
+            "featureFlags": config["FEATURE_FLAGS"],
+        },
+    }
+
+
+def logs_redacted(cluster: Cluster, settings: Settings) -> Any:
+    from orchestrator.redact import Redactor
+    from orchestrator.kube.rollout.wait import api_logs_fn
+
+    fetch = api_logs_fn(cluster.api)
+    redactor = Redactor(settings.secret_values().values())
+
+    def redacted(namespace: str, pod: str, container: str) -> list[str]:
+        try:
+            return [redactor.redact(line) for line in fetch(namespace, pod, container)]
+        except Exception as exc:  # logs are a courtesy in an error report, never a new failure
+            return [f"(logs unavailable: {type(exc).__name__})"]
+
+    return redacted
+
+
+# --- steps ----------------------------------------------------------------------------------------
+
+
+def build_step(settings: Settings, opts: UpOptions, cluster: Cluster, reporter: Reporter) -> dict[str, str]:
+    from orchestrator.images.budget import Budget
+    from orchestrator.images.pipeline import build_and_check
+    from orchestrator.images.build import connect, default_specs
+
+    client = None
+    if opts.build_in_cluster:
+        client = _in_cluster_docker(cluster)
+    report = build_and_check(
+        default_specs(), reporter, settings.secret_values(),
+        Budget.from_mb(opts.budget_mb, dict(opts.image_budgets_mb)),
+        require_scan=opts.require_scan, client=client or connect(), finish=False,
+    )
+    return {image.name: image.ref for image in report.images}
+
+
+def _in_cluster_docker(cluster: Cluster) -> Any:
+    import docker
+
+    from orchestrator.errors import InputError
+    from orchestrator.kube.targets import MinikubeTarget
+
+    target = cluster.image_target()
+    if not isinstance(target, MinikubeTarget):
+        raise InputError("--build-in-cluster works with the minikube target only", "drop --build-in-cluster")
+    env = target.docker_env()
+    tls = None
+    if env.get("DOCKER_TLS_VERIFY") == "1" and env.get("DOCKER_CERT_PATH"):
+        cert = Path(env["DOCKER_CERT_PATH"])
+        tls = docker.tls.TLSConfig(client_cert=(str(cert / "cert.pem"), str(cert / "key.pem")),
+                                   ca_cert=str(cert / "ca.pem"), verify=True)
+    return docker.DockerClient(base_url=env["DOCKER_HOST"], tls=tls, timeout=60)
+
+
+def load_step(refs: Mapping[str, str], opts: UpOptions, cluster: Cluster, reporter: Reporter) -> dict[str, str]:
+    if opts.build_in_cluster:
+        for ref in refs.values():
+            reporter.emit("image.load_skipped", image=ref, target="minikube", reason="built in the cluster's engine")
+        return dict(refs)
+    target = cluster.image_target()
+    return {name: target.load(ref, reporter) for name, ref in refs.items()}
+
+
+def secret_step(settings: Settings, cluster: Cluster, reporter: Reporter) -> SecretWrite:
+    from orchestrator.kube.secret_store import ensure_namespace, read_secret_keys, write_secret
+
+    core = cluster.core()
+    if ensure_namespace(core, settings.namespace):
+        reporter.emit("namespace.created", namespace=settings.namespace)
+    written = write_secret(core, settings.namespace, settings.release, settings.secret_values())
+    reporter.emit("secret.written" if written.written else "secret.unchanged", name=written.name,
+                  version=written.version, namespace=settings.namespace)
+    missing = sorted(set(SECRET_KEYS) - read_secret_keys(core, settings.namespace, written.name))
+    if missing:
+        raise DeployNeedsAction(
+            f"Secret {written.name} lacks the key(s) {', '.join(missing)}",
+            f"delete it (`kubectl -n {settings.namespace} delete secret {written.name}`) and run `invoke up` again",
+        )
+    return written
+
+
+def rollout_and_health(settings: Settings, opts: UpOptions, cluster: Cluster, reporter: Reporter,
+                       clock: PhaseClock, *, previous_revision: int | None, first_install: bool,
+                       upgraded: bool) -> str:
+    """Watch the rollout, then /health. On a rollout failure roll back (after collecting diagnostics)."""
+    from orchestrator.kube.rollout.wait import wait_for_rollout
+
+    workloads = cluster.workloads
+    with clock.phase("rollout") as note:
+        outcome = wait_for_rollout(
+            cluster.api, settings.namespace, workloads.deployments, opts.timeout_s, reporter,
+            logs_fn=logs_redacted(cluster, settings), selector=workloads.selector,
+        )
+        reporter.emit("rollout.result", ok=outcome.ok, reason=outcome.reason, mode=outcome.mode,
+                      retries=outcome.retries, seconds=outcome.seconds)
+        if not outcome.ok:
+            raise _after_failed_rollout(outcome, opts, cluster, reporter, previous_revision, first_install, upgraded)
+        note["summary"] = f"{len(workloads.deployments)} deployments ready ({outcome.mode})"
+    with clock.phase("health") as note:
+        url = health_step(settings, opts, cluster, reporter)
+        note["summary"] = url
+    return url
+
+
+def _after_failed_rollout(outcome: Any, opts: UpOptions, cluster: Cluster, reporter: Reporter,
+                          previous_revision: int | None, first_install: bool, upgraded: bool) -> OrchestratorError:
+    """The diagnostics are in `outcome` already; now undo the release change when asked to."""
+    if not opts.rollback or not upgraded:
+        return outcome.error(rolled_back=False)
+    helm = cluster.helm()
+    try:
+        if first_install:
+            helm.uninstall()
+            reporter.emit("helm.rolled_back", release=cluster.settings.release, to_revision=None,
+                          uninstalled=True)
+        elif previous_revision is not None:
+            helm.rollback(previous_revision)
+        else:
+            return outcome.error(rolled_back=False)
+    except OrchestratorError as err:
+        error = outcome.error(rolled_back=False)
+        error.details.append(f"the rollback failed too: {err.message}")
+        if isinstance(err, EnvironmentProblem):  # the API stopped answering: nothing is known about the pods
+            return DeployNeedsAction(
+                f"{error.message}; the Kubernetes API stopped answering, so the deployed release is unverified "
+                "and was not rolled back",
+                "once `kubectl get nodes` answers again, run `invoke up` again: it checks the deployed release",
+                details=error.details,
+            )
+        return error
+    return outcome.error(rolled_back=True)
+
+
+def health_step(settings: Settings, opts: UpOptions, cluster: Cluster, reporter: Reporter) -> str:
+    from orchestrator.kube.health import PortForward, build_candidates, check_health, frontend_node_port
+    from orchestrator.kube.targets import MinikubeTarget
+
+    ip = None
+    if settings.target is Target.MINIKUBE and not opts.registry:
+        target = cluster.image_target()
+        if isinstance(target, MinikubeTarget):
+            try:
+                ip = target.ip()
+            except OrchestratorError:
+                ip = None
+    frontend = cluster.workloads.frontend
+    candidates = build_candidates(
+        url=opts.url, minikube_ip=ip,
+        node_port=frontend_node_port(cluster.api, settings.namespace, frontend) if ip else None,
+        port_forward=PortForward(frontend, settings.namespace, str(cluster.frozen.kubeconfig_path),
+                                 cluster.frozen.name),
+    )
+    result = check_health(candidates, reporter, opts.health_timeout_s)
+    if not result.ok:
+        raise result.error()
+    return result.url
+
+
+def collect_garbage(settings: Settings, cluster: Cluster, reporter: Reporter, keep: set[str]) -> None:
+    """Old Secret versions go once a rollout on the new one succeeded (the newest two stay)."""
+    from orchestrator.kube.secret_store import garbage_collect
+
+    try:
+        deleted = garbage_collect(cluster.core(), settings.namespace, settings.release, keep=keep, keep_last=2)
+    except OrchestratorError as err:  # tidying up must never fail a good deploy
+        reporter.log(f"old Secret versions were not removed: {err.message}")
+        return
+    for name in deleted:
+        reporter.emit("secret.deleted", name=name)
+
+
+def deployed_secret(helm_values: Mapping[str, Any]) -> str | None:
+    secrets = helm_values.get("secrets") or {}
+    return secrets.get("existingSecret") or None
+
+
+# --- dry run -------------------------------------------------------------------------------------
+
+
+def show_plan(settings: Settings, opts: UpOptions, cluster: Cluster, reporter: Reporter) -> dict[str, Any]:
+    from orchestrator.kube import helm as helm_mod
+    from orchestrator.images.build import _image_attrs, connect, default_specs, plan
+    from orchestrator.kube.secret_store import SecretWrite, read_secret_keys, secret_name, secret_version
+
+    client = connect()
+    target = cluster.image_target()
+    refs: dict[str, str] = {}
+    for spec in default_specs():
+        p = plan(spec, client)
+        refs[spec.name] = p.ref
+        exists = _image_attrs(client, p.ref) is not None
+        reporter.emit("plan.image", image=spec.name, ref=p.ref, action="skip" if exists else "build")
+        has = getattr(target, "has_image", None)
+        loaded = bool(has and has(p.ref))
+        reporter.emit("plan.load", image=p.ref, action="skip" if loaded else "load")
+
+    version = secret_version(settings.secret_values())
+    name = secret_name(settings.release, version)
+    try:
+        present = bool(read_secret_keys(cluster.core(), settings.namespace, name))
+    except OrchestratorError:
+        present = False
+    reporter.emit("plan.secret", name=name, action="unchanged" if present else "write")
+
+    values = release_values(settings, refs, SecretWrite(name, version, False))
+    fp = helm_mod.fingerprint(opts.chart_dir, values)
+    history = cluster.helm().history()
+    action = helm_mod.decide(history, fp)
+    reporter.emit("plan.release", release=settings.release, action=action.value,
+                  revision=history[-1].revision if history else None)
+    return {"images": refs, "secret": name, "release": action.value}

@@ -1,0 +1,70 @@
+"""The fake `minikube` command: output formats and exit codes of the real one."""
+
+from __future__ import annotations
+
+import json
+
+from fakecluster import FakeCluster
+
+from .conftest import run
+
+
+def test_status_running_text_and_json(cluster: FakeCluster) -> None:
+    text = run(["minikube", "status"], cluster.env)
+    assert text.returncode == 0
+    assert "host: Running\nkubelet: Running\napiserver: Running\nkubeconfig: Configured" in text.stdout
+    status = json.loads(run(["minikube", "status", "-o", "json"], cluster.env).stdout)
+    assert status == {"Name": "minikube", "Host": "Running", "Kubelet": "Running", "APIServer": "Running",
+                      "Kubeconfig": "Configured", "Worker": False}
+
+
+def test_stopped_machine_exits_non_zero_and_the_api_is_unreachable(cluster: FakeCluster) -> None:
+    cluster.stop_minikube()
+    proc = run(["minikube", "status", "-o", "json"], cluster.env, check=False)
+    assert proc.returncode == 7
+    assert json.loads(proc.stdout)["Host"] == "Stopped"
+    assert run(["minikube", "ip"], cluster.env, check=False).returncode != 0
+    assert run(["kubectl", "get", "ns", "--request-timeout=2s"], cluster.env, check=False).returncode != 0
+    run(["minikube", "start"], cluster.env)
+    run(["kubectl", "get", "ns"], cluster.env)
+
+
+def test_missing_profile(cluster: FakeCluster) -> None:
+    cluster.set_minikube(exists=False)
+    proc = run(["minikube", "status"], cluster.env, check=False)
+    assert proc.returncode == 85 and 'Profile "minikube" not found' in proc.stderr
+
+
+def test_ip_docker_env_and_update_context(cluster: FakeCluster) -> None:
+    assert run(["minikube", "ip"], cluster.env).stdout.strip() == "127.0.0.1"
+    assert 'export DOCKER_HOST="unix:///var/run/docker.sock"' in run(["minikube", "docker-env"], cluster.env).stdout
+    assert str(cluster.port) in run(["minikube", "-p", "minikube", "update-context"], cluster.env).stdout
+    profiles = json.loads(run(["minikube", "profile", "list", "-o", "json"], cluster.env).stdout)
+    assert [p["Name"] for p in profiles["valid"]] == ["minikube"]
+
+
+def test_image_load_records_only_real_local_images(cluster: FakeCluster, local_image: str) -> None:
+    missing = run(["minikube", "image", "load", "no-such-image:1"], cluster.env, check=False)
+    assert missing.returncode != 0 and "no-such-image:1" in missing.stderr
+    run(["minikube", "image", "load", local_image], cluster.env)
+    listed = run(["minikube", "image", "ls"], cluster.env).stdout.splitlines()
+    assert f"docker.io/library/{local_image}" in listed
+    assert "docker.io/library/no-such-image:1" not in listed
+    assert cluster.minikube_state["images"][f"docker.io/library/{local_image}"].startswith("sha256:")
+    as_json = json.loads(run(["minikube", "image", "ls", "--format", "json"], cluster.env).stdout)
+    assert [f"docker.io/library/{local_image}"] in [i["repoTags"] for i in as_json]
+
+
+def test_addons(cluster: FakeCluster) -> None:
+    before = json.loads(run(["minikube", "addons", "list", "-o", "json"], cluster.env).stdout)
+    assert before["ingress"]["Status"] == "disabled"
+    assert "The 'ingress' addon is enabled" in run(["minikube", "addons", "enable", "ingress"], cluster.env).stdout
+    after = json.loads(run(["minikube", "addons", "list", "-o", "json"], cluster.env).stdout)
+    assert after["ingress"]["Status"] == "enabled"
+    # The addon's controller runs in the cluster, healthy whatever the scenario.
+    cluster.set_scenario("crash-loop")
+    cluster.wait_for(lambda: (cluster.get("Deployment", "ingress-nginx", "ingress-nginx-controller") or {})
+                     .get("status", {}).get("availableReplicas") == 1, timeout=5)
+    assert cluster.get("IngressClass", "", "nginx")["spec"]["controller"] == "k8s.io/ingress-nginx"
+    run(["minikube", "addons", "disable", "ingress"], cluster.env)
+    cluster.wait_for(lambda: not cluster.objects("Deployment", "ingress-nginx"), timeout=3)

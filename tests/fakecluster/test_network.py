@@ -1,0 +1,106 @@
+"""NodePort and ingress reachability: real HTTP to a real upstream, only once a Ready pod backs the Service."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from fakecluster import FakeCluster
+from fakecluster.network import free_port
+
+from .conftest import FAST, run
+from .test_helm_kubectl import helm_install
+
+
+INGRESS = """
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: tiny
+spec:
+  ingressClassName: nginx
+  rules:
+    - host: todo-app.local
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: tiny-web
+                port:
+                  number: 80
+"""
+
+
+def get(url: str, host: str | None = None) -> httpx.Response:
+    return httpx.get(url, headers={"Host": host} if host else {}, timeout=10)
+
+
+def reachable(url: str, host: str | None = None) -> bool:
+    try:
+        return get(url, host).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def install_tiny(cluster: FakeCluster, namespace: str, image: str, load: bool = True) -> None:
+    if load:
+        run(["minikube", "image", "load", image], cluster.env)
+    run(["kubectl", "-n", namespace, "create", "secret", "generic", "tiny-secrets",
+         "--from-literal=API_KEY=x"], cluster.env)
+    helm_install(cluster, namespace)
+
+
+def test_node_port_forwards_only_when_a_ready_pod_backs_the_service(
+        cluster: FakeCluster, namespace: str, local_image: str) -> None:
+    install_tiny(cluster, namespace, local_image, load=False)
+    port = cluster.node_port(namespace, "tiny-web")
+    assert port is not None and 30000 <= port <= 32767
+    cluster.wait_for(lambda: port in cluster.network.node_ports, timeout=3)
+    with pytest.raises(httpx.TransportError):
+        get(f"http://127.0.0.1:{port}/health")  # image not loaded: no ready endpoint
+    run(["minikube", "image", "load", local_image], cluster.env)
+    cluster.wait_for(lambda: reachable(f"http://127.0.0.1:{port}/health"), timeout=5)
+    assert get(f"http://127.0.0.1:{port}/health").json() == {"status": "ok"}
+    assert run(["minikube", "service", "tiny-web", "-n", namespace, "--url"], cluster.env).stdout.strip() == \
+        f"http://127.0.0.1:{port}"
+
+
+def test_ingress_routes_by_host_when_the_addon_is_enabled(local_image: str) -> None:
+    with FakeCluster("healthy", upstream="builtin", ingress_port=free_port(), timings=FAST) as cluster:
+        run(["kubectl", "create", "namespace", "web"], cluster.env)
+        install_tiny(cluster, "web", local_image)
+        manifest = cluster.state_dir / "ingress.yaml"
+        manifest.write_text(INGRESS)
+        run(["kubectl", "-n", "web", "apply", "-f", str(manifest)], cluster.env)
+        url = f"http://127.0.0.1:{cluster.ingress_port}/health"
+        with pytest.raises(httpx.TransportError):
+            get(url, "todo-app.local")  # no ingress controller until the addon is enabled
+        run(["minikube", "addons", "enable", "ingress"], cluster.env)
+        cluster.wait_for(lambda: reachable(url, "todo-app.local"), timeout=5)
+        assert get(url, "other.local").status_code == 404
+
+
+def test_default_upstream_is_the_real_backend(local_image: str) -> None:
+    with FakeCluster("healthy", timings=FAST) as cluster:
+        if cluster.network.upstream.spec != "backend":
+            pytest.fail("app/backend exists, so the real backend must be the default upstream")
+        run(["kubectl", "create", "namespace", "web"], cluster.env)
+        install_tiny(cluster, "web", local_image)
+        port = cluster.node_port("web", "tiny-web")
+        cluster.wait_for(lambda: reachable(f"http://127.0.0.1:{port}/health"), timeout=40, interval=0.5)
+        response = get(f"http://127.0.0.1:{port}/health")
+        assert response.json() == {"status": "ok"} and "uvicorn" in response.headers.get("server", "")
+
+
+def test_a_service_can_have_its_own_upstream(local_image: str) -> None:
+    with FakeCluster("healthy", upstream="builtin", timings=FAST) as other:  # any real HTTP server will do
+        other_url = f"{other.url}"
+        with FakeCluster("healthy", upstream="builtin", timings=FAST,
+                         service_upstreams={"web/tiny-web": other_url}) as cluster:
+            run(["kubectl", "create", "namespace", "web"], cluster.env)
+            install_tiny(cluster, "web", local_image)
+            port = cluster.node_port("web", "tiny-web")
+            cluster.wait_for(lambda: reachable(f"http://127.0.0.1:{port}/version"), timeout=5)
+            assert get(f"http://127.0.0.1:{port}/version").json()["gitVersion"] == "v1.35.0"
