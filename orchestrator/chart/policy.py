@@ -785,3 +785,123 @@ def _labels(docs: Sequence[Resource]) -> Iterator[Problem]:
         missing = [k for k in REQUIRED_LABELS if not labels.get(k)]
         if missing:
             yield res, f"has no {', '.join(missing)} label"
+
+
+# ----------------------------------------------------------------------------------------------
+# Availability on a multi-node cluster (the production profile): disruption budgets, autoscalers,
+# spreading. Each rule holds vacuously when the chart renders none of these objects.
+
+SPREAD_KEYS: frozenset[str] = frozenset({"kubernetes.io/hostname", "topology.kubernetes.io/zone"})
+SPREAD_WHEN: frozenset[str] = frozenset({"DoNotSchedule", "ScheduleAnyway"})
+
+
+def _selects(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def _hpa_for(workload: Resource, docs: Sequence[Resource]) -> Resource | None:
+    for hpa in _of_kind(docs, "HorizontalPodAutoscaler"):
+        ref = _map(_get(hpa, "spec", "scaleTargetRef"))
+        if ref.get("kind") == workload.get("kind") and ref.get("name") == _name(workload):
+            return hpa
+    return None
+
+
+def _default_replicas(workload: Resource, docs: Sequence[Resource]) -> int:
+    """The pods a workload runs when nothing scales it: the autoscaler's floor, else spec.replicas (default 1)."""
+    hpa = _hpa_for(workload, docs)
+    value = _get(hpa, "spec", "minReplicas") if hpa is not None else _get(workload, "spec", "replicas")
+    if value is None:
+        return 1
+    return value if _is_int(value) else 0
+
+
+def _absolute(value: Any, total: int) -> int | None:
+    """A PDB count (int or 'N%') as a number of pods; the real controller rounds percentages up."""
+    if _is_int(value):
+        return int(value)
+    if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
+        return -(-int(value[:-1]) * total // 100)
+    return None
+
+
+@_rule("PDB001", "a PodDisruptionBudget selects exactly one workload's pods",
+       "use the component's selector labels (todo-app.selectorLabels) in spec.selector.matchLabels")
+def _pdb_selector(docs: Sequence[Resource]) -> Iterator[Problem]:
+    for pdb in _of_kind(docs, "PodDisruptionBudget"):
+        selector = _map(_get(pdb, "spec", "selector", "matchLabels"))
+        selected = [w for w in _workloads(docs) if _selects(selector, _pod_labels(w))]
+        if len(selected) != 1:
+            names = ", ".join(_name(w) for w in selected) or "none"
+            yield pdb, f"selects the pods of {len(selected)} workloads ({names}), must select exactly one"
+
+
+@_rule("PDB002", "a PodDisruptionBudget allows at least one disruption with the default replicas",
+       "keep minAvailable below the replicas (or the autoscaler's minReplicas), e.g. replicas 2, minAvailable 1")
+def _pdb_allows_disruption(docs: Sequence[Resource]) -> Iterator[Problem]:
+    for pdb in _of_kind(docs, "PodDisruptionBudget"):
+        selector = _map(_get(pdb, "spec", "selector", "matchLabels"))
+        for w in (w for w in _workloads(docs) if _selects(selector, _pod_labels(w))):
+            replicas = _default_replicas(w, docs)
+            spec = _map(_get(pdb, "spec"))
+            if "maxUnavailable" in spec:
+                allowed = _absolute(spec["maxUnavailable"], replicas)
+            else:
+                min_available = _absolute(spec.get("minAvailable"), replicas)
+                allowed = None if min_available is None else replicas - min_available
+            if allowed is None or allowed < 1:
+                yield pdb, (f"with {replicas} pod(s) of {_name(w)} it allows {allowed if allowed is not None else 'no'} "
+                            "disruption: a node drain would block")
+
+
+@_rule("HPA001", "an autoscaler targets a Deployment the chart renders",
+       "set scaleTargetRef to apiVersion apps/v1, kind Deployment and the component's Deployment name")
+def _hpa_target(docs: Sequence[Resource]) -> Iterator[Problem]:
+    names = {_name(d) for d in _of_kind(docs, "Deployment")}
+    for hpa in _of_kind(docs, "HorizontalPodAutoscaler"):
+        ref = _map(_get(hpa, "spec", "scaleTargetRef"))
+        if ref.get("apiVersion") != "apps/v1" or ref.get("kind") != "Deployment" or ref.get("name") not in names:
+            yield hpa, f"scaleTargetRef {ref.get('apiVersion')}/{ref.get('kind')}/{ref.get('name')} is no Deployment of this chart"
+        low, high = _get(hpa, "spec", "minReplicas"), _get(hpa, "spec", "maxReplicas")
+        if not (_is_int(low) and _is_int(high) and 1 <= low <= high):
+            yield hpa, f"minReplicas {low!r} and maxReplicas {high!r} must be integers with 1 <= min <= max"
+
+
+@_rule("HPA002", "a CPU autoscaler's target has CPU requests to work from",
+       "give every container of the target resources.requests.cpu and the autoscaler a cpu Resource metric")
+def _hpa_cpu(docs: Sequence[Resource]) -> Iterator[Problem]:
+    for hpa in _of_kind(docs, "HorizontalPodAutoscaler"):
+        metrics = _list(_get(hpa, "spec", "metrics"))
+        if not any(_get(m, "type") == "Resource" and _get(m, "resource", "name") == "cpu" for m in metrics):
+            yield hpa, "has no cpu Resource metric"
+            continue
+        ref_name = _get(hpa, "spec", "scaleTargetRef", "name")
+        for w in (d for d in _of_kind(docs, "Deployment") if _name(d) == ref_name):
+            for c in _containers(w, init=False):
+                if _get(c, "resources", "requests", "cpu") in (None, "", 0):
+                    yield hpa, f"container {_cname(c)} of {ref_name} has no CPU request: utilisation is undefined"
+
+
+@_rule("HPA003", "a Deployment scaled by an autoscaler leaves replicas to it",
+       "leave spec.replicas out while <component>.autoscaling.enabled (the todo-app.replicas helper does)")
+def _hpa_owns_replicas(docs: Sequence[Resource]) -> Iterator[Problem]:
+    for w in _of_kind(docs, "Deployment"):
+        if _hpa_for(w, docs) is not None and _get(w, "spec", "replicas") is not None:
+            yield w, "sets spec.replicas while an autoscaler scales it: every upgrade would reset the count"
+
+
+@_rule("SPR001", "spread constraints select the workload's own pods on node or zone keys",
+       "use the component's selector labels in labelSelector and topologyKey kubernetes.io/hostname or topology.kubernetes.io/zone")
+def _spread(docs: Sequence[Resource]) -> Iterator[Problem]:
+    for w in _workloads(docs):
+        for i, tsc in enumerate(_list(_pod_spec(w).get("topologySpreadConstraints"))):
+            selector = _map(_get(tsc, "labelSelector", "matchLabels"))
+            if not _selects(selector, _pod_labels(w)):
+                yield w, f"topologySpreadConstraints[{i}].labelSelector does not select the workload's own pods"
+            if _get(tsc, "topologyKey") not in SPREAD_KEYS:
+                yield w, f"topologySpreadConstraints[{i}].topologyKey {_get(tsc, 'topologyKey')!r} is not a node or zone key"
+            if _get(tsc, "whenUnsatisfiable") not in SPREAD_WHEN:
+                yield w, f"topologySpreadConstraints[{i}].whenUnsatisfiable {_get(tsc, 'whenUnsatisfiable')!r} is not valid"
+            skew = _get(tsc, "maxSkew")
+            if not _is_int(skew) or skew < 1:
+                yield w, f"topologySpreadConstraints[{i}].maxSkew {skew!r} must be an integer >= 1"

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from orchestrator.chart.tools import SAMPLE_VALUES, ValidateOptions, parse_manifests, render_chart
+from orchestrator.settings.profiles import Profile, values_files
 
 # Values that switch on everything optional at once.
 OVERRIDES: dict[str, str] = {
@@ -23,8 +24,8 @@ def options(extra: dict[str, str] | None = None, **kwargs: Any) -> ValidateOptio
     return ValidateOptions(set_values={**SAMPLE_VALUES, **(extra or {})}, **kwargs)
 
 
-def render(extra: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    return parse_manifests(render_chart(options(extra)))
+def render(extra: dict[str, str] | None = None, profile: Profile = Profile.DEV) -> list[dict[str, Any]]:
+    return parse_manifests(render_chart(options(extra, values_files=values_files(profile))))
 
 
 def find(docs: list[dict[str, Any]], kind: str, component: str | None = None) -> dict[str, Any]:
@@ -51,3 +52,13 @@ def override_manifests() -> list[dict[str, Any]]:
 @pytest.fixture
 def fresh_defaults(default_manifests: list[dict[str, Any]]) -> Callable[[], list[dict[str, Any]]]:
     return lambda: copy.deepcopy(default_manifests)
+
+
+@pytest.fixture(scope="session")
+def production_manifests() -> list[dict[str, Any]]:
+    return render(profile=Profile.PRODUCTION)
+
+
+@pytest.fixture
+def fresh_production(production_manifests: list[dict[str, Any]]) -> Callable[[], list[dict[str, Any]]]:
+    return lambda: copy.deepcopy(production_manifests)

@@ -34,6 +34,14 @@ def svc(docs: Docs, component: str) -> dict[str, Any]:
     return find(docs, "Service", component)
 
 
+def hpa(docs: Docs, component: str) -> dict[str, Any]:
+    return find(docs, "HorizontalPodAutoscaler", component)
+
+
+def pdb(docs: Docs, component: str) -> dict[str, Any]:
+    return find(docs, "PodDisruptionBudget", component)
+
+
 def ingress(docs: Docs) -> dict[str, Any]:
     return find(docs, "Ingress")
 
@@ -52,6 +60,7 @@ class Mutant:
     rule: str
     mutate: Callable[[Docs], None]
     also: frozenset[str] = field(default_factory=frozenset)
+    profile: str = "default"  # which render it mutates: the chart's defaults or the production profile
 
 
 def _set(getter: Callable[[Docs], dict[str, Any]], key: str, value: Any) -> Callable[[Docs], None]:
@@ -172,6 +181,39 @@ MUTANTS: list[Mutant] = [
     Mutant("no /tmp mount", "PSS008", lambda d: ctr(d, "backend").__setitem__(
         "volumeMounts", [m for m in ctr(d, "backend")["volumeMounts"] if m["mountPath"] != "/tmp"])),
     Mutant("resource without the name label", "LBL001", lambda d: configmap(d)["metadata"]["labels"].pop("app.kubernetes.io/name")),
+    # The production profile's availability objects.
+    Mutant("PDB selects the frontend's pods too", "PDB001", lambda d: (
+        pdb(d, "backend")["spec"]["selector"]["matchLabels"].pop("app.kubernetes.io/component")), profile="production"),
+    Mutant("PDB selects no pods", "PDB001", lambda d: (
+        pdb(d, "frontend")["spec"]["selector"]["matchLabels"].__setitem__("app.kubernetes.io/component", "web")),
+        profile="production"),
+    Mutant("PDB minAvailable equals the replicas", "PDB002", _set(lambda d: pdb(d, "backend")["spec"], "minAvailable", 2),
+           profile="production"),
+    Mutant("PDB minAvailable 100%", "PDB002", _set(lambda d: pdb(d, "frontend")["spec"], "minAvailable", "100%"),
+           profile="production"),
+    Mutant("PDB maxUnavailable 0", "PDB002", lambda d: (
+        pdb(d, "backend")["spec"].pop("minAvailable"), pdb(d, "backend")["spec"].__setitem__("maxUnavailable", 0)),
+        profile="production"),
+    Mutant("HPA targets a missing Deployment", "HPA001", lambda d: (
+        hpa(d, "backend")["spec"]["scaleTargetRef"].__setitem__("name", "todo-app-api")), profile="production",
+        also=frozenset({"PDB002"})),  # unscaled, the Deployment runs its default single pod
+    Mutant("HPA targets a StatefulSet", "HPA001", lambda d: (
+        hpa(d, "frontend")["spec"]["scaleTargetRef"].__setitem__("kind", "StatefulSet")), profile="production",
+        also=frozenset({"PDB002"})),
+    Mutant("HPA min above max", "HPA001", _set(lambda d: hpa(d, "backend")["spec"], "minReplicas", 9), profile="production",
+           also=frozenset({"PDB002"})),
+    Mutant("HPA target without a CPU request", "HPA002", _pop(lambda d: ctr(d, "backend")["resources"]["requests"], "cpu"),
+           profile="production", also=frozenset({"DEP002"})),
+    Mutant("HPA on memory only", "HPA002", lambda d: hpa(d, "frontend")["spec"]["metrics"][0]["resource"].__setitem__(
+        "name", "memory"), profile="production"),
+    Mutant("replicas set under an HPA", "HPA003", _set(lambda d: dep(d, "frontend")["spec"], "replicas", 2), profile="production"),
+    Mutant("spread selects another component", "SPR001", lambda d: (
+        pod(d, "backend")["topologySpreadConstraints"][0]["labelSelector"]["matchLabels"].__setitem__(
+            "app.kubernetes.io/component", "frontend")), profile="production"),
+    Mutant("spread on a made-up key", "SPR001", lambda d: (
+        pod(d, "frontend")["topologySpreadConstraints"][1].__setitem__("topologyKey", "rack")), profile="production"),
+    Mutant("spread maxSkew 0", "SPR001", lambda d: (
+        pod(d, "frontend")["topologySpreadConstraints"][0].__setitem__("maxSkew", 0)), profile="production"),
 ]
 
 
@@ -189,6 +231,11 @@ def test_override_render_has_no_findings(override_manifests: Docs) -> None:
     assert findings == [], "\n".join(f.render() for f in findings)
 
 
+def test_production_render_has_no_findings(production_manifests: Docs) -> None:
+    findings = policy.check(production_manifests)
+    assert findings == [], "\n".join(f.render() for f in findings)
+
+
 def test_enough_rules_and_unique_ids() -> None:
     ids = [r.id for r in policy.rules()]
     assert len(ids) >= 25
@@ -202,8 +249,9 @@ def test_every_rule_has_a_mutant() -> None:
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[f"{m.rule}-{m.name.replace(' ', '-')}" for m in MUTANTS])
-def test_mutant_is_caught(mutant: Mutant, fresh_defaults: Callable[[], Docs]) -> None:
-    docs = fresh_defaults()
+def test_mutant_is_caught(mutant: Mutant, fresh_defaults: Callable[[], Docs],
+                          fresh_production: Callable[[], Docs]) -> None:
+    docs = fresh_production() if mutant.profile == "production" else fresh_defaults()
     mutant.mutate(docs)
     findings = policy.check(docs)
     ids = rule_ids(findings)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from orchestrator.chart.tools import Status, check_kubernetes_schemas, run_validation
+from orchestrator.settings.profiles import Profile, values_files
 from tests.chart.conftest import OVERRIDES, find, options, render
 
 Docs = list[dict[str, Any]]
@@ -22,6 +23,45 @@ def test_every_chart_check_passes(extra: dict[str, str]) -> None:
     assert "1.30..1.35" in by_name["kubernetes-validate"].summary
     assert "failed 0" in by_name["checkov-manifests"].summary
     assert not report.failed
+
+
+def test_every_chart_check_passes_on_the_production_profile() -> None:
+    report = run_validation(options(dockerfiles=(), values_files=values_files(Profile.PRODUCTION)))
+    by_name = {r.name: r for r in report.results}
+    for name in ("render", "helm-lint", "kubernetes-validate", "policy", "checkov-manifests"):
+        assert by_name[name].status is Status.OK, "\n".join(by_name[name].lines())
+    assert "1.30..1.35" in by_name["kubernetes-validate"].summary
+    assert not report.failed
+
+
+def test_production_profile_renders_availability_objects(production_manifests: Docs) -> None:
+    for component in ("backend", "frontend"):
+        deployment = find(production_manifests, "Deployment", component)
+        name = deployment["metadata"]["name"]
+        assert "replicas" not in deployment["spec"], "the autoscaler owns the count: helm must not reset it"
+        hpa = find(production_manifests, "HorizontalPodAutoscaler", component)
+        assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+        assert hpa["spec"]["minReplicas"] >= 2
+        pdb = find(production_manifests, "PodDisruptionBudget", component)
+        assert pdb["spec"]["minAvailable"] == 1
+        assert pdb["spec"]["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+        spread = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+        assert [(c["topologyKey"], c["whenUnsatisfiable"]) for c in spread] == [
+            ("kubernetes.io/hostname", "DoNotSchedule"), ("topology.kubernetes.io/zone", "ScheduleAnyway")]
+        assert all(c["labelSelector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"] for c in spread)
+    tls = find(production_manifests, "Ingress")["spec"]["tls"]
+    assert tls == [{"hosts": ["todo-app.local"], "secretName": "todo-app-tls"}]
+
+
+def test_certificate_issuer_and_digest_references() -> None:
+    digest = "sha256:" + "ab" * 32
+    docs = render({"ingress.tls.clusterIssuer": "letsencrypt-prod", "backend.image.tag": "abc123",
+                   "backend.image.digest": digest}, profile=Profile.PRODUCTION)
+    ingress = find(docs, "Ingress")
+    assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "letsencrypt-prod"
+    image = find(docs, "Deployment", "backend")["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == f"todo-backend:abc123@{digest}"
+    assert "annotations" not in find(render(), "Ingress")["metadata"], "no issuer annotation by default"
 
 
 def test_overrides_take_effect(override_manifests: Docs) -> None:

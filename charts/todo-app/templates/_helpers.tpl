@@ -75,7 +75,11 @@ the chart's appVersion; "latest" is refused here as well as by the schema.
 {{- if eq $tag "latest" }}
 {{- fail "image tag \"latest\" is not allowed: set a content-derived tag (see values.yaml)" }}
 {{- end }}
+{{- if .image.digest }}
+{{- printf "%s:%s@%s" .image.repository $tag .image.digest }}
+{{- else }}
 {{- printf "%s:%s" .image.repository $tag }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -139,4 +143,83 @@ strategy:
   rollingUpdate:
     maxUnavailable: 0
     maxSurge: {{ .Values.rollout.maxSurge }}
+{{- end }}
+
+{{/*
+A HorizontalPodAutoscaler on CPU. Call with (dict "root" $ "component" "backend" "values" .Values.backend).
+*/}}
+{{- define "todo-app.hpa" -}}
+{{- $fullname := printf "%s-%s" (include "todo-app.fullname" .root) .component }}
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {{ $fullname }}
+  namespace: {{ .root.Release.Namespace | quote }}
+  labels:
+    {{- include "todo-app.labels" (dict "root" .root "component" .component) | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ $fullname }}
+  minReplicas: {{ .values.autoscaling.minReplicas }}
+  maxReplicas: {{ max .values.autoscaling.maxReplicas .values.autoscaling.minReplicas }}
+  metrics:
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: Utilization
+          averageUtilization: {{ .values.autoscaling.targetCPUUtilizationPercentage }}
+{{- end }}
+
+{{/*
+A PodDisruptionBudget selecting one component's pods. Call like todo-app.hpa.
+*/}}
+{{- define "todo-app.pdb" -}}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ printf "%s-%s" (include "todo-app.fullname" .root) .component }}
+  namespace: {{ .root.Release.Namespace | quote }}
+  labels:
+    {{- include "todo-app.labels" (dict "root" .root "component" .component) | nindent 4 }}
+spec:
+  minAvailable: {{ .values.podDisruptionBudget.minAvailable }}
+  selector:
+    matchLabels:
+      {{- include "todo-app.selectorLabels" (dict "root" .root "component" .component) | nindent 6 }}
+{{- end }}
+
+{{/*
+The replicas line of a Deployment: left out while an autoscaler owns the count, so an upgrade does
+not reset what the autoscaler chose. Call with the component's values.
+*/}}
+{{- define "todo-app.replicas" -}}
+{{- if not .autoscaling.enabled }}
+replicas: {{ .replicas }}
+{{- end }}
+{{- end }}
+
+{{/*
+Spread a component's pods across nodes (hard) and zones (soft). Call with (dict "root" $ "component" "backend").
+A node without the zone label is not counted for the zone constraint; with ScheduleAnyway it is
+still eligible (kube-scheduler pkg/scheduler/framework/plugins/podtopologyspread).
+*/}}
+{{- define "todo-app.topologySpread" -}}
+{{- if .root.Values.topologySpread.enabled }}
+topologySpreadConstraints:
+  - maxSkew: {{ .root.Values.topologySpread.maxSkew }}
+    topologyKey: kubernetes.io/hostname
+    whenUnsatisfiable: DoNotSchedule
+    labelSelector:
+      matchLabels:
+        {{- include "todo-app.selectorLabels" . | nindent 8 }}
+  - maxSkew: {{ .root.Values.topologySpread.maxSkew }}
+    topologyKey: topology.kubernetes.io/zone
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels:
+        {{- include "todo-app.selectorLabels" . | nindent 8 }}
+{{- end }}
 {{- end }}
