@@ -11,6 +11,8 @@ from typing import Any
 
 from invoke import Collection, Exit, task
 
+_PROFILE_HELP = "dev (default: one node, images loaded) or production (replicas over nodes, autoscaling, registry by digest)"
+
 
 def _edge(body: Callable[[], Any]) -> Any:
     """Run a task body; turn orchestrator errors into a message and the documented exit code."""
@@ -39,10 +41,11 @@ def _edge(body: Callable[[], Any]) -> Any:
     help={
         "set": "extra chart value KEY=VALUE (repeatable), on top of the sample secret name and version",
         "json": "print JSON lines instead of human lines",
+        "profile": _PROFILE_HELP,
     },
     iterable=["set"],
 )
-def validate(c, set=None, json=False):  # noqa: A002 - invoke derives the flag name from the parameter
+def validate(c, set=None, profile=None, json=False):  # noqa: A002 - invoke derives the flag name from the parameter
     """Render the chart; run helm lint, kubernetes-validate (1.30-1.35), the policy, checkov and hadolint."""
 
     def body() -> None:
@@ -50,7 +53,7 @@ def validate(c, set=None, json=False):  # noqa: A002 - invoke derives the flag n
         from orchestrator.chart.tools import CheckPrinter, options_with_values, require_clean, run_validation
 
         printer = CheckPrinter(make_reporter(json), as_json=json)
-        report = run_validation(options_with_values(set or []), on_result=printer)
+        report = run_validation(options_with_values(set or [], profile=profile), on_result=printer)
         printer.finished(report)
         require_clean(report)
 
@@ -103,11 +106,12 @@ _SETTINGS_HELP = {
 }
 
 
-def _request(env_file=None, release=None, namespace=None, target=None, context=None, allow_remote=False):
+def _request(env_file=None, release=None, namespace=None, target=None, context=None, allow_remote=False,
+             profile=None):
     from orchestrator.run.frame import SettingsRequest
 
     return SettingsRequest(env_file=env_file, release=release, namespace=namespace, target=target,
-                           context=context, allow_remote=allow_remote)
+                           context=context, allow_remote=allow_remote, profile=profile)
 
 
 def _say(text: str, as_json: bool) -> None:
@@ -129,11 +133,12 @@ def _say(text: str, as_json: bool) -> None:
         "build_in_cluster": "build straight into minikube's Docker engine (minikube docker-env)",
         "budget_mb": "total size budget of both images in MB, uncompressed (default 600)",
         "require_scan": "fail when no vulnerability scanner (trivy, grype) can run",
+        "profile": _PROFILE_HELP,
     },
 )
 def up(c, env_file=None, context=None, allow_remote=False, target=None, release=None, namespace=None,
        dry_run=False, recover=False, rollback=True, timeout=None, health_timeout=None, url=None, registry=None,
-       build_in_cluster=False, budget_mb=None, require_scan=False, json=False):
+       build_in_cluster=False, budget_mb=None, require_scan=False, profile=None, json=False):
     """Build, load, create the Secret, install the chart, watch the rollout and /health."""
 
     def body() -> None:
@@ -150,7 +155,7 @@ def up(c, env_file=None, context=None, allow_remote=False, target=None, release=
                              budget_mb=number("budget-mb", budget_mb, 600, minimum=1), require_scan=require_scan)
 
         request = _request(env_file, release, namespace, "registry" if registry and not target else target,
-                           context, allow_remote)
+                           context, allow_remote, profile)
 
         def work(run):
             opts = options()

@@ -19,6 +19,7 @@ from orchestrator.run.events import Reporter
 from orchestrator.run.phases import PhaseClock
 from orchestrator.settings.config import Settings, Target
 from orchestrator.settings.keys import SECRET_KEYS
+from orchestrator.settings.profiles import merge_values, profile_values
 
 
 @dataclass(frozen=True)
@@ -40,20 +41,28 @@ class UpOptions:
 # --- pure decisions -----------------------------------------------------------------------------
 
 
-def split_ref(ref: str) -> tuple[str, str]:
-    """`registry:5000/todo-backend:abc` -> (`registry:5000/todo-backend`, `abc`)."""
-    repository, _, tag = ref.rpartition(":")
-    return repository, tag
+def split_ref(ref: str) -> tuple[str, str, str]:
+    """`registry:5000/todo-backend:abc@sha256:..` -> (`registry:5000/todo-backend`, `abc`, `sha256:..`)."""
+    name, _, digest = ref.partition("@")
+    repository, _, tag = name.rpartition(":")
+    return repository, tag, digest
+
+
+def image_values(ref: str) -> dict[str, str]:
+    """A component's chart image values; the digest only when the image was pushed (its bytes are fixed)."""
+    repository, tag, digest = split_ref(ref)
+    values = {"repository": repository, "tag": tag}
+    if digest:
+        values["digest"] = digest
+    return values
 
 
 def release_values(settings: Settings, refs: Mapping[str, str], secret: SecretWrite) -> dict[str, Any]:
-    """The chart values of one deploy. Names and versions only: never a secret value."""
-    backend_repo, backend_tag = split_ref(refs["todo-backend"])
-    frontend_repo, frontend_tag = split_ref(refs["todo-frontend"])
+    """The chart values of one deploy, over the profile's values. Names and versions only: never a secret value."""
     config = settings.config_values()
-    return {
-        "backend": {"image": {"repository": backend_repo, "tag": backend_tag}},
-        "frontend": {"image": {"repository": frontend_repo, "tag": frontend_tag}},
+    values = {
+        "backend": {"image": image_values(refs["todo-backend"])},
+        "frontend": {"image": image_values(refs["todo-frontend"])},
         "secrets": {"existingSecret": secret.name, "version": secret.version},
         "config": {
             "logLevel": config["LOG_LEVEL"],
@@ -61,6 +70,7 @@ def release_values(settings: Settings, refs: Mapping[str, str], secret: SecretWr
             "featureFlags": config["FEATURE_FLAGS"],
         },
     }
+    return merge_values(profile_values(settings.profile), values)
 
 
 def logs_redacted(cluster: Cluster, settings: Settings) -> Any:

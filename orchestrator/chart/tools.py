@@ -33,6 +33,7 @@ import yaml
 from orchestrator.chart import policy
 from orchestrator.errors import EnvironmentProblem, InputError
 from orchestrator.run.events import Reporter
+from orchestrator.settings.profiles import Profile, values_files
 from orchestrator.shell import run
 
 from orchestrator.paths import CHART_DIR as CHART, CHECKOV_CONFIG, DOCKER_DIR, HADOLINT_CONFIG, ROOT, TOOLS_BIN
@@ -434,9 +435,17 @@ def run_validation(options: ValidateOptions | None = None,
     return Report(tuple(results), time.monotonic() - started)
 
 
-def options_with_values(assignments: Iterable[str], base: ValidateOptions | None = None) -> ValidateOptions:
-    """Options whose chart values are the sample ones plus KEY=VALUE `assignments` (InputError if malformed)."""
+def options_with_values(assignments: Iterable[str], base: ValidateOptions | None = None, *,
+                        profile: str | None = None) -> ValidateOptions:
+    """Options whose chart values are the sample ones plus KEY=VALUE `assignments` (InputError if malformed),
+    over the values files of `profile` (orchestrator.settings.profiles)."""
     base = base or ValidateOptions()
+    if profile:
+        try:
+            chosen = Profile(profile.strip().lower())
+        except ValueError:
+            raise InputError(f"unknown profile {profile!r}", f"use one of: {', '.join(p.value for p in Profile)}") from None
+        base = replace(base, values_files=base.values_files + values_files(chosen, base.chart))
     values = dict(base.set_values)
     for item in assignments:
         key, sep, value = item.partition("=")

@@ -14,12 +14,13 @@ from __future__ import annotations
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
-from orchestrator.errors import OrchestratorError
+from orchestrator.errors import InputError, OrchestratorError
 from orchestrator.kube.cluster import Cluster, prewarm_clients
 from orchestrator.run.events import Reporter
 from orchestrator.run.interrupts import InterruptGuard
 from orchestrator.run.phases import PhaseClock
 from orchestrator.settings.config import Settings
+from orchestrator.settings.profiles import profile_problems
 from orchestrator.steps import (
     UpOptions,
     build_step,
@@ -47,6 +48,10 @@ def up(settings: Settings, opts: UpOptions, reporter: Reporter, clock: PhaseCloc
        guard: InterruptGuard | None = None) -> UpResult:
     """Deploy. Raises an OrchestratorError (with its exit code) on any failure."""
     result = UpResult()
+    problems = profile_problems(settings.profile, registry=opts.registry,
+                                database_url_set=bool(settings.secret_values().get("DATABASE_URL")))
+    if problems:
+        raise InputError("; ".join(p for p, _ in problems), "; ".join(f for _, f in problems))
     prewarm_clients()
     with clock.phase("cluster") as note:
         cluster = Cluster.open(settings, reporter, registry=opts.registry)

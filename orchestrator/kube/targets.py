@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -263,21 +263,55 @@ class RegistryTarget:
             raise EnvironmentProblem("the Docker engine does not answer", "start Docker, then re-run") from exc
 
     def load(self, ref: str, reporter: Reporter) -> str:
+        """Push `ref` as <registry>/<name>:<tag> unless the registry has that tag; return it by digest.
+
+        The returned reference (`...:tag@sha256:...`) pins the bytes, so every node runs the same image.
+        Content tags change with content, so a tag the registry already has holds this content.
+        """
         target = registry_ref(self.registry, ref)
         repository, _, tag = target.rpartition(":")
         client = self._client()
+        existing = self._registry_digest(client, target)
+        if existing:
+            reporter.emit("image.load_skipped", image=target, target=self.name, reason="the registry has this tag",
+                          digest=existing)
+            return f"{target}@{existing}"
         try:
             client.images.get(ref).tag(repository, tag)
-            errors = [
-                str(chunk.get("error") or chunk.get("errorDetail", {}).get("message", ""))
-                for chunk in client.images.push(repository, tag=tag, stream=True, decode=True)
-                if isinstance(chunk, Mapping) and ("error" in chunk or "errorDetail" in chunk)
-            ]
+            chunks = [c for c in client.images.push(repository, tag=tag, stream=True, decode=True) if isinstance(c, Mapping)]
         except Exception as exc:
             raise ImageError(f"pushing {target} failed: {type(exc).__name__}",
                              f"check the registry {self.registry} answers and you are logged in") from exc
+        errors = [str(c.get("error") or c.get("errorDetail", {}).get("message", ""))
+                  for c in chunks if "error" in c or "errorDetail" in c]
         if errors:
             raise ImageError(f"pushing {target} failed", f"check the registry {self.registry} and `docker login`",
                              details=errors[-3:])
-        reporter.emit("image.loaded", image=target, source=ref, target=self.name)
-        return target
+        digest = push_digest(chunks)
+        if digest is None:
+            raise ImageError(f"pushing {target} reported no digest",
+                             f"check that {self.registry} is a Docker Registry HTTP API v2 registry")
+        reporter.emit("image.loaded", image=target, source=ref, target=self.name, digest=digest)
+        return f"{target}@{digest}"
+
+    @staticmethod
+    def _registry_digest(client: Any, target: str) -> str | None:
+        """The manifest digest the registry holds for `target`, or None when it has no such tag.
+
+        The engine asks the registry (GET /distribution/{name}/json, a HEAD of the manifest).
+        """
+        try:
+            data = client.images.get_registry_data(target)
+        except Exception:  # not found, or not reachable: the push says which, with its own error
+            return None
+        digest = getattr(data, "id", None)
+        return digest if isinstance(digest, str) and digest.startswith("sha256:") else None
+
+
+def push_digest(chunks: Iterable[Mapping[str, Any]]) -> str | None:
+    """The manifest digest from a push's progress stream (its `aux` record: {Tag, Digest, Size})."""
+    for chunk in chunks:
+        aux = chunk.get("aux")
+        if isinstance(aux, Mapping) and isinstance(aux.get("Digest"), str):
+            return str(aux["Digest"])
+    return None

@@ -28,6 +28,7 @@ class SettingsRequest:
     target: str | None = None
     context: str | None = None
     allow_remote: bool = False
+    profile: str | None = None
 
 
 @dataclass
@@ -44,7 +45,7 @@ class Run:
             settings = load_settings(
                 path, os.environ if environ is None else environ,
                 release=request.release, namespace=request.namespace, target=request.target,
-                context=request.context, allow_remote=request.allow_remote,
+                profile=request.profile, context=request.context, allow_remote=request.allow_remote,
             )
             for warning in settings.warnings:
                 self.reporter.emit("input.warning", message=warning)

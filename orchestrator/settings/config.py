@@ -15,6 +15,7 @@ Keys the project reads:
     TODO_RELEASE     Helm release name        (default todo-app)   flag: --release
     TODO_NAMESPACE   Kubernetes namespace     (default todo-app)   flag: --namespace
     TODO_TARGET      minikube|kind|k3d|registry (default minikube) flag: --target
+    TODO_PROFILE     dev|production           (default dev)        flag: --profile (orchestrator.settings.profiles)
 
 The kube context and `--allow-remote` are flags only, never read from a file or the environment:
 pointing a deploy at a non-local cluster has to be typed on the command line.
@@ -38,6 +39,7 @@ from urllib.parse import urlsplit
 
 from orchestrator.settings.envfile import Entry, parse_env_file
 from orchestrator.errors import EnvironmentProblem, InputError
+from orchestrator.settings.profiles import Profile
 from orchestrator.shell import run
 
 
@@ -67,7 +69,7 @@ class Environment(str, Enum):
 
 from orchestrator.settings.keys import SECRET_KEYS
 CONFIG_KEYS: tuple[str, ...] = ("LOG_LEVEL", "ENVIRONMENT", "FEATURE_FLAGS")
-DEPLOY_KEYS: tuple[str, ...] = ("TODO_RELEASE", "TODO_NAMESPACE", "TODO_TARGET")
+DEPLOY_KEYS: tuple[str, ...] = ("TODO_RELEASE", "TODO_NAMESPACE", "TODO_TARGET", "TODO_PROFILE")
 ALL_KEYS: tuple[str, ...] = SECRET_KEYS + CONFIG_KEYS + DEPLOY_KEYS
 
 DEFAULT_ENV_FILE = Path(".env")
@@ -82,8 +84,9 @@ _DEFAULTS: dict[str, str] = {
     "TODO_RELEASE": DEFAULT_RELEASE,
     "TODO_NAMESPACE": DEFAULT_NAMESPACE,
     "TODO_TARGET": Target.MINIKUBE.value,
+    "TODO_PROFILE": Profile.DEV.value,
 }
-_FLAG_KEYS = {"release": "TODO_RELEASE", "namespace": "TODO_NAMESPACE", "target": "TODO_TARGET"}
+_FLAG_KEYS = {"release": "TODO_RELEASE", "namespace": "TODO_NAMESPACE", "target": "TODO_TARGET", "profile": "TODO_PROFILE"}
 
 # Placeholder markers: .env.example uses them, and a required key holding one is refused.
 PLACEHOLDER_MARKERS: tuple[str, ...] = (
@@ -148,6 +151,7 @@ class Settings:
     env_file: Path | None
     origins: Mapping[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    profile: Profile = Profile.DEV
 
     def secret_values(self) -> dict[str, str]:
         """A plain dict for the Secret writer. Never log it."""
@@ -169,6 +173,7 @@ def load_settings(
     release: str | None = None,
     namespace: str | None = None,
     target: str | Target | None = None,
+    profile: str | Profile | None = None,
     context: str | None = None,
     allow_remote: bool = False,
     check_git: bool = True,
@@ -188,7 +193,7 @@ def load_settings(
                 f"run `git rm --cached {env_file}`, commit, and rotate every secret it held",
             )
 
-    flags = {"release": release, "namespace": namespace, "target": target}
+    flags = {"release": release, "namespace": namespace, "target": target, "profile": profile}
     values: dict[str, str] = {}
     origins: dict[str, str] = {}
     for key in ALL_KEYS:
@@ -213,6 +218,7 @@ def load_settings(
     log_level = _choice(LogLevel, values["LOG_LEVEL"].upper(), "LOG_LEVEL", origins, problems)
     environment = _choice(Environment, values["ENVIRONMENT"].lower(), "ENVIRONMENT", origins, problems)
     chosen_target = _choice(Target, values["TODO_TARGET"].lower(), "TODO_TARGET", origins, problems)
+    chosen_profile = _choice(Profile, values["TODO_PROFILE"].lower(), "TODO_PROFILE", origins, problems)
     release_name = values["TODO_RELEASE"]
     namespace_name = values["TODO_NAMESPACE"]
     problems += _dns_label_problems("TODO_RELEASE", release_name, 53, origins)
@@ -223,6 +229,7 @@ def load_settings(
         _raise(problems)
 
     assert log_level is not None and environment is not None and chosen_target is not None
+    assert chosen_profile is not None
     return Settings(
         secrets=SecretValues({k: values[k] for k in SECRET_KEYS}),
         log_level=log_level,
@@ -236,6 +243,7 @@ def load_settings(
         env_file=env_file,
         origins=dict(origins),
         warnings=tuple(warnings),
+        profile=chosen_profile,
     )
 
 

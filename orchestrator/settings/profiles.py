@@ -4,35 +4,25 @@
     production  values.yaml + values-production.yaml: replicas spread over nodes, disruption budgets,
                 autoscalers, TLS on the ingress; images pushed to a registry and deployed by digest
 
-A profile is chosen with `--profile NAME` or TODO_PROFILE; its rules (what it requires of the other
+A profile is chosen with `--profile NAME` or TODO_PROFILE (orchestrator.settings.config); its rules (what it requires of the other
 settings) are checked before anything is built.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
-from orchestrator.errors import InputError
+import yaml
+
 from orchestrator.paths import CHART_DIR
 
 
 class Profile(str, Enum):
     DEV = "dev"
     PRODUCTION = "production"
-
-
-def parse_profile(text: str | None) -> Profile:
-    """The Profile a flag or setting names (None or empty: dev); InputError on an unknown name."""
-    if not text:
-        return Profile.DEV
-    try:
-        return Profile(text.strip().lower())
-    except ValueError:
-        raise InputError(
-            f"unknown profile {text!r}",
-            f"use one of: {', '.join(p.value for p in Profile)}",
-        ) from None
 
 
 def values_files(profile: Profile, chart_dir: Path = CHART_DIR) -> tuple[Path, ...]:
@@ -57,3 +47,22 @@ def profile_problems(profile: Profile, *, registry: str | None, database_url_set
                 "set DATABASE_URL (environment or env file) to your PostgreSQL, e.g. a Neon connection string",
             ))
     return problems
+
+
+def profile_values(profile: Profile, chart_dir: Path = CHART_DIR) -> dict[str, Any]:
+    """The profile's chart values, its files merged in order (empty for dev)."""
+    merged: dict[str, Any] = {}
+    for path in values_files(profile, chart_dir):
+        merged = merge_values(merged, yaml.safe_load(path.read_text()) or {})
+    return merged
+
+
+def merge_values(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Helm's values coalescing for plain maps: nested maps merge, anything else in `override` wins."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge_values(out[key], value)
+        else:
+            out[key] = value
+    return out

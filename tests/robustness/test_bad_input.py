@@ -107,13 +107,24 @@ def test_env_file_tracked_by_git(spied: SpiedCluster, tmp_path: Path) -> None:
 
 @pytest.mark.proof("bad input")
 @pytest.mark.parametrize("flags", [["--timeout", "soon"], ["--budget-mb", "-1"], ["--target", "aks"],
-                                   ["--health-timeout", "0"]], ids=["timeout", "budget", "target", "health"])
+                                   ["--health-timeout", "0"], ["--profile", "staging"]],
+                         ids=["timeout", "budget", "target", "health", "profile"])
 def test_bad_flag(spied: SpiedCluster, tmp_path: Path, flags: list[str]) -> None:
     spied.reset()
     env_file = materialize(GOOD.encode(), tmp_path)
     run = invoke(spied.cluster, "up", *flags, env_file=env_file, extra_env={"PATH": spied.path})
     assert_nothing_happened(spied, run)
     assert flags[0].lstrip("-").split("-")[0] in run.finished["error"].lower()
+
+
+@pytest.mark.proof("bad input")
+def test_production_profile_without_a_registry(spied: SpiedCluster, tmp_path: Path) -> None:
+    """The production profile deploys by digest from a registry: without one it stops before any build."""
+    spied.reset()
+    env_file = materialize(GOOD.encode(), tmp_path)
+    run = invoke(spied.cluster, "up", "--profile", "production", env_file=env_file, extra_env={"PATH": spied.path})
+    assert_nothing_happened(spied, run)
+    assert "registry" in run.finished["error"] and "--registry" in run.output, run.explain()
 
 
 @pytest.mark.proof("bad input")

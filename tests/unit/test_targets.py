@@ -241,6 +241,9 @@ class FakeImages:
         self.log.append(("push", repository, tag))
         return iter(self.push_chunks)
 
+    def get_registry_data(self, ref: str) -> Any:
+        raise LookupError(f"{ref}: manifest unknown")  # what the engine answers for a tag the registry lacks
+
 
 class FakeDocker:
     def __init__(self, chunks: list[dict[str, Any]]) -> None:
@@ -251,11 +254,13 @@ class FakeDocker:
 
 
 def test_registry_push_rewrites_ref_and_reports_errors() -> None:
-    ok = FakeDocker([{"status": "Pushed"}, {"status": "abc: digest: sha256:1 size: 5"}])
+    digest = "sha256:" + "1" * 64
+    ok = FakeDocker([{"status": "Pushed"}, {"status": f"abc: digest: {digest} size: 5"},
+                     {"progressDetail": {}, "aux": {"Tag": "abc", "Digest": digest, "Size": 5}}])
     reporter = Reporter()
     target = RegistryTarget("localhost:5000", lambda: ok)
     target.ensure_ready()
-    assert target.load("todo-backend:abc", reporter) == "localhost:5000/todo-backend:abc"
+    assert target.load("todo-backend:abc", reporter) == f"localhost:5000/todo-backend:abc@{digest}"
     assert ok.images.log == [("get", "todo-backend:abc"), ("tag", "localhost:5000/todo-backend", "abc"),
                              ("push", "localhost:5000/todo-backend", "abc")]
     assert reporter.history[0]["image"] == "localhost:5000/todo-backend:abc"
