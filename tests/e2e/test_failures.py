@@ -134,7 +134,9 @@ def test_slow_rollout_is_waited_for(env_file: Path) -> None:
     with FakeCluster("slow", timings=FAST, ingress_port="none") as cluster:
         run = invoke(cluster, "up", env_file=env_file)
         assert run.returncode == 0, run.explain()
-        assert run.finished["phases"]["rollout"] >= FAST.slow_ready_after - 1
+        statuses = [e["status"] for e in run.named("rollout.status")]
+        assert "InProgress" in statuses and statuses[-1] == "Current", statuses
+        assert statuses.index("InProgress") < len(statuses) - 1, "it saw the rollout in progress, then waited"
 
 
 def test_api_errors_and_outage_are_retried(env_file: Path) -> None:
