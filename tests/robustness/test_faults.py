@@ -7,7 +7,7 @@ did not wait for a deadline it had no reason to wait for).
 The crash loop, unschedulable pods, an image the node drops, a Secret missing a key, a slow rollout,
 API 500s with an outage that recovers, minikube stopped, a wrong context, a failed upgrade rolled
 back and a rotation rolled back are in tests/e2e/test_failures.py. A failing Dockerfile step is
-covered by tests/images (the CLI builds only the project's own Dockerfiles).
+covered by tests/integration/images (the CLI builds only the project's own Dockerfiles).
 """
 
 from __future__ import annotations

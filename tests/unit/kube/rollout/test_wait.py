@@ -1,0 +1,402 @@
+"""rollout.wait against a real local HTTP server speaking the Kubernetes list/watch protocol.
+
+The server (`StubApi`) holds Deployments and Pods, streams watch events as the test changes them,
+and can refuse watches (to force polling) or fail requests with chosen status codes. The real
+`kubernetes` client talks to it over a socket, so list/watch, resourceVersion and error handling are
+exercised for real.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+
+from orchestrator.errors import DeployNeedsAction, DeployRolledBack, EnvironmentProblem
+from orchestrator.run.events import Reporter
+from orchestrator.kube.rollout.status import Status
+from orchestrator.kube.rollout.wait import evaluate, wait_for_rollout
+
+NS = "todo-app"
+RELEASE_LABELS = {"app.kubernetes.io/instance": "todo-app"}
+
+
+class StubApi:
+    def __init__(self) -> None:
+        self.lock = threading.Condition()
+        self.version = 1
+        self.objects: dict[str, dict[str, dict[str, Any]]] = {"deployments": {}, "pods": {}}
+        self.log: list[tuple[int, str, str, dict[str, Any]]] = []
+        self.watch_supported = True
+        self.failures: dict[str, list[int]] = {}  # "list:pods" / "watch:deployments" -> statuses to answer
+        self.requests: list[str] = []
+        self.logs: dict[str, str] = {}
+
+    # -- state changes, as a controller would make them
+    def put(self, plural: str, obj: dict[str, Any]) -> None:
+        with self.lock:
+            self.version += 1
+            obj = copy.deepcopy(obj)
+            obj["metadata"]["resourceVersion"] = str(self.version)
+            existed = obj["metadata"]["name"] in self.objects[plural]
+            self.objects[plural][obj["metadata"]["name"]] = obj
+            self.log.append((self.version, plural, "MODIFIED" if existed else "ADDED", obj))
+            self.lock.notify_all()
+
+    def delete(self, plural: str, name: str) -> None:
+        with self.lock:
+            self.version += 1
+            obj = self.objects[plural].pop(name)
+            self.log.append((self.version, plural, "DELETED", obj))
+            self.lock.notify_all()
+
+    def fail(self, key: str, *statuses: int) -> None:
+        self.failures.setdefault(key, []).extend(statuses)
+
+    def take_failure(self, key: str) -> int | None:
+        with self.lock:
+            queue = self.failures.get(key) or []
+            return queue.pop(0) if queue else None
+
+
+def make_handler(api: StubApi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # watches stream as chunks, as the real API server does
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _send(self, status: int, body: Any) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _status(self, code: int) -> None:
+            self._send(code, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code,
+                              "reason": "Scripted", "message": f"scripted {code}"})
+
+        def do_GET(self) -> None:  # noqa: N802
+            url = urlsplit(self.path)
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            parts = url.path.strip("/").split("/")
+            api.requests.append(f"{time.monotonic():.3f} {self.path}")
+            if parts[-1] == "log":
+                text = api.logs.get(parts[-2], "")
+                data = text.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
+            plural = parts[-1]
+            if plural not in api.objects:
+                self._status(404)
+                return
+            watching = query.get("watch") in ("true", "1", "True")
+            failure = api.take_failure(f"{'watch' if watching else 'list'}:{plural}")
+            if failure is not None:
+                self._status(failure)
+                return
+            selector = dict(p.split("=", 1) for p in query.get("labelSelector", "").split(",") if "=" in p)
+            if watching:
+                if not api.watch_supported:
+                    self._status(404)
+                    return
+                self._watch(plural, int(query.get("resourceVersion") or 0), float(query.get("timeoutSeconds") or 30),
+                            selector)
+                return
+            with api.lock:
+                items = [o for o in api.objects[plural].values() if matches(o, selector)]
+                self._send(200, {"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": str(api.version)},
+                                 "items": items})
+
+        def _watch(self, plural: str, since: int, timeout: float, selector: dict[str, str]) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            end = time.monotonic() + timeout
+            sent = since
+            try:
+                while time.monotonic() < end:
+                    with api.lock:
+                        fresh = [e for e in api.log if e[0] > sent and e[1] == plural]
+                        if not fresh:
+                            api.lock.wait(min(0.5, max(0.0, end - time.monotonic())))
+                            continue
+                    for version, _plural, kind, obj in fresh:
+                        sent = version
+                        if matches(obj, selector):
+                            line = json.dumps({"type": kind, "object": obj}).encode() + b"\n"
+                            self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
+                    self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                return
+
+    return Handler
+
+
+def matches(obj: dict[str, Any], selector: dict[str, str]) -> bool:
+    labels = obj.get("metadata", {}).get("labels") or {}
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+@pytest.fixture
+def api() -> Iterator[StubApi]:
+    state = StubApi()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def client(api: StubApi) -> Any:
+    from kubernetes.client import ApiClient, Configuration
+
+    config = Configuration()
+    config.host = api.url  # type: ignore[attr-defined]
+    return ApiClient(config)
+
+
+# --- objects as a controller would write them ----------------------------------------------------
+
+
+def deployment(name: str, *, ready: int = 0, replicas: int = 1, generation: int = 1, observed: int = 1) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": NS, "generation": generation, "labels": dict(RELEASE_LABELS)},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app.kubernetes.io/name": name}}},
+        "status": {"observedGeneration": observed, "replicas": replicas, "updatedReplicas": replicas,
+                   "readyReplicas": ready, "availableReplicas": ready},
+    }
+
+
+def pod(name: str, owner: str, *, ready: bool = False, waiting: tuple[str, str] | None = None,
+        phase: str = "Running") -> dict[str, Any]:
+    state: dict[str, Any] = {"running": {}} if not waiting else {"waiting": {"reason": waiting[0], "message": waiting[1]}}
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": NS,
+                     "labels": {**RELEASE_LABELS, "app.kubernetes.io/name": owner}},
+        "spec": {"containers": [{"name": owner, "image": f"todo-{owner}:abc123",
+                                 "resources": {"requests": {"cpu": "100m"}}}]},
+        "status": {"phase": phase,
+                   "conditions": [{"type": "PodScheduled", "status": "True"},
+                                  {"type": "Ready", "status": "True" if ready else "False"}],
+                   "containerStatuses": [{"name": owner, "image": f"todo-{owner}:abc123", "ready": ready,
+                                          "restartCount": 3 if waiting and waiting[0] == "CrashLoopBackOff" else 0,
+                                          "state": state}]},
+    }
+
+
+def later(delay: float, fn: Any) -> threading.Thread:
+    thread = threading.Thread(target=lambda: (time.sleep(delay), fn()), daemon=True)
+    thread.start()
+    return thread
+
+
+def statuses(reporter: Reporter, resource: str) -> list[str]:
+    return [e["status"] for e in reporter.named("rollout.status") if e["resource"] == resource]
+
+
+# --- tests ---------------------------------------------------------------------------------------
+
+
+def test_watch_sees_readiness_within_a_fraction_of_a_second(api: StubApi, client: Any) -> None:
+    for name in ("backend", "frontend"):
+        api.put("deployments", deployment(name))
+        api.put("pods", pod(f"{name}-1", name, waiting=("ContainerCreating", "")))
+    became_ready: list[float] = []
+
+    def ready() -> None:
+        # change the world only once both watches are open, so the measurement is the watch's latency
+        while sum("watch=true" in r for r in api.requests) < 2:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        for name in ("backend", "frontend"):
+            api.put("pods", pod(f"{name}-1", name, ready=True))
+            api.put("deployments", deployment(name, ready=1))
+        became_ready.append(time.monotonic())
+
+    later(0, ready)
+    reporter = Reporter()
+    outcome = wait_for_rollout(client, NS, ["backend", "frontend"], 20, reporter, poll_interval=10.0,
+                               selector="app.kubernetes.io/instance=todo-app")
+    finished = time.monotonic()
+    assert outcome.ok and outcome.reason == "Ready"
+    assert outcome.mode == "watch"
+    assert outcome.not_ready == []
+    latency = finished - became_ready[0]
+    assert latency < 0.15, f"readiness noticed {latency:.3f}s after it happened"
+    assert statuses(reporter, "deployment/backend") == ["InProgress", "Current"]
+    assert all("labelSelector=app.kubernetes.io/instance=todo-app" in unquote(r) for r in api.requests)
+
+
+def test_status_events_only_on_change(api: StubApi, client: Any) -> None:
+    api.put("deployments", deployment("backend"))
+
+    def churn() -> None:
+        for _ in range(5):  # same status written again and again: no new events
+            api.put("deployments", deployment("backend"))
+            time.sleep(0.02)
+        api.put("deployments", deployment("backend", ready=1))
+
+    later(0.3, churn)
+    reporter = Reporter()
+    outcome = wait_for_rollout(client, NS, ["backend"], 10, reporter)
+    assert outcome.ok
+    assert statuses(reporter, "deployment/backend") == ["InProgress", "Current"]
+
+
+def test_crash_loop_fails_fast_names_every_resource_and_attaches_logs(api: StubApi, client: Any) -> None:
+    api.put("deployments", deployment("backend"))
+    api.put("deployments", deployment("frontend"))
+    api.put("pods", pod("frontend-1", "frontend", waiting=("ContainerCreating", "")))
+    api.put("pods", pod("backend-1", "backend", waiting=("CrashLoopBackOff", "back-off 40s")))
+    asked: list[tuple[str, str, str]] = []
+
+    def logs_fn(namespace: str, pod_name: str, container: str) -> list[str]:
+        asked.append((namespace, pod_name, container))
+        return ["Traceback (most recent call last):", "RuntimeError: DATABASE_URL is not reachable"]
+
+    started = time.monotonic()
+    outcome = wait_for_rollout(client, NS, ["backend", "frontend"], 30, Reporter(), logs_fn=logs_fn)
+    assert time.monotonic() - started < 5
+    assert not outcome.ok and outcome.reason == "CannotHeal"
+    names = [r.resource for r in outcome.not_ready]
+    assert names == ["deployment/backend", "pod/backend-1", "deployment/frontend", "pod/frontend-1"]
+    crash = outcome.not_ready[1]
+    assert crash.diagnosis is not None and crash.diagnosis.reason == "CrashLoopBackOff"
+    assert crash.logs[-1] == "RuntimeError: DATABASE_URL is not reachable"
+    assert asked == [(NS, "backend-1", "backend")]
+    assert "kubectl logs backend-1" in crash.hint
+    error = outcome.error()
+    assert isinstance(error, DeployNeedsAction) and error.exit_code == 6
+    assert "deployment/backend" in error.message and "deployment/frontend" in error.message
+    assert any("RuntimeError" in line for line in error.details)
+    assert isinstance(outcome.error(rolled_back=True), DeployRolledBack)
+
+
+def test_image_not_loaded_and_missing_key_are_both_reported(api: StubApi, client: Any) -> None:
+    api.put("deployments", deployment("backend"))
+    api.put("deployments", deployment("frontend"))
+    api.put("pods", pod("frontend-1", "frontend", phase="Pending", waiting=(
+        "ErrImageNeverPull", 'Container image "todo-frontend:abc123" is not present with pull policy of Never')))
+    api.put("pods", pod("backend-1", "backend", phase="Pending", waiting=(
+        "CreateContainerConfigError", "couldn't find key COHERE_API_KEY in Secret todo-app/todo-app-secrets-v1")))
+    outcome = wait_for_rollout(client, NS, ["backend", "frontend"], 30, Reporter())
+    reasons = {r.resource: r.diagnosis.reason for r in outcome.not_ready if r.diagnosis}
+    assert reasons == {"pod/backend-1": "CreateContainerConfigError", "pod/frontend-1": "ErrImageNeverPull"}
+    hints = " ".join(r.hint for r in outcome.not_ready)
+    assert "add COHERE_API_KEY to your .env" in hints and "minikube image ls" in hints
+
+
+def test_falls_back_to_polling_when_the_server_cannot_watch(api: StubApi, client: Any) -> None:
+    api.watch_supported = False
+    api.put("deployments", deployment("backend"))
+    later(0.4, lambda: api.put("deployments", deployment("backend", ready=1)))
+    outcome = wait_for_rollout(client, NS, ["backend"], 10, Reporter(), poll_interval=0.1)
+    assert outcome.ok and outcome.mode == "poll"
+
+
+def test_retryable_api_errors_are_retried_and_counted(api: StubApi, client: Any) -> None:
+    api.put("deployments", deployment("backend", ready=1))
+    api.fail("list:deployments", 503, 429)
+    api.fail("list:pods", 500)
+    outcome = wait_for_rollout(client, NS, ["backend"], 10, Reporter())
+    assert outcome.ok
+    assert outcome.retries == 3
+
+
+def test_watch_errors_are_retried_and_the_wait_still_sees_changes(api: StubApi, client: Any) -> None:
+    api.put("deployments", deployment("backend"))
+    api.fail("watch:deployments", 503)
+    later(0.5, lambda: api.put("deployments", deployment("backend", ready=1)))
+    outcome = wait_for_rollout(client, NS, ["backend"], 10, Reporter(), poll_interval=10.0)
+    assert outcome.ok and outcome.mode == "watch"
+    assert outcome.retries >= 1
+
+
+def test_forbidden_is_not_retried(api: StubApi, client: Any) -> None:
+    api.fail("list:deployments", 403)
+    with pytest.raises(EnvironmentProblem) as err:
+        wait_for_rollout(client, NS, ["backend"], 10, Reporter())
+    assert "403" in err.value.message
+
+
+def test_deadline_names_what_is_not_ready(api: StubApi, client: Any) -> None:
+    api.put("deployments", deployment("backend", generation=2, observed=1))
+    api.put("pods", pod("backend-1", "backend"))
+    started = time.monotonic()
+    outcome = wait_for_rollout(client, NS, ["backend", "frontend"], 1.0, Reporter())
+    elapsed = time.monotonic() - started
+    assert 0.9 <= elapsed < 3
+    assert not outcome.ok and outcome.reason == "DeadlineExceeded"
+    by_name = {r.resource: r.result for r in outcome.not_ready}
+    assert by_name["deployment/backend"].reason == "NotObserved"
+    assert by_name["deployment/frontend"].status is Status.NOT_FOUND
+    assert by_name["pod/backend-1"].status is Status.IN_PROGRESS
+
+
+def test_deleted_pod_is_forgotten(api: StubApi, client: Any) -> None:
+    api.put("deployments", deployment("backend"))
+    api.put("pods", pod("backend-old", "backend", phase="Pending", waiting=("ContainerCreating", "")))
+
+    def replace() -> None:
+        api.delete("pods", "backend-old")
+        api.put("pods", pod("backend-new", "backend"))
+
+    later(0.3, replace)
+    outcome = wait_for_rollout(client, NS, ["backend"], 1.2, Reporter())
+    assert [r.resource for r in outcome.not_ready] == ["deployment/backend", "pod/backend-new"]
+
+
+def test_pod_logs_through_the_api(api: StubApi, client: Any) -> None:
+    from orchestrator.kube.rollout.wait import api_logs_fn
+
+    api.logs["backend-1"] = "one\ntwo\nthree\n"
+    assert api_logs_fn(client, tail_lines=2)(NS, "backend-1", "backend")[-1] == "three"
+
+
+# --- pure evaluation -----------------------------------------------------------------------------
+
+
+def test_a_bad_pod_of_a_current_deployment_does_not_fail_the_rollout() -> None:
+    deployments = {"backend": deployment("backend", ready=1)}
+    pods = {"old": pod("old", "backend", waiting=("ImagePullBackOff", ""))}
+    verdict = evaluate(["backend"], deployments, pods)
+    assert verdict.done and verdict.ok
+
+
+def test_pods_of_other_apps_are_ignored() -> None:
+    deployments = {"backend": deployment("backend")}
+    pods = {"other": pod("other", "unrelated", waiting=("CrashLoopBackOff", ""))}
+    verdict = evaluate(["backend"], deployments, pods)
+    assert not verdict.done and verdict.pods == {}
+
+
+def test_progress_deadline_exceeded_ends_the_wait() -> None:
+    obj = deployment("backend")
+    obj["status"]["conditions"] = [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]
+    verdict = evaluate(["backend"], {"backend": obj}, {})
+    assert verdict.done and not verdict.ok and verdict.reason == "Failed"
