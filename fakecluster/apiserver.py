@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import patches, protobuf, tables
+from . import admission, patches, protobuf, scheduler, tables, unserved, wire
 from .resources import KUBERNETES_VERSION, Resource, openapi_v3_document, openapi_v3_index
 from .selectors import field_selector, label_selector
 from .store import ApiError, Obj, Store
@@ -161,7 +161,8 @@ class PodLog:
 
 
 def _json_response(body: Any, status: int = 200) -> web.Response:
-    return web.Response(status=status, text=json.dumps(body), content_type="application/json")
+    # Compact, newline-terminated, Status fields in Go order: as the real JSON serializer (wire.py).
+    return web.Response(status=status, body=wire.encode(body), content_type="application/json")
 
 
 def _status_response(err: ApiError) -> web.Response:
@@ -254,6 +255,7 @@ class ApiServer:
             if parts[0] == "api" and len(parts) >= 2:
                 group, version, rest = "", parts[1], parts[2:]
             elif parts[0] == "apis" and len(parts) >= 2:
+                unserved.check_path(parts[1], [])
                 if len(parts) == 2:
                     doc = self.store.table.group(parts[1])
                     if doc is None:
@@ -267,6 +269,7 @@ class ApiServer:
                 if doc is None:
                     raise ApiError(404, "NotFound", "the server could not find the requested resource")
                 return _json_response(doc)
+            unserved.check_path(group, rest)
             return await self._resource(request, self._target(group, version, rest))
         except ApiError as err:
             return _status_response(err)
@@ -310,7 +313,7 @@ class ApiServer:
             listing = self._list(t, query)
             if tables.wants_table(request.headers.get("Accept", "")):
                 return _json_response(tables.table(t.res.kind, listing["items"], listing["metadata"]["resourceVersion"]))
-            return _json_response(listing)
+            return _json_response(wire.list_items_untyped(listing))
         if method == "GET" and _truthy(query.get("watch")):
             return await self._watch(request, t, name=t.name)
         if method == "GET":
@@ -318,10 +321,14 @@ class ApiServer:
             if not t.subresource and tables.wants_table(request.headers.get("Accept", "")):
                 return _json_response(tables.table(t.res.kind, [obj], obj["metadata"]["resourceVersion"]))
             return _json_response(self._scale(obj) if t.subresource == "scale" else obj)
+        if method == "POST" and t.subresource == "binding" and t.res.kind == "Pod":
+            return _json_response(scheduler.binding_request(store, t.namespace, t.name, await self._body(request)),
+                                  201)
         if method == "POST" and not t.name:
             body = await self._body(request)
             if query.get("dryRun"):
                 return _json_response(body, 201)
+            await admission.wait_for_service_account(store, t.res, t.namespace, body)
             return _json_response(store.create(t.res, t.namespace, body), 201)
         if method == "PUT" and t.name:
             body = await self._body(request)
@@ -377,7 +384,7 @@ class ApiServer:
                 if "json-patch" in content_type:
                     target = patches.json_patch(current, body)
                 elif "strategic-merge-patch" in content_type:
-                    target = patches.strategic_merge_patch(current, body)
+                    target = patches.strategic_merge_patch(current, body, t.res.kind)
                 else:
                     target = patches.merge_patch(current, body)
             except patches.PatchError as exc:
@@ -442,7 +449,7 @@ class ApiServer:
                 obj = event["object"]
                 if as_table and event["type"] not in ("BOOKMARK", "ERROR"):
                     obj = tables.table(t.res.kind, [obj], obj["metadata"].get("resourceVersion", ""))
-                return json.dumps({"type": event["type"], "object": obj}).encode() + b"\n"
+                return wire.encode({"type": event["type"], "object": obj})
 
             response = web.StreamResponse(headers={"Content-Type": "application/json",
                                                    "Transfer-Encoding": "chunked"})

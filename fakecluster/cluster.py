@@ -19,12 +19,13 @@ from typing import Any, TypeVar
 import yaml
 from aiohttp import web
 
-from . import minikube
+from . import admission, minikube
 from .addons import INGRESS_NAMESPACE, ingress_objects
 from .apiserver import ApiServer, RecordedRequest
 from .controller import Controller
 from .network import Network, Upstream, port_is_free
 from .scenarios import Scenario, Timings
+from .serviceaccounts import ServiceAccountsController
 from .store import Obj, Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -161,6 +162,8 @@ class FakeCluster:
         self.network = Network(self.store, Upstream(self._upstream_spec), self.minikube_state_path, ingress_port,
                                self._service_upstreams)
         self.network.install()
+        admission.install(self.store)
+        ServiceAccountsController(self.store, self.timings.service_account_delay).start()
         await self.network.start()
         self.controller = Controller(self.store, self.api.logs, self.minikube_state_path,
                                      lambda: self._scenario, self.timings)

@@ -24,15 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import minikube
+from . import minikube, node, scheduler
+from .admission import qos_class
 from .addons import INGRESS_IMAGE, INGRESS_NAMESPACE
 from .apiserver import PodLog
+from .node import NODE_NAME
 from .scenarios import CRASH_LOG, HEALTHY_LOG, Scenario, Timings
 from .resources import Resource
 from .selectors import selector_matches
 from .store import ApiError, Obj, Store, now_iso
 
-NODE_NAME = "minikube"
 SAFE_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 UNSCHEDULABLE_MESSAGE = "0/1 nodes are available: 1 Insufficient cpu."
 # Pods here belong to the cluster itself (addons): scenarios never touch them, their images are present.
@@ -185,7 +186,10 @@ class Controller:
             state = minikube.read_state(self.minikube_state)
             self._engine_shared = bool(state.get("docker_env_used"))
             self._node_images = {**SYSTEM_IMAGES, **(state.get("images") or {})}
-        self._images = {**(self._engine_images if self._engine_shared else {}), **self._node_images}
+        images = {**(self._engine_images if self._engine_shared else {}), **self._node_images}
+        if images != self._images:
+            self._images = images
+            node.sync_images(self.store, images)
 
     def _ensure_node(self) -> None:
         services = self._res("Service")
@@ -195,26 +199,7 @@ class Controller:
                 "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
                 "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.1",
                          "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 8443}]}})
-        nodes = self._res("Node")
-        if self.store.find(nodes, "", NODE_NAME) is None:
-            self.store.create(nodes, "", {"apiVersion": "v1", "kind": "Node", "metadata": {
-                "name": NODE_NAME, "labels": {"kubernetes.io/hostname": NODE_NAME,
-                                              "node-role.kubernetes.io/control-plane": "",
-                                              "minikube.k8s.io/primary": "true"}},
-                "spec": {"podCIDR": "10.244.0.0/24"}})
-            node = copy.deepcopy(self.store.get(nodes, "", NODE_NAME))
-            node["status"] = {
-                "capacity": {"cpu": "2", "memory": "3912364Ki", "pods": "110"},
-                "allocatable": {"cpu": "2", "memory": "3912364Ki", "pods": "110"},
-                "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
-                                "message": "kubelet is posting ready status", "lastHeartbeatTime": now_iso(),
-                                "lastTransitionTime": now_iso()}],
-                "addresses": [{"type": "InternalIP", "address": "127.0.0.1"},
-                              {"type": "Hostname", "address": NODE_NAME}],
-                "nodeInfo": {"kubeletVersion": "v1.35.0", "containerRuntimeVersion": "docker://28.4.0",
-                             "osImage": "Ubuntu 22.04.5 LTS", "architecture": "amd64", "operatingSystem": "linux"},
-            }
-            self.store.replace(nodes, "", NODE_NAME, node, subresource="status")
+        node.ensure_node(self.store, self._images)  # the kubelet registers the node: see node.py
 
     def event(self, involved: Obj, type_: str, reason: str, message: str, component: str) -> None:
         """Write a core/v1 Event, folding repeats into `count` as the real recorder does."""
@@ -409,17 +394,21 @@ class Controller:
             pod_spec.setdefault("restartPolicy", "Always")
             pod_spec.setdefault("serviceAccountName", "default")
             pod_spec.setdefault("schedulerName", "default-scheduler")
-            if self._fate_of_rs(rs) is not Scenario.UNSCHEDULABLE:
-                pod_spec["nodeName"] = NODE_NAME
-            pod = self.store.create(pod_res, namespace, {
-                "apiVersion": "v1", "kind": "Pod",
-                "metadata": {"name": name, "namespace": namespace, "labels": pod_meta.get("labels", {}),
-                             "annotations": pod_meta.get("annotations", {}) or {},
-                             "generateName": f"{rs['metadata']['name']}-",
-                             "ownerReferences": [_owner_ref(rs)]},
-                "spec": pod_spec,
-                "status": {"phase": "Pending", "qosClass": "Burstable"},
-            })
+            try:
+                pod = self.store.create(pod_res, namespace, {
+                    "apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": name, "namespace": namespace, "labels": pod_meta.get("labels", {}),
+                                 "annotations": pod_meta.get("annotations", {}) or {},
+                                 "generateName": f"{rs['metadata']['name']}-",
+                                 "ownerReferences": [_owner_ref(rs)]},
+                    "spec": pod_spec,
+                })
+            except ApiError as err:
+                # Refused (e.g. by ServiceAccount admission in a brand-new namespace): the controller
+                # records it and retries on its next sync (kubernetes/kubernetes
+                # pkg/controller/controller_utils.go, createPods: FailedCreate "Error creating: ...").
+                self.event(rs, "Warning", "FailedCreate", f"Error creating: {err.message}", "replicaset-controller")
+                break
             self.event(rs, "Normal", "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}",
                        "replicaset-controller")
         if len(pods) > desired:
@@ -540,12 +529,15 @@ class Controller:
             record = self.pods[meta["uid"]] = PodRecord(scenario, time.monotonic(), time.time())
         created = _iso(record.created_wall)
         namespace, name = meta["namespace"], meta["name"]
+        if record.scenario is not Scenario.UNSCHEDULABLE and scheduler.wants_default_scheduler(pod):
+            pod = scheduler.bind(self.store, namespace, name, NODE_NAME)  # kube-scheduler's binding
+            meta, spec = pod["metadata"], pod["spec"]
         if record.scenario is Scenario.UNSCHEDULABLE or not spec.get("nodeName"):
             self._once(record, pod, "sched", "Warning", "FailedScheduling",
                        f"{UNSCHEDULABLE_MESSAGE} preemption: 0/1 nodes are available: 1 No preemption victims "
                        "found for incoming pod.", "default-scheduler")
             self._write_status("Pod", pod, {
-                "phase": "Pending", "qosClass": "Burstable",
+                "phase": "Pending", "qosClass": qos_class(pod),
                 "conditions": [{"type": "PodScheduled", "status": "False", "lastProbeTime": None,
                                 "lastTransitionTime": created, "reason": "Unschedulable",
                                 "message": UNSCHEDULABLE_MESSAGE}]})
@@ -618,7 +610,7 @@ class Controller:
             "phase": "Running" if any_running else "Pending", "conditions": conditions,
             "hostIP": "192.168.49.2", "hostIPs": [{"ip": "192.168.49.2"}],
             "podIP": _pod_ip(meta["uid"]), "podIPs": [{"ip": _pod_ip(meta["uid"])}],
-            "startTime": created, "qosClass": "Burstable", "containerStatuses": statuses,
+            "startTime": created, "qosClass": qos_class(pod), "containerStatuses": statuses,
         })
 
     def _crash_status(self, record: PodRecord, pod: Obj, container: Obj, base: Obj, log: PodLog,

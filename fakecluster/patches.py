@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from . import mergekeys
+
 # Keys a strategic merge patch uses to merge lists of objects, in the order they are tried.
 _MERGE_KEYS = ("name", "containerPort", "mountPath", "devicePath", "type", "ip", "port", "topologyKey")
 
@@ -35,34 +37,55 @@ def _merge_key(items: list[Any]) -> str | None:
     return None
 
 
-def _strategic_list(target: list[Any], patch: list[Any]) -> list[Any]:
+def _list_key(kind: str | None, path: tuple[str, ...], target: list[Any], patch: list[Any]) -> str | None:
+    """The merge key for this list: from the served type's struct tags when the kind is known
+    (mergekeys.py), else guessed from the items (callers that patch a bare fragment)."""
+    if kind is not None:
+        return mergekeys.merge_key(kind, path) or None
     key = _merge_key([p for p in patch if not (isinstance(p, dict) and "$patch" in p and len(p) == 1)])
     if key is None or not all(isinstance(i, dict) and key in i for i in target):
-        return [strategic_merge_patch(None, p) for p in patch if not (isinstance(p, dict) and "$patch" in p)]
+        return None
+    return key
+
+
+def _strategic_list(target: list[Any], patch: list[Any], kind: str | None = None,
+                    path: tuple[str, ...] = ()) -> list[Any]:
+    key = _list_key(kind, path, target, patch)
+    if key == mergekeys.MERGE_PRIMITIVES:
+        return copy.deepcopy(target) + [copy.deepcopy(p) for p in patch if p not in target]
+    if key is None:
+        return [_smp(None, p, kind, path) for p in patch if not (isinstance(p, dict) and "$patch" in p)]
     result = [copy.deepcopy(i) for i in target]
     for item in patch:
         directive = item.get("$patch")
         if directive == "replace":
-            return [strategic_merge_patch(None, p) for p in patch if p is not item]
+            return [_smp(None, p, kind, path) for p in patch if p is not item]
         index = next((n for n, cur in enumerate(result) if cur.get(key) == item.get(key)), None)
         if directive == "delete":
             if index is not None:
                 result.pop(index)
         elif index is None:
-            result.append(strategic_merge_patch(None, item))
+            result.append(_smp(None, item, kind, path))
         else:
-            result[index] = strategic_merge_patch(result[index], item)
+            result[index] = _smp(result[index], item, kind, path)
     return result
 
 
-def strategic_merge_patch(target: Any, patch: Any) -> Any:
-    """A close-enough strategic merge: lists of named objects merge by their key; directives honoured."""
+def strategic_merge_patch(target: Any, patch: Any, kind: str | None = None) -> Any:
+    """Strategic merge. With `kind`, each list merges as its served type says (by its patchMergeKey,
+    as a set of scalars, or replaced whole: mergekeys.py); without, lists of objects merge by the first
+    key all their items share. `$patch`, `$setElementOrder`, `$retainKeys`, `$deleteFromPrimitiveList`
+    directives are honoured."""
+    return _smp(target, patch, kind, ())
+
+
+def _smp(target: Any, patch: Any, kind: str | None, path: tuple[str, ...]) -> Any:
     if not isinstance(patch, dict):
         if isinstance(patch, list):
-            return _strategic_list(target if isinstance(target, list) else [], patch)
+            return _strategic_list(target if isinstance(target, list) else [], patch, kind, path)
         return copy.deepcopy(patch)
     if patch.get("$patch") == "replace":
-        return {k: strategic_merge_patch(None, v) for k, v in patch.items() if k != "$patch"}
+        return {k: _smp(None, v, kind, (*path, k)) for k, v in patch.items() if k != "$patch"}
     if patch.get("$patch") == "delete":
         return None
     result = copy.deepcopy(target) if isinstance(target, dict) else {}
@@ -77,9 +100,9 @@ def strategic_merge_patch(target: Any, patch: Any) -> Any:
         if value is None:
             result.pop(key, None)
         elif isinstance(value, list) and isinstance(result.get(key), list):
-            result[key] = _strategic_list(result[key], value)
+            result[key] = _strategic_list(result[key], value, kind, (*path, key))
         else:
-            merged = strategic_merge_patch(result.get(key), value)
+            merged = _smp(result.get(key), value, kind, (*path, key))
             if merged is None:
                 result.pop(key, None)
             else:

@@ -53,8 +53,8 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "configmaps", "ConfigMap", short_names=("cm",)),
     Resource("", "v1", "services", "Service", short_names=("svc",), subresources=("status",), categories=("all",)),
     Resource("", "v1", "endpoints", "Endpoints", short_names=("ep",)),
-    Resource("", "v1", "pods", "Pod", short_names=("po",), subresources=("status", "log", "portforward", "exec"),
-             categories=("all",)),
+    Resource("", "v1", "pods", "Pod", short_names=("po",),
+             subresources=("status", "log", "binding", "portforward", "exec", "attach"), categories=("all",)),
     Resource("", "v1", "events", "Event", short_names=("ev",)),
     Resource("", "v1", "serviceaccounts", "ServiceAccount", short_names=("sa",)),
     Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", short_names=("pvc",),
@@ -147,8 +147,10 @@ class ResourceTable:
             entries.append(entry)
             for sub in res.subresources:
                 sub_kind = {"log": "Pod", "scale": "Scale", "portforward": "PodPortForwardOptions",
-                            "exec": "PodExecOptions"}.get(sub, res.kind)
+                            "exec": "PodExecOptions", "attach": "PodAttachOptions",
+                            "binding": "Binding"}.get(sub, res.kind)
                 sub_verbs = {"log": ["get"], "portforward": ["create", "get"], "exec": ["create", "get"],
+                             "attach": ["create", "get"], "binding": ["create"],
                              "finalize": ["update"]}.get(sub, ["get", "patch", "update"])
                 entries.append({"name": f"{res.plural}/{sub}", "singularName": "", "namespaced": res.namespaced,
                                 "kind": sub_kind, "verbs": sub_verbs})

@@ -43,6 +43,7 @@ class Timings:
     flaky_error_seconds: float = 5.0  # api-flaky: how long some requests fail with 500
     outage_seconds: float = 10.0  # api-flaky: 503s then refused connections, in total
     tick: float = 0.2  # controller resync period
+    service_account_delay: float = 0.3  # new namespace -> its `default` ServiceAccount (serviceaccounts.py)
 
     @classmethod
     def from_env(cls) -> Timings:
@@ -53,6 +54,7 @@ class Timings:
             flaky_delay=_env_float("FAKECLUSTER_FLAKY_DELAY", cls.flaky_delay),
             flaky_error_seconds=_env_float("FAKECLUSTER_FLAKY_ERROR_SECONDS", cls.flaky_error_seconds),
             outage_seconds=_env_float("FAKECLUSTER_OUTAGE_SECONDS", cls.outage_seconds),
+            service_account_delay=_env_float("FAKECLUSTER_SERVICE_ACCOUNT_SECONDS", cls.service_account_delay),
         )
 
     def ready_delay(self, scenario: Scenario) -> float:

@@ -36,10 +36,12 @@ class ApiError(Exception):
         self.code, self.reason, self.message, self.details = code, reason, message, details or {}
 
     def status(self) -> Obj:
+        # Field order of the Go struct (apimachinery pkg/apis/meta/v1/types.go, Status): details before code.
         body: Obj = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                     "message": self.message, "reason": self.reason, "code": self.code}
+                     "message": self.message, "reason": self.reason}
         if self.details:
             body["details"] = self.details
+        body["code"] = self.code
         return body
 
 
@@ -206,7 +208,8 @@ class Store:
             merged["status"] = obj.get("status", {})
             obj = merged
             meta = obj["metadata"]
-        elif res.has_status and res.kind != "Namespace":
+        elif res.has_status and res.kind != "Namespace" and subresource != "binding":
+            # (pods/binding writes spec.nodeName and the PodScheduled condition together: scheduler.py)
             obj["status"] = copy.deepcopy(current.get("status", {}))
             if not obj["status"]:
                 obj.pop("status")
@@ -214,7 +217,8 @@ class Store:
             admit(res, obj, current)
         spec_changed = obj.get("spec") != current.get("spec")
         generation = current["metadata"].get("generation", 1)
-        meta["generation"] = generation + 1 if spec_changed and subresource != "status" else generation
+        meta["generation"] = generation + 1 if spec_changed and subresource not in ("status", "binding") \
+            else generation
         if obj == current:
             return current
         meta["resourceVersion"] = self._bump()
