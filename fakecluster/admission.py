@@ -182,8 +182,8 @@ async def wait_for_service_account(store: Store, res: Resource, namespace: str, 
     spec = body.get("spec") or {}
     name = spec.get("serviceAccountName") or spec.get("serviceAccount") or DEFAULT_SERVICE_ACCOUNT
     namespace = namespace or (body.get("metadata") or {}).get("namespace") or "default"
-    if name != DEFAULT_SERVICE_ACCOUNT:
-        return
+    if name != DEFAULT_SERVICE_ACCOUNT or store.find(store.table.by_kind("Namespace"), "", namespace) is None:
+        return  # (a missing namespace is refused at once, before this plugin runs: NamespaceLifecycle)
     accounts = store.table.by_kind("ServiceAccount")
     for _ in range(DEFAULT_SA_ATTEMPTS - 1):
         if store.find(accounts, namespace, name) is not None:
