@@ -75,6 +75,61 @@ def qos_class(pod: Obj) -> str:
     return "Burstable"
 
 
+def _probe_defaults(probe: Any) -> None:
+    if not isinstance(probe, dict):
+        return
+    for key, value in (("timeoutSeconds", 1), ("periodSeconds", 10), ("successThreshold", 1),
+                       ("failureThreshold", 3)):
+        probe.setdefault(key, value)
+    if isinstance(probe.get("httpGet"), dict):
+        probe["httpGet"].setdefault("scheme", "HTTP")
+
+
+def _container_defaults(container: Obj) -> None:
+    image = str(container.get("image", ""))
+    last = image.rsplit("/", 1)[-1]
+    untagged_or_latest = "@" not in image and (":" not in last or last.endswith(":latest"))
+    container.setdefault("imagePullPolicy", "Always" if untagged_or_latest else "IfNotPresent")
+    container.setdefault("terminationMessagePath", "/dev/termination-log")
+    container.setdefault("terminationMessagePolicy", "File")
+    container.setdefault("resources", {})
+    for port in container.get("ports") or []:
+        port.setdefault("protocol", "TCP")
+    for env in container.get("env") or []:
+        field_ref = (env.get("valueFrom") or {}).get("fieldRef")
+        if isinstance(field_ref, dict):
+            field_ref.setdefault("apiVersion", "v1")
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        _probe_defaults(container.get(probe))
+
+
+def pod_defaults(res: Resource, obj: Obj, current: Obj | None) -> None:
+    """The defaults a created Pod comes back with: the v1 defaulting functions
+    (kubernetes/kubernetes pkg/apis/core/v1/defaults.go: SetDefaults_PodSpec, _Container, _Probe,
+    _ContainerPort, volume defaultMode 420), DefaultTolerationSeconds admission
+    (plugin/pkg/admission/defaulttolerationseconds/admission.go: not-ready and unreachable, 300 s) and
+    Priority admission (plugin/pkg/admission/priority/admission.go: priority 0, PreemptLowerPriority)."""
+    if res.kind != "Pod" or res.group or current is not None:
+        return
+    spec = obj.setdefault("spec", {})
+    for key, value in (("restartPolicy", "Always"), ("terminationGracePeriodSeconds", 30),
+                       ("dnsPolicy", "ClusterFirst"), ("securityContext", {}),
+                       ("schedulerName", "default-scheduler"), ("enableServiceLinks", True),
+                       ("priority", 0), ("preemptionPolicy", "PreemptLowerPriority")):
+        spec.setdefault(key, value)
+    for field in ("initContainers", "containers"):
+        for container in spec.get(field) or []:
+            _container_defaults(container)
+    for volume in spec.get("volumes") or []:
+        for source in ("secret", "configMap"):
+            if isinstance(volume.get(source), dict):
+                volume[source].setdefault("defaultMode", 420)
+    tolerations = spec.setdefault("tolerations", [])
+    for taint in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
+        if not any(t.get("key") == taint and t.get("effect") in (None, "", "NoExecute") for t in tolerations):
+            tolerations.append({"key": taint, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300})
+
+
 def pod_status_on_create(res: Resource, obj: Obj, current: Obj | None) -> None:
     """A new Pod's status is the server's, whatever the client sent: Pending with its QoS class
     (kubernetes/kubernetes pkg/registry/core/pod/strategy.go, PrepareForCreate)."""
@@ -192,4 +247,4 @@ async def wait_for_service_account(store: Store, res: Resource, namespace: str, 
 
 
 def install(store: Store) -> None:
-    store.admission.extend([service_account_admission(store), pod_status_on_create, service_status])
+    store.admission.extend([service_account_admission(store), pod_defaults, pod_status_on_create, service_status])

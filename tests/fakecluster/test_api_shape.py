@@ -49,6 +49,12 @@ def test_bare_pod_create_response_has_status_then_it_is_bound_and_runs(
     created = core.create_namespaced_pod(namespace, _pod("bare", local_image))
     assert created.status.phase == "Pending" and created.status.qos_class == "BestEffort"
     assert created.spec.node_name is None and created.spec.service_account_name == "default"
+    # the v1 defaults and the admission plugins' additions
+    assert (created.spec.dns_policy, created.spec.termination_grace_period_seconds, created.spec.priority) == \
+        ("ClusterFirst", 30, 0)
+    assert created.spec.containers[0].termination_message_policy == "File"
+    assert {(t.key, t.toleration_seconds) for t in created.spec.tolerations} == {
+        ("node.kubernetes.io/not-ready", 300), ("node.kubernetes.io/unreachable", 300)}
 
     def running() -> client.V1Pod | None:
         pod = core.read_namespaced_pod("bare", namespace)
