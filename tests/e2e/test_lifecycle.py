@@ -8,6 +8,7 @@ import pytest
 
 from tests.e2e.harness import (
     CANARIES,
+    FAST,
     app_secrets,
     decoded,
     deployment_images,
@@ -17,7 +18,7 @@ from tests.e2e.harness import (
     pod_uids,
     write_env,
 )
-from fakecluster import FakeCluster
+from fakecluster import FakeCluster, Timings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 NS = "todo-app"
@@ -118,3 +119,18 @@ def test_dry_run_changes_nothing(cluster: FakeCluster, env_file: Path) -> None:
     assert not [r for r in cluster.requests if r.is_write]
     assert not cluster.minikube_state.get("images")
     assert not run.named("helm.upgraded") and not run.named("secret.written")
+
+
+def test_up_into_a_namespace_whose_service_account_comes_late(env_file: Path) -> None:
+    """A brand-new namespace refuses pods until its `default` ServiceAccount exists: the ReplicaSet
+    controller records FailedCreate and retries. `up` waits that out and reports no failure."""
+    late = Timings(**{**FAST.__dict__, "service_account_delay": 8.0})
+    with FakeCluster("healthy", timings=late, ingress_port="none") as cluster:
+        run = invoke(cluster, "up", env_file=env_file)
+        assert run.returncode == 0, run.explain()
+        refused = [e for e in cluster.objects("Event", NS) if e["reason"] == "FailedCreate"]
+        assert refused and 'serviceaccount "default" not found' in refused[0]["message"]  # the window was hit
+        statuses = [e["status"] for e in run.named("rollout.status")]
+        assert "Failed" not in statuses and statuses[-1] == "Current", run.explain()
+        assert "forbidden" not in run.output.lower()
+        assert run.named("health.ok")
