@@ -54,6 +54,8 @@ from fakecluster import FakeCluster  # noqa: E402
 INVOKE = ROOT / ".venv" / "bin" / "invoke"
 BASELINE = ROOT / "bench" / "baseline.sh"
 RESULTS = ROOT / "bench" / "results"
+# The fake cluster knows no repository: the backend behind its node port and the pinned tools.
+CLUSTER_PATHS: dict[str, Any] = {"backend_dir": ROOT / "app" / "backend", "tools_bin": ROOT / ".tools" / "bin"}
 NAMESPACE = "todo-app"
 BASELINE_NAMESPACE = "todo-baseline"
 PROJECT_REPOS = ("todo-backend", "todo-frontend")
@@ -430,7 +432,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         readiness: list[float] = []
         kept: list[str] = []
         for i in range(cold_runs):
-            with FakeCluster("healthy", timings=FAST, ingress_port="none") as cluster:
+            with FakeCluster("healthy", timings=FAST, ingress_port="none", **CLUSTER_PATHS) as cluster:
                 stamps = RolloutStamps(NAMESPACE)
                 cluster.call(lambda: cluster.store.add_listener(stamps))
                 print(f"cold {i + 1}/{cold_runs}: ours ...", flush=True)
@@ -449,7 +451,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["cold"]["images_detail"] = {k: v for k, v in detail.items() if v is not None}
         readiness += [s.readiness for s in cold_ours if s.readiness is not None]
 
-        with FakeCluster("healthy", timings=FAST, ingress_port="none") as cluster:
+        with FakeCluster("healthy", timings=FAST, ingress_port="none", **CLUSTER_PATHS) as cluster:
             stamps = RolloutStamps(NAMESPACE)
             cluster.call(lambda: cluster.store.add_listener(stamps))
             print("warm-up: ours and baseline deploy once ...", flush=True)

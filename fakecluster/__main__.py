@@ -1,4 +1,4 @@
-"""`python -m fakecluster --scenario NAME [--state-dir DIR] -- COMMAND...`
+"""`python -m fakecluster --scenario NAME [--backend-dir DIR] [--tools-bin DIR] [--state-dir DIR] -- COMMAND...`
 
 Starts the fake cluster, runs COMMAND with KUBECONFIG and PATH (fake minikube, pinned helm/kubectl)
 pointing at it, stops everything and exits with COMMAND's exit code. Without COMMAND it serves until
@@ -26,8 +26,12 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenario", default="healthy", choices=[s.value for s in Scenario])
     parser.add_argument("--state-dir", help="where the kubeconfig, minikube state and bin dir go (default: temp)")
-    parser.add_argument("--upstream", help="what NodePort/ingress traffic reaches: a URL, 'backend' (start "
-                        "app/backend with SQLite, the default when it exists) or 'builtin' (a /health stub)")
+    parser.add_argument("--upstream", help="what NodePort/ingress traffic reaches: a URL, 'backend' (start the "
+                        "backend in --backend-dir with SQLite, the default when given) or 'builtin' (a /health stub)")
+    parser.add_argument("--backend-dir", help="the directory holding the backend's todo_api package, e.g. "
+                        "app/backend (default: $FAKECLUSTER_BACKEND_DIR)")
+    parser.add_argument("--tools-bin", help="a directory of pinned helm/kubectl to put on PATH, e.g. .tools/bin "
+                        "(default: $FAKECLUSTER_TOOLS_BIN)")
     parser.add_argument("--service-upstream", action="append", default=[], metavar="SERVICE=URL",
                         help="send one Service's traffic elsewhere (repeatable; SERVICE or NAMESPACE/SERVICE)")
     parser.add_argument("--ingress-port", default="auto", help="port for the emulated ingress ('auto': 80 if "
@@ -44,7 +48,8 @@ def main(argv: list[str]) -> int:
     args, command = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     with FakeCluster(args.scenario, state_dir=args.state_dir, upstream=args.upstream,
-                     ingress_port=args.ingress_port, port=args.port,
+                     ingress_port=args.ingress_port, port=args.port, backend_dir=args.backend_dir,
+                     tools_bin=args.tools_bin,
                      service_upstreams=dict(item.split("=", 1) for item in args.service_upstream)) as cluster:
         env = cluster.env
         if not command:

@@ -28,10 +28,14 @@ from .scenarios import Scenario, Timings
 from .serviceaccounts import ServiceAccountsController
 from .store import Obj, Store
 
-ROOT = Path(__file__).resolve().parents[1]
-TOOLS_BIN = ROOT / ".tools" / "bin"
 MINIKUBE_SCRIPT = Path(__file__).resolve().parent / "minikube.py"
 T = TypeVar("T")
+
+
+def _path_or_env(value: str | Path | None, variable: str) -> Path | None:
+    """A path given by the caller, else from the environment, else none: the package knows no repository."""
+    chosen = value if value is not None else os.environ.get(variable)
+    return Path(chosen).resolve() if chosen else None
 
 
 def write_kubeconfig(path: Path, server: str) -> None:
@@ -69,8 +73,12 @@ class FakeCluster:
 
     scenario: see scenarios.Scenario; binds ReplicaSets created from then on (set_scenario switches).
     state_dir: kubeconfig, minikube.json, bin/minikube, scenario file (default: a temp dir, removed on stop).
-    upstream: what NodePort/ingress traffic reaches: a URL, "backend" (app/backend under uvicorn with
-        SQLite; the default when it exists) or "builtin" (answers /health, /ready, /api/health).
+    upstream: what NodePort/ingress traffic reaches: a URL, "backend" (the backend in backend_dir under
+        uvicorn with SQLite; the default when backend_dir is given) or "builtin" (answers /health,
+        /ready, /api/health; the default otherwise).
+    backend_dir: the directory holding the backend's `todo_api` package (default: $FAKECLUSTER_BACKEND_DIR).
+    tools_bin: a directory of pinned helm/kubectl put on `env["PATH"]` after the fake minikube
+        (default: $FAKECLUSTER_TOOLS_BIN).
     service_upstreams: per-Service URLs ("name" or "namespace/name"), e.g. a real frontend container.
     ingress_port: where the emulated ingress listens (None: nowhere; "auto": 80 if free).
     port: the API server port (0: any free port).
@@ -79,7 +87,8 @@ class FakeCluster:
 
     def __init__(self, scenario: str | Scenario = "healthy", *, state_dir: str | Path | None = None,
                  upstream: str | None = None, ingress_port: int | str | None = None, port: int = 0,
-                 timings: Timings | None = None, service_upstreams: dict[str, str] | None = None) -> None:
+                 timings: Timings | None = None, service_upstreams: dict[str, str] | None = None,
+                 backend_dir: str | Path | None = None, tools_bin: str | Path | None = None) -> None:
         self._scenario = Scenario.parse(scenario)
         self._own_dir = state_dir is None
         self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="fakecluster-"))
@@ -89,6 +98,8 @@ class FakeCluster:
         self._ingress_spec = ingress_port
         self._upstream_spec = upstream
         self._service_upstreams = dict(service_upstreams or {})
+        self.backend_dir = _path_or_env(backend_dir, "FAKECLUSTER_BACKEND_DIR")
+        self.tools_bin = _path_or_env(tools_bin, "FAKECLUSTER_TOOLS_BIN")
         self.minikube_state_path = self.state_dir / "minikube.json"
         self.kubeconfig = self.state_dir / "kubeconfig"
         self.bin_dir = self.state_dir / "bin"
@@ -159,8 +170,8 @@ class FakeCluster:
         write_kubeconfig(self.kubeconfig, self.url)
         write_minikube_bin(self.bin_dir, self.minikube_state_path)
         ingress_port = self._ingress_port()
-        self.network = Network(self.store, Upstream(self._upstream_spec), self.minikube_state_path, ingress_port,
-                               self._service_upstreams)
+        upstream = Upstream(self._upstream_spec, self.backend_dir)
+        self.network = Network(self.store, upstream, self.minikube_state_path, ingress_port, self._service_upstreams)
         self.network.install()
         admission.install(self.store)
         ServiceAccountsController(self.store, self.timings.service_account_delay).start()
@@ -291,7 +302,8 @@ class FakeCluster:
     def env(self) -> dict[str, str]:
         """Environment for subprocesses: fake minikube and pinned tools first on PATH, the kubeconfig,
         and helm/kubectl caches inside the state dir."""
-        path = os.pathsep.join([str(self.bin_dir), str(TOOLS_BIN), os.environ.get("PATH", "")])
+        tools = [str(self.tools_bin)] if self.tools_bin else []
+        path = os.pathsep.join([str(self.bin_dir), *tools, os.environ.get("PATH", "")])
         return {**os.environ, "PATH": path, "KUBECONFIG": str(self.kubeconfig),
                 "FAKE_MINIKUBE_STATE": str(self.minikube_state_path),
                 "HELM_CACHE_HOME": str(self.state_dir / "helm" / "cache"),

@@ -1,15 +1,21 @@
-"""pytest fixtures for suites that run against the fake cluster.
+"""The pytest fixture for suites that run against the fake cluster: one `cluster` fixture for all.
 
-In a conftest.py: `from fakecluster.fixtures import fake_cluster  # noqa: F401`. Options through
-indirect parametrisation:
+Register it once in a top-level conftest.py (`from fakecluster.fixtures import cluster, cluster_options`).
+A suite sets its defaults by overriding `cluster_options` in its own conftest.py; a test changes them
+through indirect parametrisation, which wins over the suite's options:
 
-    @pytest.mark.parametrize("fake_cluster", [{"scenario": "crash-loop"}], indirect=True)
-    def test_x(fake_cluster): ...
+    @pytest.fixture
+    def cluster_options() -> dict[str, Any]:
+        return {"timings": FAST, "ingress_port": "none"}
+
+    @pytest.mark.parametrize("cluster", [{"scenario": "crash-loop"}], indirect=True)
+    def test_x(cluster: FakeCluster) -> None: ...
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -17,8 +23,13 @@ from .cluster import FakeCluster
 
 
 @pytest.fixture
-def fake_cluster(request: pytest.FixtureRequest) -> Iterator[FakeCluster]:
-    options = dict(getattr(request, "param", None) or {})
-    options.setdefault("upstream", "builtin")
-    with FakeCluster(**options) as cluster:
-        yield cluster
+def cluster_options() -> dict[str, Any]:
+    """Keyword arguments of FakeCluster for `cluster` (scenario "healthy" unless given)."""
+    return {}
+
+
+@pytest.fixture
+def cluster(request: pytest.FixtureRequest, cluster_options: dict[str, Any]) -> Iterator[FakeCluster]:
+    options = {"scenario": "healthy", **cluster_options, **(getattr(request, "param", None) or {})}
+    with FakeCluster(**options) as fake:
+        yield fake

@@ -25,8 +25,6 @@ from .controller import pods_ready_for
 from .resources import Resource
 from .store import ApiError, Obj, Store
 
-ROOT = Path(__file__).resolve().parents[1]
-BACKEND_DIR = ROOT / "app" / "backend"
 NODE_PORT_RANGE = (30000, 32767)
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-authorization",
                "content-length", "host"}
@@ -49,13 +47,18 @@ def free_port() -> int:
 
 
 class Upstream:
-    """Where proxied traffic ends: a URL, or the real backend started on first use ("backend"),
-    or a tiny built-in server answering /health ("builtin")."""
+    """Where proxied traffic ends: a URL, or the real backend in `backend_dir` started on first use
+    ("backend", the default when `backend_dir` holds one), or a tiny built-in server answering /health
+    ("builtin")."""
 
-    def __init__(self, spec: str | None) -> None:
+    def __init__(self, spec: str | None, backend_dir: Path | None = None) -> None:
+        has_backend = backend_dir is not None and (backend_dir / "todo_api" / "main.py").exists()
         if spec is None:
-            spec = "backend" if (BACKEND_DIR / "todo_api" / "main.py").exists() else "builtin"
+            spec = "backend" if has_backend else "builtin"
+        if spec == "backend" and not has_backend:
+            raise ValueError(f"upstream 'backend' needs backend_dir holding todo_api/main.py (got {backend_dir})")
         self.spec = spec
+        self.backend_dir = backend_dir
         self.url = spec if spec.startswith("http") else ""
         self._process: subprocess.Popen[bytes] | None = None
         self._runner: web.AppRunner | None = None
@@ -94,13 +97,12 @@ class Upstream:
         env = {**os.environ, "DATABASE_URL": f"sqlite:///{self._tmp.name}/todo.db",
                "JWT_SECRET": secrets.token_urlsafe(48), "PORT": str(port), "HOST": "127.0.0.1"}
         env.pop("COHERE_API_KEY", None)
-        python = ROOT / ".venv" / "bin" / "python"
         self.log_path = Path(self._tmp.name) / "backend.log"
         log = self.log_path.open("wb")
         self._process = subprocess.Popen(
-            [str(python if python.exists() else sys.executable), "-m", "uvicorn", "todo_api.main:app",
+            [sys.executable, "-m", "uvicorn", "todo_api.main:app",
              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            cwd=BACKEND_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            cwd=self.backend_dir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         atexit.register(self._kill)  # never leave the backend behind, even if the cluster is not stopped
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30

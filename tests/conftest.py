@@ -1,14 +1,20 @@
-"""Shared test set-up: the project's pinned tools (.tools/bin) come first on PATH."""
+"""Shared test set-up: the project's pinned tools (.tools/bin) come first on PATH; the fake cluster
+gets this checkout's backend and tools, and its one `cluster` fixture is registered for every suite."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from fakecluster.fixtures import cluster, cluster_options  # noqa: F401  (the shared fixtures)
+
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS_BIN = ROOT / ".tools" / "bin"
 
 os.environ["PATH"] = f"{TOOLS_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+# The fake cluster knows no repository: it is told where the backend and the pinned tools are.
+os.environ.setdefault("FAKECLUSTER_BACKEND_DIR", str(ROOT / "app" / "backend"))
+os.environ.setdefault("FAKECLUSTER_TOOLS_BIN", str(TOOLS_BIN))
 
 
 # --- the robustness summary ----------------------------------------------------------------------

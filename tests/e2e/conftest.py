@@ -3,13 +3,12 @@ backend answering /health through the NodePort), and env files with canary secre
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.e2e.harness import FAST, write_env
-from fakecluster import FakeCluster
 
 
 @pytest.fixture
@@ -18,6 +17,6 @@ def env_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def cluster() -> Iterator[FakeCluster]:
-    with FakeCluster("healthy", timings=FAST, ingress_port="none") as fake:
-        yield fake
+def cluster_options() -> dict[str, Any]:
+    """The shared `cluster` fixture (fakecluster/fixtures.py) with the real backend behind the node port."""
+    return {"timings": FAST, "ingress_port": "none"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,9 +35,9 @@ def local_image() -> str:
 
 
 @pytest.fixture
-def cluster() -> Iterator[FakeCluster]:
-    with FakeCluster("healthy", upstream="builtin", timings=FAST) as fake:
-        yield fake
+def cluster_options() -> dict[str, Any]:
+    """The shared `cluster` fixture (fakecluster/fixtures.py) with the /health stub upstream."""
+    return {"upstream": "builtin", "timings": FAST}
 
 
 @pytest.fixture

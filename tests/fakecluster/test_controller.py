@@ -10,7 +10,6 @@ import pytest
 from kubernetes import client, config
 
 from fakecluster import FakeCluster
-from fakecluster.fixtures import fake_cluster  # noqa: F401  (the shared fixture, tested here)
 
 from .conftest import FAST, run
 
@@ -206,12 +205,13 @@ def test_scenario_switch_through_the_state_file(cluster: FakeCluster) -> None:
     cluster.wait_for(lambda: cluster.scenario.value == "crash-loop", timeout=3)
 
 
-@pytest.mark.parametrize("fake_cluster", [{"scenario": "crash-loop", "timings": FAST}], indirect=True)
-def test_shared_fixture_takes_options(fake_cluster: FakeCluster, local_image: str) -> None:
-    env = fake_cluster.env
+@pytest.mark.parametrize("cluster", [{"scenario": "crash-loop"}], indirect=True)
+def test_shared_fixture_takes_options(cluster: FakeCluster, local_image: str) -> None:
+    assert cluster.timings is FAST  # the suite's options (conftest.cluster_options) stay; the test's win
+    env = cluster.env
     run(["minikube", "image", "load", local_image], env)
     run(["kubectl", "create", "secret", "generic", "app-secrets", "--from-literal=API_KEY=x"], env)
-    manifest = fake_cluster.state_dir / "d.json"
+    manifest = cluster.state_dir / "d.json"
     manifest.write_text(json.dumps(deployment("web", local_image)))
     run(["kubectl", "apply", "-f", str(manifest)], env)
-    assert waiting_reason(fake_cluster, "default")[0] == "CrashLoopBackOff"
+    assert waiting_reason(cluster, "default")[0] == "CrashLoopBackOff"

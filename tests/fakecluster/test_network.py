@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import httpx
 import pytest
 
 from fakecluster import FakeCluster
-from fakecluster.network import free_port
+from fakecluster.network import Upstream, free_port
+from tests.conftest import ROOT
 
 from .conftest import FAST, run
 from .test_helm_kubectl import helm_install
+
+BACKEND_DIR = ROOT / "app" / "backend"
 
 
 INGRESS = """
@@ -85,7 +91,7 @@ def test_ingress_routes_by_host_when_the_addon_is_enabled(local_image: str) -> N
 def test_default_upstream_is_the_real_backend(local_image: str) -> None:
     with FakeCluster("healthy", timings=FAST) as cluster:
         if cluster.network.upstream.spec != "backend":
-            pytest.fail("app/backend exists, so the real backend must be the default upstream")
+            pytest.fail("tests/conftest.py gives the backend dir, so the real backend must be the default upstream")
         run(["kubectl", "create", "namespace", "web"], cluster.env)
         install_tiny(cluster, "web", local_image)
         port = cluster.node_port("web", "tiny-web")
@@ -104,3 +110,18 @@ def test_a_service_can_have_its_own_upstream(local_image: str) -> None:
             port = cluster.node_port("web", "tiny-web")
             cluster.wait_for(lambda: reachable(f"http://127.0.0.1:{port}/version"), timeout=5)
             assert get(f"http://127.0.0.1:{port}/version").json()["gitVersion"] == "v1.35.0"
+
+
+def test_paths_come_from_the_caller_or_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("FAKECLUSTER_BACKEND_DIR", raising=False)
+    monkeypatch.delenv("FAKECLUSTER_TOOLS_BIN", raising=False)
+    bare = FakeCluster(state_dir=tmp_path / "bare")
+    assert bare.backend_dir is None and bare.tools_bin is None
+    assert Upstream(None, bare.backend_dir).spec == "builtin"
+    with pytest.raises(ValueError, match="backend_dir"):
+        Upstream("backend", tmp_path)  # no todo_api/main.py there
+    monkeypatch.setenv("FAKECLUSTER_TOOLS_BIN", str(tmp_path / "tools"))
+    told = FakeCluster(state_dir=tmp_path / "told", backend_dir=BACKEND_DIR)
+    assert told.backend_dir == BACKEND_DIR and told.tools_bin == tmp_path / "tools"
+    assert told.env["PATH"].split(os.pathsep)[:2] == [str(told.bin_dir), str(tmp_path / "tools")]
+    assert Upstream(None, told.backend_dir).spec == "backend"

@@ -6,6 +6,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,9 +50,9 @@ def env_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def cluster() -> Iterator[FakeCluster]:
-    with FakeCluster("healthy", timings=FAST, ingress_port="none", upstream="builtin") as fake:
-        yield fake
+def cluster_options() -> dict[str, Any]:
+    """The shared `cluster` fixture (fakecluster/fixtures.py) with the /health stub upstream."""
+    return {"timings": FAST, "ingress_port": "none", "upstream": "builtin"}
 
 
 @pytest.fixture(scope="module")
