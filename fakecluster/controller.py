@@ -107,6 +107,7 @@ class Controller:
         self.pods: dict[str, PodRecord] = {}
         self.rs_fates: dict[str, Scenario] = {}  # ReplicaSet uid -> scenario its pods follow
         self.progress_started: dict[tuple[str, str], float] = {}  # (deployment uid, rs name) -> monotonic
+        self.create_errors: dict[str, str] = {}  # ReplicaSet uid -> why its last pod create was refused
         self._wake = asyncio.Event()
         self._images: dict[str, str] = {}
         self._node_images: dict[str, str] = dict(SYSTEM_IMAGES)
@@ -369,7 +370,7 @@ class Controller:
                        f'Deployment "{meta["name"]}" has timed out progressing.', "deployment-controller")
         status: Obj = {"observedGeneration": meta.get("generation", 1), "replicas": len(pods),
                        "updatedReplicas": len(new_pods), "readyReplicas": ready, "availableReplicas": ready,
-                       "conditions": [conditions[0], progressing]}
+                       "conditions": [conditions[0], progressing, *deployment_replica_failure(new_rs)]}
         if desired - ready > 0:
             status["unavailableReplicas"] = max(len(pods), desired) - ready
         for key in ("readyReplicas", "availableReplicas", "updatedReplicas", "replicas"):
@@ -386,6 +387,8 @@ class Controller:
         pods = self._children("Pod", rs)
         desired = rs["spec"].get("replicas", 0)
         pod_res = self._res("Pod")
+        if desired > len(pods):
+            self.create_errors.pop(rs["metadata"]["uid"], None)
         for _ in range(desired - len(pods)):
             template = copy.deepcopy(rs["spec"].get("template", {}))
             name = f"{rs['metadata']['name']}-{_random_suffix()}"
@@ -408,6 +411,7 @@ class Controller:
                 # records it and retries on its next sync (kubernetes/kubernetes
                 # pkg/controller/controller_utils.go, createPods: FailedCreate "Error creating: ...").
                 self.event(rs, "Warning", "FailedCreate", f"Error creating: {err.message}", "replicaset-controller")
+                self.create_errors[rs["metadata"]["uid"]] = err.message
                 break
             self.event(rs, "Normal", "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}",
                        "replicaset-controller")
@@ -430,7 +434,11 @@ class Controller:
         ready = sum(1 for p in pods if _pod_ready(p))
         status = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
                   "availableReplicas": ready, "observedGeneration": rs["metadata"].get("generation", 1)}
-        self._write_status("ReplicaSet", rs, {k: v for k, v in status.items() if v or k == "replicas"})
+        status = {k: v for k, v in status.items() if v or k == "replicas"}
+        failure = replica_failure(rs, self.create_errors.get(rs["metadata"]["uid"]))
+        if failure:
+            status["conditions"] = [failure]
+        self._write_status("ReplicaSet", rs, status)
 
     # --- scheduler + kubelet --------------------------------------------------------------------------
     def _forget_gone_pods(self) -> None:
@@ -440,6 +448,8 @@ class Controller:
         live_rs = {rs["metadata"]["uid"] for rs in self.store.iter_kind("ReplicaSet")}
         for uid in [uid for uid in self.rs_fates if uid not in live_rs]:
             del self.rs_fates[uid]
+        for uid in [uid for uid in self.create_errors if uid not in live_rs]:
+            del self.create_errors[uid]
         live_keys = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in self.store.iter_kind("Pod")}
         for key in [k for k in self.logs if (k[0], k[1]) not in live_keys]:
             self.logs[key].close()
@@ -644,6 +654,27 @@ class Controller:
             "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
                                          "startedAt": _iso(record.created_wall + (record.restarts - 1) * interval),
                                          "finishedAt": finished, "containerID": f"docker://{pod_meta['uid']}"}}}
+
+
+def replica_failure(rs: Obj, error: str | None) -> Obj | None:
+    """The ReplicaSet's ReplicaFailure condition while its pod creates are refused, kept from the first
+    refusal on, gone once a create succeeds (kubernetes/kubernetes
+    pkg/controller/replicaset/replica_set_utils.go, calculateStatus)."""
+    if not error:
+        return None
+    old = next((c for c in rs.get("status", {}).get("conditions") or [] if c.get("type") == "ReplicaFailure"), None)
+    if old is not None:
+        return old
+    return {"type": "ReplicaFailure", "status": "True", "lastTransitionTime": now_iso(), "reason": "FailedCreate",
+            "message": error}
+
+
+def deployment_replica_failure(new_rs: Obj) -> list[Obj]:
+    """The new ReplicaSet's ReplicaFailure, copied onto the Deployment (kubernetes/kubernetes
+    pkg/controller/deployment/progress.go, getReplicaFailures; util.ReplicaSetToDeploymentCondition)."""
+    return [{"type": c["type"], "status": c["status"], "lastUpdateTime": c.get("lastTransitionTime"),
+             "lastTransitionTime": c.get("lastTransitionTime"), "reason": c.get("reason"), "message": c.get("message")}
+            for c in new_rs.get("status", {}).get("conditions") or [] if c.get("type") == "ReplicaFailure"]
 
 
 def _pod_ready(pod: Obj) -> bool:

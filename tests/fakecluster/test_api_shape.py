@@ -218,8 +218,19 @@ def test_until_the_service_account_exists_pods_are_refused_and_the_replicaset_re
             "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}}, "template": {
                 "metadata": {"labels": {"app": "web"}},
                 "spec": {"containers": [{"name": "web", "image": local_image, "imagePullPolicy": "Never"}]}}}})
+
+        def failure_condition() -> tuple[str, str] | None:
+            found = {c.type: (c.reason, c.message) for c in apps.read_namespaced_deployment(
+                "web", "fresh").status.conditions or []}
+            return found.get("ReplicaFailure")
+        reason, message = cluster.wait_for(failure_condition, timeout=3)
+        assert reason == "FailedCreate" and 'serviceaccount "default" not found' in message
+        [rs] = apps.list_namespaced_replica_set("fresh").items
+        assert [(c.type, c.reason) for c in rs.status.conditions] == [("ReplicaFailure", "FailedCreate")]
         cluster.wait_for(lambda: (apps.read_namespaced_deployment("web", "fresh").status.available_replicas or 0)
                          == 1, timeout=10)
+        assert failure_condition() is None  # gone once a create succeeded
+        assert not apps.list_namespaced_replica_set("fresh").items[0].status.conditions
         failed = [e for e in cluster.objects("Event", "fresh") if e["reason"] == "FailedCreate"]
         assert failed and failed[0]["type"] == "Warning" and failed[0]["source"]["component"] == "replicaset-controller"
         assert failed[0]["message"].startswith('Error creating: pods "web-') and \
