@@ -11,6 +11,8 @@ from typing import Any
 
 from invoke import Collection, Exit, task
 
+from orchestrator.settings.defaults import HEALTH_TIMEOUT_S, IMAGE_BUDGET_MB, ROLLOUT_TIMEOUT_S
+
 _PROFILE_HELP = "dev (default: one node, images loaded) or production (replicas over nodes, autoscaling, registry by digest)"
 
 
@@ -63,14 +65,14 @@ def validate(c, set=None, profile=None, json=False):  # noqa: A002 - invoke deri
 @task(
     help={
         "json": "print JSON lines instead of human lines (the last one, run.finished, has refs, sizes and policy)",
-        "budget_mb": "total size budget of both images in MB (uncompressed, default 600)",
+        "budget_mb": f"total size budget of both images in MB (uncompressed, default {IMAGE_BUDGET_MB})",
         "image_budget": "a per-image budget NAME=MB, e.g. todo-backend=250 (repeatable)",
         "require_scan": "fail when no vulnerability scanner (trivy, grype) or database is available",
         "env_file": "env file whose secret values the canary scan looks for (default .env when present)",
     },
     iterable=["image_budget"],
 )
-def build(c, json=False, budget_mb=600, image_budget=None, require_scan=False, env_file=None):
+def build(c, json=False, budget_mb=IMAGE_BUDGET_MB, image_budget=None, require_scan=False, env_file=None):
     """Build the backend and frontend images (content tags, in parallel); check size budget and image policy."""
 
     def body() -> None:
@@ -126,12 +128,12 @@ def _say(text: str, as_json: bool) -> None:
         "dry_run": "print the plan (what would be built, loaded, written, upgraded) and change nothing",
         "recover": "unblock a release stuck in pending-install/pending-upgrade (rollback or uninstall), then go on",
         "rollback": "roll a failed rollout back to the last good revision (default on; --no-rollback keeps it)",
-        "timeout": "seconds to wait for the rollout (default 300)",
-        "health_timeout": "seconds to wait for /health after the rollout (default 120)",
+        "timeout": f"seconds to wait for the rollout (default {ROLLOUT_TIMEOUT_S:g})",
+        "health_timeout": f"seconds to wait for /health after the rollout (default {HEALTH_TIMEOUT_S:g})",
         "url": "the URL to check /health at, when neither ingress, NodePort nor port-forward fits",
         "registry": "push images to this registry instead of loading them (for remote clusters)",
         "build_in_cluster": "build straight into minikube's Docker engine (minikube docker-env)",
-        "budget_mb": "total size budget of both images in MB, uncompressed (default 600)",
+        "budget_mb": f"total size budget of both images in MB, uncompressed (default {IMAGE_BUDGET_MB})",
         "require_scan": "fail when no vulnerability scanner (trivy, grype) can run",
         "profile": _PROFILE_HELP,
     },
@@ -149,10 +151,10 @@ def up(c, env_file=None, context=None, allow_remote=False, target=None, release=
 
         def options():
             return UpOptions(dry_run=dry_run, recover=recover, rollback=rollback,
-                             timeout_s=number("timeout", timeout, 300, minimum=1),
-                             health_timeout_s=number("health-timeout", health_timeout, 120, minimum=1), url=url,
+                             timeout_s=number("timeout", timeout, ROLLOUT_TIMEOUT_S, minimum=1),
+                             health_timeout_s=number("health-timeout", health_timeout, HEALTH_TIMEOUT_S, minimum=1), url=url,
                              registry=registry, build_in_cluster=build_in_cluster,
-                             budget_mb=number("budget-mb", budget_mb, 600, minimum=1), require_scan=require_scan)
+                             budget_mb=number("budget-mb", budget_mb, IMAGE_BUDGET_MB, minimum=1), require_scan=require_scan)
 
         request = _request(env_file, release, namespace, "registry" if registry and not target else target,
                            context, allow_remote, profile)
@@ -196,8 +198,8 @@ def down(c, env_file=None, context=None, allow_remote=False, target=None, releas
         **_SETTINGS_HELP,
         "only": "rotate only this key (repeatable); the others keep their deployed values",
         "generate": "generate a new random value for this key (repeatable; e.g. JWT_SECRET) and save it to the env file",
-        "timeout": "seconds to wait for the rollout (default 300)",
-        "health_timeout": "seconds to wait for /health (default 120)",
+        "timeout": f"seconds to wait for the rollout (default {ROLLOUT_TIMEOUT_S:g})",
+        "health_timeout": f"seconds to wait for /health (default {HEALTH_TIMEOUT_S:g})",
         "url": "the URL to check /health at",
     },
     iterable=["only", "generate"],
@@ -213,8 +215,8 @@ def rotate_secrets(c, env_file=None, context=None, allow_remote=False, target=No
         from orchestrator.steps import UpOptions
 
         opts = RotateOptions(only=tuple(only or ()), generate=tuple(generate or ()),
-                             up=UpOptions(timeout_s=number("timeout", timeout, 300, minimum=1),
-                                          health_timeout_s=number("health-timeout", health_timeout, 120, minimum=1),
+                             up=UpOptions(timeout_s=number("timeout", timeout, ROLLOUT_TIMEOUT_S, minimum=1),
+                                          health_timeout_s=number("health-timeout", health_timeout, HEALTH_TIMEOUT_S, minimum=1),
                                           url=url))
         check_keys(opts)
 
@@ -265,7 +267,7 @@ def logs(c, component=None, follow=False, tail=None, env_file=None, context=None
     def body() -> None:
         from orchestrator.run.events import Reporter
         from orchestrator.settings.flags import choice, number
-        from orchestrator.commands.status import COMPONENTS, logs as read_logs
+        from orchestrator.commands.logs import COMPONENTS, logs as read_logs
         from orchestrator.run.frame import run_command
 
         lines = int(number("tail", tail, 100, minimum=0, integer=True))

@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import DeployNeedsAction, EnvironmentProblem, OrchestratorError
-from orchestrator.kube.cluster import CHART_DIR, Cluster
+from orchestrator.kube.cluster import Cluster
 from orchestrator.kube.secret_store import SecretWrite
+from orchestrator.paths import CHART_DIR
 from orchestrator.run.events import Reporter
 from orchestrator.run.phases import PhaseClock
 from orchestrator.settings.config import Settings, Target
+from orchestrator.settings.defaults import HEALTH_TIMEOUT_S, IMAGE_BUDGET_MB, ROLLOUT_TIMEOUT_S
 from orchestrator.settings.keys import SECRET_KEYS
 from orchestrator.settings.profiles import merge_values, profile_values
 
@@ -27,12 +29,12 @@ class UpOptions:
     dry_run: bool = False
     recover: bool = False
     rollback: bool = True
-    timeout_s: float = 300.0
-    health_timeout_s: float = 120.0
+    timeout_s: float = ROLLOUT_TIMEOUT_S
+    health_timeout_s: float = HEALTH_TIMEOUT_S
     url: str | None = None
     registry: str | None = None
     build_in_cluster: bool = False
-    budget_mb: float = 600.0
+    budget_mb: float = IMAGE_BUDGET_MB
     image_budgets_mb: Mapping[str, float] = field(default_factory=dict)
     require_scan: bool = False
     chart_dir: Path = CHART_DIR

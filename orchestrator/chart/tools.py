@@ -32,6 +32,7 @@ import yaml
 
 from orchestrator.chart import policy
 from orchestrator.errors import EnvironmentProblem, InputError
+from orchestrator.images.context import from_lines
 from orchestrator.run.events import Reporter
 from orchestrator.settings.profiles import Profile, values_files
 from orchestrator.shell import run
@@ -336,39 +337,21 @@ def check_hadolint(options: ValidateOptions, dockerfiles: Sequence[Path]) -> Che
     return _timed("hadolint", body)
 
 
-_ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?", re.I)
-_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?", re.I)
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
-
-
 def base_image_problems(text: str, filename: str) -> list[Problem]:
     """IMG003: every FROM resolves (ARG defaults included) to a base image with a fixed tag or a digest.
 
     checkov's CKV_DOCKER_7 cannot resolve `FROM ${ARG}` and is skipped in .checkov.yaml; this is
     the same rule with ARG defaults applied. Earlier build stages and `scratch` need no tag.
     """
-    args: dict[str, str] = {}
-    stages: set[str] = {"scratch"}
     problems: list[Problem] = []
-    seen_from = False
-    for number, line in enumerate(text.splitlines(), start=1):
-        arg = _ARG.match(line)
-        if arg and not seen_from:  # only ARGs before the first FROM apply to FROM lines
-            args[arg.group(1)] = arg.group(2) or ""
+    for line in from_lines(text, {}):
+        if not line.external:
             continue
-        found = _FROM.match(line)
-        if not found:
-            continue
-        seen_from = True
-        image = _VAR.sub(lambda m: args.get(m.group(1) or m.group(3)) or m.group(2) or "", found.group(1))
-        if found.group(2):
-            stages.add(found.group(2).lower())
-        if image.lower() in stages:
-            continue
+        image = line.image
         tag, digest = policy.image_reference_tag(image)
         if not digest and (not tag or tag.lower() == "latest"):
             problems.append(Problem(
-                "IMG003", f"{filename}:{number}",
+                "IMG003", f"{filename}:{line.number}",
                 f"base image {image or '<empty>'!r} has no fixed tag" if not tag else f"base image {image!r} uses latest",
                 "FROM a tagged base image (or give the ARG a tagged default), e.g. python:3.11-slim",
             ))

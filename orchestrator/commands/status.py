@@ -1,18 +1,14 @@
-"""`invoke status` and `invoke logs`: read-only views of a release, secret values redacted."""
+"""`invoke status`: a read-only view of a release (helm revision, Secret version, workloads, health)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.kube.cluster import Cluster
 from orchestrator.settings.config import Settings
-from orchestrator.errors import InputError, OrchestratorError
+from orchestrator.errors import OrchestratorError
 from orchestrator.run.events import Reporter
-
-COMPONENTS = ("backend", "frontend")
 
 
 @dataclass
@@ -45,17 +41,10 @@ class StatusReport:
         return out
 
 
-def _raw_list(fn: Callable[..., Any], namespace: str, selector: str) -> list[dict[str, Any]]:
-    from orchestrator.kube.api import call
-
-    response = call(fn, namespace, label_selector=selector, _preload_content=False)
-    return list(json.loads(response.data).get("items") or [])
-
-
 def status(settings: Settings, reporter: Reporter, *, check_health: bool = True, url: str | None = None,
            health_timeout_s: float = 5.0) -> StatusReport:
     from orchestrator.kube.helm import last_deployed
-    from orchestrator.kube.api import api_error
+    from orchestrator.kube.api import api_error, list_raw
     from orchestrator.kube.rollout.status import compute, name_of
 
     report = StatusReport(settings.release, settings.namespace)
@@ -71,8 +60,8 @@ def status(settings: Settings, reporter: Reporter, *, check_health: bool = True,
             report.secret, report.secret_version = secrets.get("existingSecret"), secrets.get("version")
         selector = cluster.workloads.selector
         try:
-            deployments = _raw_list(cluster.apps().list_namespaced_deployment, settings.namespace, selector)
-            pods = _raw_list(cluster.core().list_namespaced_pod, settings.namespace, selector)
+            deployments = list_raw(cluster.apps().list_namespaced_deployment, settings.namespace, selector)
+            pods = list_raw(cluster.core().list_namespaced_pod, settings.namespace, selector)
         except OrchestratorError:
             raise
         except Exception as exc:
@@ -103,52 +92,3 @@ class _Silent(Reporter):
 
     def emit(self, event: str, **fields: Any) -> dict[str, Any]:
         return {"event": event, **fields}
-
-
-def pod_names(cluster: Cluster, namespace: str, component: str | None) -> list[tuple[str, str]]:
-    """(pod, container) pairs of the release, optionally one component."""
-    selector = cluster.workloads.selector
-    if component:
-        if component not in COMPONENTS:
-            raise InputError(f"unknown component {component!r}", f"use one of {', '.join(COMPONENTS)}")
-        selector += f",app.kubernetes.io/component={component}"
-    pods = _raw_list(cluster.core().list_namespaced_pod, namespace, selector)
-    out = []
-    for pod in pods:
-        for c in pod.get("spec", {}).get("containers", []):
-            out.append((pod["metadata"]["name"], c["name"]))
-    return out
-
-
-def logs(settings: Settings, reporter: Reporter, *, component: str | None = None, tail: int = 100,
-         follow: bool = False, redact_values: list[str] | None = None) -> Iterator[str]:
-    """Yield log lines of the release's pods (prefixed with the pod name), redacted."""
-    from orchestrator.kube.api import api_error, call
-    from orchestrator.redact import Redactor
-
-    redactor = Redactor(redact_values if redact_values is not None else list(settings.secret_values().values()))
-    with Cluster.open(settings, reporter) as cluster:
-        core = cluster.core()
-        targets = pod_names(cluster, settings.namespace, component)
-        if not targets:
-            yield f"(no pods of release {settings.release} in {settings.namespace})"
-            return
-        if follow and len(targets) > 1:
-            raise InputError("--follow follows one container", "name a component: `invoke logs backend --follow`")
-        for pod, container in targets:
-            try:
-                if follow:
-                    response = core.read_namespaced_pod_log(pod, settings.namespace, container=container,
-                                                            tail_lines=tail, follow=True, _preload_content=False)
-                    for raw in response.stream():
-                        for line in raw.decode("utf-8", "replace").splitlines():
-                            yield f"{pod}: {redactor.redact(line)}"
-                    continue
-                text = call(core.read_namespaced_pod_log, pod, settings.namespace, container=container,
-                            tail_lines=tail)
-            except OrchestratorError:
-                raise
-            except Exception as exc:
-                raise api_error(exc, f"reading logs of {pod}") from None
-            for line in str(text or "").splitlines():
-                yield f"{pod}: {redactor.redact(line)}"

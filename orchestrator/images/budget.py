@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from orchestrator.settings.defaults import IMAGE_BUDGET_MB as DEFAULT_TOTAL_BUDGET_MB
+
 MB = 1_000_000
-DEFAULT_TOTAL_BUDGET_MB = 600
 
 
 def mb(size: int | None) -> str:

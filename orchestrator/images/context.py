@@ -17,6 +17,7 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 TAG_LENGTH = 12
@@ -93,11 +94,25 @@ def content_tag(
     return digest.hexdigest()[:TAG_LENGTH]
 
 
-_ARG = re.compile(r"^\s*ARG\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:=(?P<default>\S*))?\s*$", re.IGNORECASE)
-_FROM = re.compile(
-    r"^\s*FROM\s+(?:--platform=\S+\s+)?(?P<image>\S+)(?:\s+AS\s+(?P<stage>\S+))?\s*$", re.IGNORECASE
+# The one Dockerfile FROM/ARG reader (the content tag, `invoke validate`'s IMG003 and `invoke doctor`
+# use it). Dockerfile reference: `FROM [--platform=<p>] <image> [AS <name>]`; ARGs before the first
+# FROM apply to FROM lines; `$VAR`, `${VAR}` and `${VAR:-default}` / `${VAR-default}` are expanded.
+_ARG = re.compile(r"^\s*ARG\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:=(?P<default>\S*))?", re.IGNORECASE)
+_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(?P<image>\S+)(?:\s+AS\s+(?P<stage>\S+))?", re.IGNORECASE)
+_VAR = re.compile(
+    r"\$\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}|\$(?P<bare>[A-Za-z_][A-Za-z0-9_]*)"
 )
-_VAR = re.compile(r"\$\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}|\$(?P<bare>[A-Za-z_][A-Za-z0-9_]*)")
+
+
+@dataclass(frozen=True)
+class FromLine:
+    """One FROM line: its image with ARGs expanded and, when it names no earlier stage, the external image."""
+
+    number: int  # 1-based line number
+    image: str  # as written, ARGs expanded ("" when an ARG without a value was all it named)
+    stage: str | None  # its `AS` name, lower case
+    base: str | None  # the external image the stage builds on (None for `scratch`)
+    external: bool  # the image is pulled or built from (not an earlier stage, not `scratch`)
 
 
 def _unquote(value: str) -> str:
@@ -106,37 +121,45 @@ def _unquote(value: str) -> str:
     return value
 
 
-def base_images(dockerfile_text: str, build_args: Mapping[str, str]) -> tuple[list[str], str | None]:
-    """(external images named by FROM lines in order, the final stage's external base).
-
-    ARGs declared before the first FROM are substituted (build args override their defaults);
-    FROM lines naming an earlier stage resolve to that stage's base. `scratch` has no base.
-    """
+def from_lines(dockerfile_text: str, build_args: Mapping[str, str]) -> list[FromLine]:
+    """Every FROM line in order. Build args override ARG defaults; a FROM naming an earlier stage
+    resolves to that stage's base."""
     args: dict[str, str] = {}
     stages: dict[str, str | None] = {}
-    images: list[str] = []
-    final: str | None = None
-    seen_from = False
-    for line in dockerfile_text.splitlines():
+    found: list[FromLine] = []
+
+    def expand(match: re.Match[str]) -> str:
+        name = match.group("braced") or match.group("bare")
+        return args.get(name) or (match.group("default") or "")
+
+    for number, line in enumerate(dockerfile_text.splitlines(), start=1):
         arg = _ARG.match(line)
-        if arg and not seen_from:
+        if arg and not found:
             name = arg.group("name")
             args[name] = build_args.get(name, _unquote(arg.group("default") or ""))
             continue
         match = _FROM.match(line)
         if not match:
             continue
-        seen_from = True
-        image = _VAR.sub(lambda m: args.get(m.group("braced") or m.group("bare"), ""), match.group("image"))
-        if image.lower() in stages:
-            base = stages[image.lower()]
-        elif image.lower() == "scratch":
-            base = None
-        else:
-            base = image
-            if image not in images:
-                images.append(image)
-        if match.group("stage"):
-            stages[match.group("stage").lower()] = base
-        final = base
-    return images, final
+        image = _VAR.sub(expand, match.group("image"))
+        external = image.lower() not in stages and image.lower() != "scratch"
+        base = image if external else stages.get(image.lower())
+        stage = match.group("stage").lower() if match.group("stage") else None
+        if stage:
+            stages[stage] = base
+        found.append(FromLine(number, image, stage, base, external))
+    return found
+
+
+def base_images(dockerfile_text: str, build_args: Mapping[str, str]) -> tuple[list[str], str | None]:
+    """(external images named by FROM lines in order, the final stage's external base).
+
+    ARGs declared before the first FROM are substituted (build args override their defaults);
+    FROM lines naming an earlier stage resolve to that stage's base. `scratch` has no base.
+    """
+    lines = from_lines(dockerfile_text, build_args)
+    images: list[str] = []
+    for line in lines:
+        if line.external and line.image not in images:
+            images.append(line.image)
+    return images, (lines[-1].base if lines else None)

@@ -159,8 +159,3 @@ def build_and_check(
     if not budget_report.ok:
         raise budget_error(budget_report, sizes)
     return report
-
-
-def default_env_file(root: Path) -> Path | None:
-    path = root / ".env"
-    return path if path.is_file() else None

@@ -10,6 +10,7 @@ The `kubernetes` package is imported inside functions so that importing this mod
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -99,33 +100,82 @@ def call(fn: Callable[..., T], *args: Any, counter: RetryCounter | None = None, 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def api_error(exc: BaseException, what: str) -> OrchestratorError:
-    """Turn a failed API call into the project's error with a next step (never echoes a response body)."""
+def list_raw(fn: Callable[..., Any], namespace: str, selector: str) -> list[dict[str, Any]]:
+    """A namespaced list call (e.g. CoreV1Api.list_namespaced_pod) with the retry rule, as plain dicts."""
+    response = call(fn, namespace, label_selector=selector, _preload_content=False)
+    return list(json.loads(response.data).get("items") or [])
+
+
+def api_error(exc: BaseException, what: str, namespace: str | None = None,
+              can_i: str = "list pods") -> OrchestratorError:
+    """The one mapping of a failed API call to the project's errors (status and reason only: a response
+    body can echo a Secret, so it is never shown). Used after the retries of `call`, so a status that
+    was worth retrying and still failed (no answer, 429, 5xx) is the environment's problem: exit 3.
+
+    `can_i` is the `kubectl auth can-i` question a 403 hint asks (e.g. "create secrets").
+    """
+    from kubernetes.client.exceptions import ApiException
+
     status = status_of(exc)
-    if status == NO_RESPONSE:
+    in_namespace = f" -n {namespace}" if namespace else ""
+    if status == NO_RESPONSE or (status is None and isinstance(exc, OSError)):
         return EnvironmentProblem(
-            f"the Kubernetes API did not answer while {what}",
-            "check the cluster is running (`minikube status`) and `kubectl get nodes` answers",
+            f"the Kubernetes API is unreachable: it did not answer while {what} ({type(exc).__name__})",
+            "start the cluster (`minikube start`), then check `minikube status` and `kubectl cluster-info`",
         )
-    if status in (401, 403):
+    if status is None:
+        return OrchestratorError(f"unexpected error while {what}: {type(exc).__name__}", "run `invoke doctor`")
+    reason = str(exc.reason or "") if isinstance(exc, ApiException) else ""
+    answered = f"{status} {reason}".strip()
+    if status == 401:
         return EnvironmentProblem(
-            f"the Kubernetes API refused access ({status}) while {what}",
-            "check the kube context and its credentials: `kubectl auth can-i list pods`",
+            f"the Kubernetes API rejected the credentials ({answered}) while {what}",
+            "refresh the kubeconfig: `minikube update-context`, then `kubectl get nodes`",
         )
-    if status is not None:
-        return OrchestratorError(
-            f"the Kubernetes API answered {status} while {what}",
-            "re-run with the same flags; if it persists run `invoke doctor`",
+    if status == 403:
+        return EnvironmentProblem(
+            f"the Kubernetes API refused access ({answered}) while {what}",
+            f"your user needs RBAC rights: `kubectl auth can-i {can_i}{in_namespace}`",
         )
-    return OrchestratorError(f"unexpected error while {what}: {type(exc).__name__}", "run `invoke doctor`")
+    if is_retryable_status(status):
+        return EnvironmentProblem(
+            f"the Kubernetes API failed ({answered}) while {what}, after retries",
+            "the cluster is unhealthy: check `kubectl get --raw /readyz`, then re-run",
+        )
+    if status == 404:
+        return EnvironmentProblem(
+            f"not found (404) while {what}",
+            f"the namespace may be missing: `kubectl create namespace {namespace}`" if namespace
+            else "check the kube context points at the cluster you deployed to: `kubectl config current-context`",
+        )
+    return OrchestratorError(
+        f"the Kubernetes API answered {answered} while {what}",
+        "re-run with the same flags; if it persists run `invoke doctor` and report the output",
+    )
 
 
-def quiet_client_logging() -> None:
-    """The client logs response bodies (base64 Secret data) at DEBUG: keep its loggers above that."""
-    for name in ("kubernetes", "kubernetes.client.rest", "urllib3"):
+class _DropBodies(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "body" not in str(record.msg).lower()
+
+
+def quiet_client_logging(api: Any | None = None) -> None:
+    """Make sure the kubernetes client cannot print request or response bodies (Secret data included).
+
+    Its `Configuration.debug` turns on http.client's stdout dump of every request, and the client
+    logs response bodies at DEBUG on `kubernetes.client.rest`: debug goes off, the loggers stay at
+    INFO or above, and a filter drops any record about a body.
+    """
+    owner = getattr(api, "api_client", api)  # an API class (CoreV1Api) or an ApiClient itself
+    configuration = getattr(owner, "configuration", None)
+    if configuration is not None and getattr(configuration, "debug", False):
+        configuration.debug = False
+    for name in ("kubernetes", "kubernetes.client", "kubernetes.client.rest", "client", "urllib3"):
         logger = logging.getLogger(name)
-        if logger.level == logging.NOTSET or logger.level < logging.INFO:
+        if logger.getEffectiveLevel() < logging.INFO:
             logger.setLevel(logging.INFO)
+        if not any(isinstance(f, _DropBodies) for f in logger.filters):
+            logger.addFilter(_DropBodies())
 
 
 def api_client(kubeconfig_path: str, context: str | None = None) -> ApiClient:

@@ -16,7 +16,7 @@ from orchestrator.kube.guard import FrozenContext, freeze_context
 from orchestrator.run.events import Reporter
 from orchestrator.kube.helm import Helm, HelmTarget
 
-from orchestrator.paths import CHART_DIR, CHART_NAME, ROOT  # noqa: F401 - re-exported for callers
+from orchestrator.paths import CHART_NAME
 
 
 def fullname(release: str) -> str:
@@ -96,7 +96,7 @@ class Cluster:
     @property
     def api(self) -> Any:
         if self._api is None:
-            from orchestrator.kube.secret_store import quiet_client_logging
+            from orchestrator.kube.api import quiet_client_logging
 
             self._api = self.frozen.api_client()
             quiet_client_logging(self._api)

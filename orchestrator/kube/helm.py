@@ -35,6 +35,7 @@ from orchestrator import shell
 from orchestrator.errors import DeployNeedsAction, EnvironmentProblem, InputError, OrchestratorError
 from orchestrator.run.events import Reporter
 from orchestrator.run.interrupts import scratch, unscratch
+from orchestrator.settings.defaults import ROLLOUT_TIMEOUT_S
 from orchestrator.shell import CommandFailed
 
 FINGERPRINT_PREFIX = "todo-deploy fingerprint="
@@ -100,14 +101,14 @@ def upgrade_argv(
     return argv
 
 
-def rollback_argv(t: HelmTarget, revision: int | None, timeout_s: float = 300) -> list[str]:
+def rollback_argv(t: HelmTarget, revision: int | None, timeout_s: float = ROLLOUT_TIMEOUT_S) -> list[str]:
     argv = [t.binary, "rollback", t.release]
     if revision is not None:
         argv.append(str(revision))
     return argv + t.common() + ["--timeout", f"{int(max(1, timeout_s))}s"]
 
 
-def uninstall_argv(t: HelmTarget, timeout_s: float = 300) -> list[str]:
+def uninstall_argv(t: HelmTarget, timeout_s: float = ROLLOUT_TIMEOUT_S) -> list[str]:
     return [t.binary, "uninstall", t.release, *t.common(), "--timeout", f"{int(max(1, timeout_s))}s"]
 
 
@@ -358,7 +359,7 @@ class Helm:
         chart_dir: str | Path,
         values: Mapping[str, Any],
         *,
-        timeout_s: float = 300,
+        timeout_s: float = ROLLOUT_TIMEOUT_S,
         disable_openapi_validation: bool = False,
         force: bool = False,
         extra: Sequence[str] = (),
@@ -392,7 +393,7 @@ class Helm:
                            fingerprint=fp[:12])
         return UpgradeOutcome(action, fp, revision)
 
-    def rollback(self, to_revision: int | None = None, timeout_s: float = 300) -> int | None:
+    def rollback(self, to_revision: int | None = None, timeout_s: float = ROLLOUT_TIMEOUT_S) -> int | None:
         """Roll back to `to_revision` (None: the previous one); returns the new revision number."""
         self._call(rollback_argv(self.target, to_revision, timeout_s), timeout=timeout_s + 60, own_session=True)
         after = self.history()
@@ -401,7 +402,7 @@ class Helm:
                            revision=revision)
         return revision
 
-    def uninstall(self, timeout_s: float = 300, missing_ok: bool = True) -> bool:
+    def uninstall(self, timeout_s: float = ROLLOUT_TIMEOUT_S, missing_ok: bool = True) -> bool:
         try:
             self._attempts(uninstall_argv(self.target, timeout_s), timeout=timeout_s + 60, own_session=True)
         except CommandFailed as exc:
@@ -411,7 +412,7 @@ class Helm:
         self.reporter.emit("helm.uninstalled", release=self.target.release)
         return True
 
-    def recover(self, timeout_s: float = 300) -> RecoveryPlan:
+    def recover(self, timeout_s: float = ROLLOUT_TIMEOUT_S) -> RecoveryPlan:
         """Unblock a release stuck in pending-*: roll back to the last deployed revision, or uninstall."""
         plan = plan_recovery(self.history())
         if plan.action == "rollback":

@@ -17,14 +17,14 @@ import base64
 import hashlib
 import hmac
 import json
-import logging
 import secrets as _random
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from orchestrator.errors import DeployNeedsAction, EnvironmentProblem, InputError, OrchestratorError
+from orchestrator.errors import DeployNeedsAction, InputError, OrchestratorError
+from orchestrator.kube.api import api_error, quiet_client_logging
 
 MANAGED_BY = "todo-deploy"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -74,28 +74,6 @@ def generate_secret(key: str) -> str:
             f"only {', '.join(sorted(GENERATABLE_KEYS))} can be generated; set {key} in the env file",
         )
     return _random.token_urlsafe(48)
-
-
-def quiet_client_logging(api: Any | None = None) -> None:
-    """Make sure the kubernetes client cannot print request or response bodies.
-
-    Its `Configuration.debug` turns on http.client's stdout dump of every request (Secret data
-    included) and older client versions log response bodies at DEBUG on `kubernetes.client.rest`.
-    """
-    configuration = getattr(getattr(api, "api_client", None), "configuration", None)
-    if configuration is not None and getattr(configuration, "debug", False):
-        configuration.debug = False
-    for name in ("kubernetes", "kubernetes.client", "kubernetes.client.rest", "client"):
-        logger = logging.getLogger(name)
-        if logger.getEffectiveLevel() < logging.INFO:
-            logger.setLevel(logging.INFO)
-        if not any(isinstance(f, _DropBodies) for f in logger.filters):
-            logger.addFilter(_DropBodies())
-
-
-class _DropBodies(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "body" not in str(record.msg).lower()
 
 
 def ensure_namespace(api: Any, name: str) -> bool:
@@ -241,8 +219,8 @@ def _api(
 ) -> tuple[T | None, int | None]:
     """Run one API call -> (result, None), or (None, status) for a tolerated status.
 
-    Other failures become orchestrator errors raised outside the `except` block, so the
-    ApiException (whose text holds the response body) is not even kept as `__context__`.
+    Other failures become orchestrator errors (kube.api.api_error) raised outside the `except` block,
+    so the ApiException (whose text holds the response body) is not even kept as `__context__`.
     """
     import urllib3.exceptions
     from kubernetes.client.exceptions import ApiException
@@ -251,37 +229,9 @@ def _api(
     try:
         return call(), None
     except ApiException as exc:
-        status, reason = int(exc.status or 0), str(exc.reason or "")
-        if status in tolerate:
-            return None, status
-        failure = _mapped(status, reason, action, namespace)
+        if int(exc.status or 0) in tolerate:
+            return None, int(exc.status or 0)
+        failure = api_error(exc, action, namespace, can_i="create secrets")
     except (urllib3.exceptions.HTTPError, OSError) as exc:
-        failure = EnvironmentProblem(
-            f"the Kubernetes API is unreachable ({type(exc).__name__}) during: {action}",
-            "start the cluster (minikube start) and check `kubectl cluster-info`",
-        )
+        failure = api_error(exc, action, namespace)
     raise failure
-
-
-def _mapped(status: int, reason: str, action: str, namespace: str) -> OrchestratorError:
-    if status == 403:
-        return EnvironmentProblem(
-            f"forbidden ({status}) to {action} in namespace {namespace}",
-            f"your user needs RBAC rights on secrets and namespaces: kubectl auth can-i create secrets -n {namespace}",
-        )
-    if status == 401:
-        return EnvironmentProblem(
-            f"the Kubernetes API rejected the credentials ({status}) during: {action}",
-            "refresh the kubeconfig: minikube update-context",
-        )
-    if status == 0 or status == 429 or 500 <= status < 600:
-        return EnvironmentProblem(
-            f"the Kubernetes API failed ({status} {reason}) during: {action}",
-            "check the cluster: kubectl get --raw /readyz",
-        )
-    if status == 404:
-        return EnvironmentProblem(
-            f"not found (404) during: {action}",
-            f"the namespace may be missing: kubectl create namespace {namespace}",
-        )
-    return OrchestratorError(f"the Kubernetes API answered {status} {reason} during: {action}")

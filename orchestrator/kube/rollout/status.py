@@ -89,11 +89,6 @@ def name_of(obj: Obj) -> str:
     return str(_get(obj, "metadata.name", "?"))
 
 
-def resource_id(obj: Obj) -> str:
-    """`deployment/backend`, `pod/backend-7c9-abcde`: how resources are named in events and errors."""
-    return f"{str(obj.get('kind') or 'object').lower()}/{name_of(obj)}"
-
-
 # --- Deployment ----------------------------------------------------------------------------------
 
 

@@ -282,11 +282,6 @@ def _reports(verdict: Verdict, namespace: str, logs_fn: LogsFn | None) -> list[R
 # --- the wait ------------------------------------------------------------------------------------
 
 
-def release_selector(release: str) -> str:
-    """The label selector of everything a Helm release of the chart created."""
-    return f"app.kubernetes.io/instance={release}"
-
-
 def _listers(api_client: Any) -> list[_Lister]:
     from kubernetes.client import AppsV1Api, CoreV1Api
 

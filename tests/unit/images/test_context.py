@@ -136,3 +136,24 @@ def test_project_contexts_keep_secrets_and_build_output_out() -> None:
         assert not [n for n in names if n == ".env" or (n.startswith(".env.") and n != ".env.example")]
         assert not [f for f in files if f.split("/")[0] in {"node_modules", ".next", "tests", ".venv", ".git"}]
         assert not [f for f in files if "__pycache__" in f or f.endswith((".pem", ".key"))]
+
+
+def test_from_lines_expand_defaults_and_quotes_and_name_stages() -> None:
+    from orchestrator.images.context import from_lines
+
+    text = (
+        'ARG BASE="python:3.11-slim"\n'
+        "ARG NODE\n"
+        "FROM ${NODE:-node:22-slim} AS deps\n"
+        "FROM $BASE AS runtime\n"
+        "FROM deps\n"
+        "FROM scratch\n"
+    )
+    lines = from_lines(text, {})
+    assert [(line.number, line.image, line.stage, line.base, line.external) for line in lines] == [
+        (3, "node:22-slim", "deps", "node:22-slim", True),
+        (4, "python:3.11-slim", "runtime", "python:3.11-slim", True),
+        (5, "deps", None, "node:22-slim", False),
+        (6, "scratch", None, None, False),
+    ]
+    assert base_images(text, {"NODE": "node:20-slim"}) == (["node:20-slim", "python:3.11-slim"], None)

@@ -82,6 +82,31 @@ def test_api_error_mapping() -> None:
     assert type(other) is OrchestratorError and other.hint
 
 
+@pytest.mark.parametrize("status", [429, 500, 503, 504])
+def test_an_api_still_failing_after_retries_is_the_environment_exit_3(status: int) -> None:
+    err = kube.api_error(ApiException(status=status, reason="Service Unavailable"), "listing pods", "todo-app")
+    assert isinstance(err, EnvironmentProblem) and err.exit_code == 3
+    assert str(status) in err.message and "kubectl get --raw /readyz" in err.hint
+
+
+def test_the_mapping_names_the_namespace_and_the_rbac_question() -> None:
+    forbidden = kube.api_error(ApiException(status=403), "creating a Secret", "todo-app", can_i="create secrets")
+    assert "kubectl auth can-i create secrets -n todo-app" in forbidden.hint
+    missing = kube.api_error(ApiException(status=404), "reading a Secret", "todo-app")
+    assert isinstance(missing, EnvironmentProblem) and "kubectl create namespace todo-app" in missing.hint
+    assert type(kube.api_error(ApiException(status=501), "x")) is OrchestratorError  # not retryable: a bug
+
+
+def test_quiet_client_logging_turns_debug_off_on_a_client_or_an_api() -> None:
+    from kubernetes.client import ApiClient, Configuration, CoreV1Api
+
+    for make in (lambda c: ApiClient(c), lambda c: CoreV1Api(ApiClient(c))):
+        configuration = Configuration()
+        configuration.debug = True
+        kube.quiet_client_logging(make(configuration))
+        assert configuration.debug is False
+
+
 @pytest.fixture
 def version_server() -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
