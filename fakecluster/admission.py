@@ -139,11 +139,19 @@ def pod_status_on_create(res: Resource, obj: Obj, current: Obj | None) -> None:
 
 
 def service_status(res: Resource, obj: Obj, current: Obj | None) -> None:
-    """A Service always has `status.loadBalancer` (an empty struct without omitempty), reset on create
+    """The Service defaults the server adds (traffic policies, ipFamilyPolicy), and: a Service always has `status.loadBalancer` (an empty struct without omitempty), reset on create
     (kubernetes/kubernetes pkg/registry/core/service/strategy.go, PrepareForCreate;
     staging/src/k8s.io/api/core/v1/types.go, ServiceStatus)."""
     if res.kind != "Service" or res.group:
         return
+    spec = obj.setdefault("spec", {})
+    # kubernetes/kubernetes pkg/apis/core/v1/defaults.go (SetDefaults_Service) and
+    # pkg/registry/core/service/storage/alloc.go (a single-stack cluster defaults ipFamilyPolicy).
+    if spec.get("type", "ClusterIP") != "ExternalName":
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+    if spec.get("type") in ("NodePort", "LoadBalancer"):
+        spec.setdefault("externalTrafficPolicy", "Cluster")
     if current is None:
         obj["status"] = {"loadBalancer": {}}
     else:

@@ -131,6 +131,7 @@ def test_service_status_and_ports_merge_by_port(cluster: FakeCluster, api: clien
             client.V1ServicePort(name="metrics", port=9090)])))
     raw = json.loads(core.read_namespaced_service("web", namespace, _preload_content=False).data)
     assert raw["status"] == {"loadBalancer": {}}
+    assert (raw["spec"]["ipFamilyPolicy"], raw["spec"]["internalTrafficPolicy"]) == ("SingleStack", "Cluster")
     # A strategic merge patch matches ports by `port` (its patchMergeKey), not by name:
     # renaming port 80 changes that entry instead of adding a third one.
     patched = core.patch_namespaced_service("web", namespace, {"spec": {"ports": [{"port": 80, "name": "web"}]}})
