@@ -126,3 +126,19 @@ def test_kubectl_reads_them_too(deployed: tuple[FakeCluster, str]) -> None:
                          env=cluster.env, capture_output=True, text=True, check=True).stdout
     kinds = {i["kind"] for i in json.loads(out)["items"]}
     assert {"Pod", "Service", "Deployment", "ReplicaSet", "Ingress", "ConfigMap", "Secret", "Event"} <= kinds
+
+
+def test_the_check_catches_a_missing_required_field() -> None:
+    """The checks above can fail: the Node the fake served before #18 (no machineID, bootID, ...) is
+    refused by both the schema and the typed client."""
+    from fakecluster.node import node_object
+
+    node = node_object()
+    node["metadata"]["uid"] = "u"
+    assert not _schema_errors(node)
+    for field in ("machineID", "systemUUID", "bootID", "kernelVersion", "kubeProxyVersion"):
+        del node["status"]["nodeInfo"][field]
+    assert "'machineID' is a required property" in _schema_errors(node)[0]
+    with pytest.raises(ValueError, match="machineID"):
+        client.ApiClient().deserialize(json.dumps({"kind": "NodeList", "apiVersion": "v1", "metadata": {},
+                                                   "items": [node]}), "V1NodeList", "application/json")
