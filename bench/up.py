@@ -40,7 +40,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -244,7 +244,7 @@ def make_cold(client: Any) -> list[str]:
         tagged = {i["Id"] for i in images if any(t != "<none>:<none>" for t in i.get("RepoTags") or [])}
         children = {p for p in parent.values() if p}
 
-        def on_base(image_id: str) -> bool:
+        def on_base(image_id: str, parent: dict[str, str] = parent) -> bool:
             seen = 0
             while image_id and seen < 500:
                 image_id = parent.get(image_id, "")
@@ -358,8 +358,8 @@ def table(results: dict[str, Any]) -> str:
     widths = [max(len(x[i]) for x in rows + [("scenario", "ours", "baseline", "ratio", "target", "met?")])
               for i in range(6)]
     header = ("scenario", "ours", "baseline", "ratio", "target", "met?")
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)), "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(x, widths)) for x in rows]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)), "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(x, widths, strict=True)) for x in rows]
     phases = r["cold"].get("phases_median") or {}
     if phases:
         lines.append("")
@@ -389,7 +389,7 @@ def phases_median(samples: Sequence[Sample]) -> dict[str, float]:
 def counts(samples: Sequence[Sample]) -> str:
     """builds/loads/secret writes/helm upgrades/pod restarts, summed over the runs."""
     return "/".join(str(sum(x)) for x in zip(*[(len(s.builds), len(s.loads), s.secret_writes, s.helm_upgrades,
-                                                  len(s.restarted)) for s in samples])) if samples else "n/a"
+                                                  len(s.restarted)) for s in samples], strict=True)) if samples else "n/a"
 
 
 def summarise(name: str, ours: list[Sample], base: list[Sample]) -> dict[str, Any]:
@@ -434,7 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for i in range(cold_runs):
             with FakeCluster("healthy", timings=FAST, ingress_port="none", **CLUSTER_PATHS) as cluster:
                 stamps = RolloutStamps(NAMESPACE)
-                cluster.call(lambda: cluster.store.add_listener(stamps))
+                cluster.call(lambda stamps=stamps: cluster.store.add_listener(stamps))
                 print(f"cold {i + 1}/{cold_runs}: ours ...", flush=True)
                 kept = make_cold(client)
                 cold_ours.append(run_ours(cluster, stamps, repo, env_file))

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from orchestrator.errors import EnvironmentProblem, OrchestratorError
+from orchestrator.settings.keys import SECRET_KEYS
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,6 @@ class CommandFailed(OrchestratorError):
 
 # The app's secret keys: a child process (helm, kubectl, minikube) never needs them, so it never
 # inherits them, even when the user exported them in the shell that runs the orchestrator.
-from orchestrator.settings.keys import SECRET_KEYS
-
 SECRET_ENV_KEYS = frozenset(SECRET_KEYS)
 
 

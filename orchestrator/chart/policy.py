@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.settings.keys import SECRET_KEYS
+
 Resource = Mapping[str, Any]
 
 
@@ -44,7 +46,6 @@ class Finding:
 
 
 # The closed sets the design fixes.
-from orchestrator.settings.keys import SECRET_KEYS
 SERVICE_TYPE_BY_COMPONENT: dict[str, str] = {"backend": "ClusterIP", "frontend": "NodePort"}
 SECRET_CONSUMERS: frozenset[str] = frozenset({"backend"})
 INGRESS_CLASS = "nginx"

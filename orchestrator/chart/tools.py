@@ -33,11 +33,12 @@ import yaml
 from orchestrator.chart import policy
 from orchestrator.errors import EnvironmentProblem, InputError
 from orchestrator.images.context import from_lines
+from orchestrator.paths import CHART_DIR as CHART
+from orchestrator.paths import CHECKOV_CONFIG, DOCKER_DIR, HADOLINT_CONFIG, TOOLS_BIN
 from orchestrator.run.events import Reporter
 from orchestrator.settings.profiles import Profile, values_files
 from orchestrator.shell import run
 
-from orchestrator.paths import CHART_DIR as CHART, CHECKOV_CONFIG, DOCKER_DIR, HADOLINT_CONFIG, ROOT, TOOLS_BIN
 SUPPORTED_KUBE_VERSIONS: tuple[str, ...] = ("1.30", "1.31", "1.32", "1.33", "1.34", "1.35")
 # A stand-in for what the orchestrator passes at deploy time; names only, never a secret value.
 SAMPLE_VALUES: dict[str, str] = {"secrets.existingSecret": "todo-app-secrets", "secrets.version": "validate"}

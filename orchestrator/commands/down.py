@@ -5,6 +5,7 @@ Every step tolerates what is already gone, so a second run reports that nothing 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from orchestrator.kube.cluster import Cluster
@@ -42,7 +43,7 @@ def down(settings: Settings, reporter: Reporter, clock: PhaseClock, *, keep_name
         with clock.phase("secrets"):
             core = cluster.core()
             for version in list_secret_versions(core, settings.namespace, settings.release):
-                _delete(lambda: call(core.delete_namespaced_secret, version.name, settings.namespace))
+                _delete(functools.partial(call, core.delete_namespaced_secret, version.name, settings.namespace))
                 reporter.emit("secret.deleted", name=version.name)
                 result.removed.append(f"secret {version.name}")
         if not keep_namespace:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_exponential
+from tenacity.stop import stop_base
 
 from orchestrator.errors import EnvironmentProblem, OrchestratorError
 
@@ -75,7 +76,7 @@ def retrying(
     counter: RetryCounter | None = None,
 ) -> Retrying:
     """A tenacity `Retrying` for API calls: retries only what `is_retryable` allows, then re-raises."""
-    stop = stop_after_attempt(attempts)
+    stop: stop_base = stop_after_attempt(attempts)
     if max_delay_s is not None:
         stop = stop | stop_after_delay(max_delay_s)
 

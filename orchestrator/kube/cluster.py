@@ -8,7 +8,6 @@ from __future__ import annotations
 import gc
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from orchestrator.settings.config import Settings, Target

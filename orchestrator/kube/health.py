@@ -252,7 +252,7 @@ def frontend_node_port(api_client: Any, namespace: str, service: str, port: int 
 
     from orchestrator.kube import api as kube
     try:
-        resp = kube.call(CoreV1Api(api_client).read_namespaced_service, service, namespace, _preload_content=False)
+        resp: Any = kube.call(CoreV1Api(api_client).read_namespaced_service, service, namespace, _preload_content=False)
         svc = json.loads(resp.data)
     except Exception:
         return None

@@ -14,13 +14,14 @@ Secret), so it is never chained, logged or shown.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
 import secrets as _random
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from orchestrator.errors import DeployNeedsAction, InputError, OrchestratorError
@@ -109,7 +110,7 @@ def write_secret(api: Any, namespace: str, release: str, values: Mapping[str, st
             name=name,
             namespace=namespace,
             labels={LABEL_MANAGED_BY: MANAGED_BY, LABEL_INSTANCE: release, LABEL_VERSION: version},
-            annotations={ANNOTATION_CREATED: datetime.now(timezone.utc).isoformat(timespec="microseconds")},
+            annotations={ANNOTATION_CREATED: datetime.now(UTC).isoformat(timespec="microseconds")},
         ),
         type="Opaque",
         immutable=True,
@@ -131,6 +132,7 @@ def list_secret_versions(api: Any, namespace: str, release: str) -> list[SecretV
         f"list secrets of release {release}",
         namespace,
     )
+    assert listing is not None  # no status is tolerated: a failure raised
     found: list[SecretVersion] = []
     for item in listing.items or []:
         meta = item.metadata
@@ -167,7 +169,7 @@ def garbage_collect(
         if index < keep_last or item.name in keep or item.version in keep:
             continue
         _, status = _api(
-            lambda name=item.name: api.delete_namespaced_secret(name, namespace),
+            functools.partial(api.delete_namespaced_secret, item.name, namespace),
             f"delete secret {item.name}",
             namespace,
             tolerate=(404,),
@@ -183,7 +185,7 @@ def read_secret_keys(api: Any, namespace: str, name: str) -> set[str]:
     secret, status = _api(
         lambda: api.read_namespaced_secret(name, namespace), f"read secret {name}", namespace, tolerate=(404,)
     )
-    if status is not None:
+    if status is not None or secret is None:
         return set()
     return set((secret.data or {}).keys()) | set((secret.string_data or {}).keys())
 

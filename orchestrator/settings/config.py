@@ -37,8 +37,9 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from orchestrator.settings.envfile import Entry, parse_env_file
 from orchestrator.errors import EnvironmentProblem, InputError
+from orchestrator.settings.envfile import Entry, parse_env_file
+from orchestrator.settings.keys import SECRET_KEYS
 from orchestrator.settings.profiles import Profile
 from orchestrator.shell import run
 
@@ -67,7 +68,6 @@ class Environment(str, Enum):
     PRODUCTION = "production"
 
 
-from orchestrator.settings.keys import SECRET_KEYS
 CONFIG_KEYS: tuple[str, ...] = ("LOG_LEVEL", "ENVIRONMENT", "FEATURE_FLAGS")
 DEPLOY_KEYS: tuple[str, ...] = ("TODO_RELEASE", "TODO_NAMESPACE", "TODO_TARGET", "TODO_PROFILE")
 ALL_KEYS: tuple[str, ...] = SECRET_KEYS + CONFIG_KEYS + DEPLOY_KEYS
@@ -110,6 +110,7 @@ class SecretValues(Mapping[str, str]):
     """A read-only mapping of secret key -> value whose repr and str never show a value."""
 
     __slots__ = ("_values",)
+    _values: dict[str, str]
 
     def __init__(self, values: Mapping[str, str]) -> None:
         object.__setattr__(self, "_values", dict(values))

@@ -14,7 +14,6 @@ from orchestrator.errors import ExitCode, InputError
 from orchestrator.chart.tools import (
     CHECKOV_CONFIG,
     HADOLINT_CONFIG,
-    ROOT,
     CheckResult,
     Problem,
     Report,
@@ -25,6 +24,7 @@ from orchestrator.chart.tools import (
     require_clean,
     run_checkov,
 )
+from orchestrator.paths import ROOT
 
 GOOD_DOCKERFILE = """\
 FROM python:3.11-slim
