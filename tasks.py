@@ -1,4 +1,5 @@
-"""The command line: flags -> Settings -> orchestrator calls -> report; errors -> exit codes.
+"""The command line: each task hands its flags to one function of orchestrator.cli, which runs it in
+the run frame (orchestrator/run/frame.py) and returns the exit code.
 
 Heavy clients (docker, kubernetes) are imported inside the tasks, so `invoke --list` stays fast.
 Exit codes are documented in README.md and in orchestrator/errors.py.
@@ -6,7 +7,6 @@ Exit codes are documented in README.md and in orchestrator/errors.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from invoke import Collection, Exit, task
@@ -15,28 +15,14 @@ from orchestrator.settings.defaults import HEALTH_TIMEOUT_S, IMAGE_BUDGET_MB, RO
 
 _PROFILE_HELP = "dev (default: one node, images loaded) or production (replicas over nodes, autoscaling, registry by digest)"
 
+def _run(name: str, **flags: Any) -> None:
+    """Run the task `name` of orchestrator.cli with its flags; a failure becomes its exit code
+    (the message and fix are already on stderr, the JSON lines on stdout)."""
+    from orchestrator import cli
 
-def _edge(body: Callable[[], Any]) -> Any:
-    """Run a task body; turn orchestrator errors into a message and the documented exit code."""
-    from orchestrator.errors import ExitCode, OrchestratorError
-
-    try:
-        return body()
-    except OrchestratorError as err:
-        raise Exit(err.render(), code=int(err.exit_code)) from None
-    except KeyboardInterrupt:
-        raise Exit("interrupted", code=int(ExitCode.INTERRUPTED)) from None
-    except Exception as exc:  # a bug: say what and where, not the text (it could quote a value)
-        import os
-        import traceback
-
-        if os.environ.get("TODO_DEBUG"):
-            raise
-        frame = traceback.extract_tb(exc.__traceback__)[-1]
-        where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"
-        raise Exit(f"unexpected error: {type(exc).__name__} at {where}\n"
-                   "fix: run again with TODO_DEBUG=1 for the full traceback, and report it",
-                   code=int(ExitCode.UNEXPECTED)) from None
+    code = getattr(cli, name)(**flags)
+    if code:
+        raise Exit(code=code)
 
 
 @task(
@@ -49,56 +35,27 @@ def _edge(body: Callable[[], Any]) -> Any:
 )
 def validate(c, set=None, profile=None, json=False):  # noqa: A002 - invoke derives the flag name from the parameter
     """Render the chart; run helm lint, kubernetes-validate (1.30-1.35), the policy, checkov and hadolint."""
-
-    def body() -> None:
-        from orchestrator.run.events import make_reporter
-        from orchestrator.chart.tools import CheckPrinter, options_with_values, require_clean, run_validation
-
-        printer = CheckPrinter(make_reporter(json), as_json=json)
-        report = run_validation(options_with_values(set or [], profile=profile), on_result=printer)
-        printer.finished(report)
-        require_clean(report)
-
-    _edge(body)
+    _run("validate", json=json, set=set, profile=profile)
 
 
 @task(
     help={
-        "json": "print JSON lines instead of human lines (the last one, run.finished, has refs, sizes and policy)",
+        "json": "print JSON lines instead of human lines (image.report has refs, sizes and policy)",
         "budget_mb": f"total size budget of both images in MB (uncompressed, default {IMAGE_BUDGET_MB})",
         "image_budget": "a per-image budget NAME=MB, e.g. todo-backend=250 (repeatable)",
         "require_scan": "fail when no vulnerability scanner (trivy, grype) or database is available",
-        "env_file": "env file whose secret values the canary scan looks for (default .env when present)",
+        "env_file": "env file whose secret values the canary scan looks for (default .env in the working directory)",
     },
     iterable=["image_budget"],
 )
-def build(c, json=False, budget_mb=IMAGE_BUDGET_MB, image_budget=None, require_scan=False, env_file=None):
+def build(c, json=False, budget_mb=None, image_budget=None, require_scan=False, env_file=None):
     """Build the backend and frontend images (content tags, in parallel); check size budget and image policy."""
-
-    def body() -> None:
-        import os
-        from pathlib import Path
-
-        from orchestrator.run.events import make_reporter
-        from orchestrator.images.budget import Budget, parse_image_budgets
-        from orchestrator.images.pipeline import build_and_check, secret_values_from
-        from orchestrator.images.build import ROOT, default_specs
-
-        path = Path(env_file) if env_file else (ROOT / ".env")
-        budget = Budget.from_mb(float(budget_mb), parse_image_budgets(image_budget or []))
-        build_and_check(
-            default_specs(),
-            make_reporter(json),
-            secret_values_from(path, os.environ),
-            budget,
-            require_scan=require_scan,
-        )
-
-    _edge(body)
+    _run("build", json=json, budget_mb=budget_mb, image_budget=image_budget, require_scan=require_scan,
+         env_file=env_file)
 
 
 _SETTINGS_HELP = {
-    "env_file": "the env file with the secrets and settings (default .env; the process environment wins)",
+    "env_file": "the env file with the secrets and settings (default .env in the working directory; the process environment wins)",
     "context": "the kube context to deploy to (default: minikube, or the target's local context)",
     "allow_remote": "allow a context whose API server is not on this machine (needs --context)",
     "target": "how images reach the cluster: minikube (default), kind, k3d or registry",
@@ -107,19 +64,6 @@ _SETTINGS_HELP = {
     "json": "print one JSON object per line instead of human progress",
 }
 
-
-def _request(env_file=None, release=None, namespace=None, target=None, context=None, allow_remote=False,
-             profile=None):
-    from orchestrator.run.frame import SettingsRequest
-
-    return SettingsRequest(env_file=env_file, release=release, namespace=namespace, target=target,
-                           context=context, allow_remote=allow_remote, profile=profile)
-
-
-def _say(text: str, as_json: bool) -> None:
-    """Final human summary on stdout (JSON mode: the events already say it)."""
-    if not as_json:
-        print(text)
 
 
 @task(
@@ -142,54 +86,18 @@ def up(c, env_file=None, context=None, allow_remote=False, target=None, release=
        dry_run=False, recover=False, rollback=True, timeout=None, health_timeout=None, url=None, registry=None,
        build_in_cluster=False, budget_mb=None, require_scan=False, profile=None, json=False):
     """Build, load, create the Secret, install the chart, watch the rollout and /health."""
-
-    def body() -> None:
-        from orchestrator.settings.flags import number
-        from orchestrator.run.frame import run_command
-        from orchestrator.commands.up import up as deploy
-        from orchestrator.steps import UpOptions
-
-        def options():
-            return UpOptions(dry_run=dry_run, recover=recover, rollback=rollback,
-                             timeout_s=number("timeout", timeout, ROLLOUT_TIMEOUT_S, minimum=1),
-                             health_timeout_s=number("health-timeout", health_timeout, HEALTH_TIMEOUT_S, minimum=1), url=url,
-                             registry=registry, build_in_cluster=build_in_cluster,
-                             budget_mb=number("budget-mb", budget_mb, IMAGE_BUDGET_MB, minimum=1), require_scan=require_scan)
-
-        request = _request(env_file, release, namespace, "registry" if registry and not target else target,
-                           context, allow_remote, profile)
-
-        def work(run):
-            opts = options()
-            settings = run.settings(request)
-            return deploy(settings, opts, run.reporter, run.clock, run.guard)
-
-        result = run_command("up", json, work)
-        if dry_run:
-            _say("dry run: nothing was changed", json)
-        else:
-            _say(f"todo-app is up: {result.url.removesuffix('/health') or result.url}", json)
-
-    _edge(body)
+    _run("up", json=json, env_file=env_file, context=context, allow_remote=allow_remote, target=target,
+         release=release, namespace=namespace, dry_run=dry_run, recover=recover, rollback=rollback, timeout=timeout,
+         health_timeout=health_timeout, url=url, registry=registry, build_in_cluster=build_in_cluster,
+         budget_mb=budget_mb, require_scan=require_scan, profile=profile)
 
 
 @task(help={**_SETTINGS_HELP, "keep_namespace": "uninstall and delete the Secrets but keep the namespace"})
 def down(c, env_file=None, context=None, allow_remote=False, target=None, release=None, namespace=None,
          keep_namespace=False, json=False):
     """Uninstall the release, delete its Secrets and the namespace. Safe to run twice."""
-
-    def body() -> None:
-        from orchestrator.commands.down import down as take_down
-        from orchestrator.run.frame import run_command
-
-        def work(run):
-            settings = run.settings(_request(env_file, release, namespace, target, context, allow_remote))
-            return take_down(settings, run.reporter, run.clock, keep_namespace=keep_namespace, guard=run.guard)
-
-        result = run_command("down", json, work)
-        _say("nothing to remove" if result.nothing_to_remove else "removed: " + ", ".join(result.removed), json)
-
-    _edge(body)
+    _run("down", json=json, env_file=env_file, context=context, allow_remote=allow_remote, target=target,
+         release=release, namespace=namespace, keep_namespace=keep_namespace)
 
 
 @task(
@@ -207,52 +115,17 @@ def down(c, env_file=None, context=None, allow_remote=False, target=None, releas
 def rotate_secrets(c, env_file=None, context=None, allow_remote=False, target=None, release=None, namespace=None,
                    only=None, generate=None, timeout=None, health_timeout=None, url=None, json=False):
     """Write a new Secret version, move the release onto it, watch; roll back on failure."""
-
-    def body() -> None:
-        from orchestrator.settings.flags import number
-        from orchestrator.commands.rotate import RotateOptions, check_keys, rotate
-        from orchestrator.run.frame import run_command
-        from orchestrator.steps import UpOptions
-
-        opts = RotateOptions(only=tuple(only or ()), generate=tuple(generate or ()),
-                             up=UpOptions(timeout_s=number("timeout", timeout, ROLLOUT_TIMEOUT_S, minimum=1),
-                                          health_timeout_s=number("health-timeout", health_timeout, HEALTH_TIMEOUT_S, minimum=1),
-                                          url=url))
-        check_keys(opts)
-
-        def work(run):
-            settings = run.settings(_request(env_file, release, namespace, target, context, allow_remote))
-            return rotate(settings, opts, run.reporter, run.clock, run.guard)
-
-        result = run_command("rotate-secrets", json, work)
-        _say(f"rotated: {result.previous} -> {result.secret}" if result.rotated else "nothing to rotate", json)
-
-    _edge(body)
+    _run("rotate_secrets", json=json, env_file=env_file, context=context, allow_remote=allow_remote, target=target,
+         release=release, namespace=namespace, only=only, generate=generate, timeout=timeout,
+         health_timeout=health_timeout, url=url)
 
 
 @task(help={**_SETTINGS_HELP, "url": "the URL to check /health at", "no_health": "skip the /health check"})
 def status(c, env_file=None, context=None, allow_remote=False, target=None, release=None, namespace=None,
            url=None, no_health=False, json=False):
     """Release revision, workloads and pods with their status, image tags, Secret version, health."""
-
-    def body() -> None:
-        import json as jsonlib
-
-        from orchestrator.run.events import Reporter
-        from orchestrator.commands.status import status as read_status
-        from orchestrator.run.frame import run_command
-
-        def work(run):
-            settings = run.settings(_request(env_file, release, namespace, target, context, allow_remote))
-            return read_status(settings, run.reporter, check_health=not no_health, url=url)
-
-        report = run_command("status", json, work, reporter=Reporter())
-        if json:
-            print(jsonlib.dumps({"event": "status", **report.as_dict()}, default=str))
-        else:
-            print("\n".join(report.lines()))
-
-    _edge(body)
+    _run("status", json=json, env_file=env_file, context=context, allow_remote=allow_remote, target=target,
+         release=release, namespace=namespace, url=url, no_health=no_health)
 
 
 @task(
@@ -263,44 +136,14 @@ def status(c, env_file=None, context=None, allow_remote=False, target=None, rele
 def logs(c, component=None, follow=False, tail=None, env_file=None, context=None, allow_remote=False, target=None,
          release=None, namespace=None, json=False):
     """Logs of the release's pods, secret values redacted."""
-
-    def body() -> None:
-        from orchestrator.run.events import Reporter
-        from orchestrator.settings.flags import choice, number
-        from orchestrator.commands.logs import COMPONENTS, logs as read_logs
-        from orchestrator.run.frame import run_command
-
-        lines = int(number("tail", tail, 100, minimum=0, integer=True))
-        choice("component", component, COMPONENTS)
-
-        def work(run):
-            settings = run.settings(_request(env_file, release, namespace, target, context, allow_remote))
-            for line in read_logs(settings, run.reporter, component=component, tail=lines, follow=follow):
-                print(line, flush=True)
-
-        run_command("logs", json, work, reporter=Reporter())
-
-    _edge(body)
+    _run("logs", json=json, component=component, follow=follow, tail=tail, env_file=env_file, context=context,
+         allow_remote=allow_remote, target=target, release=release, namespace=namespace)
 
 
-@task(help={"env_file": _SETTINGS_HELP["env_file"], "json": "print the checks as JSON"})
+@task(help={"env_file": _SETTINGS_HELP["env_file"], "json": "print JSON lines (one doctor.check event per check)"})
 def doctor(c, env_file=None, json=False):
     """Check this machine for everything `invoke up` needs; print the fix for each problem."""
-
-    def body() -> None:
-        import json as jsonlib
-
-        from pathlib import Path
-
-        from orchestrator.commands import doctor as checks
-        results = checks.run_checks(checks.DoctorInputs(env_file=Path(env_file)) if env_file else None)
-        print(jsonlib.dumps(checks.as_json(results)) if json else checks.render(results))
-        if not checks.all_ok(results):
-            from orchestrator.errors import EnvironmentProblem
-
-            raise EnvironmentProblem("some checks failed", "run the fix shown next to each failed check")
-
-    _edge(body)
+    _run("doctor", json=json, env_file=env_file)
 
 
 ns = Collection()

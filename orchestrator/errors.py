@@ -5,8 +5,16 @@
     ├── EnvironmentProblem          exit 3   Docker down, cluster unreachable, wrong context, tool missing
     ├── ImageError                  exit 4   image build, size budget or policy failure
     ├── DeployRolledBack            exit 5   deploy failed and was rolled back (or nothing was changed)
-    ├── DeployNeedsAction           exit 6   deploy failed and needs a manual step
+    └── DeployNeedsAction           exit 6   deploy failed and needs a manual step
+
+    KeyboardInterrupt
     └── Interrupted                 exit 130 stopped by Ctrl-C (SIGINT) or SIGTERM
+
+`Interrupted` is deliberately outside the OrchestratorError tree (and outside `Exception`): an
+interruption must never be caught as an ordinary failure by `except OrchestratorError:` or
+`except Exception:` in a step that tolerates failures (a health probe, a cleanup, a diagnostic).
+
+`exit_code_of(error)` is the one mapping from any exception to the process exit code.
 
 Every error carries a `hint`: the next thing to try. Messages never contain a secret value:
 they name files, lines and keys, never what a key holds.
@@ -68,5 +76,32 @@ class DeployNeedsAction(OrchestratorError):
     exit_code = ExitCode.NEEDS_ACTION
 
 
-class Interrupted(OrchestratorError):
-    exit_code = ExitCode.INTERRUPTED
+INTERRUPT_HINT = "run the same command again: it continues where it stopped"
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM, raised at a safe point. A KeyboardInterrupt, so only code that means to
+    handle an interruption (`except BaseException` / `except KeyboardInterrupt`) ever sees it."""
+
+    exit_code: ExitCode = ExitCode.INTERRUPTED
+
+    def __init__(self, message: str = "interrupted", hint: str = INTERRUPT_HINT) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.details: list[str] = []
+
+    def render(self) -> str:
+        return f"{self.message}\nfix: {self.hint}" if self.hint else self.message
+
+
+def exit_code_of(error: BaseException | None) -> ExitCode:
+    """The exit code a run ends with: 0 without an error, the error's own code for the project's
+    errors, 130 for any interruption, 1 (a bug) for anything else."""
+    if error is None:
+        return ExitCode.OK
+    if isinstance(error, (OrchestratorError, Interrupted)):
+        return error.exit_code
+    if isinstance(error, KeyboardInterrupt):
+        return ExitCode.INTERRUPTED
+    return ExitCode.UNEXPECTED

@@ -105,7 +105,7 @@ def build_step(settings: Settings, opts: UpOptions, cluster: Cluster, reporter: 
     report = build_and_check(
         default_specs(), reporter, settings.secret_values(),
         Budget.from_mb(opts.budget_mb, dict(opts.image_budgets_mb)),
-        require_scan=opts.require_scan, client=client or connect(), finish=False,
+        require_scan=opts.require_scan, client=client or connect(),
     )
     return {image.name: image.ref for image in report.images}
 

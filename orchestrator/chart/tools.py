@@ -441,29 +441,22 @@ def options_with_values(assignments: Iterable[str], base: ValidateOptions | None
 
 @dataclass(frozen=True)
 class CheckPrinter:
-    """Send each CheckResult to a Reporter: human lines, or `validate.check` / `validate.finished` events.
+    """Send each CheckResult to a Reporter as a `validate.check` event, and the verdict as
+    `validate.finished` (the run's renderer turns them into lines or JSON).
 
     Pass it as `run_validation(..., on_result=printer)`, then call `printer.finished(report)`.
     """
 
     reporter: Reporter
-    as_json: bool = False
 
     def __call__(self, result: CheckResult) -> None:
-        if self.as_json:
-            self.reporter.emit("validate.check", check=result.name, status=result.status.value,
-                               seconds=round(result.seconds, 2), summary=result.summary,
-                               problems=[asdict(p) for p in result.problems])
-        else:
-            for line in result.lines():
-                self.reporter.log(line)
+        self.reporter.emit("validate.check", check=result.name, status=result.status.value,
+                           seconds=round(result.seconds, 2), summary=result.summary,
+                           problems=[asdict(p) for p in result.problems])
 
     def finished(self, report: Report) -> None:
-        if self.as_json:
-            self.reporter.emit("validate.finished", ok=not report.failed, seconds=round(report.seconds, 2),
-                               failed=[r.name for r in report.failed])
-        else:
-            self.reporter.log(report.lines()[-1])
+        self.reporter.emit("validate.finished", ok=not report.failed, seconds=round(report.seconds, 2),
+                           failed=[r.name for r in report.failed])
 
 
 def require_clean(report: Report) -> None:

@@ -56,9 +56,13 @@ def up(settings: Settings, opts: UpOptions, reporter: Reporter, clock: PhaseCloc
     with clock.phase("cluster") as note:
         cluster = Cluster.open(settings, reporter, registry=opts.registry)
         note["summary"] = f"context {cluster.frozen.name} ({cluster.frozen.server})"
+        try:
+            if not opts.build_in_cluster and opts.registry is None:
+                cluster.image_target().ensure_ready()
+        except BaseException:  # the frozen kubeconfig goes, whatever stopped the phase
+            cluster.close()
+            raise
     with cluster:
-        if not opts.build_in_cluster and opts.registry is None:
-            cluster.image_target().ensure_ready()
         if opts.dry_run:
             from orchestrator.steps import show_plan
 

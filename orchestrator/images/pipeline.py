@@ -5,15 +5,14 @@
 
 Steps: build both images (orchestrator.images.build), measure them against the budget, run the policy on
 each (orchestrator.images.policy; events image.policy; an image already checked with the same secret
-values reuses its results, orchestrator.images.policy_cache), then emit `run.finished` with the image
-refs, sizes, budget and policy results. It raises afterwards, so a JSON reader always gets the
+values reuses its results, orchestrator.images.policy_cache), then emit one report with the image
+refs, sizes, budget and policy results (`image.report`). It raises afterwards, so a JSON reader always gets the
 whole report: ImageError when the budget or a policy rule failed. An image that fails the policy
 loses its tag (its layers stay cached), so it can neither be deployed nor skipped next time.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import ImageError
 from orchestrator.run.events import Reporter
-from orchestrator.images.budget import Budget, BudgetReport, mb
+from orchestrator.images.budget import Budget, BudgetReport
 from orchestrator.images.policy import PolicyResult, enforce_policy, failures
 from orchestrator.images.policy_cache import PolicyCache, policy_results
 from orchestrator.images.build import BuiltImage, ImageSpec, budget_error, build_images, connect, measure_budget
@@ -97,15 +96,11 @@ def build_and_check(
     *,
     require_scan: bool = False,
     client: DockerClient | None = None,
-    finish: bool = True,
 ) -> BuildReport:
-    """`finish=False` (the image phase of `up`): no phase or run.finished events of its own; the
-    report goes out as one `image.report` event and the caller's run frame finishes the run."""
+    """The report goes out as one `image.report` event (before any error is raised); the caller's
+    phase and run frame time it and finish the run."""
     budget = budget or Budget()
     client = client or connect()
-    started = time.monotonic()
-    if finish:
-        reporter.emit("phase.started", phase="build images")
     images = build_images(specs, reporter, client)
 
     try:
@@ -137,16 +132,7 @@ def build_and_check(
     failed_images = [i for i in images if failures(policy[i.name], require_scan)]
     for image in failed_images:
         _untag(client, image.ref)
-    if finish:  # the phase line first: run.finished is the last line a JSON reader gets
-        seconds = time.monotonic() - started
-        if report.ok:
-            summary = ", ".join(f"{i.ref} {mb(i.size)}" + ("" if i.built else " (unchanged)") for i in images)
-            reporter.emit("phase.finished", phase="build images", seconds=seconds, summary=summary)
-        else:
-            reporter.emit("phase.failed", phase="build images", seconds=seconds)
-        reporter.emit("run.finished", command="build", ok=report.ok, **report.as_dict())
-    else:
-        reporter.emit("image.report", ok=report.ok, **report.as_dict())
+    reporter.emit("image.report", ok=report.ok, **report.as_dict())
     if failed_images:
         image = failed_images[0]
         try:

@@ -1,9 +1,9 @@
-"""One event stream, two renderings: human progress lines and JSON lines (`--json`).
+"""One event stream, two renderings: JSON lines (`--json`) and the human renderer (run/console.py).
 
-Every step of the orchestrator reports through `Reporter.emit(event, **fields)`. Event names are a
-contract (README, "JSON events"): image.built, image.skipped, image.loaded, image.load_skipped,
-secret.written, secret.unchanged, helm.upgraded, helm.skipped, helm.rolled_back, rollout.status,
-health.ok, health.failed, run.finished, plus phase.started / phase.finished and log lines.
+Every step of the orchestrator reports through `Reporter.emit(event, **fields)`. Event names and
+their fields are a contract, documented in one file, `orchestrator/run/events.schema.json` (the
+README's "JSON events" section and the tests read it): with `--json` every stdout line is one
+event with `event` and `ts`, and the last one is `run.finished` with `exit_code`.
 
 Fields must never hold a secret value; callers pass names, versions and digests only.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,56 +30,25 @@ def json_sink(stream: IO[str] | None = None) -> Sink:
     return write
 
 
-def human_sink(stream: IO[str] | None = None) -> Sink:
-    def write(event: dict[str, Any]) -> None:
-        text = describe(event)
-        if text is None:
-            return
-        out = stream or sys.stderr
-        out.write(text + "\n")
-        out.flush()
-
-    return write
-
-
-def describe(event: dict[str, Any]) -> str | None:
-    """The one-line human form of an event, or None for events only machines care about."""
-    name = event["event"]
-    f = {k: v for k, v in event.items() if k not in ("event", "ts")}
-    if name == "phase.started":
-        return f"▶ {f['phase']}"
-    if name == "phase.finished":
-        return f"✔ {f['phase']} ({f['seconds']:.1f}s)" + (f" — {f['summary']}" if f.get("summary") else "")
-    if name == "phase.failed":
-        return f"✘ {f['phase']} ({f['seconds']:.1f}s)"
-    if name in ("run.finished", "image.report", "image.budget", "rollout.result"):
-        return None  # machine-readable summaries; the human lines say the same
-    if name == "image.policy":
-        detail = f" ({f['detail']})" if f.get("status") != "PASS" else ""
-        return f"  {f['image']}: {f['rule']} {f['status']}{detail}"
-    if name == "image.step":
-        return f"  {f['image']} {f['step']} {f['instruction'][:100]}"
-    if name == "log":
-        return f"  {f['message']}"
-    if name == "rollout.status":
-        return f"  {f['resource']}: {f['status']} {f.get('reason', '')} {f.get('message', '')}".rstrip()
-    details = " ".join(f"{k}={v}" for k, v in f.items())
-    return f"  {name} {details}".rstrip()
-
-
 @dataclass
 class Reporter:
-    """Fan an event out to sinks; remember every event (tests and run.finished read them)."""
+    """Fan an event out to sinks; remember every event (tests and summaries read them).
+
+    Emitting is serialised: build threads report at the same time."""
 
     sinks: list[Sink] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     clock: Callable[[], float] = time.time
 
+    def __post_init__(self) -> None:
+        self._lock = threading.RLock()
+
     def emit(self, event: str, **fields: Any) -> dict[str, Any]:
         record = {"event": event, "ts": round(self.clock(), 3), **fields}
-        self.history.append(record)
-        for sink in self.sinks:
-            sink(record)
+        with self._lock:
+            self.history.append(record)
+            for sink in self.sinks:
+                sink(record)
         return record
 
     def log(self, message: str) -> None:
@@ -87,6 +57,22 @@ class Reporter:
     def named(self, event: str) -> list[dict[str, Any]]:
         return [e for e in self.history if e["event"] == event]
 
+    def close(self) -> None:
+        """Let sinks that hold a live display end it (the run frame calls this once, at the end)."""
+        for sink in self.sinks:
+            close = getattr(sink, "close", None)
+            if callable(close):
+                close()
 
-def make_reporter(as_json: bool) -> Reporter:
-    return Reporter(sinks=[json_sink() if as_json else human_sink()])
+
+def make_sink(command: str, as_json: bool) -> Sink:
+    """JSON lines on stdout, or the human renderer (live on a terminal, plain lines otherwise)."""
+    if as_json:
+        return json_sink()
+    from orchestrator.run.console import ConsoleRenderer
+
+    return ConsoleRenderer.for_streams(command)
+
+
+def make_reporter(as_json: bool, command: str = "") -> Reporter:
+    return Reporter(sinks=[make_sink(command, as_json)])

@@ -69,14 +69,14 @@ class InterruptGuard:
             os._exit(130)
         self.requested = True
         if self._critical_depth == 0:
-            raise Interrupted("interrupted", "run the same command again: it continues where it stopped")
+            raise Interrupted()
         sys.stderr.write("\ninterrupt received: finishing the current step (Ctrl-C again stops at once)\n")
         sys.stderr.flush()
 
     def checkpoint(self) -> None:
         """Raise Interrupted if an interrupt arrived while it could not be acted on."""
         if self.requested:
-            raise Interrupted("interrupted", "run the same command again: it continues where it stopped")
+            raise Interrupted()
 
     @contextmanager
     def critical(self) -> Iterator[None]:

@@ -1,5 +1,5 @@
-"""Phase bookkeeping shared by every command: start/finish events with durations, and the final
-`run.finished` event carrying the exit code and the per-phase durations in seconds.
+"""Phase bookkeeping shared by every command: phase.started / phase.finished / phase.failed events
+with durations; the run frame (orchestrator.run.frame) puts the durations in `run.finished`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from orchestrator.errors import ExitCode, OrchestratorError
 from orchestrator.run.events import Reporter
 from orchestrator.run.interrupts import InterruptGuard
 
@@ -40,15 +39,3 @@ class PhaseClock:
         seconds = self.clock() - started
         self.durations[name] = round(seconds, 3)
         self.reporter.emit("phase.finished", phase=name, seconds=round(seconds, 3), summary=note.get("summary", ""))
-
-    def finish(self, error: BaseException | None, **fields: object) -> None:
-        code = ExitCode.OK
-        if isinstance(error, OrchestratorError):
-            code = error.exit_code
-        elif isinstance(error, KeyboardInterrupt):
-            code = ExitCode.INTERRUPTED
-        elif error is not None:
-            code = ExitCode.UNEXPECTED
-        extra = {"error": error.message, "hint": error.hint} if isinstance(error, OrchestratorError) else {}
-        self.reporter.emit("run.finished", command=self.command, exit_code=int(code), phases=self.durations,
-                           **extra, **fields)

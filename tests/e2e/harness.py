@@ -135,8 +135,10 @@ class Background:
         self.argv, env = _argv_env(cluster, args, env_file, json_lines, extra_env)
         self.out = tempfile.TemporaryFile("w+")
         self.err = tempfile.TemporaryFile("w+")
+        # Its own process group, as a shell gives a foreground job: a test can signal the whole
+        # group (what a terminal's Ctrl-C does) without signalling pytest.
         self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=env, stdout=self.out, stderr=self.err,
-                                     stdin=subprocess.DEVNULL, text=True)
+                                     stdin=subprocess.DEVNULL, text=True, start_new_session=True)
 
     def stdout_so_far(self) -> str:
         self.out.flush()

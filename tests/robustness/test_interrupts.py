@@ -1,6 +1,8 @@
 """Ctrl-C at every point of `invoke up`, through the real CLI against the fake cluster.
 
-Each case sends SIGINT to the running `invoke` process at a known moment and checks: exit code 130,
+Each case sends SIGINT to the running `invoke` process group at a known moment, as a terminal's
+Ctrl-C does (the CLI and the tools it runs get it at once; helm upgrade runs in a session of its
+own so it is not cut in half), and checks: exit code 130, the usual "interrupted" message,
 exactly one `run.finished` event carrying 130, no temporary file left (the CLI runs with TMPDIR set
 to a fresh empty directory: the frozen kubeconfig and the helm values file must be gone), and that a
 plain re-run of `invoke up` reaches success with no manual step. Inside the helm upgrade the
@@ -43,8 +45,8 @@ def start(cluster: FakeCluster, env_file: Path, tmpdir: Path, **extra_env: str) 
 
 
 def interrupt(background: Background) -> float:
-    """SIGINT to the invoke process; returns the monotonic time it was sent."""
-    os.kill(background.proc.pid, signal.SIGINT)
+    """SIGINT to the invoke process group (a terminal's Ctrl-C); returns the monotonic time it was sent."""
+    os.killpg(os.getpgid(background.proc.pid), signal.SIGINT)
     return time.monotonic()
 
 
@@ -52,7 +54,7 @@ def assert_stopped_cleanly(run: CliRun, tmpdir: Path) -> None:
     assert run.returncode == 130, run.explain()
     finished = run.named("run.finished")
     assert len(finished) == 1 and finished[0]["exit_code"] == 130, run.explain()
-    assert "interrupted" in run.output
+    assert finished[0]["error"] == "interrupted" and "interrupted\nfix: run the same command again" in run.stderr
     assert "Traceback" not in run.output, run.explain()
     assert sorted(p.name for p in tmpdir.iterdir()) == [], "temporary files left behind"
 
@@ -83,6 +85,34 @@ def test_during_the_build(cluster: FakeCluster, env_file: Path, tmpdir_for_cli: 
         assert_stopped_cleanly(run, tmpdir_for_cli)
         assert "todo-backend" not in [e["image"] for e in run.named("image.built")]
         assert not [r for r in cluster.requests if r.is_write]
+    assert_rerun_succeeds(cluster, env_file, tmpdir_for_cli)
+
+
+def test_during_the_cluster_check(cluster: FakeCluster, env_file: Path, tmpdir_for_cli: Path,
+                                  tmp_path: Path) -> None:
+    slow = wrappers.install(tmp_path / "bin", "minikube", cluster.env["PATH"], ("status",), sleep=60)
+    background = start(cluster, env_file, tmpdir_for_cli, PATH=slow.path)
+    pid = slow.wait_started(background.proc)
+    sent = interrupt(background)
+    run = background.finish(timeout=120)
+    assert time.monotonic() - sent < 10, "the interrupt waited for `minikube status`"
+    assert_stopped_cleanly(run, tmpdir_for_cli)
+    assert [e["phase"] for e in run.named("phase.failed")] == ["cluster"]
+    assert wrappers.process_gone(pid, 10)
+    assert not [r for r in cluster.requests if r.is_write]
+    assert_rerun_succeeds(cluster, env_file, tmpdir_for_cli)
+
+
+def test_during_the_release_history(cluster: FakeCluster, env_file: Path, tmpdir_for_cli: Path,
+                                    tmp_path: Path) -> None:
+    slow = wrappers.install(tmp_path / "bin", "helm", cluster.env["PATH"], ("history",), sleep=60)
+    background = start(cluster, env_file, tmpdir_for_cli, PATH=slow.path)
+    slow.wait_started(background.proc)
+    sent = interrupt(background)
+    run = background.finish(timeout=120)
+    assert time.monotonic() - sent < 10, "the interrupt waited for `helm history`"
+    assert_stopped_cleanly(run, tmpdir_for_cli)
+    assert [e["phase"] for e in run.named("phase.failed")] == ["release"] and not run.named("helm.upgraded")
     assert_rerun_succeeds(cluster, env_file, tmpdir_for_cli)
 
 
@@ -168,6 +198,8 @@ def test_during_the_health_poll(env_file: Path, tmpdir_for_cli: Path) -> None:
         assert time.monotonic() - sent < 10, "the interrupt waited for the health timeout"
         assert_stopped_cleanly(run, tmpdir_for_cli)
         assert not run.named("health.ok") and not run.named("health.failed")
+        assert [e["phase"] for e in run.named("phase.failed")] == ["health"]
+        assert "did not answer" not in run.output  # the interruption is not blamed on the app
         health.heal()
         assert_rerun_succeeds(cluster, env_file, tmpdir_for_cli)
 

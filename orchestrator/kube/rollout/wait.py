@@ -329,11 +329,13 @@ def wait_for_rollout(
         current: dict[str, Result] = {f"deployment/{n}": r for n, r in verdict.deployments.items()}
         current.update({f"pod/{p}": r for p, (r, _d, _o) in verdict.pods.items()})
         for resource, result in current.items():
-            key = (result.status.value, result.reason, result.message)
+            kind, _, name = resource.partition("/")
+            extra = {"restarts": _restarts(seen["Pod"].get(name))} if kind == "pod" else {}
+            key = (result.status.value, result.reason, result.message, *extra.values())
             if last.get(resource) != key:
                 last[resource] = key
                 reporter.emit("rollout.status", resource=resource, status=result.status.value,
-                              reason=result.reason, message=result.message)
+                              reason=result.reason, message=result.message, **extra)
 
     for feed in feeds:
         feed.start()
@@ -392,6 +394,12 @@ def wait_for_rollout(
         retries=counter.count,
         mode="poll" if "poll" in modes.values() else "watch",
     )
+
+
+def _restarts(pod: Obj | None) -> int:
+    """Container restarts of a pod, summed (0 for a pod not seen)."""
+    statuses = ((pod or {}).get("status") or {}).get("containerStatuses") or []
+    return sum(int(c.get("restartCount") or 0) for c in statuses)
 
 
 def api_logs_fn(api_client: Any, tail_lines: int = 20) -> LogsFn:

@@ -111,7 +111,7 @@ def test_pipeline_reports_policy_and_untags_a_failing_image(docker_client, clean
     reporter = Reporter()
     with pytest.raises(ImageError) as caught:
         build_and_check([good, leaky], reporter, CANARIES, Budget(), client=docker_client)
-    [finished] = reporter.named("run.finished")
+    [finished] = reporter.named("image.report")
     cleanup.refs.extend(i["ref"] for i in finished["images"])
     assert finished["ok"] is False
     refs = {i["name"]: i["ref"] for i in finished["images"]}

@@ -80,6 +80,9 @@ def test_api_error_mapping() -> None:
     assert isinstance(forbidden, EnvironmentProblem) and "403" in forbidden.message
     other = kube.api_error(ApiException(status=422), "x")
     assert type(other) is OrchestratorError and other.hint
+    for status in (500, 503, 429):  # still failing after the retries: the cluster's state, exit 3 in every task
+        busy = kube.api_error(ApiException(status=status), "listing pods")
+        assert isinstance(busy, EnvironmentProblem) and str(status) in busy.message and "readyz" in busy.hint
 
 
 @pytest.mark.parametrize("status", [429, 500, 503, 504])

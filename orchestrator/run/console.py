@@ -1,0 +1,516 @@
+"""The human rendering of the event stream, with rich.
+
+On a terminal (stderr is a TTY): a live area at the bottom with the running phase (spinner and
+elapsed time), one line per image being built with its current step (`[7/12] RUN npm ci`) and
+elapsed time, and during the rollout a table of the Deployments and pods (status, reason,
+restarts) that updates in place. Lines that stay are printed above it: one per phase that
+changed something, with what it did ("todo-backend unchanged (a950dce9d8bf), todo-frontend
+built in 71 s (240.8 MB)").
+
+Not a terminal (CI logs, pipes): the same lines, plain, no ANSI codes and no spinners. rich
+honours NO_COLOR (no colours; the layout stays).
+
+Progress goes to stderr; results (the final summary, `status`'s table, `doctor`'s checklist,
+`validate`'s checks, log lines) go to stdout. A failure prints its message, details and fix
+exactly as `OrchestratorError.render()` words them, and nothing else about the error.
+
+The renderer keeps its own small model of the run (`RunView`), fed by events; the texts are pure
+functions of that model and of single events, so tests drive it with a recording Console.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.spinner import Spinner
+from rich.table import Table
+from rich.text import Text
+
+Event = Mapping[str, Any]
+
+# Commands whose output is their result (a table, a checklist, log lines): no phase lines.
+QUIET_COMMANDS = frozenset({"status", "logs", "doctor", "validate"})
+# Events that mean "this phase changed something in the cluster or in the image store".
+CHANGES = frozenset({"image.built", "image.loaded", "secret.written", "namespace.created", "helm.upgraded",
+                     "helm.rolled_back", "helm.uninstalled", "secret.deleted", "namespace.deleted"})
+MB = 1_000_000
+
+
+# --- pure texts ----------------------------------------------------------------------------------
+
+
+def megabytes(size: int | float | None) -> str:
+    return "?" if size is None else f"{size / MB:.1f} MB"
+
+
+def seconds_text(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+
+
+def tag_of(ref: str) -> str:
+    return ref.rpartition(":")[2] if ":" in ref.rpartition("/")[2] else ref
+
+
+def name_tag(ref: str) -> str:
+    """`registry:5000/todo-backend:abc` -> `todo-backend:abc`."""
+    return ref.rpartition("/")[2]
+
+
+def image_line(event: Event) -> str:
+    """One image's outcome: `todo-backend unchanged (a950dce9d8bf)` or `... built in 71 s (240.8 MB)`."""
+    if event["event"] == "image.skipped":
+        return f"{event['image']} unchanged ({tag_of(event['ref'])})"
+    return f"{event['image']} built in {seconds_text(event.get('seconds'))} ({megabytes(event.get('size'))})"
+
+
+def policy_lines(image: str, results: Sequence[Event]) -> list[str]:
+    """One line for an image whose rules all pass; every failure with its rule and detail otherwise."""
+    failed = [r for r in results if r["status"] == "FAIL"]
+    skipped = [r for r in results if r["status"] == "SKIPPED"]
+    if not failed:
+        note = f", {len(skipped)} skipped ({', '.join(r['rule'] for r in skipped)})" if skipped else ""
+        return [f"{image}: image policy passed ({len(results) - len(skipped)} rules{note})"]
+    return [f"{image}: image policy FAILED {r['rule']}: {r.get('detail', '')}".rstrip(": ") for r in failed]
+
+
+def step_text(step: str, instruction: str, width: int = 60) -> str:
+    text = " ".join(instruction.split())
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    return f"[{step}] {text}"
+
+
+def health_text(event: Event) -> str:
+    return f"{event['url']} answered {event.get('status', '')} in {seconds_text(event.get('seconds'))}".replace(
+        "  ", " ")
+
+
+def phases_text(phases: Mapping[str, float]) -> str:
+    shown = [f"{name} {seconds_text(sec)}" for name, sec in phases.items() if sec >= 0.05]
+    total = sum(phases.values())
+    return " · ".join([*shown, f"total {seconds_text(total)}"])
+
+
+# --- the model -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Building:
+    image: str
+    started: float
+    step: str = ""
+
+
+@dataclass
+class RunView:
+    """What the run did so far, from its events."""
+
+    command: str
+    phase: str | None = None
+    phase_started: float = 0.0
+    phase_changes: int = 0
+    changes: int = 0
+    building: dict[str, Building] = field(default_factory=dict)
+    images: dict[str, Event] = field(default_factory=dict)  # image -> image.built / image.skipped
+    policy: dict[str, list[Event]] = field(default_factory=dict)
+    budget: Event | None = None
+    loaded: list[Event] = field(default_factory=list)
+    load_skipped: list[Event] = field(default_factory=list)
+    secret: Event | None = None
+    release: Event | None = None  # helm.upgraded / helm.skipped
+    rolled_back: Event | None = None
+    rollout: dict[str, Event] = field(default_factory=dict)  # resource -> last rollout.status
+    health: Event | None = None
+    result: Event | None = None  # up.result, down.result, rotate.result
+
+    def changed(self) -> list[str]:
+        """What this run changed, in order: built, loaded, secret, release, rollback."""
+        out = [f"built {e['image']}" for e in self.images.values() if e["event"] == "image.built"]
+        out += [f"loaded {name_tag(e['image']).partition(':')[0]}" for e in self.loaded]
+        if self.secret and self.secret["event"] == "secret.written":
+            out.append("new Secret")
+        if self.release and self.release["event"] == "helm.upgraded":
+            out.append(f"rolled out revision {self.release['revision']}")
+        if self.rolled_back:
+            out.append("rolled back")
+        return out
+
+
+def phase_summary(view: RunView, phase: str, note: str) -> str:
+    """The text after a finished phase's name: what it did, from the events (the note otherwise)."""
+    if phase == "images" and view.images:
+        return ", ".join(image_line(e) for e in view.images.values())
+    if phase == "load" and (view.loaded or view.load_skipped):
+        parts = [f"{name_tag(e['image'])} loaded into {e.get('target', 'the cluster')}" for e in view.loaded]
+        if view.load_skipped:
+            where = view.load_skipped[0].get("target", "the cluster")
+            parts.append(f"{len(view.load_skipped)} already in {where}")
+        return ", ".join(parts)
+    if phase == "secret" and view.secret:
+        state = "written" if view.secret["event"] == "secret.written" else "unchanged"
+        return f"{view.secret['name']} {state}"
+    if phase == "release" and view.release:
+        if view.release["event"] == "helm.skipped":
+            return f"revision {view.release['revision']} unchanged"
+        return f"revision {view.release['revision']} ({view.release.get('action', 'upgrade')})"
+    if phase == "health" and view.health:
+        return health_text(view.health)
+    return note
+
+
+def rollout_table(rows: Mapping[str, Event]) -> Table:
+    table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+    for column in ("resource", "status", "reason", "restarts", "message"):
+        table.add_column(column, overflow="fold")
+    for resource, e in rows.items():
+        status = str(e.get("status", ""))
+        style = {"Current": "green", "Failed": "red"}.get(status, "yellow")
+        restarts = e.get("restarts")
+        table.add_row(resource, Text(status, style=style), str(e.get("reason", "")),
+                      "" if restarts is None else str(restarts), str(e.get("message", ""))[:80])
+    return table
+
+
+def status_table(report: Event) -> RenderableType:
+    head = Text.assemble((f"{report['release']}", "bold"), f" in {report['namespace']}: {report['release_status']}",
+                         f" (revision {report['revision']})" if report.get("revision") else "")
+    rows: list[RenderableType] = [head]
+    if report.get("secret"):
+        rows.append(Text(f"secret {report['secret']} (version {report.get('secret_version')})"))
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("workload", "status", "reason", "restarts", "image / message"):
+        table.add_column(column, overflow="fold")
+    for w in report.get("workloads") or []:
+        table.add_row(f"deployment/{w['name']}", _status_cell(w["status"]), w.get("reason", ""), "",
+                      name_tag(str(w.get("image", ""))))
+    for p in report.get("pods") or []:
+        table.add_row(f"  pod/{p['name']}", _status_cell(p["status"]), p.get("reason", ""), str(p.get("restarts", 0)),
+                      str(p.get("message", ""))[:80])
+    if table.row_count:
+        rows.append(table)
+    else:
+        rows.append(Text("no workloads"))
+    health = report.get("health") or {}
+    if health:
+        rows.append(Text(f"health: ok {health.get('url', '')}".rstrip() if health.get("ok")
+                         else f"health: not answering ({health.get('error', '')})"))
+    return Group(*rows)
+
+
+def _status_cell(status: str) -> Text:
+    return Text(status, style={"Current": "green", "Failed": "red"}.get(status, "yellow"))
+
+
+def doctor_lines(event: Event) -> Text:
+    mark, style = ("✔", "green") if event["ok"] else ("✘", "red")
+    text = Text.assemble((mark, style), " ", (f"{event['check']:<13}", "bold"), event.get("detail", ""))
+    if not event["ok"] and event.get("fix"):
+        text.append(f"\n  fix: {event['fix']}", style="yellow")
+    return text
+
+
+def validate_lines(event: Event) -> Text:
+    ok = event["status"] != "problems"
+    mark, style = ("✔", "green") if event["status"] == "ok" else ("–", "dim") if ok else ("✘", "red")
+    text = Text.assemble((mark, style), " ", (f"{event['check']:<20}", "bold"),
+                         f"{seconds_text(event.get('seconds'))}  {event.get('summary', '')}".rstrip())
+    for p in event.get("problems") or []:
+        line = f"{p['rule']} {p['resource']}: {p['message']}"
+        text.append(f"\n  {line}" + (f"\n    fix: {p['fix']}" if p.get("fix") else ""))
+    return text
+
+
+def up_summary(view: RunView, finished: Event) -> list[Text]:
+    """The lines after a successful `up`: the URL, then images, release, Secret, changes and times
+    (a no-op: three lines)."""
+    result = view.result or {}
+    phases = finished.get("phases") or {}
+    if result.get("dry_run"):
+        return [Text("dry run: nothing was changed")]
+    url = result.get("url") or (view.health or {}).get("url", "")
+    changed = view.changed()
+    name = result.get("release", "the app")
+    if not changed:
+        images = ", ".join(name_tag(ref) for ref in (result.get("images") or {}).values())
+        return [
+            Text.assemble(("✔ ", "green"), (f"{name} is up, nothing changed", "bold"),
+                          f" ({seconds_text(sum(phases.values()))})"),
+            Text(f"  {url}"),
+            Text(f"  {images}; revision {result.get('revision')}; Secret {result.get('secret')}"),
+        ]
+
+    def row(label: str, text: str) -> Text:
+        return Text.assemble(("  " + f"{label:<9}", "bold"), text)
+
+    width = max((len(name_tag(e["ref"])) for e in view.images.values()), default=0)
+    lines = [Text.assemble(("✔ ", "green"), (f"{name} is up: ", "bold"), url)]
+    for number, e in enumerate(view.images.values()):
+        state = "unchanged" if e["event"] == "image.skipped" else f"built in {seconds_text(e.get('seconds'))}"
+        lines.append(row("images" if number == 0 else "", f"{name_tag(e['ref']):<{width}}  "
+                                                         f"{megabytes(e.get('size')):>9}  {state}"))
+    release = view.release or {}
+    action = "unchanged" if release.get("event") == "helm.skipped" else release.get("action", "")
+    lines.append(row("release", f"{name} revision {result.get('revision')}" + (f" ({action})" if action else "")))
+    secret_state = "written" if (view.secret or {}).get("event") == "secret.written" else "unchanged"
+    lines.append(row("secret", f"{result.get('secret')} ({secret_state})"))
+    lines.append(row("changed", " · ".join(changed)))
+    lines.append(row("time", phases_text(phases)))
+    return lines
+
+
+# --- the renderer --------------------------------------------------------------------------------
+
+
+class ConsoleRenderer:
+    """A Reporter sink. `out` gets results, `err` progress and errors (the same Console in tests)."""
+
+    def __init__(self, command: str, out: Console, err: Console | None = None, *, live: bool | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.command = command
+        self.out = out
+        self.err = err or out
+        self.view = RunView(command)
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.interactive = self.err.is_terminal and not self.err.is_dumb_terminal if live is None else live
+        self.live: Live | None = None
+        self._spinner = Spinner("dots")
+
+    @classmethod
+    def for_streams(cls, command: str) -> ConsoleRenderer:
+        return cls(command, Console(file=sys.stdout, highlight=False, soft_wrap=True),
+                   Console(file=sys.stderr, highlight=False, soft_wrap=True))
+
+    # -- the live area -----------------------------------------------------------------------------
+
+    def __rich__(self) -> RenderableType:
+        with self.lock:
+            parts: list[RenderableType] = []
+            now = self.clock()
+            for b in self.view.building.values():
+                line = Text.assemble("  ", (f"{b.image:<14}", "cyan"), f" {b.step or 'starting'}",
+                                     (f"  {seconds_text(now - b.started)}", "dim"))
+                line.truncate(max(self.err.width - 1, 20), overflow="ellipsis")
+                parts.append(line)
+            if self.view.phase == "rollout" and self.view.rollout:
+                parts.append(rollout_table(self.view.rollout))
+            if self.view.phase:
+                label = Text.assemble((self.view.phase, "bold"), f"  {seconds_text(now - self.view.phase_started)}")
+                parts.insert(0, Spinner("dots", text=label))
+            return Group(*parts)
+
+    def _start_live(self) -> None:
+        if self.interactive and self.live is None:
+            self.live = Live(self, console=self.err, refresh_per_second=8, transient=True,
+                             redirect_stdout=False, redirect_stderr=False)
+            self.live.start()
+
+    def close(self) -> None:
+        with self.lock:
+            if self.live is not None:
+                self.live.stop()
+                self.live = None
+
+    # -- printing ------------------------------------------------------------------------------------
+
+    def _progress(self, *renderables: RenderableType) -> None:
+        console = self.live.console if self.live is not None else self.err
+        for renderable in renderables:
+            console.print(renderable, highlight=False, soft_wrap=isinstance(renderable, Text))
+
+    def _result(self, *renderables: RenderableType) -> None:
+        live = self.live is not None and (self.out is self.err or self.out.is_terminal)
+        console = self.live.console if live and self.live is not None else self.out  # above the live area
+        for renderable in renderables:
+            console.print(renderable, highlight=False, soft_wrap=isinstance(renderable, Text))
+
+    @property
+    def quiet(self) -> bool:
+        return self.command in QUIET_COMMANDS
+
+    # -- events ----------------------------------------------------------------------------------------
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        with self.lock:
+            handler = getattr(self, "on_" + event["event"].replace(".", "_"), None)
+            if event["event"] in CHANGES:
+                self.view.phase_changes += 1
+                self.view.changes += 1
+            if handler is not None:
+                handler(event)
+
+    def on_phase_started(self, e: Event) -> None:
+        self.view.phase, self.view.phase_started, self.view.phase_changes = e["phase"], self.clock(), 0
+        self._start_live()
+
+    def on_phase_finished(self, e: Event) -> None:
+        phase = e["phase"]
+        self.view.phase = None
+        if self.quiet or not self._worth_a_line(phase):
+            return
+        summary = phase_summary(self.view, phase, e.get("summary", ""))
+        self._progress(Text.assemble(("✔ ", "green"), (f"{phase:<8}", "bold"),
+                                     (f" {seconds_text(e.get('seconds')):>7}  ", "dim"), summary))
+        if phase == "images":
+            for image, results in self.view.policy.items():
+                for line in policy_lines(image, results):
+                    self._progress(Text("  " + line, style="red" if "FAILED" in line else ""))
+
+    def _worth_a_line(self, phase: str) -> bool:
+        """A phase gets a line when it changed something (or follows a change: rollout, health)."""
+        if self.command == "build":
+            return True
+        if phase in ("rollout", "health"):
+            return self.view.changes > 0
+        return self.view.phase_changes > 0
+
+    def on_phase_failed(self, e: Event) -> None:
+        phase = e["phase"]
+        self.view.phase = None
+        self.view.building.clear()
+        if phase == "rollout" and self.view.rollout:
+            self._progress(rollout_table(self.view.rollout))
+        if phase == "images":
+            for image, results in self.view.policy.items():
+                for line in policy_lines(image, results):
+                    self._progress(Text("  " + line, style="red" if "FAILED" in line else ""))
+        if not self.quiet:
+            self._progress(Text.assemble(("✘ ", "red"), (f"{phase:<8}", "bold"),
+                                         (f" {seconds_text(e.get('seconds')):>7}", "dim")))
+
+    def on_input_warning(self, e: Event) -> None:
+        self._progress(Text(f"⚠ {e['message']}", style="yellow"))
+
+    def on_log(self, e: Event) -> None:
+        if self.view.phase == "images":  # the size lines: the image.report line says it
+            return
+        self._progress(Text(f"  {e['message']}"))
+
+    def on_image_building(self, e: Event) -> None:
+        self.view.building[e["image"]] = Building(e["image"], self.clock())
+        if not self.interactive and not self.quiet:
+            self._progress(Text(f"  building {e['image']} …"))
+
+    def on_image_step(self, e: Event) -> None:
+        building = self.view.building.get(e["image"])
+        if building is not None:
+            building.step = step_text(str(e.get("step", "")), str(e.get("instruction", "")))
+
+    def on_image_built(self, e: Event) -> None:
+        self.view.building.pop(e["image"], None)
+        self.view.images[e["image"]] = e
+
+    def on_image_skipped(self, e: Event) -> None:
+        self.view.images[e["image"]] = e
+
+    def on_image_policy(self, e: Event) -> None:
+        self.view.policy.setdefault(e["image"], []).append(e)
+
+    def on_image_budget(self, e: Event) -> None:
+        self.view.budget = e
+
+    def on_image_loaded(self, e: Event) -> None:
+        self.view.loaded.append(e)
+
+    def on_image_load_skipped(self, e: Event) -> None:
+        self.view.load_skipped.append(e)
+
+    def on_secret_written(self, e: Event) -> None:
+        self.view.secret = e
+
+    def on_secret_unchanged(self, e: Event) -> None:
+        self.view.secret = e
+
+    def on_helm_upgraded(self, e: Event) -> None:
+        self.view.release = e
+
+    def on_helm_skipped(self, e: Event) -> None:
+        self.view.release = e
+
+    def on_helm_rolled_back(self, e: Event) -> None:
+        self.view.rolled_back = e
+        target = "uninstalled (first install)" if e.get("uninstalled") else f"revision {e.get('to_revision')}"
+        self._progress(Text(f"↩ rolled back: {target}", style="yellow"))
+
+    def on_helm_retry(self, e: Event) -> None:
+        self._progress(Text(f"  helm {e['command']}: {e['reason']}; retry {e['attempt']} in {e['wait_s']} s",
+                            style="yellow"))
+
+    def on_rollout_status(self, e: Event) -> None:
+        self.view.rollout[e["resource"]] = e
+        if not self.interactive and e.get("status") != "Current":
+            reason = f" {e['reason']}" if e.get("reason") else ""
+            self._progress(Text(f"  {e['resource']}: {e['status']}{reason}"))
+
+    def on_health_ok(self, e: Event) -> None:
+        self.view.health = e
+
+    def on_secret_deleted(self, e: Event) -> None:
+        if self.command == "down":
+            return
+        self._progress(Text(f"  removed old Secret {e['name']}", style="dim"))
+
+    def on_namespace_created(self, e: Event) -> None:
+        pass
+
+    def on_plan_image(self, e: Event) -> None:
+        self._result(Text(f"image    {e['image']}: {e['action']} ({name_tag(e['ref'])})"))
+
+    def on_plan_load(self, e: Event) -> None:
+        self._result(Text(f"load     {name_tag(e['image'])}: {e['action']}"))
+
+    def on_plan_secret(self, e: Event) -> None:
+        self._result(Text(f"secret   {e['name']}: {e['action']}"))
+
+    def on_plan_release(self, e: Event) -> None:
+        self._result(Text(f"release  {e['release']}: {e['action']}"))
+
+    def on_validate_check(self, e: Event) -> None:
+        self._result(validate_lines(e))
+
+    def on_doctor_check(self, e: Event) -> None:
+        self._result(doctor_lines(e))
+
+    def on_status_report(self, e: Event) -> None:
+        self._result(status_table(e))
+
+    def on_logs_line(self, e: Event) -> None:
+        self._result(Text(f"{e['pod']}: {e['line']}" if e.get("pod") else str(e["line"])))
+
+    def on_up_result(self, e: Event) -> None:
+        self.view.result = e
+
+    def on_down_result(self, e: Event) -> None:
+        removed = e.get("removed") or []
+        self._result(Text("nothing to remove" if not removed else "removed: " + ", ".join(removed)))
+
+    def on_rotate_result(self, e: Event) -> None:
+        text = f"rotated: {e['previous']} -> {e['secret']}" if e.get("rotated") else "nothing to rotate"
+        self._result(Text(text))
+
+    def on_run_finished(self, e: Event) -> None:
+        self.close()
+        if e.get("exit_code") == 0:
+            if self.command == "up":
+                self._result(*up_summary(self.view, e))
+            elif self.command == "build":
+                self._result(Text(f"images ready ({seconds_text(sum((e.get('phases') or {}).values()))})"))
+            return
+        lines = [e.get("error", "failed"), *(f"  {d}" for d in e.get("details") or [])]
+        text = Text("\n".join(lines), style="bold red")
+        if e.get("hint"):
+            text.append(f"\nfix: {e['hint']}", style="yellow")
+        self.err.print(text, highlight=False, soft_wrap=True)
