@@ -102,8 +102,12 @@ def call(fn: Callable[..., T], *args: Any, counter: RetryCounter | None = None, 
 
 
 def list_raw(fn: Callable[..., Any], namespace: str, selector: str) -> list[dict[str, Any]]:
-    """A namespaced list call (e.g. CoreV1Api.list_namespaced_pod) with the retry rule, as plain dicts."""
-    response = call(fn, namespace, label_selector=selector, _preload_content=False)
+    """A namespaced list call (e.g. CoreV1Api.list_namespaced_pod) with the retry rule, as plain dicts;
+    a failure is the project's error (`invoke logs` against a 5xx is exit 3, as every task)."""
+    try:
+        response = call(fn, namespace, label_selector=selector, _preload_content=False)
+    except Exception as exc:
+        raise api_error(exc, f"listing in namespace {namespace}", namespace) from None
     return list(json.loads(response.data).get("items") or [])
 
 

@@ -3,9 +3,9 @@
 On a terminal (stderr is a TTY): a live area at the bottom with the running phase (spinner and
 elapsed time), one line per image being built with its current step (`[7/12] RUN npm ci`) and
 elapsed time, and during the rollout a table of the Deployments and pods (status, reason,
-restarts) that updates in place. Lines that stay are printed above it: one per phase that
-changed something, with what it did ("todo-backend unchanged (a950dce9d8bf), todo-frontend
-built in 71 s (240.8 MB)").
+restarts) that updates in place. Lines that stay are printed above it: one per phase, with
+what it did ("todo-backend unchanged (a950dce9d8bf), todo-frontend built in 71 s (240.8 MB)"),
+held back until something changes, so a run that changes nothing prints its short summary only.
 
 Not a terminal (CI logs, pipes): the same lines, plain, no ANSI codes and no spinners. rich
 honours NO_COLOR (no colours; the layout stays).
@@ -81,7 +81,7 @@ def policy_lines(image: str, results: Sequence[Event]) -> list[str]:
     failed = [r for r in results if r["status"] == "FAIL"]
     skipped = [r for r in results if r["status"] == "SKIPPED"]
     if not failed:
-        note = f", {len(skipped)} skipped ({', '.join(r['rule'] for r in skipped)})" if skipped else ""
+        note = f"; skipped: {', '.join(r['rule'] for r in skipped)}" if skipped else ""
         return [f"{image}: image policy passed ({len(results) - len(skipped)} rules{note})"]
     return [f"{image}: image policy FAILED {r['rule']}: {r.get('detail', '')}".rstrip(": ") for r in failed]
 
@@ -287,7 +287,7 @@ class ConsoleRenderer:
         self.lock = threading.RLock()
         self.interactive = self.err.is_terminal and not self.err.is_dumb_terminal if live is None else live
         self.live: Live | None = None
-        self._spinner = Spinner("dots")
+        self.pending: list[RenderableType] = []
 
     @classmethod
     def for_streams(cls, command: str) -> ConsoleRenderer:
@@ -359,34 +359,36 @@ class ConsoleRenderer:
     def on_phase_finished(self, e: Event) -> None:
         phase = e["phase"]
         self.view.phase = None
-        if self.quiet or not self._worth_a_line(phase):
+        if self.quiet:
             return
         summary = phase_summary(self.view, phase, e.get("summary", ""))
-        self._progress(Text.assemble(("✔ ", "green"), (f"{phase:<8}", "bold"),
-                                     (f" {seconds_text(e.get('seconds')):>7}  ", "dim"), summary))
+        lines = [Text.assemble(("✔ ", "green"), (f"{phase:<8}", "bold"),
+                               (f" {seconds_text(e.get('seconds')):>7}  ", "dim"), summary)]
         if phase == "images":
-            for image, results in self.view.policy.items():
-                for line in policy_lines(image, results):
-                    self._progress(Text("  " + line, style="red" if "FAILED" in line else ""))
+            lines += self._policy_lines()
+        self.pending += lines
+        if self.command == "build" or self.view.changes > 0:
+            self._flush()
 
-    def _worth_a_line(self, phase: str) -> bool:
-        """A phase gets a line when it changed something (or follows a change: rollout, health)."""
-        if self.command == "build":
-            return True
-        if phase in ("rollout", "health"):
-            return self.view.changes > 0
-        return self.view.phase_changes > 0
+    def _policy_lines(self) -> list[Text]:
+        return [Text("  " + line, style="red" if "FAILED" in line else "")
+                for image, results in self.view.policy.items() for line in policy_lines(image, results)]
+
+    def _flush(self) -> None:
+        """Print the phase lines held back: a run that changes nothing shows only its summary, one
+        that changes something (or fails) shows every phase, in order."""
+        lines, self.pending = self.pending, []
+        self._progress(*lines)
 
     def on_phase_failed(self, e: Event) -> None:
         phase = e["phase"]
         self.view.phase = None
         self.view.building.clear()
-        if phase == "rollout" and self.view.rollout:
-            self._progress(rollout_table(self.view.rollout))
+        self._flush()
+        if phase == "rollout" and self.view.rollout and self.interactive:
+            self._progress(rollout_table(self.view.rollout))  # the live table was transient
         if phase == "images":
-            for image, results in self.view.policy.items():
-                for line in policy_lines(image, results):
-                    self._progress(Text("  " + line, style="red" if "FAILED" in line else ""))
+            self._progress(*self._policy_lines())
         if not self.quiet:
             self._progress(Text.assemble(("✘ ", "red"), (f"{phase:<8}", "bold"),
                                          (f" {seconds_text(e.get('seconds')):>7}", "dim")))
@@ -442,6 +444,7 @@ class ConsoleRenderer:
 
     def on_helm_rolled_back(self, e: Event) -> None:
         self.view.rolled_back = e
+        self._flush()
         target = "uninstalled (first install)" if e.get("uninstalled") else f"revision {e.get('to_revision')}"
         self._progress(Text(f"↩ rolled back: {target}", style="yellow"))
 
@@ -450,10 +453,7 @@ class ConsoleRenderer:
                             style="yellow"))
 
     def on_rollout_status(self, e: Event) -> None:
-        self.view.rollout[e["resource"]] = e
-        if not self.interactive and e.get("status") != "Current":
-            reason = f" {e['reason']}" if e.get("reason") else ""
-            self._progress(Text(f"  {e['resource']}: {e['status']}{reason}"))
+        self.view.rollout[e["resource"]] = e  # the live table; a failure's message lists what is not ready
 
     def on_health_ok(self, e: Event) -> None:
         self.view.health = e
@@ -503,6 +503,8 @@ class ConsoleRenderer:
 
     def on_run_finished(self, e: Event) -> None:
         self.close()
+        if e.get("exit_code") != 0 or self.view.changes:
+            self._flush()
         if e.get("exit_code") == 0:
             if self.command == "up":
                 self._result(*up_summary(self.view, e))
