@@ -1,4 +1,5 @@
-"""`invoke doctor`: small independent checks of everything a deploy needs, one line each.
+"""`invoke doctor`: small independent checks of everything a deploy needs (one `doctor.check` event
+each; orchestrator/run/console.py shows them as a checklist with the fix under each failure).
 
 Each check returns `Check(name, ok, detail, fix)`. A check that crashes becomes a failed Check with
 the error's message and hint: `run_checks` always returns the full list and never raises, so one
@@ -13,7 +14,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -280,22 +281,6 @@ def run_checks(inputs: DoctorInputs | None = None,
             results.append(Check(name, False, f"check failed: {type(exc).__name__}: {str(exc)[:160]}",
                                  "see the detail; re-run `invoke doctor` after fixing it"))
     return results
-
-
-def render(checks: Sequence[Check]) -> str:
-    """One line per check: mark, name, detail, and the fix for failures."""
-    width = max((len(c.name) for c in checks), default=0)
-    lines = []
-    for c in checks:
-        line = f"{'✔' if c.ok else '✘'} {c.name.ljust(width)}  {c.detail}"
-        if not c.ok and c.fix:
-            line += f"  — fix: {c.fix}"
-        lines.append(line)
-    return "\n".join(lines)
-
-
-def as_json(checks: Sequence[Check]) -> list[dict[str, Any]]:
-    return [asdict(c) for c in checks]
 
 
 def all_ok(checks: Sequence[Check]) -> bool:

@@ -26,20 +26,6 @@ class StatusReport:
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
 
-    def lines(self) -> list[str]:
-        out = [f"release {self.release} in {self.namespace}: {self.release_status}"
-               + (f" (revision {self.revision})" if self.revision else "")]
-        if self.secret:
-            out.append(f"secret {self.secret} (version {self.secret_version})")
-        for w in self.workloads:
-            out.append(f"deployment/{w['name']}: {w['status']} {w['reason']} ({w['message']}) image {w['image']}")
-        for p in self.pods:
-            out.append(f"  pod/{p['name']}: {p['status']} {p['reason']} ({p['message']}) restarts {p['restarts']}")
-        if self.health:
-            state = "ok" if self.health.get("ok") else "not answering"
-            out.append(f"health: {state} {self.health.get('url', '')}".rstrip())
-        return out
-
 
 def status(settings: Settings, reporter: Reporter, *, check_health: bool = True, url: str | None = None,
            health_timeout_s: float = 5.0) -> StatusReport:

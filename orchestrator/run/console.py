@@ -288,6 +288,7 @@ class ConsoleRenderer:
         self.interactive = self.err.is_terminal and not self.err.is_dumb_terminal if live is None else live
         self.live: Live | None = None
         self.pending: list[RenderableType] = []
+        self.spinner = Spinner("dots")
 
     @classmethod
     def for_streams(cls, command: str) -> ConsoleRenderer:
@@ -309,7 +310,8 @@ class ConsoleRenderer:
                 parts.append(rollout_table(self.view.rollout))
             if self.view.phase:
                 label = Text.assemble((self.view.phase, "bold"), f"  {seconds_text(now - self.view.phase_started)}")
-                parts.insert(0, Spinner("dots", text=label))
+                self.spinner.update(text=label)
+                parts.insert(0, self.spinner)
             return Group(*parts)
 
     def _start_live(self) -> None:
@@ -351,6 +353,8 @@ class ConsoleRenderer:
                 self.view.changes += 1
             if handler is not None:
                 handler(event)
+            if self.live is not None:
+                self.live.refresh()  # a new step or status shows at once, not at the next tick
 
     def on_phase_started(self, e: Event) -> None:
         self.view.phase, self.view.phase_started, self.view.phase_changes = e["phase"], self.clock(), 0

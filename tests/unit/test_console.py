@@ -158,6 +158,21 @@ def test_the_live_area_shows_each_build_step_and_the_phase_clock() -> None:
     assert "Failed" in row and "CrashLoopBackOff" in row and " 4 " in row
 
 
+def test_on_a_terminal_the_live_area_runs_and_is_gone_at_the_end() -> None:
+    import re
+
+    stream = io.StringIO()
+    renderer = ConsoleRenderer("up", Console(force_terminal=True, file=stream, width=100))
+    assert renderer.interactive
+    feed(renderer, up_events(cold=True))
+    assert renderer.live is None
+    written = stream.getvalue()
+    assert "\x1b[?25l" in written and "\x1b[?25h" in written  # the cursor hidden for the live area, then back
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", written)
+    assert "todo-frontend  [7/12] RUN npm ci" in plain  # the build's live line was drawn
+    assert plain.rstrip().endswith("total 86 s")
+
+
 def test_a_failed_rollout_shows_the_table_then_message_details_and_fix_exactly() -> None:
     console = terminal()
     error = DeployRolledBack("the rollout of todo-app failed: todo-app-backend CrashLoopBackOff",

@@ -58,10 +58,6 @@ def test_every_check_failing_returns_the_full_list(tmp_path: Path) -> None:
     assert by_name["minikube"].detail == "minikube is not installed"
     assert "does not exist" in by_name["env-file"].detail
     assert "need" in by_name["disk"].detail
-    text = doctor.render(checks)
-    assert len(text.splitlines()) == len(checks)
-    assert all(line.startswith("✘") for line in text.splitlines())
-    assert json.loads(json.dumps(doctor.as_json(checks)))[0]["ok"] is False
 
 
 def test_a_check_that_crashes_becomes_a_failed_check(tmp_path: Path) -> None:
