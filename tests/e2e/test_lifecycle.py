@@ -72,7 +72,7 @@ def test_up_noop_status_rotate_down(cluster: FakeCluster, env_file: Path, tmp_pa
     # -- status ---------------------------------------------------------------------------------------
     status = invoke(cluster, "status", env_file=env_file)
     assert status.returncode == 0, status.explain()
-    report = status.named("status")[0]
+    report = status.named("status.report")[0]
     assert report["revision"] == 1 and report["release_status"] == "deployed"
     assert report["secret"] == secrets[0]["metadata"]["name"]
     assert {w["status"] for w in report["workloads"]} == {"Current"}
