@@ -63,6 +63,8 @@ class InterruptGuard:
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.requested:
+            if sys.stderr.isatty():
+                sys.stderr.write("\x1b[?25h")  # the live progress area hid the cursor; no `finally` runs now
             sys.stderr.write("\ninterrupted again: stopping now\n")
             sys.stderr.flush()
             remove_scratch()
