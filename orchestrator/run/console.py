@@ -317,7 +317,7 @@ class ConsoleRenderer:
     def _start_live(self) -> None:
         if self.interactive and self.live is None:
             self.live = Live(self, console=self.err, refresh_per_second=8, transient=True,
-                             redirect_stdout=False, redirect_stderr=False)
+                             redirect_stdout=False, redirect_stderr=True)  # other stderr lines go above it
             self.live.start()
 
     def close(self) -> None:
