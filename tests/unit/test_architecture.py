@@ -1,7 +1,9 @@
 """The package's shape, read from the source with `ast` (imports inside functions count too).
 
 - no import cycles inside orchestrator/;
-- the layers: commands -> steps -> kube/images/chart -> run/settings -> errors/paths/shell/redact;
+- the layers: cli -> commands -> steps -> kube/images/chart -> run/settings -> errors/paths/shell/redact
+  (`cli` holds the tasks' bodies: flags -> options -> one command in the run frame; only it imports
+  several commands);
   a module imports its own layer or lower ones, never a higher one, and commands never import each other;
 - no module is named like a standard-library module (`inspect.py`, `secrets.py` shadowed them once).
 """
@@ -25,6 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("kube", "images", "chart"),
     ("steps",),
     ("commands",),
+    ("cli",),
 )
 
 
