@@ -38,8 +38,19 @@ Event = Mapping[str, Any]
 # Commands whose output is their result (a table, a checklist, log lines): no phase lines.
 QUIET_COMMANDS = frozenset({"status", "logs", "doctor", "validate"})
 # Events that mean "this phase changed something in the cluster or in the image store".
-CHANGES = frozenset({"image.built", "image.loaded", "secret.written", "namespace.created", "helm.upgraded",
-                     "helm.rolled_back", "helm.uninstalled", "secret.deleted", "namespace.deleted"})
+CHANGES = frozenset(
+    {
+        "image.built",
+        "image.loaded",
+        "secret.written",
+        "namespace.created",
+        "helm.upgraded",
+        "helm.rolled_back",
+        "helm.uninstalled",
+        "secret.deleted",
+        "namespace.deleted",
+    }
+)
 MB = 1_000_000
 
 
@@ -95,7 +106,8 @@ def step_text(step: str, instruction: str, width: int = 60) -> str:
 
 def health_text(event: Event) -> str:
     return f"{event['url']} answered {event.get('status', '')} in {seconds_text(event.get('seconds'))}".replace(
-        "  ", " ")
+        "  ", " "
+    )
 
 
 def phases_text(phases: Mapping[str, float]) -> str:
@@ -179,14 +191,22 @@ def rollout_table(rows: Mapping[str, Event]) -> Table:
         status = str(e.get("status", ""))
         style = {"Current": "green", "Failed": "red"}.get(status, "yellow")
         restarts = e.get("restarts")
-        table.add_row(resource, Text(status, style=style), str(e.get("reason", "")),
-                      "" if restarts is None else str(restarts), str(e.get("message", ""))[:80])
+        table.add_row(
+            resource,
+            Text(status, style=style),
+            str(e.get("reason", "")),
+            "" if restarts is None else str(restarts),
+            str(e.get("message", ""))[:80],
+        )
     return table
 
 
 def status_table(report: Event) -> RenderableType:
-    head = Text.assemble((f"{report['release']}", "bold"), f" in {report['namespace']}: {report['release_status']}",
-                         f" (revision {report['revision']})" if report.get("revision") else "")
+    head = Text.assemble(
+        (f"{report['release']}", "bold"),
+        f" in {report['namespace']}: {report['release_status']}",
+        f" (revision {report['revision']})" if report.get("revision") else "",
+    )
     rows: list[RenderableType] = [head]
     if report.get("secret"):
         rows.append(Text(f"secret {report['secret']} (version {report.get('secret_version')})"))
@@ -194,19 +214,34 @@ def status_table(report: Event) -> RenderableType:
     for column in ("workload", "status", "reason", "restarts", "image / message"):
         table.add_column(column, overflow="fold")
     for w in report.get("workloads") or []:
-        table.add_row(f"deployment/{w['name']}", _status_cell(w["status"]), w.get("reason", ""), "",
-                      name_tag(str(w.get("image", ""))))
+        table.add_row(
+            f"deployment/{w['name']}",
+            _status_cell(w["status"]),
+            w.get("reason", ""),
+            "",
+            name_tag(str(w.get("image", ""))),
+        )
     for p in report.get("pods") or []:
-        table.add_row(f"  pod/{p['name']}", _status_cell(p["status"]), p.get("reason", ""), str(p.get("restarts", 0)),
-                      str(p.get("message", ""))[:80])
+        table.add_row(
+            f"  pod/{p['name']}",
+            _status_cell(p["status"]),
+            p.get("reason", ""),
+            str(p.get("restarts", 0)),
+            str(p.get("message", ""))[:80],
+        )
     if table.row_count:
         rows.append(table)
     else:
         rows.append(Text("no workloads"))
     health = report.get("health") or {}
     if health:
-        rows.append(Text(f"health: ok {health.get('url', '')}".rstrip() if health.get("ok")
-                         else f"health: not answering ({health.get('error', '')})"))
+        rows.append(
+            Text(
+                f"health: ok {health.get('url', '')}".rstrip()
+                if health.get("ok")
+                else f"health: not answering ({health.get('error', '')})"
+            )
+        )
     return Group(*rows)
 
 
@@ -225,8 +260,12 @@ def doctor_lines(event: Event) -> Text:
 def validate_lines(event: Event) -> Text:
     ok = event["status"] != "problems"
     mark, style = ("✔", "green") if event["status"] == "ok" else ("–", "dim") if ok else ("✘", "red")
-    text = Text.assemble((mark, style), " ", (f"{event['check']:<20}", "bold"),
-                         f"{seconds_text(event.get('seconds'))}  {event.get('summary', '')}".rstrip())
+    text = Text.assemble(
+        (mark, style),
+        " ",
+        (f"{event['check']:<20}", "bold"),
+        f"{seconds_text(event.get('seconds'))}  {event.get('summary', '')}".rstrip(),
+    )
     for p in event.get("problems") or []:
         line = f"{p['rule']} {p['resource']}: {p['message']}"
         text.append(f"\n  {line}" + (f"\n    fix: {p['fix']}" if p.get("fix") else ""))
@@ -246,8 +285,9 @@ def up_summary(view: RunView, finished: Event) -> list[Text]:
     if not changed:
         images = ", ".join(name_tag(ref) for ref in (result.get("images") or {}).values())
         return [
-            Text.assemble(("✔ ", "green"), (f"{name} is up, nothing changed", "bold"),
-                          f" ({seconds_text(sum(phases.values()))})"),
+            Text.assemble(
+                ("✔ ", "green"), (f"{name} is up, nothing changed", "bold"), f" ({seconds_text(sum(phases.values()))})"
+            ),
             Text(f"  {url}"),
             Text(f"  {images}; revision {result.get('revision')}; Secret {result.get('secret')}"),
         ]
@@ -259,8 +299,12 @@ def up_summary(view: RunView, finished: Event) -> list[Text]:
     lines = [Text.assemble(("✔ ", "green"), (f"{name} is up: ", "bold"), url)]
     for number, e in enumerate(view.images.values()):
         state = "unchanged" if e["event"] == "image.skipped" else f"built in {seconds_text(e.get('seconds'))}"
-        lines.append(row("images" if number == 0 else "", f"{name_tag(e['ref']):<{width}}  "
-                                                         f"{megabytes(e.get('size')):>9}  {state}"))
+        lines.append(
+            row(
+                "images" if number == 0 else "",
+                f"{name_tag(e['ref']):<{width}}  {megabytes(e.get('size')):>9}  {state}",
+            )
+        )
     release = view.release or {}
     action = "unchanged" if release.get("event") == "helm.skipped" else release.get("action", "")
     lines.append(row("release", f"{name} revision {result.get('revision')}" + (f" ({action})" if action else "")))
@@ -277,8 +321,15 @@ def up_summary(view: RunView, finished: Event) -> list[Text]:
 class ConsoleRenderer:
     """A Reporter sink. `out` gets results, `err` progress and errors (the same Console in tests)."""
 
-    def __init__(self, command: str, out: Console, err: Console | None = None, *, live: bool | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        command: str,
+        out: Console,
+        err: Console | None = None,
+        *,
+        live: bool | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.command = command
         self.out = out
         self.err = err or out
@@ -292,8 +343,11 @@ class ConsoleRenderer:
 
     @classmethod
     def for_streams(cls, command: str) -> ConsoleRenderer:
-        return cls(command, Console(file=sys.stdout, highlight=False, soft_wrap=True),
-                   Console(file=sys.stderr, highlight=False, soft_wrap=True))
+        return cls(
+            command,
+            Console(file=sys.stdout, highlight=False, soft_wrap=True),
+            Console(file=sys.stderr, highlight=False, soft_wrap=True),
+        )
 
     # -- the live area -----------------------------------------------------------------------------
 
@@ -302,8 +356,12 @@ class ConsoleRenderer:
             parts: list[RenderableType] = []
             now = self.clock()
             for b in self.view.building.values():
-                line = Text.assemble("  ", (f"{b.image:<14}", "cyan"), f" {b.step or 'starting'}",
-                                     (f"  {seconds_text(now - b.started)}", "dim"))
+                line = Text.assemble(
+                    "  ",
+                    (f"{b.image:<14}", "cyan"),
+                    f" {b.step or 'starting'}",
+                    (f"  {seconds_text(now - b.started)}", "dim"),
+                )
                 line.truncate(max(self.err.width - 1, 20), overflow="ellipsis")
                 parts.append(line)
             if self.view.phase == "rollout" and self.view.rollout:
@@ -316,8 +374,14 @@ class ConsoleRenderer:
 
     def _start_live(self) -> None:
         if self.interactive and self.live is None:
-            self.live = Live(self, console=self.err, refresh_per_second=8, transient=True,
-                             redirect_stdout=False, redirect_stderr=True)  # other stderr lines go above it
+            self.live = Live(
+                self,
+                console=self.err,
+                refresh_per_second=8,
+                transient=True,
+                redirect_stdout=False,
+                redirect_stderr=True,
+            )  # other stderr lines go above it
             self.live.start()
 
     def close(self) -> None:
@@ -366,8 +430,11 @@ class ConsoleRenderer:
         if self.quiet:
             return
         summary = phase_summary(self.view, phase, e.get("summary", ""))
-        lines = [Text.assemble(("✔ ", "green"), (f"{phase:<8}", "bold"),
-                               (f" {seconds_text(e.get('seconds')):>7}  ", "dim"), summary)]
+        lines = [
+            Text.assemble(
+                ("✔ ", "green"), (f"{phase:<8}", "bold"), (f" {seconds_text(e.get('seconds')):>7}  ", "dim"), summary
+            )
+        ]
         if phase == "images":
             lines += self._policy_lines()
         self.pending += lines
@@ -375,8 +442,11 @@ class ConsoleRenderer:
             self._flush()
 
     def _policy_lines(self) -> list[Text]:
-        return [Text("  " + line, style="red" if "FAILED" in line else "")
-                for image, results in self.view.policy.items() for line in policy_lines(image, results)]
+        return [
+            Text("  " + line, style="red" if "FAILED" in line else "")
+            for image, results in self.view.policy.items()
+            for line in policy_lines(image, results)
+        ]
 
     def _flush(self) -> None:
         """Print the phase lines held back: a run that changes nothing shows only its summary, one
@@ -394,8 +464,9 @@ class ConsoleRenderer:
         if phase == "images":
             self._progress(*self._policy_lines())
         if not self.quiet:
-            self._progress(Text.assemble(("✘ ", "red"), (f"{phase:<8}", "bold"),
-                                         (f" {seconds_text(e.get('seconds')):>7}", "dim")))
+            self._progress(
+                Text.assemble(("✘ ", "red"), (f"{phase:<8}", "bold"), (f" {seconds_text(e.get('seconds')):>7}", "dim"))
+            )
 
     def on_input_warning(self, e: Event) -> None:
         self._progress(Text(f"⚠ {e['message']}", style="yellow"))
@@ -453,8 +524,9 @@ class ConsoleRenderer:
         self._progress(Text(f"↩ rolled back: {target}", style="yellow"))
 
     def on_helm_retry(self, e: Event) -> None:
-        self._progress(Text(f"  helm {e['command']}: {e['reason']}; retry {e['attempt']} in {e['wait_s']} s",
-                            style="yellow"))
+        self._progress(
+            Text(f"  helm {e['command']}: {e['reason']}; retry {e['attempt']} in {e['wait_s']} s", style="yellow")
+        )
 
     def on_rollout_status(self, e: Event) -> None:
         self.view.rollout[e["resource"]] = e  # the live table; a failure's message lists what is not ready

@@ -25,7 +25,6 @@ from orchestrator.errors import INTERRUPT_HINT, ExitCode, Interrupted, Orchestra
 from orchestrator.run.events import Reporter, Sink, make_sink
 from orchestrator.run.interrupts import InterruptGuard
 from orchestrator.run.phases import PhaseClock
-
 from orchestrator.settings.config import DEFAULT_ENV_FILE
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,9 +60,14 @@ class Run:
 
         with self.clock.phase("input") as note:
             settings = load_settings(
-                env_file_path(request.env_file), os.environ if environ is None else environ,
-                release=request.release, namespace=request.namespace, target=request.target,
-                profile=request.profile, context=request.context, allow_remote=request.allow_remote,
+                env_file_path(request.env_file),
+                os.environ if environ is None else environ,
+                release=request.release,
+                namespace=request.namespace,
+                target=request.target,
+                profile=request.profile,
+                context=request.context,
+                allow_remote=request.allow_remote,
             )
             for warning in settings.warnings:
                 self.reporter.emit("input.warning", message=warning)
@@ -95,12 +99,20 @@ def describe_failure(error: BaseException, code: ExitCode) -> Failure:
         return Failure(error.message, error.hint, tuple(error.details))
     frames = traceback.extract_tb(error.__traceback__)
     where = f" at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
-    return Failure(f"unexpected error: {type(error).__name__}{where}",
-                   "run again with TODO_DEBUG=1 for the full traceback, and report it")
+    return Failure(
+        f"unexpected error: {type(error).__name__}{where}",
+        "run again with TODO_DEBUG=1 for the full traceback, and report it",
+    )
 
 
-def run_task(command: str, as_json: bool, body: Callable[[Run], Any], *, sink: Sink | None = None,
-             environ: Mapping[str, str] | None = None) -> int:
+def run_task(
+    command: str,
+    as_json: bool,
+    body: Callable[[Run], Any],
+    *,
+    sink: Sink | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
     """Run `body` inside the frame; return the exit code (0 when it returned)."""
     environ = os.environ if environ is None else environ
     reporter = Reporter(sinks=[sink or make_sink(command, as_json)])
@@ -121,8 +133,7 @@ def run_task(command: str, as_json: bool, body: Callable[[Run], Any], *, sink: S
     if failure is not None:
         fields = {"error": failure.message, "hint": failure.hint, "details": list(failure.details)}
     try:
-        reporter.emit("run.finished", command=command, exit_code=int(code), phases=dict(run.clock.durations),
-                      **fields)
+        reporter.emit("run.finished", command=command, exit_code=int(code), phases=dict(run.clock.durations), **fields)
     finally:
         reporter.close()
     if failure is not None and as_json:

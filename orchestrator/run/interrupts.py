@@ -21,7 +21,6 @@ from types import FrameType
 
 from orchestrator.errors import Interrupted
 
-
 _SCRATCH: set[Path] = set()
 
 

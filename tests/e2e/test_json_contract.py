@@ -82,12 +82,23 @@ def test_every_task_speaks_the_documented_json(cluster: FakeCluster, env_file: P
     assert "250.5 MB" in over[-1]["error"]
     check("build", "--budget-mb", "many", code=2, env=None)
     check("validate", env=None)
-    assert {"phase.started", "up.result", "status.report", "logs.line", "rotate.result", "down.result",
-            "doctor.check", "image.report", "validate.check", "run.finished"} <= seen
+    assert {
+        "phase.started",
+        "up.result",
+        "status.report",
+        "logs.line",
+        "rotate.result",
+        "down.result",
+        "doctor.check",
+        "image.report",
+        "validate.check",
+        "run.finished",
+    } <= seen
 
 
-def test_a_kubernetes_5xx_that_outlasts_the_retries_is_exit_3_in_every_task(cluster: FakeCluster,
-                                                                               env_file: Path) -> None:
+def test_a_kubernetes_5xx_that_outlasts_the_retries_is_exit_3_in_every_task(
+    cluster: FakeCluster, env_file: Path
+) -> None:
     assert invoke(cluster, "up", env_file=env_file).returncode == 0
     cluster.outage(120)  # 503 for a minute, then refused connections
     schema = validator()

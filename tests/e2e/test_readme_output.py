@@ -39,6 +39,12 @@ def test_normalising_keeps_words_and_drops_what_changes_between_runs() -> None:
 
 
 def test_the_readme_output_is_current() -> None:
-    done = subprocess.run([sys.executable, str(SCRIPT), "--check"], cwd=ROOT, env=environ_without_secrets(),
-                          capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--check"],
+        cwd=ROOT,
+        env=environ_without_secrets(),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-6000:]

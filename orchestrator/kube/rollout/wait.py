@@ -323,7 +323,7 @@ def wait_for_rollout(
     seen: dict[str, dict[str, Obj]] = {"Deployment": {}, "Pod": {}}
     synced: set[str] = set()
     modes: dict[str, str] = {}
-    last: dict[str, tuple[str, str, str]] = {}
+    last: dict[str, tuple[object, ...]] = {}
 
     def report_changes(verdict: Verdict) -> None:
         current: dict[str, Result] = {f"deployment/{n}": r for n, r in verdict.deployments.items()}

@@ -38,57 +38,135 @@ def feed(renderer: ConsoleRenderer, events: Iterable[tuple[str, dict[str, Any]]]
 
 
 def phase(name: str, seconds: float, *inner: tuple[str, dict[str, Any]], summary: str = "") -> list:
-    return [("phase.started", {"phase": name}), *inner,
-            ("phase.finished", {"phase": name, "seconds": seconds, "summary": summary})]
+    return [
+        ("phase.started", {"phase": name}),
+        *inner,
+        ("phase.finished", {"phase": name, "seconds": seconds, "summary": summary}),
+    ]
 
 
 def policy(image: str, ref: str, failing: str | None = None) -> list:
-    return [("image.policy", {"image": image, "ref": ref, "rule": rule,
-                              "status": "FAIL" if rule == failing else "PASS",
-                              "detail": "JWT_SECRET's value found in /app/settings.txt" if rule == failing else "ok"})
-            for rule in RULES]
+    return [
+        (
+            "image.policy",
+            {
+                "image": image,
+                "ref": ref,
+                "rule": rule,
+                "status": "FAIL" if rule == failing else "PASS",
+                "detail": "JWT_SECRET's value found in /app/settings.txt" if rule == failing else "ok",
+            },
+        )
+        for rule in RULES
+    ]
 
 
 def up_events(cold: bool) -> list:
-    frontend = ("image.built", {"image": "todo-frontend", "ref": FRONTEND, "size": 240_800_000, "above_base": 1,
-                                "seconds": 71.2}) if cold else \
-        ("image.skipped", {"image": "todo-frontend", "ref": FRONTEND, "reason": "tag exists (same content)",
-                           "size": 240_800_000})
-    release = ("helm.upgraded", {"release": "todo-app", "action": "install", "revision": 1, "fingerprint": "f"}) if cold \
+    frontend = (
+        (
+            "image.built",
+            {"image": "todo-frontend", "ref": FRONTEND, "size": 240_800_000, "above_base": 1, "seconds": 71.2},
+        )
+        if cold
+        else (
+            "image.skipped",
+            {"image": "todo-frontend", "ref": FRONTEND, "reason": "tag exists (same content)", "size": 240_800_000},
+        )
+    )
+    release = (
+        ("helm.upgraded", {"release": "todo-app", "action": "install", "revision": 1, "fingerprint": "f"})
+        if cold
         else ("helm.skipped", {"release": "todo-app", "revision": 1, "fingerprint": "f"})
+    )
     secret = "secret.written" if cold else "secret.unchanged"
-    load = ("image.loaded", {"image": FRONTEND, "target": "minikube"}) if cold else \
-        ("image.load_skipped", {"image": FRONTEND, "target": "minikube"})
+    load = (
+        ("image.loaded", {"image": FRONTEND, "target": "minikube"})
+        if cold
+        else ("image.load_skipped", {"image": FRONTEND, "target": "minikube"})
+    )
     return [
         *phase("input", 0.01, summary="release todo-app in namespace todo-app"),
         *phase("cluster", 0.2, summary="context minikube"),
-        *phase("images", 71.5,
-               ("image.skipped", {"image": "todo-backend", "ref": BACKEND, "reason": "tag exists (same content)",
-                                  "size": 180_100_000}),
-               *([("image.building", {"image": "todo-frontend", "ref": FRONTEND, "base": "node:22-slim"}),
-                  ("image.step", {"image": "todo-frontend", "step": "7/12", "instruction": "RUN npm ci"})]
-                 if cold else []),
-               frontend,
-               ("log", {"message": "total: 420.9 MB of 600.0 MB budget (uncompressed sizes)"}),
-               *policy("todo-backend", BACKEND), *policy("todo-frontend", FRONTEND)),
+        *phase(
+            "images",
+            71.5,
+            (
+                "image.skipped",
+                {"image": "todo-backend", "ref": BACKEND, "reason": "tag exists (same content)", "size": 180_100_000},
+            ),
+            *(
+                [
+                    ("image.building", {"image": "todo-frontend", "ref": FRONTEND, "base": "node:22-slim"}),
+                    ("image.step", {"image": "todo-frontend", "step": "7/12", "instruction": "RUN npm ci"}),
+                ]
+                if cold
+                else []
+            ),
+            frontend,
+            ("log", {"message": "total: 420.9 MB of 600.0 MB budget (uncompressed sizes)"}),
+            *policy("todo-backend", BACKEND),
+            *policy("todo-frontend", FRONTEND),
+        ),
         *phase("load", 3.1, ("image.load_skipped", {"image": BACKEND, "target": "minikube"}), load),
-        *phase("secret", 0.1, (secret, {"name": "todo-app-secrets-1a2b3c", "version": "1a2b3c",
-                                        "namespace": "todo-app"})),
+        *phase(
+            "secret", 0.1, (secret, {"name": "todo-app-secrets-1a2b3c", "version": "1a2b3c", "namespace": "todo-app"})
+        ),
         *phase("release", 2.0, release),
-        *phase("rollout", 8.3, *([("rollout.status", {"resource": "deployment/todo-app-backend",
-                                                      "status": "InProgress", "reason": "ReplicaSetUpdated",
-                                                      "message": "1 of 1 updated"})] if cold else []),
-               ("rollout.status", {"resource": "deployment/todo-app-backend", "status": "Current", "reason": "",
-                                   "message": "ready"})),
-        *phase("health", 0.4, ("health.ok", {"url": "http://192.168.49.2:30080/health", "status": 200,
-                                             "seconds": 0.4})),
-        ("up.result", {"release": "todo-app", "namespace": "todo-app", "dry_run": False,
-                       "url": "http://192.168.49.2:30080", "images": {"todo-backend": BACKEND,
-                                                                      "todo-frontend": FRONTEND},
-                       "secret": "todo-app-secrets-1a2b3c", "revision": 1}),
-        ("run.finished", {"command": "up", "exit_code": 0,
-                          "phases": {"input": 0.01, "cluster": 0.2, "images": 71.5, "load": 3.1, "secret": 0.1,
-                                     "release": 2.0, "rollout": 8.3, "health": 0.4}}),
+        *phase(
+            "rollout",
+            8.3,
+            *(
+                [
+                    (
+                        "rollout.status",
+                        {
+                            "resource": "deployment/todo-app-backend",
+                            "status": "InProgress",
+                            "reason": "ReplicaSetUpdated",
+                            "message": "1 of 1 updated",
+                        },
+                    )
+                ]
+                if cold
+                else []
+            ),
+            (
+                "rollout.status",
+                {"resource": "deployment/todo-app-backend", "status": "Current", "reason": "", "message": "ready"},
+            ),
+        ),
+        *phase(
+            "health", 0.4, ("health.ok", {"url": "http://192.168.49.2:30080/health", "status": 200, "seconds": 0.4})
+        ),
+        (
+            "up.result",
+            {
+                "release": "todo-app",
+                "namespace": "todo-app",
+                "dry_run": False,
+                "url": "http://192.168.49.2:30080",
+                "images": {"todo-backend": BACKEND, "todo-frontend": FRONTEND},
+                "secret": "todo-app-secrets-1a2b3c",
+                "revision": 1,
+            },
+        ),
+        (
+            "run.finished",
+            {
+                "command": "up",
+                "exit_code": 0,
+                "phases": {
+                    "input": 0.01,
+                    "cluster": 0.2,
+                    "images": 71.5,
+                    "load": 3.1,
+                    "secret": 0.1,
+                    "release": 2.0,
+                    "rollout": 8.3,
+                    "health": 0.4,
+                },
+            },
+        ),
     ]
 
 
@@ -99,9 +177,15 @@ def test_a_cold_up_says_what_each_phase_did_and_ends_with_a_summary() -> None:
     assert "todo-backend unchanged (a950dce9d8bf), todo-frontend built in 71 s (240.8 MB)" in text
     assert "todo-backend: image policy passed (5 rules)" in text
     assert "todo-app is up: http://192.168.49.2:30080" in text
-    for words in ("240.8 MB  built in 71 s", "todo-app revision 1 (install)",
-                  "todo-app-secrets-1a2b3c (written)", "built todo-frontend", "loaded todo-frontend",
-                  "rolled out revision 1", "images 72 s"):
+    for words in (
+        "240.8 MB  built in 71 s",
+        "todo-app revision 1 (install)",
+        "todo-app-secrets-1a2b3c (written)",
+        "built todo-frontend",
+        "loaded todo-frontend",
+        "rolled out revision 1",
+        "images 72 s",
+    ):
         assert words in text, words
     assert "=" not in text.replace("==", ""), "no key=value dumps"
     assert "\x1b[" in console.export_text(styles=True), "a terminal gets colours"
@@ -151,8 +235,17 @@ def test_the_live_area_shows_each_build_step_and_the_phase_clock() -> None:
     assert "todo-frontend  [7/12] RUN npm ci  34 s" in text and "todo-backend   [3/9] COPY . .  34 s" in text
     renderer({"event": "phase.finished", "ts": 2, "phase": "images", "seconds": 34.0, "summary": ""})
     renderer({"event": "phase.started", "ts": 2, "phase": "rollout"})
-    renderer({"event": "rollout.status", "ts": 3, "resource": "pod/todo-app-backend-7d9", "status": "Failed",
-              "reason": "CrashLoopBackOff", "message": "container backend keeps crashing", "restarts": 4})
+    renderer(
+        {
+            "event": "rollout.status",
+            "ts": 3,
+            "resource": "pod/todo-app-backend-7d9",
+            "status": "Failed",
+            "reason": "CrashLoopBackOff",
+            "message": "container backend keeps crashing",
+            "restarts": 4,
+        }
+    )
     console.print(renderer)
     row = [line for line in console.export_text().splitlines() if "pod/todo-app-backend-7d9" in line][-1]
     assert "Failed" in row and "CrashLoopBackOff" in row and " 4 " in row
@@ -175,18 +268,39 @@ def test_on_a_terminal_the_live_area_runs_and_is_gone_at_the_end() -> None:
 
 def test_a_failed_rollout_shows_the_table_then_message_details_and_fix_exactly() -> None:
     console = terminal()
-    error = DeployRolledBack("the rollout of todo-app failed: todo-app-backend CrashLoopBackOff",
-                             "fix the crash (logs above), then run `invoke up` again",
-                             details=["pod/todo-app-backend-7d9: container backend keeps crashing (4 restarts)"])
+    error = DeployRolledBack(
+        "the rollout of todo-app failed: todo-app-backend CrashLoopBackOff",
+        "fix the crash (logs above), then run `invoke up` again",
+        details=["pod/todo-app-backend-7d9: container backend keeps crashing (4 restarts)"],
+    )
     failure = describe_failure(error, exit_code_of(error))
-    events = [*up_events(cold=True)[:-12],
-              ("phase.started", {"phase": "rollout"}),
-              ("rollout.status", {"resource": "pod/todo-app-backend-7d9", "status": "Failed",
-                                  "reason": "CrashLoopBackOff", "message": "keeps crashing", "restarts": 4}),
-              ("helm.rolled_back", {"release": "todo-app", "to_revision": None, "uninstalled": True}),
-              ("phase.failed", {"phase": "rollout", "seconds": 30.0}),
-              ("run.finished", {"command": "up", "exit_code": 5, "phases": {}, "error": failure.message,
-                                "hint": failure.hint, "details": list(failure.details)})]
+    events = [
+        *up_events(cold=True)[:-12],
+        ("phase.started", {"phase": "rollout"}),
+        (
+            "rollout.status",
+            {
+                "resource": "pod/todo-app-backend-7d9",
+                "status": "Failed",
+                "reason": "CrashLoopBackOff",
+                "message": "keeps crashing",
+                "restarts": 4,
+            },
+        ),
+        ("helm.rolled_back", {"release": "todo-app", "to_revision": None, "uninstalled": True}),
+        ("phase.failed", {"phase": "rollout", "seconds": 30.0}),
+        (
+            "run.finished",
+            {
+                "command": "up",
+                "exit_code": 5,
+                "phases": {},
+                "error": failure.message,
+                "hint": failure.hint,
+                "details": list(failure.details),
+            },
+        ),
+    ]
     feed(ConsoleRenderer("up", console, live=False), events)
     text = console.export_text()
     assert "CrashLoopBackOff" in text and "✘ rollout" in text and "rolled back" in text
@@ -195,16 +309,35 @@ def test_a_failed_rollout_shows_the_table_then_message_details_and_fix_exactly()
 
 def test_status_is_a_table() -> None:
     console = terminal()
-    report = {"release": "todo-app", "namespace": "todo-app", "revision": 3, "release_status": "deployed",
-              "secret": "todo-app-secrets-1a2b3c", "secret_version": "1a2b3c",
-              "workloads": [{"name": "todo-app-backend", "status": "Current", "reason": "", "message": "ready",
-                             "image": "todo-backend:a950dce9d8bf"}],
-              "pods": [{"name": "todo-app-backend-7d9", "status": "Current", "reason": "", "message": "ready",
-                        "restarts": 2}],
-              "health": {"ok": True, "url": "http://192.168.49.2:30080/health"}}
-    feed(ConsoleRenderer("status", console, live=False),
-         [*phase("input", 0.01), ("status.report", report),
-          ("run.finished", {"command": "status", "exit_code": 0, "phases": {"input": 0.01}})])
+    report = {
+        "release": "todo-app",
+        "namespace": "todo-app",
+        "revision": 3,
+        "release_status": "deployed",
+        "secret": "todo-app-secrets-1a2b3c",
+        "secret_version": "1a2b3c",
+        "workloads": [
+            {
+                "name": "todo-app-backend",
+                "status": "Current",
+                "reason": "",
+                "message": "ready",
+                "image": "todo-backend:a950dce9d8bf",
+            }
+        ],
+        "pods": [
+            {"name": "todo-app-backend-7d9", "status": "Current", "reason": "", "message": "ready", "restarts": 2}
+        ],
+        "health": {"ok": True, "url": "http://192.168.49.2:30080/health"},
+    }
+    feed(
+        ConsoleRenderer("status", console, live=False),
+        [
+            *phase("input", 0.01),
+            ("status.report", report),
+            ("run.finished", {"command": "status", "exit_code": 0, "phases": {"input": 0.01}}),
+        ],
+    )
     lines = console.export_text().splitlines()
     assert lines[0] == "todo-app in todo-app: deployed (revision 3)"
     header = next(line for line in lines if "workload" in line)
@@ -216,16 +349,34 @@ def test_status_is_a_table() -> None:
 
 def test_doctor_is_a_checklist_with_the_fix_under_each_failed_check() -> None:
     console = terminal()
-    feed(ConsoleRenderer("doctor", console, live=False), [
-        ("phase.started", {"phase": "checks"}),
-        ("doctor.check", {"check": "docker", "ok": True, "detail": "Docker engine 20.10 answers", "fix": ""}),
-        ("doctor.check", {"check": "minikube", "ok": False, "detail": "minikube is not installed",
-                          "fix": "install minikube: https://minikube.sigs.k8s.io"}),
-        ("phase.finished", {"phase": "checks", "seconds": 1.0, "summary": "1 of 2 ok"}),
-        ("run.finished", {"command": "doctor", "exit_code": 3, "phases": {"checks": 1.0},
-                          "error": "some checks failed", "hint": "run the fix shown next to each failed check",
-                          "details": []}),
-    ])
+    feed(
+        ConsoleRenderer("doctor", console, live=False),
+        [
+            ("phase.started", {"phase": "checks"}),
+            ("doctor.check", {"check": "docker", "ok": True, "detail": "Docker engine 20.10 answers", "fix": ""}),
+            (
+                "doctor.check",
+                {
+                    "check": "minikube",
+                    "ok": False,
+                    "detail": "minikube is not installed",
+                    "fix": "install minikube: https://minikube.sigs.k8s.io",
+                },
+            ),
+            ("phase.finished", {"phase": "checks", "seconds": 1.0, "summary": "1 of 2 ok"}),
+            (
+                "run.finished",
+                {
+                    "command": "doctor",
+                    "exit_code": 3,
+                    "phases": {"checks": 1.0},
+                    "error": "some checks failed",
+                    "hint": "run the fix shown next to each failed check",
+                    "details": [],
+                },
+            ),
+        ],
+    )
     lines = console.export_text().splitlines()
     assert lines[0].startswith("✔ docker") and lines[1].startswith("✘ minikube")
     assert lines[2] == "  fix: install minikube: https://minikube.sigs.k8s.io"
@@ -259,8 +410,10 @@ def test_an_interruption_is_not_an_ordinary_failure() -> None:
             pytest.fail("an interruption was caught as a failure")
 
 
-@pytest.mark.parametrize(("raised", "code"), [(None, 0), (DeployRolledBack("rolled", "again"), 5),
-                                              (Interrupted(), 130), (ValueError("v"), 1)])
+@pytest.mark.parametrize(
+    ("raised", "code"),
+    [(None, 0), (DeployRolledBack("rolled", "again"), 5), (Interrupted(), 130), (ValueError("v"), 1)],
+)
 def test_the_frame_ends_every_run_with_one_run_finished(raised: BaseException | None, code: int) -> None:
     seen: list[dict[str, Any]] = []
 
@@ -271,7 +424,9 @@ def test_the_frame_ends_every_run_with_one_run_finished(raised: BaseException | 
                 raise raised
 
     assert run_task("up", True, body, sink=seen.append, environ={}) == code
-    assert [e["event"] for e in seen][-1] == "run.finished" and len([e for e in seen if e["event"] == "run.finished"]) == 1
+    assert [e["event"] for e in seen][-1] == "run.finished" and len(
+        [e for e in seen if e["event"] == "run.finished"]
+    ) == 1
     finished = seen[-1]
     assert finished["exit_code"] == code and "work" in finished["phases"]
     if code == 1:
