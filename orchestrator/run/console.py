@@ -111,7 +111,7 @@ def health_text(event: Event) -> str:
 
 
 def phases_text(phases: Mapping[str, float]) -> str:
-    shown = [f"{name} {seconds_text(sec)}" for name, sec in phases.items() if sec >= 0.05]
+    shown = [f"{name} {seconds_text(sec)}" for name, sec in phases.items()]
     total = sum(phases.values())
     return " · ".join([*shown, f"total {seconds_text(total)}"])
 
