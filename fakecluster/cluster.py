@@ -23,6 +23,7 @@ from . import admission, minikube
 from .addons import INGRESS_NAMESPACE, ingress_objects
 from .apiserver import ApiServer, RecordedRequest
 from .controller import Controller
+from .kubelet import NodeAgent
 from .network import Network, Upstream, port_is_free
 from .scenarios import Scenario, Timings
 from .serviceaccounts import ServiceAccountsController
@@ -83,12 +84,16 @@ class FakeCluster:
     ingress_port: where the emulated ingress listens (None: nowhere; "auto": 80 if free).
     port: the API server port (0: any free port).
     timings: readiness, crash and outage timings (default: Timings.from_env()).
+    real_pods: run each pod as Docker containers under its spec (kubelet.NodeAgent) in the scenarios
+        that can be real (healthy, missing-secret-key, image-not-loaded, api-flaky); the others stay scripted.
     """
 
     def __init__(self, scenario: str | Scenario = "healthy", *, state_dir: str | Path | None = None,
                  upstream: str | None = None, ingress_port: int | str | None = None, port: int = 0,
                  timings: Timings | None = None, service_upstreams: dict[str, str] | None = None,
-                 backend_dir: str | Path | None = None, tools_bin: str | Path | None = None) -> None:
+                 backend_dir: str | Path | None = None, tools_bin: str | Path | None = None,
+                 real_pods: bool = False) -> None:
+        self.real_pods = real_pods
         self._scenario = Scenario.parse(scenario)
         self._own_dir = state_dir is None
         self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="fakecluster-"))
@@ -117,6 +122,7 @@ class FakeCluster:
         self.api: ApiServer | None = None
         self.network: Network | None = None
         self.controller: Controller | None = None
+        self.node: NodeAgent | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------------
     def __enter__(self) -> FakeCluster:
@@ -138,11 +144,12 @@ class FakeCluster:
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None and self._thread is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
-            self._thread.join(10)
+            self._thread.join(60 if self.real_pods else 10)  # real pods: their containers are removed
             if self._thread.is_alive():  # a task ignored its cancellation: say which, do not hang
                 print("fakecluster: the server thread did not stop within 10 s; pending tasks:", file=sys.stderr)
                 for task in asyncio.all_tasks(self._loop):
                     task.print_stack(file=sys.stderr)
+            self._thread = None  # stopping twice is harmless
         if self._own_dir:
             shutil.rmtree(self.state_dir, ignore_errors=True)
 
@@ -170,15 +177,21 @@ class FakeCluster:
         write_kubeconfig(self.kubeconfig, self.url)
         write_minikube_bin(self.bin_dir, self.minikube_state_path)
         ingress_port = self._ingress_port()
+        if self.real_pods:
+            self.node = NodeAgent(self.store, self.api.logs, self.state_dir, self._node_event, self._wake_controller,
+                                  probe_scale=self.timings.probe_scale, backoff_scale=self.timings.backoff_scale,
+                                  tick=self.timings.tick)
         upstream = Upstream(self._upstream_spec, self.backend_dir)
-        self.network = Network(self.store, upstream, self.minikube_state_path, ingress_port, self._service_upstreams)
+        self.network = Network(self.store, upstream, self.minikube_state_path, ingress_port, self._service_upstreams,
+                               endpoints=self.node.endpoints if self.node else None)
         self.network.install()
         admission.install(self.store)
         ServiceAccountsController(self.store, self.timings.service_account_delay).start()
         await self.network.start()
         self.controller = Controller(self.store, self.api.logs, self.minikube_state_path,
-                                     lambda: self._scenario, self.timings)
+                                     lambda: self._scenario, self.timings, agent=self.node)
         self._tasks = [asyncio.create_task(self.controller.run()), asyncio.create_task(self.network.run()),
+                       *([asyncio.create_task(self.node.run())] if self.node else []),
                        asyncio.create_task(self._watch_scenario_file()),
                        asyncio.create_task(self._supervise_listener())]
         self._apply_scenario(self._scenario)
@@ -188,7 +201,17 @@ class FakeCluster:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.network.close()
+        if self.node is not None:
+            await self.node.close()
         await self._runner.cleanup()
+
+    def _node_event(self, involved: Obj, type_: str, reason: str, message: str, component: str) -> None:
+        if self.controller is not None:
+            self.controller.event(involved, type_, reason, message, component)
+
+    def _wake_controller(self) -> None:
+        if self.controller is not None:
+            self.controller.wake()
 
     def _ingress_port(self) -> int | None:
         if self._ingress_spec in (None, "", "none", "off"):

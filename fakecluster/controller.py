@@ -28,6 +28,7 @@ from . import minikube, node, scheduler
 from .admission import qos_class
 from .addons import INGRESS_IMAGE, INGRESS_NAMESPACE
 from .apiserver import PodLog
+from .kubelet import NodeAgent
 from .node import NODE_NAME
 from .scenarios import CRASH_LOG, HEALTHY_LOG, Scenario, Timings
 from .resources import Resource
@@ -39,6 +40,9 @@ UNSCHEDULABLE_MESSAGE = "0/1 nodes are available: 1 Insufficient cpu."
 # Pods here belong to the cluster itself (addons): scenarios never touch them, their images are present.
 SYSTEM_NAMESPACES = frozenset({"kube-system", INGRESS_NAMESPACE})
 SYSTEM_IMAGES = {minikube.normalise_image(i): "sha256:system" for i in (*minikube.SYSTEM_IMAGES, INGRESS_IMAGE)}
+# With a node agent these scenarios' pods run for real; the others stay scripted (they cannot be real here).
+REAL_SCENARIOS = frozenset({Scenario.HEALTHY, Scenario.MISSING_SECRET_KEY, Scenario.IMAGE_NOT_LOADED,
+                            Scenario.API_FLAKY})
 
 
 def _iso(wall: float) -> str:
@@ -101,8 +105,9 @@ class ContainerFate:
 
 class Controller:
     def __init__(self, store: Store, logs: dict[tuple[str, str, str], PodLog], minikube_state: Path,
-                 scenario: Callable[[], Scenario], timings: Timings) -> None:
+                 scenario: Callable[[], Scenario], timings: Timings, agent: NodeAgent | None = None) -> None:
         self.store, self.logs, self.minikube_state = store, logs, minikube_state
+        self.agent = agent  # runs pods as containers (real-pod mode); None: every pod is scripted
         self.scenario, self.timings = scenario, timings
         self.pods: dict[str, PodRecord] = {}
         self.rs_fates: dict[str, Scenario] = {}  # ReplicaSet uid -> scenario its pods follow
@@ -117,6 +122,10 @@ class Controller:
         store.add_listener(lambda event: self._wake.set())
 
     # --- the loop -----------------------------------------------------------------------------------
+    def wake(self) -> None:
+        """Reconcile soon (the node agent calls this when a container or probe result changes)."""
+        self._wake.set()
+
     async def run(self) -> None:
         self._ensure_node()
         engine = asyncio.create_task(self._poll_engine())
@@ -451,6 +460,8 @@ class Controller:
         for uid in [uid for uid in self.create_errors if uid not in live_rs]:
             del self.create_errors[uid]
         live_keys = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in self.store.iter_kind("Pod")}
+        if self.agent is not None:
+            self.agent.forget(live)
         for key in [k for k in self.logs if (k[0], k[1]) not in live_keys]:
             self.logs[key].close()
             del self.logs[key]
@@ -559,10 +570,12 @@ class Controller:
         if mount_problem:
             self._once(record, pod, "mount", "Warning", "FailedMount", mount_problem)
         statuses, all_ready, any_running = [], True, False
+        real = self._runs_for_real(pod, record, mount_problem)
         for container in spec.get("containers") or []:
             cname, image = container.get("name", ""), container.get("image", "")
             log = self.logs.setdefault((namespace, name, cname), PodLog())
-            fate = ContainerFate("ContainerCreating") if mount_problem else self._container_fate(pod, container)
+            fate = ContainerFate() if real else ContainerFate("ContainerCreating") if mount_problem \
+                else self._container_fate(pod, container)
             base = {"name": cname, "image": image, "imageID": "", "started": False, "ready": False,
                     "restartCount": record.restarts}
             if fate.reason:
@@ -585,6 +598,12 @@ class Controller:
                        f'Container image "{image}" already present on machine')
             self._once(record, pod, f"created:{cname}", "Normal", "Created", f"Created container: {cname}")
             self._once(record, pod, f"started:{cname}", "Normal", "Started", f"Started container {cname}")
+            if real and self.agent is not None:
+                status = self.agent.container_status(pod, cname, base)
+                all_ready = all_ready and status["ready"]
+                any_running = any_running or "containerID" in status
+                statuses.append(status)
+                continue
             if record.scenario is Scenario.CRASH_LOOP:
                 all_ready = False
                 statuses.append(self._crash_status(record, pod, container, base, log, elapsed))
@@ -599,6 +618,7 @@ class Controller:
             statuses.append({**base, "started": True, "ready": ready, "lastState": {},
                              "state": {"running": {"startedAt": created}}})
         containers_ready = "True" if all_ready and statuses else "False"
+        pod_ip = (self.agent.pod_ip(meta["uid"]) if real and self.agent is not None else "") or _pod_ip(meta["uid"])
         conditions = [
             {"type": "PodReadyToStartContainers", "status": "False" if mount_problem else "True"},
             {"type": "Initialized", "status": "True"},
@@ -619,9 +639,21 @@ class Controller:
         self._write_status("Pod", pod, {
             "phase": "Running" if any_running else "Pending", "conditions": conditions,
             "hostIP": "192.168.49.2", "hostIPs": [{"ip": "192.168.49.2"}],
-            "podIP": _pod_ip(meta["uid"]), "podIPs": [{"ip": _pod_ip(meta["uid"])}],
+            "podIP": pod_ip, "podIPs": [{"ip": pod_ip}],
             "startTime": created, "qosClass": qos_class(pod), "containerStatuses": statuses,
         })
+
+    def _runs_for_real(self, pod: Obj, record: PodRecord, mount_problem: str) -> bool:
+        """Hand the pod to the node agent once nothing keeps its containers from being created."""
+        if self.agent is None or record.scenario not in REAL_SCENARIOS \
+                or pod["metadata"]["namespace"] in SYSTEM_NAMESPACES:
+            return False
+        if pod["metadata"]["uid"] in self.agent.pods:
+            return True
+        if mount_problem or any(self._container_fate(pod, c).reason for c in pod.get("spec", {}).get("containers") or []):
+            return False
+        self.agent.ensure(pod)
+        return True
 
     def _crash_status(self, record: PodRecord, pod: Obj, container: Obj, base: Obj, log: PodLog,
                       elapsed: float) -> Obj:

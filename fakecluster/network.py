@@ -7,12 +7,14 @@ import asyncio
 import atexit
 import contextlib
 import os
+import random
 import secrets
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,6 +150,8 @@ class Network:
     ingress_port: int | None = None
     # Per-Service upstreams ("name" or "namespace/name" -> URL); others use `upstream`.
     service_upstreams: dict[str, str] = field(default_factory=dict)
+    # Real pods: (namespace, selector, targetPort) -> the Ready endpoints' (address, port); traffic goes there.
+    endpoints: Callable[[str, dict[str, str], Any], list[tuple[str, int]]] | None = None
     node_ports: dict[int, Listener] = field(default_factory=dict)
     bind_errors: list[str] = field(default_factory=list)
     ingress: Listener | None = None
@@ -240,7 +244,8 @@ class Network:
                 if listener is not None:
                     self.node_ports[port] = listener
                     # Warm the upstream up while the pods "start", so the first request is not slow.
-                    self._warmup = self._warmup or asyncio.create_task(self._warm_upstream())
+                    if self.endpoints is None:
+                        self._warmup = self._warmup or asyncio.create_task(self._warm_upstream())
 
     async def run(self) -> None:
         while True:
@@ -273,7 +278,8 @@ class Network:
                     if any(p.get("nodePort") == port for p in s.get("spec", {}).get("ports") or [])), None)
         if svc is None or not self._cluster_up() or not self._service_ready(svc):
             return self._refuse(request)
-        return await self._forward(request, svc)
+        entry = next(p for p in svc.get("spec", {}).get("ports") or [] if p.get("nodePort") == port)
+        return await self._forward(request, svc, entry)
 
     async def _serve_ingress(self, request: web.Request) -> web.StreamResponse:
         state = minikube.read_state(self.minikube_state)
@@ -288,14 +294,19 @@ class Network:
                     prefix = path.get("path") or "/"
                     if not request.path.startswith(prefix.rstrip("/") or "/"):
                         continue
-                    name = path.get("backend", {}).get("service", {}).get("name", "")
+                    backend = path.get("backend", {}).get("service", {})
+                    name = backend.get("name", "")
                     svc = self.store.find(self.store.table.by_kind("Service"), ing["metadata"]["namespace"], name)
                     if svc is None or not self._service_ready(svc):
                         return web.Response(status=503, content_type="text/html", text=(
                             "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n"
                             "<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx"
                             "</center>\r\n</body>\r\n</html>\r\n"))
-                    return await self._forward(request, svc)
+                    wanted = backend.get("port") or {}
+                    entry = next((p for p in svc.get("spec", {}).get("ports") or []
+                                  if p.get("port") == wanted.get("number") or
+                                  (wanted.get("name") and p.get("name") == wanted.get("name"))), None)
+                    return await self._forward(request, svc, entry)
         return web.Response(status=404, content_type="text/html", text=(
             "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1>"
             "</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"))
@@ -312,9 +323,25 @@ class Network:
         return self.service_upstreams.get(f"{meta['namespace']}/{meta['name']}") or \
             self.service_upstreams.get(meta["name"])
 
-    async def _forward(self, request: web.Request, svc: Obj) -> web.StreamResponse:
+    def _endpoint_url(self, svc: Obj, entry: Obj | None) -> str | None:
+        """A Ready pod behind the Service port, picked at random as kube-proxy does (None: no endpoint)."""
+        assert self.endpoints is not None
+        if entry is None:
+            return None
+        targets = self.endpoints(svc["metadata"]["namespace"], svc.get("spec", {}).get("selector") or {},
+                                 entry.get("targetPort", entry.get("port")))
+        if not targets:
+            return None
+        address, port = random.choice(targets)
+        return f"http://{address}:{port}"
+
+    async def _forward(self, request: web.Request, svc: Obj, entry: Obj | None = None) -> web.StreamResponse:
         assert self._session is not None
         base = self._upstream_url(svc)
+        if base is None and self.endpoints is not None:
+            base = self._endpoint_url(svc, entry)
+            if base is None:
+                return self._refuse(request)
         try:
             base = base or await self.upstream.ensure()
         except RuntimeError as exc:

@@ -44,6 +44,9 @@ class Timings:
     outage_seconds: float = 10.0  # api-flaky: 503s then refused connections, in total
     tick: float = 0.2  # controller resync period
     service_account_delay: float = 0.3  # new namespace -> its `default` ServiceAccount (serviceaccounts.py)
+    # Real pods: probe initialDelaySeconds/periodSeconds and the restart back-off are multiplied by these.
+    probe_scale: float = 1.0
+    backoff_scale: float = 1.0
 
     @classmethod
     def from_env(cls) -> Timings:
@@ -55,6 +58,8 @@ class Timings:
             flaky_error_seconds=_env_float("FAKECLUSTER_FLAKY_ERROR_SECONDS", cls.flaky_error_seconds),
             outage_seconds=_env_float("FAKECLUSTER_OUTAGE_SECONDS", cls.outage_seconds),
             service_account_delay=_env_float("FAKECLUSTER_SERVICE_ACCOUNT_SECONDS", cls.service_account_delay),
+            probe_scale=_env_float("FAKECLUSTER_PROBE_SCALE", cls.probe_scale),
+            backoff_scale=_env_float("FAKECLUSTER_BACKOFF_SCALE", cls.backoff_scale),
         )
 
     def ready_delay(self, scenario: Scenario) -> float:

@@ -91,6 +91,22 @@ def logs_redacted(cluster: Cluster, settings: Settings) -> Any:
     return redacted
 
 
+def probe_failures_redacted(cluster: Cluster, settings: Settings) -> Any:
+    from orchestrator.redact import Redactor
+    from orchestrator.kube.rollout.wait import api_probe_failures_fn
+
+    fetch = api_probe_failures_fn(cluster.api)
+    redactor = Redactor(settings.secret_values().values())
+
+    def redacted(namespace: str, pod: str) -> list[str]:
+        try:
+            return [redactor.redact(line) for line in fetch(namespace, pod)]
+        except Exception as exc:  # a courtesy in an error report, never a new failure
+            return [f"(events unavailable: {type(exc).__name__})"]
+
+    return redacted
+
+
 # --- steps ----------------------------------------------------------------------------------------
 
 
@@ -165,7 +181,8 @@ def rollout_and_health(settings: Settings, opts: UpOptions, cluster: Cluster, re
     with clock.phase("rollout") as note:
         outcome = wait_for_rollout(
             cluster.api, settings.namespace, workloads.deployments, opts.timeout_s, reporter,
-            logs_fn=logs_redacted(cluster, settings), selector=workloads.selector,
+            logs_fn=logs_redacted(cluster, settings), probes_fn=probe_failures_redacted(cluster, settings),
+            selector=workloads.selector,
         )
         reporter.emit("rollout.result", ok=outcome.ok, reason=outcome.reason, mode=outcome.mode,
                       retries=outcome.retries, seconds=outcome.seconds)

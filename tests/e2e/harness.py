@@ -20,17 +20,27 @@ from fakecluster import FakeCluster, Timings
 
 ROOT = Path(__file__).resolve().parents[2]
 INVOKE = ROOT / ".venv" / "bin" / "invoke"
+# Real pods: probe delays and periods at 0.3 of the chart's (liveness still allows a slow start on a
+# busy machine), the restart back-off at 0.1 (1 s, 2 s, 4 s ...).
 FAST = Timings(ready_after=0.3, slow_ready_after=4.0, crash_interval=0.5, flaky_delay=0.2,
-               flaky_error_seconds=1.5, outage_seconds=3.0, tick=0.1)
+               flaky_error_seconds=1.5, outage_seconds=3.0, tick=0.1, probe_scale=0.3, backoff_scale=0.1)
 
 # Canary secret values, new for every test session (so a search of the git tree means something):
 # shell and YAML metacharacters, a space, non-ASCII, and (JWT) a newline.
 _RUN = secrets.token_hex(4)
 CANARIES = {
     "COHERE_API_KEY": f"co-canary $#'\"=\\ key-ü-{_RUN}",
+    # Replaced by `database_url(...)` while the e2e database runs (real pods connect to it).
     "DATABASE_URL": f"postgresql://todo:pw-canary-%24%23-{_RUN}@db.canary-host.internal:5432/todo?sslmode=require",
     "JWT_SECRET": f"jwt-canary $#'\"=\\ ñ-0123456789abcdef-{_RUN}\nsecond-line-{_RUN}",
 }
+
+
+DATABASE_PASSWORD = f"pw-canary-$#-{_RUN}"  # what the URL's %24%23 decodes to
+
+
+def database_url(host: str, port: int) -> str:
+    return f"postgresql://todo:{urllib.parse.quote(DATABASE_PASSWORD, safe='')}@{host}:{port}/todo"
 
 
 def env_file_text(values: Mapping[str, str]) -> str:
@@ -120,9 +130,10 @@ def _argv_env(cluster: FakeCluster, args: tuple[str, ...], env_file: Path | None
 
 
 def invoke(cluster: FakeCluster, *args: str, env_file: Path | None = None, json_lines: bool = True,
-           timeout: float = 900, extra_env: Mapping[str, str] | None = None) -> CliRun:
+           timeout: float = 900, extra_env: Mapping[str, str] | None = None, root: Path = ROOT) -> CliRun:
+    """`invoke ARGS` in `root` (a copy of the repository when a test edits the chart)."""
     argv, env = _argv_env(cluster, args, env_file, json_lines, extra_env)
-    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+    proc = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL)
     return CliRun(argv, proc.returncode, proc.stdout, proc.stderr)
 
@@ -205,3 +216,40 @@ def docker_available() -> bool:
 
 def environ_without_secrets() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in CANARIES}
+
+
+# --- real pods --------------------------------------------------------------------------------------
+
+
+def running_container(cluster: FakeCluster, namespace: str, component: str) -> dict[str, Any]:
+    """`docker inspect` of the container the node agent runs for the component's (only) pod."""
+    pods = [p for p in cluster.objects("Pod", namespace)
+            if p["metadata"].get("labels", {}).get("app.kubernetes.io/component") == component]
+    assert len(pods) == 1, [p["metadata"]["name"] for p in pods]
+    status = pods[0]["status"]["containerStatuses"][0]
+    docker_id = status["containerID"].removeprefix("docker://")
+    out = subprocess.run(["/usr/bin/docker", "inspect", docker_id], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)[0]
+
+
+def http(method: str, url: str, body: Mapping[str, Any] | None = None, token: str | None = None,
+         timeout: float = 15) -> tuple[int, Any]:
+    """One JSON request; (status, decoded body)."""
+    import urllib.error
+    import urllib.request
+
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw = response.read()
+            status = response.status
+    except urllib.error.HTTPError as err:
+        raw, status = err.read(), err.code
+    try:
+        return status, json.loads(raw or b"null")
+    except ValueError:
+        return status, raw.decode("utf-8", "replace")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,11 @@ from tests.e2e.harness import (
     decoded,
     deployment_images,
     helm_release_records,
+    http,
     invoke,
     leaks,
     pod_uids,
+    running_container,
     write_env,
 )
 from fakecluster import FakeCluster, Timings
@@ -46,6 +49,35 @@ def test_up_noop_status_rotate_down(cluster: FakeCluster, env_file: Path, tmp_pa
     images = deployment_images(cluster, NS)
     assert sorted(img for imgs in images.values() for img in imgs) == sorted(built.values())
     assert not any(img.endswith(":latest") for imgs in images.values() for img in imgs)
+
+    # The app runs for real: each component's container from the deployed tag, under the pod's
+    # security context; /health through the frontend container (which calls the backend by its
+    # Service name); a user and a task through the frontend's /api route; the backend's own log.
+    for component in ("backend", "frontend"):
+        container = running_container(cluster, NS, component)
+        deployed = next(img for name, imgs in images.items() if name.endswith(component) for img in imgs)
+        assert container["Config"]["Image"] == deployed and container["State"]["Running"]
+        host = container["HostConfig"]
+        assert container["Config"]["User"] == "10001:10001" and host["ReadonlyRootfs"] is True
+        assert host["CapDrop"] == ["ALL"] and "no-new-privileges:true" in host["SecurityOpt"]
+        assert "seccomp=unconfined" not in host["SecurityOpt"] and host["Memory"] == 512 * 2**20
+    port = cluster.node_port(NS, "todo-app-frontend")
+    status, body = http("GET", f"http://127.0.0.1:{port}/health")
+    assert status == 200 and body["status"] == "ok", body
+    email = f"e2e-{uuid.uuid4().hex[:8]}@example.org"
+    status, _ = http("POST", f"http://127.0.0.1:{port}/api/auth/register", {"email": email, "password": "pw-12345678"})
+    assert status == 201
+    status, token = http("POST", f"http://127.0.0.1:{port}/api/auth/login", {"email": email, "password": "pw-12345678"})
+    assert status == 200, token
+    bearer = token["access_token"]
+    status, task = http("POST", f"http://127.0.0.1:{port}/api/tasks", {"title": "ship it"}, bearer)
+    assert status == 201, task
+    status, tasks = http("GET", f"http://127.0.0.1:{port}/api/tasks", token=bearer)
+    assert status == 200 and [t["title"] for t in tasks] == ["ship it"]
+    logs = invoke(cluster, "logs", "backend", env_file=env_file, json_lines=False)
+    assert logs.returncode == 0, logs.explain()
+    assert '"started"' in logs.stdout and '"database schema ready"' in logs.stdout, logs.stdout
+    assert not leaks(logs.output)
 
     # No secret value outside the Secret: other objects, helm's release records, the CLI output.
     for kind in ("Deployment", "ConfigMap", "Service", "Pod", "ReplicaSet", "Event", "Ingress"):

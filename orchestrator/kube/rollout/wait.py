@@ -34,6 +34,8 @@ from orchestrator.kube.rollout.hints import hint_for
 from orchestrator.kube.rollout.status import Diagnosis, Result, Status, compute, diagnose_pod, name_of
 
 LogsFn = Callable[[str, str, str], list[str]]
+# (namespace, pod) -> the kubelet's probe failure messages for that pod ("Readiness probe failed: ..."), oldest first
+ProbeFailuresFn = Callable[[str, str], list[str]]
 Obj = Mapping[str, Any]
 
 WATCH_CHUNK_S = 30
@@ -47,10 +49,12 @@ class ResourceReport:
     diagnosis: Diagnosis | None = None
     hint: str = ""
     logs: list[str] = field(default_factory=list)
+    probe_failures: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         r = self.result
         out = [f"{self.resource}: {r.status} {r.reason} ({r.message})"]
+        out += [f"  probe: {line}" for line in self.probe_failures]
         if self.hint:
             out.append(f"  fix: {self.hint}")
         out += [f"  | {line}" for line in self.logs]
@@ -255,7 +259,38 @@ def evaluate(names: Sequence[str], deployments: Mapping[str, Obj], pods: Mapping
     return verdict
 
 
-def _reports(verdict: Verdict, namespace: str, logs_fn: LogsFn | None) -> list[ResourceReport]:
+def _unready_container(pod: Obj | None) -> str:
+    for status in (pod or {}).get("status", {}).get("containerStatuses") or []:
+        if not status.get("ready"):
+            return str(status.get("name", ""))
+    return ""
+
+
+def _probe_report(report: ResourceReport, namespace: str, pod: Obj | None, logs_fn: LogsFn | None,
+                  probes_fn: ProbeFailuresFn | None) -> None:
+    """A pod that runs but never turns Ready: what its probes said, and its own log."""
+    if probes_fn is None:
+        return
+    try:
+        failures = probes_fn(namespace, report.resource.removeprefix("pod/"))
+    except Exception as exc:  # the events are a bonus; never hide the report
+        failures = [f"(events unavailable: {type(exc).__name__})"]
+    if not failures:
+        return
+    report.probe_failures = failures[-3:]
+    container = _unready_container(pod)
+    report.hint = (f"the container {container or '?'} runs but its probe keeps failing: fix what the probe "
+                   "checks (for /ready: the database it must reach), then `invoke up`; "
+                   f"`kubectl describe pod {report.resource.removeprefix('pod/')}` shows every probe result")
+    if logs_fn is not None and container:
+        try:
+            report.logs = list(logs_fn(namespace, report.resource.removeprefix("pod/"), container))[-20:]
+        except Exception as exc:  # logs are a bonus; never hide the diagnosis
+            report.logs = [f"(logs unavailable: {type(exc).__name__})"]
+
+
+def _reports(verdict: Verdict, namespace: str, logs_fn: LogsFn | None, probes_fn: ProbeFailuresFn | None = None,
+             pods: Mapping[str, Obj] | None = None) -> list[ResourceReport]:
     reports: list[ResourceReport] = []
     for name, result in verdict.deployments.items():
         if result.status is Status.CURRENT:
@@ -275,6 +310,8 @@ def _reports(verdict: Verdict, namespace: str, logs_fn: LogsFn | None) -> list[R
                         report.logs = list(logs_fn(namespace, pod_name, diagnosis.container))[-20:]
                     except Exception as exc:  # logs are a bonus; never hide the diagnosis
                         report.logs = [f"(logs unavailable: {type(exc).__name__})"]
+            elif pod_result.status is Status.IN_PROGRESS:
+                _probe_report(report, namespace, (pods or {}).get(pod_name), logs_fn, probes_fn)
             reports.append(report)
     return reports
 
@@ -300,6 +337,7 @@ def wait_for_rollout(
     poll_interval: float = 1.0,
     logs_fn: LogsFn | None = None,
     *,
+    probes_fn: ProbeFailuresFn | None = None,
     selector: str | None = None,
     listers: list[_Lister] | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -388,10 +426,27 @@ def wait_for_rollout(
         ok=verdict.ok,
         reason=verdict.reason,
         seconds=round(clock() - started, 3),
-        not_ready=[] if verdict.ok else _reports(verdict, namespace, logs_fn),
+        not_ready=[] if verdict.ok else _reports(verdict, namespace, logs_fn, probes_fn, seen["Pod"]),
         retries=counter.count,
         mode="poll" if "poll" in modes.values() else "watch",
     )
+
+
+def api_probe_failures_fn(api_client: Any) -> ProbeFailuresFn:
+    """The pod's `Unhealthy` events (the kubelet's probe failures), oldest first, with their counts."""
+
+    def fetch(namespace: str, pod: str) -> list[str]:
+        from kubernetes.client import CoreV1Api
+
+        response = CoreV1Api(api_client).list_namespaced_event(
+            namespace, field_selector=f"involvedObject.name={pod},reason=Unhealthy", _request_timeout=10,
+            _preload_content=False)
+        items = json.loads(response.data).get("items") or []
+        items.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+        return [f"{e.get('message', '')}" + (f" ({e['count']} times)" if (e.get("count") or 1) > 1 else "")
+                for e in items]
+
+    return fetch
 
 
 def api_logs_fn(api_client: Any, tail_lines: int = 20) -> LogsFn:

@@ -358,6 +358,27 @@ def test_deadline_names_what_is_not_ready(api: StubApi, client: Any) -> None:
     assert by_name["pod/backend-1"].status is Status.IN_PROGRESS
 
 
+def test_a_pod_whose_probe_keeps_failing_is_reported_with_the_failures_and_its_log(api: StubApi,
+                                                                                     client: Any) -> None:
+    api.put("deployments", deployment("backend"))
+    api.put("pods", pod("backend-1", "backend"))
+    failures = {("todo-app", "backend-1"): ["Readiness probe failed: HTTP probe failed with statuscode: 503 (7 times)"]}
+    outcome = wait_for_rollout(client, NS, ["backend"], 1.0, Reporter(),
+                               logs_fn=lambda ns, p, c: [f"{p}/{c}: database unreachable"],
+                               probes_fn=lambda ns, p: failures.get((ns, p), []))
+    assert not outcome.ok and outcome.reason == "DeadlineExceeded"
+    report = next(r for r in outcome.not_ready if r.resource == "pod/backend-1")
+    assert report.probe_failures == failures[("todo-app", "backend-1")]
+    assert report.logs == ["backend-1/backend: database unreachable"]
+    assert "probe keeps failing" in report.hint and "database" in report.hint
+    lines = "\n".join(outcome.error().details)
+    assert "probe: Readiness probe failed: HTTP probe failed with statuscode: 503" in lines
+    assert "| backend-1/backend: database unreachable" in lines
+    # Without probe failures, nothing is invented.
+    quiet = wait_for_rollout(client, NS, ["backend"], 0.5, Reporter(), probes_fn=lambda ns, p: [])
+    assert all(not r.probe_failures and not r.hint for r in quiet.not_ready if r.resource.startswith("pod/"))
+
+
 def test_deleted_pod_is_forgotten(api: StubApi, client: Any) -> None:
     api.put("deployments", deployment("backend"))
     api.put("pods", pod("backend-old", "backend", phase="Pending", waiting=("ContainerCreating", "")))
