@@ -179,8 +179,9 @@ class FakeCluster:
         ingress_port = self._ingress_port()
         if self.real_pods:
             self.node = NodeAgent(self.store, self.api.logs, self.state_dir, self._node_event, self._wake_controller,
-                                  probe_scale=self.timings.probe_scale, backoff_scale=self.timings.backoff_scale,
-                                  tick=self.timings.tick)
+                                  probe_scale=self.timings.probe_scale,
+                                  probe_period_scale=self.timings.probe_period_scale,
+                                  backoff_scale=self.timings.backoff_scale, tick=self.timings.tick)
         upstream = Upstream(self._upstream_spec, self.backend_dir)
         self.network = Network(self.store, upstream, self.minikube_state_path, ingress_port, self._service_upstreams,
                                endpoints=self.node.endpoints if self.node else None)

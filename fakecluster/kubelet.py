@@ -22,8 +22,9 @@ Networking (what kube-proxy and CoreDNS do on a real node): one Docker network p
 Service is reached at that network's gateway address on its own port (kubeproxy.py forwards to the
 Ready endpoints only), and every pod's /etc/hosts names it `svc`, `svc.ns`, `svc.ns.svc.cluster.local`.
 
-Timings scale with `Timings.probe_scale` (initialDelaySeconds, periodSeconds) and
-`Timings.backoff_scale` (the restart back-off) so tests stay fast; probe timeouts are not scaled.
+Timings scale with `Timings.probe_scale` (initialDelaySeconds), `Timings.probe_period_scale`
+(periodSeconds) and `Timings.backoff_scale` (the restart back-off) so tests stay fast; probe timeouts
+are not scaled.
 Every Docker object carries the label `fakecluster.cluster=<id>` and is removed on close().
 """
 
@@ -138,13 +139,14 @@ class PodRun:
 class NodeAgent:
     def __init__(self, store: Store, logs: dict[tuple[str, str, str], PodLog], state_dir: Path,
                  event: EventFn, wake: Callable[[], None], *, probe_scale: float = 1.0,
-                 backoff_scale: float = 1.0, tick: float = 0.2) -> None:
+                 probe_period_scale: float = 1.0, backoff_scale: float = 1.0, tick: float = 0.2) -> None:
         import docker
 
         self.store, self.logs, self.event, self.wake = store, logs, event, wake
         self.id = secrets.token_hex(4)
         self.root = state_dir / "node"
-        self.probe_scale, self.backoff_scale, self.tick = probe_scale, backoff_scale, tick
+        self.probe_scale, self.probe_period_scale = probe_scale, probe_period_scale
+        self.backoff_scale, self.tick = backoff_scale, tick
         self.docker = docker.from_env(timeout=120)
         self.docker.ping()
         self._loop = asyncio.get_running_loop()  # log threads hand lines back to it
@@ -518,7 +520,7 @@ class NodeAgent:
     # --- probes ------------------------------------------------------------------------------------------
     async def _probe_worker(self, run: PodRun, c: ContainerRun, kind: str, instance: int) -> None:
         spec = c.spec[kind]
-        period = max(int(spec.get("periodSeconds") or 10), 1) * self.probe_scale
+        period = max(int(spec.get("periodSeconds") or 10), 1) * self.probe_period_scale
         initial = int(spec.get("initialDelaySeconds") or 0) * self.probe_scale
         timeout = max(int(spec.get("timeoutSeconds") or 1), 1)
         failure_threshold = int(spec.get("failureThreshold") or 3)

@@ -44,8 +44,10 @@ class Timings:
     outage_seconds: float = 10.0  # api-flaky: 503s then refused connections, in total
     tick: float = 0.2  # controller resync period
     service_account_delay: float = 0.3  # new namespace -> its `default` ServiceAccount (serviceaccounts.py)
-    # Real pods: probe initialDelaySeconds/periodSeconds and the restart back-off are multiplied by these.
+    # Real pods: probes' initialDelaySeconds, their periodSeconds and the restart back-off are multiplied
+    # by these (a short period makes a probe less patient with a busy machine: scale it with care).
     probe_scale: float = 1.0
+    probe_period_scale: float = 1.0
     backoff_scale: float = 1.0
 
     @classmethod
@@ -59,6 +61,7 @@ class Timings:
             outage_seconds=_env_float("FAKECLUSTER_OUTAGE_SECONDS", cls.outage_seconds),
             service_account_delay=_env_float("FAKECLUSTER_SERVICE_ACCOUNT_SECONDS", cls.service_account_delay),
             probe_scale=_env_float("FAKECLUSTER_PROBE_SCALE", cls.probe_scale),
+            probe_period_scale=_env_float("FAKECLUSTER_PROBE_PERIOD_SCALE", cls.probe_period_scale),
             backoff_scale=_env_float("FAKECLUSTER_BACKOFF_SCALE", cls.backoff_scale),
         )
 

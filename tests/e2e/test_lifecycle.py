@@ -71,7 +71,8 @@ def test_up_noop_status_rotate_down(cluster: FakeCluster, env_file: Path, tmp_pa
     assert status == 200, token
     bearer = token["access_token"]
     status, task = http("POST", f"http://127.0.0.1:{port}/api/tasks", {"title": "ship it"}, bearer)
-    assert status == 201, task
+    assert status == 201, (task, [(e["reason"], e["message"]) for e in cluster.objects("Event", NS)
+                                  if e["type"] == "Warning" or e["reason"] == "Killing"])
     status, tasks = http("GET", f"http://127.0.0.1:{port}/api/tasks", token=bearer)
     assert status == 200 and [t["title"] for t in tasks] == ["ship it"]
     logs = invoke(cluster, "logs", "backend", env_file=env_file, json_lines=False)

@@ -21,7 +21,8 @@ from tests.fakecluster.conftest import DOCKER
 pytestmark = [pytest.mark.docker]
 IMAGE = "python:3.11-slim"
 REAL = Timings(ready_after=0.2, slow_ready_after=2.0, crash_interval=0.5, flaky_delay=0.5, flaky_error_seconds=1.5,
-               outage_seconds=2.0, tick=0.1, probe_scale=0.1, backoff_scale=0.1)
+               outage_seconds=2.0, tick=0.1, probe_scale=0.1, probe_period_scale=0.1,
+               backoff_scale=0.1)
 SERVE = ("import http.server, os, socketserver\n"
          "class H(http.server.BaseHTTPRequestHandler):\n"
          "    def do_GET(self):\n"
