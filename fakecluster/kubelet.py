@@ -137,9 +137,19 @@ class PodRun:
 
 
 class NodeAgent:
-    def __init__(self, store: Store, logs: dict[tuple[str, str, str], PodLog], state_dir: Path,
-                 event: EventFn, wake: Callable[[], None], *, probe_scale: float = 1.0,
-                 probe_period_scale: float = 1.0, backoff_scale: float = 1.0, tick: float = 0.2) -> None:
+    def __init__(
+        self,
+        store: Store,
+        logs: dict[tuple[str, str, str], PodLog],
+        state_dir: Path,
+        event: EventFn,
+        wake: Callable[[], None],
+        *,
+        probe_scale: float = 1.0,
+        probe_period_scale: float = 1.0,
+        backoff_scale: float = 1.0,
+        tick: float = 0.2,
+    ) -> None:
         import docker
 
         self.store, self.logs, self.event, self.wake = store, logs, event, wake
@@ -176,7 +186,8 @@ class NodeAgent:
         for spec in pod.get("spec", {}).get("containers") or []:
             log = self.logs.setdefault((run.namespace, run.name, spec.get("name", "")), PodLog())
             run.containers[spec.get("name", "")] = ContainerRun(
-                spec, log, Backoff(BACKOFF_INITIAL * self.backoff_scale, BACKOFF_MAX * self.backoff_scale))
+                spec, log, Backoff(BACKOFF_INITIAL * self.backoff_scale, BACKOFF_MAX * self.backoff_scale)
+            )
         self.pods[uid] = run
         run.task = asyncio.create_task(self._run_pod(run))
 
@@ -195,9 +206,14 @@ class NodeAgent:
         c = run.containers.get(name) if run else None
         if c is None:
             return {**base, "state": {"waiting": {"reason": "ContainerCreating"}}, "lastState": {}}
-        status = {**base, "restartCount": c.restarts, "lastState": copy.deepcopy(c.last_state),
-                  "imageID": f"docker-pullable://{c.image_id}" if c.image_id else "",
-                  "started": c.running and c.probes.started, "ready": c.running and c.probes.ready}
+        status = {
+            **base,
+            "restartCount": c.restarts,
+            "lastState": copy.deepcopy(c.last_state),
+            "imageID": f"docker-pullable://{c.image_id}" if c.image_id else "",
+            "started": c.running and c.probes.started,
+            "ready": c.running and c.probes.ready,
+        }
         if c.docker_id:
             status["containerID"] = f"docker://{c.docker_id}"
         if c.running:
@@ -263,8 +279,9 @@ class NodeAgent:
             return self.networks[namespace]
 
     def _create_network(self, namespace: str) -> str:
-        network = self.docker.networks.create(self.network_name(namespace), driver="bridge",
-                                              labels=self._labels(namespace=namespace))
+        network = self.docker.networks.create(
+            self.network_name(namespace), driver="bridge", labels=self._labels(namespace=namespace)
+        )
         network.reload()
         return bridge_gateway(network.attrs)
 
@@ -291,6 +308,7 @@ class NodeAgent:
     def _lookup(self, namespace: str) -> Callable[[str, str], Obj | None]:
         def lookup(kind: str, name: str) -> Obj | None:
             return self.store.find(self.store.table.by_kind(kind), namespace, name)
+
         return lookup
 
     def _volumes(self, run: PodRun) -> dict[str, Obj]:
@@ -333,9 +351,13 @@ class NodeAgent:
         env = podspec.environment(spec, self._lookup(run.namespace))
         for item in spec.get("env") or []:
             field_path = ((item.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath", "")
-            env_value = {"metadata.name": run.name, "metadata.namespace": run.namespace,
-                         "metadata.uid": run.uid, "spec.nodeName": "minikube",
-                         "spec.serviceAccountName": pod_spec.get("serviceAccountName", "default")}.get(field_path)
+            env_value = {
+                "metadata.name": run.name,
+                "metadata.namespace": run.namespace,
+                "metadata.uid": run.uid,
+                "spec.nodeName": "minikube",
+                "spec.serviceAccountName": pod_spec.get("serviceAccountName", "default"),
+            }.get(field_path)
             if env_value is not None:
                 env[item["name"]] = env_value
         entrypoint, command = podspec.command_line(spec, env)
@@ -354,17 +376,36 @@ class NodeAgent:
                 source = how["bind"] + (f"/{mount['subPath']}" if mount.get("subPath") else "")
                 mounts.append(Mount(path, source, type="bind", read_only=True))
             else:
-                mounts.append(Mount(path, how["volume"], type="volume", read_only=read_only,
-                                    labels=self._labels(namespace=run.namespace)))
+                mounts.append(
+                    Mount(
+                        path,
+                        how["volume"],
+                        type="volume",
+                        read_only=read_only,
+                        labels=self._labels(namespace=run.namespace),
+                    )
+                )
         kwargs: dict[str, Any] = {
             "name": f"fakecluster-{self.id}-{run.namespace}-{run.name}-{c.name}-{c.instance}",
-            "hostname": run.name[:63], "environment": env, "entrypoint": entrypoint, "command": command,
-            "working_dir": spec.get("workingDir"), "user": sec.user, "group_add": sec.group_add or None,
-            "read_only": sec.read_only, "cap_drop": sec.cap_drop or None, "cap_add": sec.cap_add or None,
-            "security_opt": sec.security_opt or None, "privileged": sec.privileged,
-            "mounts": mounts, "tmpfs": tmpfs or None, "network": self.network_name(run.namespace),
+            "hostname": run.name[:63],
+            "environment": env,
+            "entrypoint": entrypoint,
+            "command": command,
+            "working_dir": spec.get("workingDir"),
+            "user": sec.user,
+            "group_add": sec.group_add or None,
+            "read_only": sec.read_only,
+            "cap_drop": sec.cap_drop or None,
+            "cap_add": sec.cap_add or None,
+            "security_opt": sec.security_opt or None,
+            "privileged": sec.privileged,
+            "mounts": mounts,
+            "tmpfs": tmpfs or None,
+            "network": self.network_name(run.namespace),
             "labels": self._labels(namespace=run.namespace, pod=run.name, uid=run.uid, container=c.name),
-            "detach": True, "stdin_open": bool(spec.get("stdin")), "tty": bool(spec.get("tty")),
+            "detach": True,
+            "stdin_open": bool(spec.get("stdin")),
+            "tty": bool(spec.get("tty")),
         }
         if lim.memory:
             kwargs["mem_limit"] = lim.memory
@@ -384,11 +425,15 @@ class NodeAgent:
             sec = podspec.security(run.pod.get("spec", {}), c.spec)
             if sec.run_as_non_root:
                 if sec.user is not None and sec.user.split(":")[0] == "0":
-                    raise _ConfigError("container's runAsUser breaks non-root policy (pod: "
-                                       f'"{run.name}_{run.namespace}({run.uid})", container: {c.name})')
+                    raise _ConfigError(
+                        "container's runAsUser breaks non-root policy (pod: "
+                        f'"{run.name}_{run.namespace}({run.uid})", container: {c.name})'
+                    )
                 if sec.user is None and await asyncio.to_thread(self._image_user_is_root, image):
-                    raise _ConfigError("container has runAsNonRoot and image will run as root (pod: "
-                                       f'"{run.name}_{run.namespace}({run.uid})", container: {c.name})')
+                    raise _ConfigError(
+                        "container has runAsNonRoot and image will run as root (pod: "
+                        f'"{run.name}_{run.namespace}({run.uid})", container: {c.name})'
+                    )
             kwargs = self._create_kwargs(run, c, binds)
             container = await asyncio.to_thread(self._run_container, image, kwargs)
         except _ConfigError as exc:
@@ -421,8 +466,9 @@ class NodeAgent:
         c.probes = ProbeResult(ready=False, live=True, started=not c.spec.get("startupProbe"))
         if not c.spec.get("readinessProbe"):
             c.probes.ready = True  # no readiness probe: Ready once running (prober_manager.go)
-        c.log_thread = threading.Thread(target=self._follow_log, args=(container.id, c.log, c.instance, c),
-                                        daemon=True, name=f"log-{c.name}")
+        c.log_thread = threading.Thread(
+            target=self._follow_log, args=(container.id, c.log, c.instance, c), daemon=True, name=f"log-{c.name}"
+        )
         c.log_thread.start()
         for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
             if c.spec.get(kind):
@@ -473,8 +519,11 @@ class NodeAgent:
                 return
             await self._exited(run, c, state)
         if c.terminated is None:
-            if c.waiting and c.waiting[0] in ("RunContainerError", "CreateContainerConfigError") \
-                    and time.monotonic() >= c.retry_at:
+            if (
+                c.waiting
+                and c.waiting[0] in ("RunContainerError", "CreateContainerConfigError")
+                and time.monotonic() >= c.retry_at
+            ):
                 c.retry_at = time.monotonic() + BACKOFF_INITIAL * self.backoff_scale
                 await self._start(run, c, binds)  # the kubelet retries on a later sync
             return
@@ -486,12 +535,20 @@ class NodeAgent:
         finished = _docker_time(c.terminated.get("finishedAt", "")) or now
         if c.backoff.in_backoff_since(finished, now):
             pod = run.pod["metadata"]
-            message = (f"back-off {podspec.go_duration(c.backoff.current)} restarting failed container={c.name} "
-                       f"pod={pod['name']}_{pod['namespace']}({pod['uid']})")
+            message = (
+                f"back-off {podspec.go_duration(c.backoff.current)} restarting failed container={c.name} "
+                f"pod={pod['name']}_{pod['namespace']}({pod['uid']})"
+            )
             if c.waiting is None or c.waiting[0] != "CrashLoopBackOff":
                 c.waiting = ("CrashLoopBackOff", message)
-                self.event(run.pod, "Warning", "BackOff", f"Back-off restarting failed container {c.name} in pod "
-                           f"{pod['name']}_{pod['namespace']}({pod['uid']})", "kubelet")
+                self.event(
+                    run.pod,
+                    "Warning",
+                    "BackOff",
+                    f"Back-off restarting failed container {c.name} in pod "
+                    f"{pod['name']}_{pod['namespace']}({pod['uid']})",
+                    "kubelet",
+                )
                 self.wake()
             return
         c.backoff.next(now)
@@ -509,10 +566,13 @@ class NodeAgent:
             await asyncio.to_thread(c.log_thread.join, 2)
         code = int(state.get("ExitCode", 0) or 0)
         reason = "OOMKilled" if state.get("OOMKilled") else ("Completed" if code == 0 else "Error")
-        c.terminated = {"exitCode": code, "reason": reason,
-                        "startedAt": _iso(_docker_time(state.get("StartedAt", "")) or c.started_at),
-                        "finishedAt": _iso(_docker_time(state.get("FinishedAt", "")) or time.time()),
-                        "containerID": f"docker://{c.docker_id}"}
+        c.terminated = {
+            "exitCode": code,
+            "reason": reason,
+            "startedAt": _iso(_docker_time(state.get("StartedAt", "")) or c.started_at),
+            "finishedAt": _iso(_docker_time(state.get("FinishedAt", "")) or time.time()),
+            "containerID": f"docker://{c.docker_id}",
+        }
         c.last_state = {"terminated": copy.deepcopy(c.terminated)}
         c.running, c.waiting = False, None
         self.wake()
@@ -562,15 +622,17 @@ class NodeAgent:
             if self._session is None:
                 self._session = aiohttp.ClientSession()
             try:
-                async with self._session.get(url, headers=headers, allow_redirects=False, ssl=False,
-                                             timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+                async with self._session.get(
+                    url, headers=headers, allow_redirects=False, ssl=False, timeout=aiohttp.ClientTimeout(total=timeout)
+                ) as resp:
                     await resp.read()
                     if 200 <= resp.status < 400:
                         return True, ""
                     return False, f"HTTP probe failed with statuscode: {resp.status}"
             except TimeoutError:
-                return False, (f'Get "{url}": context deadline exceeded (Client.Timeout exceeded while awaiting '
-                               "headers)")
+                return False, (
+                    f'Get "{url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)'
+                )
             except (aiohttp.ClientError, OSError) as exc:
                 return False, f'Get "{url}": dial tcp {host}:{port}: connect: {_errno_text(exc)}'
         if "tcpSocket" in spec:
@@ -587,8 +649,9 @@ class NodeAgent:
             argv = list(spec["exec"].get("command") or [])
             try:
                 async with asyncio.timeout(timeout):
-                    result = await asyncio.to_thread(self.docker.api.exec_start,
-                                                     self.docker.api.exec_create(c.docker_id, argv)["Id"])
+                    result = await asyncio.to_thread(
+                        self.docker.api.exec_start, self.docker.api.exec_create(c.docker_id, argv)["Id"]
+                    )
             except TimeoutError:
                 return False, f"command {argv!r} timed out"
             except Exception as exc:  # noqa: BLE001
@@ -607,8 +670,9 @@ class NodeAgent:
         return True, ""
 
     async def _kill_unhealthy(self, run: PodRun, c: ContainerRun, probe: str) -> None:
-        self.event(run.pod, "Normal", "Killing",
-                   f"Container {c.name} failed {probe} probe, will be restarted", "kubelet")
+        self.event(
+            run.pod, "Normal", "Killing", f"Container {c.name} failed {probe} probe, will be restarted", "kubelet"
+        )
         grace = int(run.pod.get("spec", {}).get("terminationGracePeriodSeconds", 30))
         docker_id = c.docker_id
         await asyncio.to_thread(self._stop, docker_id, max(1, int(grace * self.probe_scale)))
@@ -636,8 +700,12 @@ class NodeAgent:
 
     def _containers_of(self, uid: str) -> list[str]:
         with contextlib.suppress(Exception):
-            return [c["Id"] for c in self.docker.api.containers(
-                all=True, filters={"label": [f"{CLUSTER_LABEL}={self.id}", f"uid={uid}"]})]
+            return [
+                c["Id"]
+                for c in self.docker.api.containers(
+                    all=True, filters={"label": [f"{CLUSTER_LABEL}={self.id}", f"uid={uid}"]}
+                )
+            ]
         return []
 
     async def run(self) -> None:
@@ -705,7 +773,7 @@ def host_address_for_containers() -> str:
 
 
 def _container_ip(attrs: Obj, network: str) -> str:
-    networks = ((attrs.get("NetworkSettings") or {}).get("Networks") or {})
+    networks = (attrs.get("NetworkSettings") or {}).get("Networks") or {}
     return str((networks.get(network) or {}).get("IPAddress") or "")
 
 

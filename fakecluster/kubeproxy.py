@@ -65,7 +65,8 @@ class ServiceProxy:
             namespace, port = key
             try:
                 self.servers[key] = await asyncio.start_server(
-                    lambda r, w, k=key: self._serve(k, r, w), self.networks[namespace], port, reuse_address=True)
+                    lambda r, w, k=key: self._serve(k, r, w), self.networks[namespace], port, reuse_address=True
+                )
             except OSError as exc:
                 message = f"{namespace}/{owner[1]} port {port}: {exc}"
                 if message not in self.conflicts:
@@ -86,8 +87,9 @@ class ServiceProxy:
         targets = []
         if found is not None:
             svc, port = found
-            targets = self.endpoints(key[0], (svc.get("spec") or {}).get("selector") or {},
-                                     port.get("targetPort", port.get("port")))
+            targets = self.endpoints(
+                key[0], (svc.get("spec") or {}).get("selector") or {}, port.get("targetPort", port.get("port"))
+            )
         if not targets:
             writer.close()
             return

@@ -42,17 +42,22 @@ def quantity(value: str | int | float) -> float:
 
 def expand(text: str, env: dict[str, str]) -> str:
     """`$(VAR)` -> its value when VAR is defined (else left as is); `$$` -> `$` (expansion.Expand)."""
+
     def sub(match: re.Match[str]) -> str:
         if match.group(0) == "$$":
             return "$"
         name = match.group(1)
         return env[name] if name in env else match.group(0)
+
     return _VAR_REF.sub(sub, text)
 
 
 def _decoded(obj: Obj) -> dict[str, str]:
-    values = {k: base64.b64decode(v).decode("utf-8", "replace") for k, v in (obj.get("data") or {}).items()} \
-        if obj.get("kind") == "Secret" else dict(obj.get("data") or {})
+    values = (
+        {k: base64.b64decode(v).decode("utf-8", "replace") for k, v in (obj.get("data") or {}).items()}
+        if obj.get("kind") == "Secret"
+        else dict(obj.get("data") or {})
+    )
     for key, raw in (obj.get("binaryData") or {}).items():
         values[key] = base64.b64decode(raw).decode("utf-8", "replace")
     return values

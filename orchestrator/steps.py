@@ -92,8 +92,8 @@ def logs_redacted(cluster: Cluster, settings: Settings) -> Any:
 
 
 def probe_failures_redacted(cluster: Cluster, settings: Settings) -> Any:
-    from orchestrator.redact import Redactor
     from orchestrator.kube.rollout.wait import api_probe_failures_fn
+    from orchestrator.redact import Redactor
 
     fetch = api_probe_failures_fn(cluster.api)
     redactor = Redactor(settings.secret_values().values())

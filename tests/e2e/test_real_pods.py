@@ -15,13 +15,23 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import CANARIES, ROOT, invoke, leaks, write_env
 from fakecluster import FakeCluster
+from tests.e2e.harness import CANARIES, ROOT, invoke, leaks, write_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 NS = "todo-app"
-COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", ".tools", "node_modules", ".next", "__pycache__",
-                                     ".pytest_cache", ".mypy_cache", ".ruff_cache", "bench")
+COPY_IGNORE = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    ".tools",
+    "node_modules",
+    ".next",
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    "bench",
+)
 
 
 def free_port() -> int:
@@ -34,8 +44,9 @@ def with_database(tmp_path: Path, url: str) -> Path:
     return write_env(tmp_path / "other-db.env", {**CANARIES, "DATABASE_URL": url})
 
 
-def test_a_database_that_does_not_answer_keeps_the_backend_unready(cluster: FakeCluster, tmp_path: Path,
-                                                                    database: str) -> None:
+def test_a_database_that_does_not_answer_keeps_the_backend_unready(
+    cluster: FakeCluster, tmp_path: Path, database: str
+) -> None:
     host = re.search(r"@([^:/]+):", database).group(1)  # type: ignore[union-attr]
     url = f"postgresql://todo:pw-canary-%24%23-nothing-{free_port()}@{host}:{free_port()}/todo"
     run = invoke(cluster, "up", "--timeout", "25", env_file=with_database(tmp_path, url))
@@ -75,23 +86,32 @@ def replace_in(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
-def test_a_broken_liveness_path_restarts_the_backend_and_status_says_why(cluster: FakeCluster, env_file: Path,
-                                                                         tmp_path: Path) -> None:
+def test_a_broken_liveness_path_restarts_the_backend_and_status_says_why(
+    cluster: FakeCluster, env_file: Path, tmp_path: Path
+) -> None:
     def edit(chart: Path) -> None:
-        replace_in(chart / "values.yaml", "      path: /health\n      initialDelaySeconds: 15",
-                   "      path: /healthz\n      initialDelaySeconds: 40")  # x0.3: 12 s to start listening
+        replace_in(
+            chart / "values.yaml",
+            "      path: /health\n      initialDelaySeconds: 15",
+            "      path: /healthz\n      initialDelaySeconds: 40",
+        )  # x0.3: 12 s to start listening
 
     root = repo_copy(tmp_path, edit)
     invoke(cluster, "up", "--timeout", "60", env_file=env_file, root=root)  # may pass between two restarts
 
     def restarted() -> bool:
-        pods = [p for p in cluster.objects("Pod", NS)
-                if p["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "backend"]
+        pods = [
+            p
+            for p in cluster.objects("Pod", NS)
+            if p["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "backend"
+        ]
         return any(s.get("restartCount", 0) >= 1 for p in pods for s in p["status"].get("containerStatuses") or [])
 
     cluster.wait_for(restarted, timeout=90, interval=0.5)
     status = invoke(cluster, "status", env_file=env_file, json_lines=False, root=root)
-    line = next((line for line in status.stdout.splitlines() if "pod/todo-app-backend" in line and "restarts" in line), "")
+    line = next(
+        (line for line in status.stdout.splitlines() if "pod/todo-app-backend" in line and "restarts" in line), ""
+    )
     assert re.search(r"restarts [1-9]", line), status.explain()
     assert re.search(r"backend: (Error|Completed), exit code \d+", line), line
     assert "Liveness probe failed: HTTP probe failed with statuscode: 404" in line, line
@@ -110,8 +130,12 @@ WIRING = {
 @pytest.mark.parametrize("mutation", sorted(WIRING))
 def test_broken_chart_wiring_fails_up(mutation: str, cluster: FakeCluster, env_file: Path, tmp_path: Path) -> None:
     template, old, new = WIRING[mutation]
-    root = repo_copy(tmp_path, lambda chart: replace_in(chart / "templates" / template if template != "values.yaml"
-                                                        else chart / template, old, new))
+    root = repo_copy(
+        tmp_path,
+        lambda chart: replace_in(
+            chart / "templates" / template if template != "values.yaml" else chart / template, old, new
+        ),
+    )
     run = invoke(cluster, "up", "--timeout", "30", "--health-timeout", "15", env_file=env_file, root=root)
     assert run.returncode in (5, 6), run.explain()
     assert not run.named("health.ok")

@@ -20,25 +20,37 @@ from tests.fakecluster.conftest import DOCKER
 
 pytestmark = [pytest.mark.docker]
 IMAGE = "python:3.11-slim"
-REAL = Timings(ready_after=0.2, slow_ready_after=2.0, crash_interval=0.5, flaky_delay=0.5, flaky_error_seconds=1.5,
-               outage_seconds=2.0, tick=0.1, probe_scale=0.1, probe_period_scale=0.1,
-               backoff_scale=0.1)
-SERVE = ("import http.server, os, socketserver\n"
-         "class H(http.server.BaseHTTPRequestHandler):\n"
-         "    def do_GET(self):\n"
-         "        body = (os.environ.get('GREETING', '') + ' from ' + os.uname().nodename).encode()\n"
-         "        self.send_response(200 if self.path != '/broken' else 500)\n"
-         "        self.end_headers(); self.wfile.write(body)\n"
-         "    def log_message(self, *a): print('served', self.path, flush=True)\n"
-         "print('listening', flush=True)\n"
-         "socketserver.TCPServer(('', 8080), H).serve_forever()\n")
+REAL = Timings(
+    ready_after=0.2,
+    slow_ready_after=2.0,
+    crash_interval=0.5,
+    flaky_delay=0.5,
+    flaky_error_seconds=1.5,
+    outage_seconds=2.0,
+    tick=0.1,
+    probe_scale=0.1,
+    probe_period_scale=0.1,
+    backoff_scale=0.1,
+)
+SERVE = (
+    "import http.server, os, socketserver\n"
+    "class H(http.server.BaseHTTPRequestHandler):\n"
+    "    def do_GET(self):\n"
+    "        body = (os.environ.get('GREETING', '') + ' from ' + os.uname().nodename).encode()\n"
+    "        self.send_response(200 if self.path != '/broken' else 500)\n"
+    "        self.end_headers(); self.wfile.write(body)\n"
+    "    def log_message(self, *a): print('served', self.path, flush=True)\n"
+    "print('listening', flush=True)\n"
+    "socketserver.TCPServer(('', 8080), H).serve_forever()\n"
+)
 
 
 @pytest.fixture
 def real_cluster() -> Iterator[FakeCluster]:
     with FakeCluster("healthy", upstream="builtin", timings=REAL, ingress_port="none", real_pods=True) as fake:
-        image_id = subprocess.run([DOCKER, "image", "inspect", "-f", "{{.Id}}", IMAGE], capture_output=True,
-                                  text=True, check=True).stdout.strip()
+        image_id = subprocess.run(
+            [DOCKER, "image", "inspect", "-f", "{{.Id}}", IMAGE], capture_output=True, text=True, check=True
+        ).stdout.strip()
         fake.load_image(IMAGE, image_id)
         yield fake
 
@@ -53,9 +65,17 @@ def create(cluster: FakeCluster, kind: str, namespace: str, body: dict[str, Any]
 
 def deployment(name: str, container: dict[str, Any], **pod_spec: Any) -> dict[str, Any]:
     labels = {"app": name}
-    return {"metadata": {"name": name}, "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": {
-        "metadata": {"labels": labels}, "spec": {"containers": [{"name": name, "image": IMAGE, **container}],
-                                                 **pod_spec}}}}
+    return {
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": name, "image": IMAGE, **container}], **pod_spec},
+            },
+        },
+    }
 
 
 def pod_of(cluster: FakeCluster, namespace: str, app: str) -> dict[str, Any] | None:
@@ -86,34 +106,58 @@ def labelled(kind: str, cluster_id: str) -> list[str]:
 
 
 def web(greeting_from: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    return {"command": ["python3", "-c", SERVE], "ports": [{"name": "http", "containerPort": 8080}],
-            "env": [{"name": "GREETING", **(greeting_from or {"value": "hello"})}],
-            "readinessProbe": {"httpGet": {"path": "/", "port": "http"}, "periodSeconds": 1}, **extra}
+    return {
+        "command": ["python3", "-c", SERVE],
+        "ports": [{"name": "http", "containerPort": 8080}],
+        "env": [{"name": "GREETING", **(greeting_from or {"value": "hello"})}],
+        "readinessProbe": {"httpGet": {"path": "/", "port": "http"}, "periodSeconds": 1},
+        **extra,
+    }
 
 
 def test_pod_runs_under_its_spec_and_leaves_nothing(real_cluster: FakeCluster) -> None:
     ns = "default"
-    create(real_cluster, "Secret", ns, {"metadata": {"name": "s"}, "type": "Opaque",
-                                        "data": {"token": base64.b64encode(b"tok-123").decode()}})
+    create(
+        real_cluster,
+        "Secret",
+        ns,
+        {"metadata": {"name": "s"}, "type": "Opaque", "data": {"token": base64.b64encode(b"tok-123").decode()}},
+    )
     create(real_cluster, "ConfigMap", ns, {"metadata": {"name": "cm"}, "data": {"GREETING": "bonjour", "MODE": "x"}})
-    script = ("import os, pathlib; print('uid', os.getuid(), 'gid', os.getgid(), 'groups', sorted(os.getgroups()));"
-              "print('mode', os.environ['MODE'], 'token', os.environ['TOKEN'], 'derived', os.environ['DERIVED']);"
-              "print('file', pathlib.Path('/etc/creds/token').read_text());"
-              "pathlib.Path('/tmp/w').write_text('ok'); print('tmp writable');"
-              "import time; time.sleep(600)")
-    spec = deployment("app", {
-        "command": ["python3", "-u", "-c", script], "workingDir": "/tmp",
-        "envFrom": [{"configMapRef": {"name": "cm"}}],
-        "env": [{"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "s", "key": "token"}}},
-                {"name": "DERIVED", "value": "$(MODE)-y"}],
-        "securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
-                            "capabilities": {"drop": ["ALL"]}},
-        "resources": {"limits": {"memory": "96Mi", "cpu": "500m"}},
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, {"name": "creds", "mountPath": "/etc/creds"}],
-    }, securityContext={"runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10002, "runAsNonRoot": True,
-                        "seccompProfile": {"type": "RuntimeDefault"}},
-        volumes=[{"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}},
-                 {"name": "creds", "secret": {"secretName": "s"}}])
+    script = (
+        "import os, pathlib; print('uid', os.getuid(), 'gid', os.getgid(), 'groups', sorted(os.getgroups()));"
+        "print('mode', os.environ['MODE'], 'token', os.environ['TOKEN'], 'derived', os.environ['DERIVED']);"
+        "print('file', pathlib.Path('/etc/creds/token').read_text());"
+        "pathlib.Path('/tmp/w').write_text('ok'); print('tmp writable');"
+        "import time; time.sleep(600)"
+    )
+    spec = deployment(
+        "app",
+        {
+            "command": ["python3", "-u", "-c", script],
+            "workingDir": "/tmp",
+            "envFrom": [{"configMapRef": {"name": "cm"}}],
+            "env": [
+                {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "s", "key": "token"}}},
+                {"name": "DERIVED", "value": "$(MODE)-y"},
+            ],
+            "securityContext": {
+                "readOnlyRootFilesystem": True,
+                "allowPrivilegeEscalation": False,
+                "capabilities": {"drop": ["ALL"]},
+            },
+            "resources": {"limits": {"memory": "96Mi", "cpu": "500m"}},
+            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, {"name": "creds", "mountPath": "/etc/creds"}],
+        },
+        securityContext={
+            "runAsUser": 10001,
+            "runAsGroup": 10001,
+            "fsGroup": 10002,
+            "runAsNonRoot": True,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        volumes=[{"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}}, {"name": "creds", "secret": {"secretName": "s"}}],
+    )
     create(real_cluster, "Deployment", ns, spec)
     real_cluster.wait_for(lambda: ready(real_cluster, ns, "app"), timeout=60)
     pod = pod_of(real_cluster, ns, "app")
@@ -129,8 +173,10 @@ def test_pod_runs_under_its_spec_and_leaves_nothing(real_cluster: FakeCluster) -
     assert "no-new-privileges:true" in host["SecurityOpt"] and "seccomp=unconfined" not in host["SecurityOpt"]
     assert host["Memory"] == 96 * 2**20 and host["NanoCpus"] == 500_000_000
     assert host["Tmpfs"]["/tmp"] == f"mode=0777,size={16 * 2**20}"
-    assert pod["status"]["podIP"] == inspect(docker_id)["NetworkSettings"]["Networks"][
-        f"fakecluster-{real_cluster.node.id}-{ns}"]["IPAddress"]
+    assert (
+        pod["status"]["podIP"]
+        == inspect(docker_id)["NetworkSettings"]["Networks"][f"fakecluster-{real_cluster.node.id}-{ns}"]["IPAddress"]
+    )
     cluster_id = real_cluster.node.id
     assert labelled("container", cluster_id) and labelled("network", cluster_id)
     # The pod goes: its container goes.
@@ -145,20 +191,36 @@ def test_services_by_name_readiness_gates_endpoints_and_node_port(real_cluster: 
     ns = "shop"
     create(real_cluster, "Namespace", "", {"metadata": {"name": ns}})
     create(real_cluster, "Deployment", ns, deployment("api", web()))
-    create(real_cluster, "Service", ns, {"metadata": {"name": "api"}, "spec": {
-        "selector": {"app": "api"}, "ports": [{"port": 80, "targetPort": "http"}]}})
-    client = ("import urllib.request, time\n"
-              "for name in ('api', 'api.shop', 'api.shop.svc.cluster.local'):\n"
-              "    while True:\n"
-              "        try:\n"
-              "            print(name, urllib.request.urlopen(f'http://{name}/', timeout=2).read().decode(), flush=True)\n"
-              "            break\n"
-              "        except Exception as exc:\n"
-              "            time.sleep(0.3)\n"
-              "time.sleep(600)\n")
+    create(
+        real_cluster,
+        "Service",
+        ns,
+        {
+            "metadata": {"name": "api"},
+            "spec": {"selector": {"app": "api"}, "ports": [{"port": 80, "targetPort": "http"}]},
+        },
+    )
+    client = (
+        "import urllib.request, time\n"
+        "for name in ('api', 'api.shop', 'api.shop.svc.cluster.local'):\n"
+        "    while True:\n"
+        "        try:\n"
+        "            print(name, urllib.request.urlopen(f'http://{name}/', timeout=2).read().decode(), flush=True)\n"
+        "            break\n"
+        "        except Exception as exc:\n"
+        "            time.sleep(0.3)\n"
+        "time.sleep(600)\n"
+    )
     create(real_cluster, "Deployment", ns, deployment("client", {"command": ["python3", "-c", client]}))
-    create(real_cluster, "Service", ns, {"metadata": {"name": "front"}, "spec": {
-        "type": "NodePort", "selector": {"app": "api"}, "ports": [{"port": 8080, "targetPort": 8080}]}})
+    create(
+        real_cluster,
+        "Service",
+        ns,
+        {
+            "metadata": {"name": "front"},
+            "spec": {"type": "NodePort", "selector": {"app": "api"}, "ports": [{"port": 8080, "targetPort": 8080}]},
+        },
+    )
     real_cluster.wait_for(lambda: ready(real_cluster, ns, "api"), timeout=60)
     client_pod = real_cluster.wait_for(lambda: pod_of(real_cluster, ns, "client"), timeout=30)
     key = (ns, client_pod["metadata"]["name"], "client")
@@ -184,8 +246,7 @@ def _get(url: str) -> str | None:
 
 def test_readiness_failure_keeps_the_pod_unready_and_says_why(real_cluster: FakeCluster) -> None:
     ns = "default"
-    spec = web(readinessProbe={"httpGet": {"path": "/broken", "port": 8080}, "periodSeconds": 1,
-                               "failureThreshold": 1})
+    spec = web(readinessProbe={"httpGet": {"path": "/broken", "port": 8080}, "periodSeconds": 1, "failureThreshold": 1})
     create(real_cluster, "Deployment", ns, deployment("sad", spec))
     real_cluster.wait_for(lambda: [e for e in real_cluster.objects("Event", ns) if e["reason"] == "Unhealthy"], 60)
     failed = "Readiness probe failed: HTTP probe failed with statuscode: 500"
@@ -202,8 +263,10 @@ def test_exits_restart_with_back_off_into_crash_loop(real_cluster: FakeCluster) 
 
     def looping() -> bool:
         status = container_status(real_cluster, ns, "crash")
-        return status.get("restartCount", 0) >= 2 and \
-            status.get("state", {}).get("waiting", {}).get("reason") == "CrashLoopBackOff"
+        return (
+            status.get("restartCount", 0) >= 2
+            and status.get("state", {}).get("waiting", {}).get("reason") == "CrashLoopBackOff"
+        )
 
     real_cluster.wait_for(looping, timeout=60)
     status = container_status(real_cluster, ns, "crash")
@@ -218,8 +281,15 @@ def test_exits_restart_with_back_off_into_crash_loop(real_cluster: FakeCluster) 
 
 def test_failing_liveness_restarts_the_container(real_cluster: FakeCluster) -> None:
     ns = "default"
-    spec = web(livenessProbe={"httpGet": {"path": "/broken", "port": 8080}, "initialDelaySeconds": 30,
-                              "periodSeconds": 1, "failureThreshold": 2}, readinessProbe=None)
+    spec = web(
+        livenessProbe={
+            "httpGet": {"path": "/broken", "port": 8080},
+            "initialDelaySeconds": 30,
+            "periodSeconds": 1,
+            "failureThreshold": 2,
+        },
+        readinessProbe=None,
+    )
     spec.pop("readinessProbe")
     create(real_cluster, "Deployment", ns, deployment("hung", spec, terminationGracePeriodSeconds=1))
     real_cluster.wait_for(lambda: container_status(real_cluster, ns, "hung").get("restartCount", 0) >= 1, 60)
@@ -230,9 +300,18 @@ def test_failing_liveness_restarts_the_container(real_cluster: FakeCluster) -> N
 
 def test_over_the_memory_limit_is_oom_killed(real_cluster: FakeCluster) -> None:
     ns = "default"
-    create(real_cluster, "Deployment", ns, deployment("hog", {
-        "command": ["python3", "-c", "x = bytearray(256 * 2**20); import time; time.sleep(60)"],
-        "resources": {"limits": {"memory": "48Mi"}}}))
+    create(
+        real_cluster,
+        "Deployment",
+        ns,
+        deployment(
+            "hog",
+            {
+                "command": ["python3", "-c", "x = bytearray(256 * 2**20); import time; time.sleep(60)"],
+                "resources": {"limits": {"memory": "48Mi"}},
+            },
+        ),
+    )
     real_cluster.wait_for(lambda: container_status(real_cluster, ns, "hog").get("lastState"), timeout=60)
     terminated = container_status(real_cluster, ns, "hog")["lastState"]["terminated"]
     assert terminated["reason"] == "OOMKilled" and terminated["exitCode"] == 137

@@ -438,7 +438,7 @@ def api_probe_failures_fn(api_client: Any) -> ProbeFailuresFn:
     def fetch(namespace: str, pod: str) -> list[str]:
         from kubernetes.client import CoreV1Api
 
-        response = CoreV1Api(api_client).list_namespaced_event(
+        response: Any = CoreV1Api(api_client).list_namespaced_event(
             namespace, field_selector=f"involvedObject.name={pod},reason=Unhealthy", _request_timeout=10,
             _preload_content=False)
         items = json.loads(response.data).get("items") or []
