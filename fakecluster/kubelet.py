@@ -165,6 +165,8 @@ class NodeAgent:
         self._network_locks: dict[str, asyncio.Lock] = {}
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
+        self._inflight = 0  # container creations running in threads (close() waits for them)
+        self._inflight_lock = threading.Lock()
         self.proxy = ServiceProxy(store, self.networks, self.endpoints)
         atexit.register(self._remove_everything)  # a process that never calls close() leaves nothing
 
@@ -476,11 +478,22 @@ class NodeAgent:
         self.wake()
 
     def _run_container(self, image: str, kwargs: dict[str, Any]) -> Any:
-        container = self.docker.containers.run(image, **kwargs)
-        if self._closed:  # the cluster stopped while this one was being created: it must not outlive it
-            self._remove_container(container.id)
-            raise RuntimeError("the node is shutting down")
-        return container
+        """Create and start one container. A stop that lands meanwhile must not leave it behind (nor the
+        network it holds): whatever this call made is removed by name, and close() waits for it."""
+        with self._inflight_lock:
+            self._inflight += 1
+        try:
+            container = self.docker.containers.run(image, **kwargs)
+            if self._closed:
+                raise RuntimeError("the node is shutting down")
+            return container
+        except Exception:
+            if self._closed:
+                self._remove_container(kwargs["name"])
+            raise
+        finally:
+            with self._inflight_lock:
+                self._inflight -= 1
 
     def _inspect(self, docker_id: str) -> Obj | None:
         try:
@@ -730,7 +743,16 @@ class NodeAgent:
         self.pods.clear()
 
     def _remove_everything(self) -> None:
-        """Every container, network and volume of this cluster (by label), then the state on disk."""
+        """Every container, network and volume of this cluster (by label), then the state on disk; once
+        more after the creations still running in threads have ended."""
+        self._remove_pass()
+        deadline = time.monotonic() + 60
+        while self._inflight and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self._remove_pass()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _remove_pass(self) -> None:
         label = {"label": [f"{CLUSTER_LABEL}={self.id}"]}
         with contextlib.suppress(Exception):
             ids = [c["Id"] for c in self.docker.api.containers(all=True, filters=label)]
@@ -747,7 +769,6 @@ class NodeAgent:
             for volume in (self.docker.api.volumes(filters=label) or {}).get("Volumes") or []:
                 with contextlib.suppress(Exception):
                     self.docker.api.remove_volume(volume["Name"], force=True)
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class _ConfigError(Exception):

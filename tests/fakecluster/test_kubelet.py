@@ -277,6 +277,10 @@ def test_exits_restart_with_back_off_into_crash_loop(real_cluster: FakeCluster) 
     log = real_cluster.api.logs[("default", pod["metadata"]["name"], "crash")]
     assert log.previous == ["boom"]
     assert any(e["reason"] == "BackOff" for e in real_cluster.objects("Event", ns))
+    # Stopping while a restart may be under way leaves no container and no network behind.
+    cluster_id = real_cluster.node.id
+    real_cluster.stop()
+    assert not labelled("container", cluster_id) and not labelled("network", cluster_id)
 
 
 def test_failing_liveness_restarts_the_container(real_cluster: FakeCluster) -> None:
