@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import yaml
 from aiohttp import web
 
-from . import admission, minikube
+from . import admission, minikube, topology
 from .addons import INGRESS_NAMESPACE, ingress_objects
 from .apiserver import ApiServer, RecordedRequest
 from .controller import Controller
@@ -86,15 +86,18 @@ class FakeCluster:
     timings: readiness, crash and outage timings (default: Timings.from_env()).
     real_pods: run each pod as Docker containers under its spec (kubelet.NodeAgent) in the scenarios
         that can be real (healthy, missing-secret-key, image-not-loaded, api-flaky); the others stay scripted.
+    nodes: how many nodes (`minikube`, `minikube-m02`, ... as `minikube start --nodes N`; default 1).
+    zones: zone names spread over the nodes round-robin as `topology.kubernetes.io/zone` labels.
     """
 
     def __init__(self, scenario: str | Scenario = "healthy", *, state_dir: str | Path | None = None,
                  upstream: str | None = None, ingress_port: int | str | None = None, port: int = 0,
                  timings: Timings | None = None, service_upstreams: dict[str, str] | None = None,
                  backend_dir: str | Path | None = None, tools_bin: str | Path | None = None,
-                 real_pods: bool = False) -> None:
+                 real_pods: bool = False, nodes: int = 1, zones: list[str] | None = None) -> None:
         self.real_pods = real_pods
         self._scenario = Scenario.parse(scenario)
+        self.node_specs = topology.node_specs(nodes, zones)
         self._own_dir = state_dir is None
         self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="fakecluster-"))
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -190,7 +193,8 @@ class FakeCluster:
         ServiceAccountsController(self.store, self.timings.service_account_delay).start()
         await self.network.start()
         self.controller = Controller(self.store, self.api.logs, self.minikube_state_path,
-                                     lambda: self._scenario, self.timings, agent=self.node)
+                                     lambda: self._scenario, self.timings, agent=self.node,
+                                     nodes=self.node_specs)
         self._tasks = [asyncio.create_task(self.controller.run()), asyncio.create_task(self.network.run()),
                        *([asyncio.create_task(self.node.run())] if self.node else []),
                        asyncio.create_task(self._watch_scenario_file()),
@@ -317,6 +321,12 @@ class FakeCluster:
 
         future: Future[T] = asyncio.run_coroutine_threadsafe(wrapper(), self._loop)
         return future.result(30)
+
+    def upstream_url(self) -> str:
+        """Where the Services' traffic lands (the real backend, the stub or the given URL), started if
+        need be: what a load balancer in front of a real cluster would answer, for `up --url`."""
+        assert self._loop is not None and self.network is not None
+        return asyncio.run_coroutine_threadsafe(self.network.upstream.ensure(), self._loop).result(60)
 
     @property
     def url(self) -> str:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import minikube, node, scheduler
+from . import autoscaling, minikube, node, pulls, scheduler, topology
 from .admission import qos_class
 from .addons import INGRESS_IMAGE, INGRESS_NAMESPACE
 from .apiserver import PodLog
@@ -105,9 +105,12 @@ class ContainerFate:
 
 class Controller:
     def __init__(self, store: Store, logs: dict[tuple[str, str, str], PodLog], minikube_state: Path,
-                 scenario: Callable[[], Scenario], timings: Timings, agent: NodeAgent | None = None) -> None:
+                 scenario: Callable[[], Scenario], timings: Timings, agent: NodeAgent | None = None,
+                 nodes: list[topology.NodeSpec] | None = None) -> None:
         self.store, self.logs, self.minikube_state = store, logs, minikube_state
         self.agent = agent  # runs pods as containers (real-pod mode); None: every pod is scripted
+        self.nodes = nodes or topology.node_specs(1)
+        self.pulls = pulls.RegistryPuller()  # images from a registry on loopback: pulls.py
         self.scenario, self.timings = scenario, timings
         self.pods: dict[str, PodRecord] = {}
         self.rs_fates: dict[str, Scenario] = {}  # ReplicaSet uid -> scenario its pods follow
@@ -180,6 +183,7 @@ class Controller:
             self._rs_status(rs)
         for deployment in list(self.store.iter_kind("Deployment")):
             self._deployment_status(deployment)
+        autoscaling.reconcile(self.store, self.event)  # HPA bounds and PDB status: autoscaling.py
         self._forget_gone_pods()
 
     # --- helpers ------------------------------------------------------------------------------------
@@ -209,7 +213,7 @@ class Controller:
                 "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
                 "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.1",
                          "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 8443}]}})
-        node.ensure_node(self.store, self._images)  # the kubelet registers the node: see node.py
+        node.ensure_node(self.store, self._images, self.nodes)  # each kubelet registers its node: node.py
 
     def event(self, involved: Obj, type_: str, reason: str, message: str, component: str) -> None:
         """Write a core/v1 Event, folding repeats into `count` as the real recorder does."""
@@ -472,11 +476,17 @@ class Controller:
         ref = minikube.normalise_image(image)
         tag = ref.rsplit(":", 1)[-1] if "@" not in ref else ""
         policy = container.get("imagePullPolicy") or ("Always" if tag == "latest" else "IfNotPresent")
-        loaded = ref in self._images
+        pulled = self.pulls.digest(ref) if self.pulls.handles(ref) and policy != "Never" else ""
+        loaded = ref in self._images or bool(pulled)
         if policy == "Never" and not loaded:
             message = f'Container image "{image}" is not present with pull policy of Never'
             return ContainerFate("ErrImageNeverPull", message, "ErrImageNeverPull", message)
-        if policy == "Always" or not loaded:
+        if self.pulls.handles(ref) and not loaded:  # the registry lacks it or does not answer: pulls.py
+            error = self.pulls.error(ref)
+            reason = self.pulls.failing_reason(pod["metadata"]["uid"], ref)
+            return ContainerFate(reason, error if reason == "ErrImagePull" else f'Back-off pulling image "{image}"',
+                                 "Failed", f'Failed to pull image "{image}": {error}')
+        if (policy == "Always" and not pulled) or not loaded:
             message = (f'failed to pull and unpack image "{ref}": failed to resolve reference "{ref}": pull access '
                        "denied, repository does not exist or may require authorization: server message: "
                        "insufficient_scope: authorization failed")
@@ -550,21 +560,27 @@ class Controller:
             record = self.pods[meta["uid"]] = PodRecord(scenario, time.monotonic(), time.time())
         created = _iso(record.created_wall)
         namespace, name = meta["namespace"], meta["name"]
+        unschedulable = (UNSCHEDULABLE_MESSAGE, f"{UNSCHEDULABLE_MESSAGE} preemption: 0/1 nodes are available: "
+                         "1 No preemption victims found for incoming pod.")
         if record.scenario is not Scenario.UNSCHEDULABLE and scheduler.wants_default_scheduler(pod):
-            pod = scheduler.bind(self.store, namespace, name, NODE_NAME)  # kube-scheduler's binding
-            meta, spec = pod["metadata"], pod["spec"]
+            # kube-scheduler picks a node (topology.py: spread constraints), then binds
+            placement = topology.choose_node(pod, list(self.store.iter_kind("Node")),
+                                             list(self.store.iter_kind("Pod")))
+            if placement.node is not None:
+                pod = scheduler.bind(self.store, namespace, name, placement.node)
+                meta, spec = pod["metadata"], pod["spec"]
+            else:
+                unschedulable = (placement.message.split(" preemption:")[0], placement.message)
         if record.scenario is Scenario.UNSCHEDULABLE or not spec.get("nodeName"):
-            self._once(record, pod, "sched", "Warning", "FailedScheduling",
-                       f"{UNSCHEDULABLE_MESSAGE} preemption: 0/1 nodes are available: 1 No preemption victims "
-                       "found for incoming pod.", "default-scheduler")
+            self._once(record, pod, "sched", "Warning", "FailedScheduling", unschedulable[1], "default-scheduler")
             self._write_status("Pod", pod, {
                 "phase": "Pending", "qosClass": qos_class(pod),
                 "conditions": [{"type": "PodScheduled", "status": "False", "lastProbeTime": None,
                                 "lastTransitionTime": created, "reason": "Unschedulable",
-                                "message": UNSCHEDULABLE_MESSAGE}]})
+                                "message": unschedulable[0]}]})
             return
         self._once(record, pod, "scheduled", "Normal", "Scheduled",
-                   f"Successfully assigned {namespace}/{name} to {NODE_NAME}", "default-scheduler")
+                   f"Successfully assigned {namespace}/{name} to {spec['nodeName']}", "default-scheduler")
         elapsed = time.monotonic() - record.created
         mount_problem = self._mount_problem(pod)
         if mount_problem:
@@ -594,6 +610,12 @@ class Controller:
                 continue
             image_id = self._images.get(minikube.normalise_image(image), "")
             base["imageID"] = f"docker://{image_id}" if image_id else ""
+            registry_digest = self.pulls.digest(minikube.normalise_image(image))
+            source = pulls.parse(image)
+            if registry_digest and source:  # pulled from a registry: the runtime reports the repo digest
+                base["imageID"] = f"docker-pullable://{source.host}/{source.repository}@{registry_digest}"
+                self._once(record, pod, f"pulling:{cname}", "Normal", "Pulling", f'Pulling image "{image}"')
+                self._once(record, pod, f"pulled:{cname}", "Normal", "Pulled", f'Successfully pulled image "{image}"')
             self._once(record, pod, f"pulled:{cname}", "Normal", "Pulled",
                        f'Container image "{image}" already present on machine')
             self._once(record, pod, f"created:{cname}", "Normal", "Created", f"Created container: {cname}")

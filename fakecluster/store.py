@@ -162,6 +162,8 @@ class Store:
         meta.pop("deletionTimestamp", None)
         meta["generation"] = 1
         if res.kind == "Deployment":
+            # SetDefaults_Deployment (kubernetes/kubernetes pkg/apis/apps/v1/defaults.go): a Deployment
+            # created without replicas (e.g. left to an HPA) has 1 until something scales it.
             obj.pop("status", None)
             spec = obj.setdefault("spec", {})
             spec.setdefault("replicas", 1)
