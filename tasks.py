@@ -173,10 +173,12 @@ def up(c, env_file=None, context=None, allow_remote=False, target=None, release=
     _edge(body)
 
 
-@task(help={**_SETTINGS_HELP, "keep_namespace": "uninstall and delete the Secrets but keep the namespace"})
+@task(help={**_SETTINGS_HELP, "keep_namespace": "uninstall and delete the Secrets but keep the namespace",
+            "delete_data": "also delete the in-cluster database's volume and the Secret with its password"})
 def down(c, env_file=None, context=None, allow_remote=False, target=None, release=None, namespace=None,
-         keep_namespace=False, json=False):
-    """Uninstall the release, delete its Secrets and the namespace. Safe to run twice."""
+         keep_namespace=False, delete_data=False, json=False):
+    """Uninstall the release, delete its Secrets and the namespace; the in-cluster database's data is
+    kept unless --delete-data. Safe to run twice."""
 
     def body() -> None:
         from orchestrator.commands.down import down as take_down
@@ -184,10 +186,14 @@ def down(c, env_file=None, context=None, allow_remote=False, target=None, releas
 
         def work(run):
             settings = run.settings(_request(env_file, release, namespace, target, context, allow_remote))
-            return take_down(settings, run.reporter, run.clock, keep_namespace=keep_namespace, guard=run.guard)
+            return take_down(settings, run.reporter, run.clock, keep_namespace=keep_namespace,
+                             delete_data=delete_data, guard=run.guard)
 
         result = run_command("down", json, work)
         _say("nothing to remove" if result.nothing_to_remove else "removed: " + ", ".join(result.removed), json)
+        if result.kept:
+            _say("kept (the database's data): " + ", ".join(result.kept)
+                 + "\n`invoke down --delete-data` removes them too", json)
 
     _edge(body)
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import autoscaling, minikube, node, pulls, scheduler, topology
+from . import autoscaling, minikube, node, pulls, scheduler, statefulset, topology
 from .admission import qos_class
 from .addons import INGRESS_IMAGE, INGRESS_NAMESPACE
 from .apiserver import PodLog
@@ -177,12 +177,16 @@ class Controller:
             self._sync_deployment(deployment)
         for rs in list(self.store.iter_kind("ReplicaSet")):
             self._sync_replica_set(rs)
+        for sts in list(self.store.iter_kind("StatefulSet")):
+            statefulset.sync(self, sts)
         for pod in list(self.store.iter_kind("Pod")):
             self._sync_pod(pod)
         for rs in list(self.store.iter_kind("ReplicaSet")):
             self._rs_status(rs)
         for deployment in list(self.store.iter_kind("Deployment")):
             self._deployment_status(deployment)
+        for sts in list(self.store.iter_kind("StatefulSet")):
+            statefulset.status(self, sts)
         autoscaling.reconcile(self.store, self.event)  # HPA bounds and PDB status: autoscaling.py
         self._forget_gone_pods()
 

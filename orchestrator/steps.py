@@ -20,8 +20,8 @@ from orchestrator.run.events import Reporter
 from orchestrator.run.phases import PhaseClock
 from orchestrator.settings.config import Settings, Target
 from orchestrator.settings.defaults import HEALTH_TIMEOUT_S, IMAGE_BUDGET_MB, ROLLOUT_TIMEOUT_S
-from orchestrator.settings.keys import SECRET_KEYS
 from orchestrator.settings.profiles import merge_values, profile_values
+from orchestrator.settings.embedded import DATABASE_IMAGE, KEPT_KEYS, Resolved, embedded_database
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,7 @@ def release_values(settings: Settings, refs: Mapping[str, str], secret: SecretWr
         "backend": {"image": image_values(refs["todo-backend"])},
         "frontend": {"image": image_values(refs["todo-frontend"])},
         "secrets": {"existingSecret": secret.name, "version": secret.version},
+        "database": {"enabled": embedded_database(settings.secrets)},
         "config": {
             "logLevel": config["LOG_LEVEL"],
             "environment": config["ENVIRONMENT"],
@@ -153,7 +154,41 @@ def load_step(refs: Mapping[str, str], opts: UpOptions, cluster: Cluster, report
     return {name: target.load(ref, reporter) for name, ref in refs.items()}
 
 
+def database_image_step(opts: UpOptions, cluster: Cluster, reporter: Reporter) -> str:
+    """Get the in-cluster database's image onto the node the way the app images get there: skipped
+    when the node has it; otherwise taken from this machine's engine (pulled first when missing)."""
+    ref = DATABASE_IMAGE
+    if opts.build_in_cluster or opts.registry:
+        reporter.emit("image.load_skipped", image=ref, target="cluster",
+                      reason="the cluster pulls it from its registry")
+        return ref
+    target = cluster.image_target()
+    present = getattr(target, "present", None)
+    if present is None or not present(ref):
+        from orchestrator.images.build import connect, ensure_local_image
+
+        ensure_local_image(connect(), ref, reporter)
+    return target.load(ref, reporter)
+
+
+def resolve_secrets(settings: Settings, cluster: Cluster, reporter: Reporter) -> tuple[Settings, Resolved]:
+    """The run's secret values: the user's, and for each key left out its default (kept from an
+    earlier run in the newest Secret version, or generated now). Each default is announced once."""
+    from orchestrator.kube.cluster import fullname
+    from orchestrator.kube.secret_store import read_kept_values
+    from orchestrator.settings.embedded import resolve
+
+    user = settings.secret_values()
+    needs_kept = "JWT_SECRET" not in user or embedded_database(user)
+    kept = read_kept_values(cluster.core(), settings.namespace, settings.release, KEPT_KEYS) if needs_kept else {}
+    resolved = resolve(user, kept, release=settings.release, fullname=fullname(settings.release))
+    for note in resolved.announcements:
+        reporter.emit("default.used", key=note.key, origin=note.origin.value, message=note.message)
+    return settings.with_secrets(resolved.values), resolved
+
+
 def secret_step(settings: Settings, cluster: Cluster, reporter: Reporter) -> SecretWrite:
+    """Write the Secret of `settings` (resolved: the user's values and the defaults)."""
     from orchestrator.kube.secret_store import ensure_namespace, read_secret_keys, write_secret
 
     core = cluster.core()
@@ -162,7 +197,7 @@ def secret_step(settings: Settings, cluster: Cluster, reporter: Reporter) -> Sec
     written = write_secret(core, settings.namespace, settings.release, settings.secret_values())
     reporter.emit("secret.written" if written.written else "secret.unchanged", name=written.name,
                   version=written.version, namespace=settings.namespace)
-    missing = sorted(set(SECRET_KEYS) - read_secret_keys(core, settings.namespace, written.name))
+    missing = sorted(set(settings.secrets) - read_secret_keys(core, settings.namespace, written.name))
     if missing:
         raise DeployNeedsAction(
             f"Secret {written.name} lacks the key(s) {', '.join(missing)}",
@@ -287,6 +322,7 @@ def show_plan(settings: Settings, opts: UpOptions, cluster: Cluster, reporter: R
         loaded = bool(has and has(p.ref))
         reporter.emit("plan.load", image=p.ref, action="skip" if loaded else "load")
 
+    settings, _ = resolve_secrets(settings, cluster, reporter)
     version = secret_version(settings.secret_values())
     name = secret_name(settings.release, version)
     try:

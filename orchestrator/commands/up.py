@@ -1,5 +1,8 @@
 """`invoke up`: input -> cluster guard -> images -> load -> secret -> release -> rollout -> health.
 
+With no DATABASE_URL the chart's own PostgreSQL is deployed (its image loaded like the app's), and
+secret keys left out take their embedded defaults (orchestrator.settings.embedded), each announced.
+
 Each step is idempotent and does nothing when nothing changed: images with an existing content tag
 are not rebuilt, an image the cluster has is not loaded again, an unchanged Secret is not written,
 and a release whose chart, values and images equal the deployed one is not upgraded. A second `up`
@@ -21,13 +24,16 @@ from orchestrator.run.interrupts import InterruptGuard
 from orchestrator.run.phases import PhaseClock
 from orchestrator.settings.config import Settings
 from orchestrator.settings.profiles import profile_problems
+from orchestrator.settings.embedded import embedded_database
 from orchestrator.steps import (
     UpOptions,
     build_step,
     collect_garbage,
+    database_image_step,
     deployed_secret,
     load_step,
     release_values,
+    resolve_secrets,
     rollout_and_health,
     secret_step,
 )
@@ -39,6 +45,8 @@ class UpResult:
     secret: str = ""
     revision: int | None = None
     url: str = ""
+    database_image: str | None = None
+    defaults: list[str] = field(default_factory=list)  # the keys that took their embedded default
 
 
 # --- the command ----------------------------------------------------------------------------------
@@ -70,10 +78,14 @@ def up(settings: Settings, opts: UpOptions, reporter: Reporter, clock: PhaseCloc
             note["summary"] = ", ".join(refs.values())
         with clock.phase("load") as note:
             refs = load_step(refs, opts, cluster, reporter)
+            if embedded_database(settings.secrets):
+                result.database_image = database_image_step(opts, cluster, reporter)
             note["summary"] = cluster.image_target().name if not opts.build_in_cluster else "built in cluster"
         result.images = refs
 
         with clock.phase("secret") as note:
+            settings, resolved = resolve_secrets(settings, cluster, reporter)
+            result.defaults = [a.key for a in resolved.announcements]
             secret = secret_step(settings, cluster, reporter)
             note["summary"] = secret.name
         result.secret = secret.name

@@ -147,6 +147,11 @@ class MinikubeTarget:
     def has_image(self, ref: str) -> bool:
         return normalize_ref(ref) in self.images()
 
+    def present(self, ref: str) -> bool:
+        """Does the node have `ref`? Uses this run's listing when there is one."""
+        listed = self._listed if self._listed is not None else self.images()
+        return normalize_ref(ref) in listed
+
     def load(self, ref: str, reporter: Reporter) -> str:
         """Skip a tag the node has (one `image ls` serves every load of this target); after a
         load, list again and require the tag."""

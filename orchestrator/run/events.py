@@ -2,7 +2,7 @@
 
 Every step of the orchestrator reports through `Reporter.emit(event, **fields)`. Event names are a
 contract (README, "JSON events"): image.built, image.skipped, image.loaded, image.load_skipped,
-secret.written, secret.unchanged, helm.upgraded, helm.skipped, helm.rolled_back, rollout.status,
+secret.written, secret.unchanged, default.used, helm.upgraded, helm.skipped, helm.rolled_back, rollout.status,
 health.ok, health.failed, run.finished, plus phase.started / phase.finished and log lines.
 
 Fields must never hold a secret value; callers pass names, versions and digests only.
@@ -58,7 +58,7 @@ def describe(event: dict[str, Any]) -> str | None:
         return f"  {f['image']}: {f['rule']} {f['status']}{detail}"
     if name == "image.step":
         return f"  {f['image']} {f['step']} {f['instruction'][:100]}"
-    if name == "log":
+    if name in ("log", "default.used"):
         return f"  {f['message']}"
     if name == "rollout.status":
         return f"  {f['resource']}: {f['status']} {f.get('reason', '')} {f.get('message', '')}".rstrip()

@@ -131,10 +131,14 @@ def _argv_env(cluster: FakeCluster, args: tuple[str, ...], env_file: Path | None
 
 
 def invoke(cluster: FakeCluster, *args: str, env_file: Path | None = None, json_lines: bool = True,
-           timeout: float = 900, extra_env: Mapping[str, str] | None = None, root: Path = ROOT) -> CliRun:
-    """`invoke ARGS` in `root` (a copy of the repository when a test edits the chart)."""
+           timeout: float = 900, extra_env: Mapping[str, str] | None = None, root: Path = ROOT,
+           cwd: Path | None = None) -> CliRun:
+    """`invoke ARGS` in `root` (a copy of the repository when a test edits the chart), or from `cwd`
+    (e.g. a directory without a `.env`) with `root` as invoke's search root."""
     argv, env = _argv_env(cluster, args, env_file, json_lines, extra_env)
-    proc = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, timeout=timeout,
+    if cwd is not None:
+        argv[1:1] = ["--search-root", str(root)]
+    proc = subprocess.run(argv, cwd=cwd or root, env=env, capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL)
     return CliRun(argv, proc.returncode, proc.stdout, proc.stderr)
 

@@ -71,9 +71,20 @@ def test_set_but_empty_environment_variable_wins_and_is_refused(tmp_path: Path) 
 def test_environment_only_without_a_file() -> None:
     s = load_settings(None, {**good_values(), "ENVIRONMENT": "Production"})
     assert s.environment is Environment.PRODUCTION and s.env_file is None
+    only_jwt = load_settings(None, {"JWT_SECRET": CANARY_JWT})
+    assert dict(only_jwt.secrets) == {"JWT_SECRET": CANARY_JWT}  # the others take their defaults later
+
+
+def test_nothing_set_at_all_is_a_valid_start() -> None:
+    s = load_settings(None, {})
+    assert dict(s.secrets) == {} and s.env_file is None
+
+
+@pytest.mark.parametrize("key", ["COHERE_API_KEY", "DATABASE_URL", "JWT_SECRET"])
+def test_a_key_set_empty_is_still_refused_not_defaulted(key: str) -> None:
     with pytest.raises(InputError) as caught:
-        load_settings(None, {"JWT_SECRET": CANARY_JWT})
-    assert "COHERE_API_KEY" in caught.value.message and "DATABASE_URL" in caught.value.message
+        load_settings(None, {key: ""})
+    assert key in caught.value.message and "default" in caught.value.message
 
 
 def test_misspelt_key_is_suggested(tmp_path: Path) -> None:
