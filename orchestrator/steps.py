@@ -154,13 +154,72 @@ def load_step(refs: Mapping[str, str], opts: UpOptions, cluster: Cluster, report
     return {name: target.load(ref, reporter) for name, ref in refs.items()}
 
 
+def prepare_minikube(reporter: Reporter, *, no_start: bool, binary: str = "minikube") -> list[str]:
+    """Make minikube deployable: plan from its status and addons, announce each action, run it, plan
+    again (an action changes what the next one sees). Returns the commands run. `no_start`: run
+    nothing; a cluster that needs an action is exit 3 with the commands."""
+    from orchestrator.kube.minikube_setup import needs_action, plan_actions, require_minikube
+    from orchestrator.kube.targets import MinikubeTarget
+
+    target = MinikubeTarget(binary=require_minikube(binary))
+    done: list[str] = []
+    for _ in range(6):
+        state = target.state()
+        running = state.fields.get("Host") == "Running" and state.fields.get("APIServer") == "Running"
+        addons = target.addons() if running else None
+        actions = plan_actions(state.exit_code, state.fields, addons)
+        if not actions:
+            return done
+        if no_start:
+            raise needs_action(actions)
+        action = actions[0]
+        command = action.command()
+        reporter.emit("minikube.action", step=action.step.value, command=command, reason=action.why,
+                      message=f"{action.why}: running `{command}`")
+        target.run_action(action.argv)
+        done.append(command)
+    raise EnvironmentProblem("minikube did not become ready after " + ", ".join(done),
+                             "check `minikube status` and `minikube logs`, then run `invoke up` again")
+
+
+def wait_for_ingress_controller(cluster: Cluster, reporter: Reporter, timeout_s: float = 300) -> None:
+    """The ingress addon's controller must be ready before an Ingress can be created: until then its
+    admission webhook refuses it (kubernetes/minikube#13799)."""
+    import time
+
+    from orchestrator.kube.api import api_error, call
+
+    core = cluster.core()
+    selector = "app.kubernetes.io/component=controller"
+    deadline = time.monotonic() + timeout_s
+    announced = False
+    while True:
+        try:
+            pods = call(core.list_namespaced_pod, "ingress-nginx", label_selector=selector).items or []
+        except Exception as exc:
+            raise api_error(exc, "reading the ingress controller's pods") from None
+        ready = [p for p in pods if any(c.type == "Ready" and c.status == "True"
+                                        for c in (p.status.conditions or []) if p.status)]
+        if ready:
+            if announced:
+                reporter.emit("minikube.ingress_ready", pod=ready[0].metadata.name)
+            return
+        if time.monotonic() > deadline:
+            raise EnvironmentProblem("the ingress controller (namespace ingress-nginx) is not ready",
+                                     "check `kubectl -n ingress-nginx get pods` and `minikube addons enable ingress`")
+        if not announced:
+            reporter.emit("minikube.ingress_waiting", message="waiting for the ingress controller to be ready")
+            announced = True
+        time.sleep(1)
+
+
 def database_image_step(opts: UpOptions, cluster: Cluster, reporter: Reporter) -> str:
     """Get the in-cluster database's image onto the node the way the app images get there: skipped
     when the node has it; otherwise taken from this machine's engine (pulled first when missing)."""
     ref = DATABASE_IMAGE
     if opts.build_in_cluster or opts.registry:
         reporter.emit("image.load_skipped", image=ref, target="cluster",
-                      reason="the cluster pulls it from its registry")
+                      reason="the cluster's own engine pulls it")
         return ref
     target = cluster.image_target()
     present = getattr(target, "present", None)

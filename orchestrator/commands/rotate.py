@@ -122,5 +122,8 @@ def rotate(settings: Settings, opts: RotateOptions, reporter: Reporter, clock: P
             for key, value in generated.items():
                 set_env_value(settings.env_file, key, value)
             reporter.log(f"wrote the generated {', '.join(generated)} to {settings.env_file}")
+        elif generated:
+            reporter.log(f"the generated {', '.join(generated)} is kept in the cluster (Secret {written.name}); "
+                         "the next `invoke up` reads it back from there")
         collect_garbage(settings, cluster, reporter, {written.name, previous})
     return result

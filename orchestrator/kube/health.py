@@ -260,3 +260,37 @@ def frontend_node_port(api_client: Any, namespace: str, service: str, port: int 
         if entry.get("port") == port and entry.get("nodePort"):
             return int(entry["nodePort"])
     return None
+
+
+def access_lines(url: str, via: str, *, ip: str | None, host: str = DEFAULT_HOST, node_port: int | None = None,
+                 host_addresses: frozenset[str] = frozenset(), namespace: str = "todo-app",
+                 service: str = "todo-app-frontend") -> list[str]:
+    """The final summary (pure): the URL that works now, and when `host` does not resolve to the
+    cluster here (`host_addresses`), the /etc/hosts line (or the tunnel advice) that makes it work.
+    `via`: the health candidate that answered (ingress, nodeport, port-forward, url)."""
+    pretty = f"http://{host}/"
+    if via == "ingress" and ip and ip in host_addresses:
+        return [f"todo-app is up: {pretty}"]
+    forward = (f"`kubectl -n {namespace} port-forward svc/{service} 3000:3000`, then http://localhost:3000/")
+    if via == "ingress":
+        now = f"http://{ip}:{node_port}/" if node_port else f"http://{ip}/ with the header `Host: {host}`"
+    elif via == "port-forward":
+        now = f"through a port-forward: {forward}"
+    else:
+        now = url.removesuffix(HEALTH_PATH).rstrip("/") + "/"
+    lines = [f"todo-app is up: {now}"]
+    if ip and ip not in host_addresses:
+        lines.append(f"{host} does not point at the cluster here; for {pretty} add this line to /etc/hosts: "
+                     f"`{ip} {host}` (macOS/Windows with the docker driver: run `minikube tunnel` and use "
+                     f"`127.0.0.1 {host}` instead)")
+    return lines
+
+
+def resolve_host(host: str = DEFAULT_HOST) -> frozenset[str]:
+    """The addresses `host` resolves to on this machine (empty when it does not)."""
+    import socket
+
+    try:
+        return frozenset(str(info[4][0]) for info in socket.getaddrinfo(host, 80, proto=socket.IPPROTO_TCP))
+    except OSError:
+        return frozenset()

@@ -176,6 +176,15 @@ class MinikubeTarget:
     def ip(self) -> str:
         return self._call("ip", timeout=60).stdout.strip()
 
+    def run_action(self, argv: tuple[str, ...], timeout: float = 900) -> None:
+        """Run one state-changing minikube command (start, unpause, update-context, addons enable)."""
+        try:
+            self._call(*argv, timeout=timeout)
+        except CommandFailed as exc:
+            raise EnvironmentProblem(f"`minikube {' '.join(argv)}` failed",
+                                     "run it yourself to see minikube's full message, then `invoke up` again",
+                                     details=exc.details) from exc
+
     def docker_env(self) -> dict[str, str]:
         """The environment that points a Docker client at the node's engine (for --build-in-cluster)."""
         env = parse_docker_env(self._call("docker-env", "--shell", "bash", timeout=60).stdout)

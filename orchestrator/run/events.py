@@ -58,7 +58,7 @@ def describe(event: dict[str, Any]) -> str | None:
         return f"  {f['image']}: {f['rule']} {f['status']}{detail}"
     if name == "image.step":
         return f"  {f['image']} {f['step']} {f['instruction'][:100]}"
-    if name in ("log", "default.used"):
+    if name in ("log", "default.used", "minikube.action", "minikube.ingress_waiting"):
         return f"  {f['message']}"
     if name == "rollout.status":
         return f"  {f['resource']}: {f['status']} {f.get('reason', '')} {f.get('message', '')}".rstrip()

@@ -147,11 +147,13 @@ class Background:
     """The CLI running in the background, so a test can act on the cluster or the process meanwhile."""
 
     def __init__(self, cluster: FakeCluster, *args: str, env_file: Path | None = None, json_lines: bool = True,
-                 extra_env: Mapping[str, str] | None = None) -> None:
+                 extra_env: Mapping[str, str] | None = None, cwd: Path | None = None) -> None:
         self.argv, env = _argv_env(cluster, args, env_file, json_lines, extra_env)
+        if cwd is not None:
+            self.argv[1:1] = ["--search-root", str(ROOT)]
         self.out = tempfile.TemporaryFile("w+")
         self.err = tempfile.TemporaryFile("w+")
-        self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=env, stdout=self.out, stderr=self.err,
+        self.proc = subprocess.Popen(self.argv, cwd=cwd or ROOT, env=env, stdout=self.out, stderr=self.err,
                                      stdin=subprocess.DEVNULL, text=True)
 
     def stdout_so_far(self) -> str:

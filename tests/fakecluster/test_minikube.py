@@ -68,3 +68,30 @@ def test_addons(cluster: FakeCluster) -> None:
     assert cluster.get("IngressClass", "", "nginx")["spec"]["controller"] == "k8s.io/ingress-nginx"
     run(["minikube", "addons", "disable", "ingress"], cluster.env)
     cluster.wait_for(lambda: not cluster.objects("Deployment", "ingress-nginx"), timeout=3)
+
+
+def test_start_creates_a_missing_profile_with_the_addons_asked_for(cluster: FakeCluster) -> None:
+    cluster.set_minikube(exists=False, host="Stopped", kubelet="Stopped", apiserver="Stopped")
+    run(["minikube", "start", "--addons=ingress"], cluster.env)
+    state = cluster.minikube_state
+    assert state["exists"] and state["host"] == "Running" and state["addons"].get("ingress") is True
+    run(["kubectl", "get", "ns"], cluster.env)
+
+
+def test_pause_and_unpause(cluster: FakeCluster) -> None:
+    run(["minikube", "pause"], cluster.env)
+    status = json.loads(run(["minikube", "status", "-o", "json"], cluster.env, check=False).stdout)
+    assert (status["Host"], status["APIServer"], status["Kubelet"]) == ("Running", "Paused", "Stopped")
+    assert run(["kubectl", "get", "ns", "--request-timeout=2s"], cluster.env, check=False).returncode != 0
+    run(["minikube", "unpause"], cluster.env)
+    status = json.loads(run(["minikube", "status", "-o", "json"], cluster.env).stdout)
+    assert status["APIServer"] == "Running"
+    run(["kubectl", "get", "ns"], cluster.env)
+
+
+def test_update_context_repairs_a_misconfigured_kubeconfig(cluster: FakeCluster) -> None:
+    cluster.set_minikube(kubeconfig="Misconfigured")
+    assert json.loads(run(["minikube", "status", "-o", "json"], cluster.env, check=False).stdout)["Kubeconfig"] \
+        == "Misconfigured"
+    run(["minikube", "update-context"], cluster.env)
+    assert cluster.minikube_state["kubeconfig"] == "Configured"

@@ -37,7 +37,7 @@ CASES: list[Case] = [
     ("file-missing", lambda d: d / "nope.env", ["nope.env", "does not exist"]),
     ("not-a-regular-file", lambda d: (d / "dir.env").mkdir() or d / "dir.env", ["dir.env"]),
     # A key left out is not bad input: it takes its embedded default (tests/e2e/test_onboarding.py).
-    ("misspelt-JWT_SECRET", without("JWT_SECRET").encode() + f'JWT_SECRT="{C["JWT_SECRET"]}"\n'.encode(),
+    ("misspelt-JWT_SECRET", (without("JWT_SECRET") + env_file_text({"JWT_SECRT": C["JWT_SECRET"]})).encode(),
      ["JWT_SECRET", "JWT_SECRT"]),
     ("empty-COHERE_API_KEY", with_value("COHERE_API_KEY", "").encode(), ["COHERE_API_KEY"]),
     ("empty-DATABASE_URL", with_value("DATABASE_URL", "").encode(), ["DATABASE_URL"]),
