@@ -91,7 +91,7 @@ def sync(ctrl: _Controller, sts: Obj) -> None:
             pod_spec.setdefault("restartPolicy", "Always")
             pod_spec.setdefault("hostname", pod_name)
             pod_spec.setdefault("subdomain", sts.get("spec", {}).get("serviceName", ""))
-            pod_spec["nodeName"] = "minikube"
+            # nodeName stays unset: the scheduler binds the pod (fakecluster/scheduler.py)
             labels = {**(pod_meta.get("labels") or {}), "statefulset.kubernetes.io/pod-name": pod_name,
                       "apps.kubernetes.io/pod-index": str(ordinal)}
             store.create(pod_res, namespace, {

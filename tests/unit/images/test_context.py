@@ -161,7 +161,7 @@ def test_from_lines_expand_defaults_and_quotes_and_name_stages() -> None:
 
 # --- the project's own contexts: building or testing the apps here never changes their tags -------
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _tracked(directory: Path) -> list[str]:
