@@ -107,8 +107,8 @@ def test_up_without_env_file_or_keys_then_noop_then_down_keeps_data(cluster: Fak
 
 
 def test_with_a_database_url_no_database_renders_and_each_default_is_one_line(cluster: FakeCluster,
-                                                                              tmp_path: Path) -> None:
-    url = "postgresql://todo:pw-onboard-canary@db.canary-host.internal:5432/todo"
+                                                                              tmp_path: Path, database: str) -> None:
+    url = database  # the test PostgreSQL server the containers reach
     env_file = write_env(tmp_path / "deploy.env", {"DATABASE_URL": url})
     run = invoke(cluster, "up", env_file=env_file, json_lines=False)
     assert run.returncode == 0, run.explain()

@@ -65,7 +65,9 @@ def test_no_script_pipes_into_an_early_exit(script: Path) -> None:
 @pytest.mark.parametrize("script", [p for p in SCRIPTS if p.read_text().startswith("#!/usr/bin/env bash")],
                          ids=lambda p: p.name)
 def test_bash_scripts_are_strict_and_parse(script: Path) -> None:
-    assert "set -euo pipefail" in script.read_text()
+    # pipefail everywhere (what the pipe check above is about); -e may be left out on purpose by a
+    # script that collects failures (scripts/lint runs every check, then reports).
+    assert re.search(r"^set -e?uo pipefail$", script.read_text(), re.M)
     assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
 
 
