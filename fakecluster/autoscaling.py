@@ -29,8 +29,10 @@ from .selectors import selector_matches
 from .store import Obj, Store, now_iso
 
 HPA_COMPONENT = "horizontal-pod-autoscaler"
-NO_METRICS = ("unable to get metrics for resource {name}: unable to fetch metrics from resource metrics API: "
-              "the server could not find the requested resource (get pods.metrics.k8s.io)")
+NO_METRICS = (
+    "unable to get metrics for resource {name}: unable to fetch metrics from resource metrics API: "
+    "the server could not find the requested resource (get pods.metrics.k8s.io)"
+)
 
 Event = Callable[[Obj, str, str, str, str], None]  # (object, type, reason, message, component)
 
@@ -54,8 +56,11 @@ def hpa_decision(spec_replicas: int, current: int, min_replicas: int, max_replic
 
 
 def _metric_names(hpa: Obj) -> list[str]:
-    names = [((m.get("resource") or {}).get("name") or "cpu") for m in (hpa.get("spec") or {}).get("metrics") or []
-             if m.get("type") == "Resource"]
+    names = [
+        ((m.get("resource") or {}).get("name") or "cpu")
+        for m in (hpa.get("spec") or {}).get("metrics") or []
+        if m.get("type") == "Resource"
+    ]
     return names or ["cpu"]  # autoscaling/v2 defaults an empty metrics list to 80% CPU
 
 
@@ -72,26 +77,39 @@ def sync_hpa(store: Store, hpa: Obj, event: Event) -> None:
     deployments = store.table.by_kind("Deployment")
     target = store.find(deployments, namespace, ref.get("name", ""))
     if target is None:
-        message = f'the HPA controller was unable to get the target\'s current scale: deployments/scale.apps ' \
-                  f'"{ref.get("name")}" not found'
+        message = (
+            f"the HPA controller was unable to get the target's current scale: deployments/scale.apps "
+            f'"{ref.get("name")}" not found'
+        )
         status["conditions"] = [_condition(previous, "AbleToScale", "False", "FailedGetScale", message)]
         if not any(c.get("reason") == "FailedGetScale" for c in previous):
-            event(hpa, "Warning", "FailedGetScale", f'deployments/scale.apps "{ref.get("name")}" not found',
-                  HPA_COMPONENT)
+            event(
+                hpa, "Warning", "FailedGetScale", f'deployments/scale.apps "{ref.get("name")}" not found', HPA_COMPONENT
+            )
         _write(store, hpa, status)
         return
     spec_replicas = (target.get("spec") or {}).get("replicas", 1)
     current = (target.get("status") or {}).get("replicas", 0)
     min_replicas = spec.get("minReplicas", 1)
     desired, reason = hpa_decision(spec_replicas, current, min_replicas, spec.get("maxReplicas", min_replicas))
-    able = _condition(previous, "AbleToScale", "True", "SucceededGetScale",
-                      "the HPA controller was able to get the target's current scale")
+    able = _condition(
+        previous,
+        "AbleToScale",
+        "True",
+        "SucceededGetScale",
+        "the HPA controller was able to get the target's current scale",
+    )
     status["currentReplicas"] = current
     status["observedGeneration"] = meta.get("generation", 1)
     if reason == "ScalingDisabled":
         status["desiredReplicas"] = 0
-        active = _condition(previous, "ScalingActive", "False", "ScalingDisabled",
-                            "scaling is disabled since the replica count of the target is zero")
+        active = _condition(
+            previous,
+            "ScalingActive",
+            "False",
+            "ScalingDisabled",
+            "scaling is disabled since the replica count of the target is zero",
+        )
     elif desired is not None:
         if spec_replicas != desired:
             scaled = copy.deepcopy(target)
@@ -99,21 +117,37 @@ def sync_hpa(store: Store, hpa: Obj, event: Event) -> None:
             store.replace(deployments, namespace, target["metadata"]["name"], scaled, subresource="scale")
             event(hpa, "Normal", "SuccessfulRescale", f"New size: {desired}; reason: {reason}", HPA_COMPONENT)
             status["lastScaleTime"] = now_iso()
-        able = _condition(previous, "AbleToScale", "True", "SucceededRescale",
-                          f"the HPA controller was able to update the target scale to {desired}")
+        able = _condition(
+            previous,
+            "AbleToScale",
+            "True",
+            "SucceededRescale",
+            f"the HPA controller was able to update the target scale to {desired}",
+        )
         status["desiredReplicas"] = desired
         active = next((c for c in previous if c.get("type") == "ScalingActive"), None)  # untouched here
     else:
         name = _metric_names(hpa)[0]
         failure = f"failed to get {name} utilization: " + NO_METRICS.format(name=name)
-        active = _condition(previous, "ScalingActive", "False", "FailedGetResourceMetric",
-                            f"the HPA was unable to compute the replica count: {failure}")
-        was_failing = any(c.get("type") == "ScalingActive" and c.get("reason") == "FailedGetResourceMetric"
-                          for c in previous)
+        active = _condition(
+            previous,
+            "ScalingActive",
+            "False",
+            "FailedGetResourceMetric",
+            f"the HPA was unable to compute the replica count: {failure}",
+        )
+        was_failing = any(
+            c.get("type") == "ScalingActive" and c.get("reason") == "FailedGetResourceMetric" for c in previous
+        )
         if not was_failing:
             event(hpa, "Warning", "FailedGetResourceMetric", failure, HPA_COMPONENT)
-            event(hpa, "Warning", "FailedComputeMetricsReplicas",
-                  f"invalid metrics (1 invalid out of 1), first error is: {failure}", HPA_COMPONENT)
+            event(
+                hpa,
+                "Warning",
+                "FailedComputeMetricsReplicas",
+                f"invalid metrics (1 invalid out of 1), first error is: {failure}",
+                HPA_COMPONENT,
+            )
     status["conditions"] = [able, *([active] if active else [])]
     _write(store, hpa, status)
 
@@ -124,16 +158,19 @@ def _write(store: Store, obj: Obj, status: Obj) -> None:
     updated = copy.deepcopy(obj)
     updated["status"] = status
     meta = obj["metadata"]
-    store.replace(store.table.by_kind(obj["kind"]), meta.get("namespace", ""), meta["name"], updated,
-                  subresource="status")
+    store.replace(
+        store.table.by_kind(obj["kind"]), meta.get("namespace", ""), meta["name"], updated, subresource="status"
+    )
 
 
 def _healthy(pod: Obj) -> bool:
     """countHealthyPods: Ready and not being deleted."""
     if pod["metadata"].get("deletionTimestamp"):
         return False
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or [])
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (pod.get("status") or {}).get("conditions") or []
+    )
 
 
 def _int_or_percent(value: Any, total: int, round_up: bool) -> int:
@@ -163,21 +200,41 @@ def sync_pdb(store: Store, pdb: Obj) -> None:
     meta, spec = pdb["metadata"], pdb.get("spec") or {}
     namespace = meta.get("namespace", "")
     selector = spec.get("selector") or {}
-    pods = [p for p in store.list(store.table.by_kind("Pod"), namespace)
-            if selector and selector_matches(selector, p["metadata"].get("labels") or {})]
-    owners = {ref.get("uid") for p in pods for ref in p["metadata"].get("ownerReferences") or []
-              if ref.get("controller")}
-    controller_replicas = sum((rs.get("spec") or {}).get("replicas", 0)
-                              for rs in store.list(store.table.by_kind("ReplicaSet"), namespace)
-                              if rs["metadata"]["uid"] in owners)
+    pods = [
+        p
+        for p in store.list(store.table.by_kind("Pod"), namespace)
+        if selector and selector_matches(selector, p["metadata"].get("labels") or {})
+    ]
+    owners = {
+        ref.get("uid") for p in pods for ref in p["metadata"].get("ownerReferences") or [] if ref.get("controller")
+    }
+    controller_replicas = sum(
+        (rs.get("spec") or {}).get("replicas", 0)
+        for rs in store.list(store.table.by_kind("ReplicaSet"), namespace)
+        if rs["metadata"]["uid"] in owners
+    )
     expected, desired, current, allowed = pdb_numbers(spec, pods, controller_replicas)
     previous = (pdb.get("status") or {}).get("conditions") or []
-    condition = _condition(previous, "DisruptionAllowed", "True" if allowed > 0 else "False",
-                           "SufficientPods" if allowed > 0 else "InsufficientPods", "")
+    condition = _condition(
+        previous,
+        "DisruptionAllowed",
+        "True" if allowed > 0 else "False",
+        "SufficientPods" if allowed > 0 else "InsufficientPods",
+        "",
+    )
     condition["observedGeneration"] = meta.get("generation", 1)
-    _write(store, pdb, {"observedGeneration": meta.get("generation", 1), "disruptionsAllowed": allowed,
-                        "currentHealthy": current, "desiredHealthy": desired, "expectedPods": expected,
-                        "conditions": [condition]})
+    _write(
+        store,
+        pdb,
+        {
+            "observedGeneration": meta.get("generation", 1),
+            "disruptionsAllowed": allowed,
+            "currentHealthy": current,
+            "desiredHealthy": desired,
+            "expectedPods": expected,
+            "conditions": [condition],
+        },
+    )
 
 
 def reconcile(store: Store, event: Event) -> None:

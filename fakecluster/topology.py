@@ -65,9 +65,14 @@ def _matching(constraint: Obj, pods: list[Obj], namespace: str) -> list[Obj]:
     selector = constraint.get("labelSelector")
     if not selector:
         return []
-    return [p for p in pods if p["metadata"].get("namespace") == namespace
-            and not p["metadata"].get("deletionTimestamp") and (p.get("spec") or {}).get("nodeName")
-            and selector_matches(selector, p["metadata"].get("labels") or {})]
+    return [
+        p
+        for p in pods
+        if p["metadata"].get("namespace") == namespace
+        and not p["metadata"].get("deletionTimestamp")
+        and (p.get("spec") or {}).get("nodeName")
+        and selector_matches(selector, p["metadata"].get("labels") or {})
+    ]
 
 
 def choose_node(pod: Obj, nodes: list[Obj], pods: list[Obj]) -> Placement:
@@ -110,10 +115,17 @@ def choose_node(pod: Obj, nodes: list[Obj], pods: list[Obj]) -> Placement:
     if not candidates:
         total = len(nodes)
         reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(failures.items()))
-        preemption = f"{total} No preemption victims found for incoming pod" if SKEW in failures else \
-            f"{total} Preemption is not helpful for scheduling"
-        return Placement(None, f"0/{total} nodes are available: {reasons}. preemption: 0/{total} nodes are "
-                               f"available: {preemption}.")
-    per_node = Counter(p["spec"]["nodeName"] for p in pods if (p.get("spec") or {}).get("nodeName")
-                       and not p["metadata"].get("deletionTimestamp"))
+        preemption = (
+            f"{total} No preemption victims found for incoming pod"
+            if SKEW in failures
+            else f"{total} Preemption is not helpful for scheduling"
+        )
+        return Placement(
+            None, f"0/{total} nodes are available: {reasons}. preemption: 0/{total} nodes are available: {preemption}."
+        )
+    per_node = Counter(
+        p["spec"]["nodeName"]
+        for p in pods
+        if (p.get("spec") or {}).get("nodeName") and not p["metadata"].get("deletionTimestamp")
+    )
     return Placement(min(candidates, key=lambda n: (sum(score[n]), per_node[n], n)))

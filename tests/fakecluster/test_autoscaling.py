@@ -15,23 +15,46 @@ from .conftest import run
 
 
 def _deployment(name: str, image: str) -> dict[str, Any]:
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-            "spec": {"selector": {"matchLabels": {"app": name}},  # no replicas: left to the HPA
-                     "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{
-                         "name": "web", "image": image, "imagePullPolicy": "Never"}]}}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "selector": {"matchLabels": {"app": name}},  # no replicas: left to the HPA
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "web", "image": image, "imagePullPolicy": "Never"}]},
+            },
+        },
+    }
 
 
 def _hpa(name: str, minimum: int, maximum: int) -> dict[str, Any]:
-    return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": name},
-            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-                     "minReplicas": minimum, "maxReplicas": maximum,
-                     "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
-                         "type": "Utilization", "averageUtilization": 70}}}]}}
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": name},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": minimum,
+            "maxReplicas": maximum,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
+                }
+            ],
+        },
+    }
 
 
 def _pdb(name: str) -> dict[str, Any]:
-    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": name},
-            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": name}}}}
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": name},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": name}}},
+    }
 
 
 @pytest.fixture
@@ -57,7 +80,8 @@ def test_pdb_numbers_for_min_available_and_max_unavailable() -> None:
 
 
 def test_hpa_scales_a_deployment_without_replicas_to_its_floor_and_the_pdb_counts_it(
-        cluster: FakeCluster, api: client.ApiClient, namespace: str, local_image: str) -> None:
+    cluster: FakeCluster, api: client.ApiClient, namespace: str, local_image: str
+) -> None:
     run(["minikube", "image", "load", local_image], cluster.env)
     apps = client.AppsV1Api(api)
     created = apps.create_namespaced_deployment(namespace, _deployment("web", local_image))
@@ -79,10 +103,16 @@ def test_hpa_scales_a_deployment_without_replicas_to_its_floor_and_the_pdb_count
     assert conditions["ScalingActive"]["status"] == "False"
     assert "unable to compute the replica count" in conditions["ScalingActive"]["message"]
     assert cluster.get("Deployment", namespace, "web")["spec"]["replicas"] == 2
-    events = [e for e in cluster.objects("Event", namespace) if e["involvedObject"]["name"] == "web"
-              and e["involvedObject"]["kind"] == "HorizontalPodAutoscaler"]
-    assert any(e["reason"] == "SuccessfulRescale" and e["message"] ==
-               "New size: 2; reason: Current number of replicas below Spec.MinReplicas" for e in events)
+    events = [
+        e
+        for e in cluster.objects("Event", namespace)
+        if e["involvedObject"]["name"] == "web" and e["involvedObject"]["kind"] == "HorizontalPodAutoscaler"
+    ]
+    assert any(
+        e["reason"] == "SuccessfulRescale"
+        and e["message"] == "New size: 2; reason: Current number of replicas below Spec.MinReplicas"
+        for e in events
+    )
     assert any(e["reason"] == "FailedGetResourceMetric" and e["type"] == "Warning" for e in events)
 
     def pdb_ready() -> dict[str, Any] | None:
@@ -96,4 +126,6 @@ def test_hpa_scales_a_deployment_without_replicas_to_its_floor_and_the_pdb_count
     # the typed client reads both back
     read = client.AutoscalingV2Api(api).read_namespaced_horizontal_pod_autoscaler_status("web", namespace)
     assert read.status.desired_replicas == 2
-    assert client.PolicyV1Api(api).read_namespaced_pod_disruption_budget("web", namespace).status.disruptions_allowed == 1
+    assert (
+        client.PolicyV1Api(api).read_namespaced_pod_disruption_budget("web", namespace).status.disruptions_allowed == 1
+    )

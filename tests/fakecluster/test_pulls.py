@@ -40,18 +40,31 @@ def _waiting(cluster: FakeCluster, namespace: str, wanted: str) -> dict[str, Any
                 if (status.get("state", {}).get("waiting") or {}).get("reason") == wanted:
                     return status
         return None
+
     return cluster.wait_for(probe, timeout=10)
 
 
-def test_an_image_is_pulled_once_the_registry_has_it(cluster: FakeCluster, namespace: str, local_image: str,
-                                                     registry: LocalRegistry) -> None:
+def test_an_image_is_pulled_once_the_registry_has_it(
+    cluster: FakeCluster, namespace: str, local_image: str, registry: LocalRegistry
+) -> None:
     image = f"{registry.address}/fc/web:1"
     api = config.new_client_from_config(config_file=str(cluster.kubeconfig))
-    client.AppsV1Api(api).create_namespaced_deployment(namespace, {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{
-                     "name": "web", "image": image, "imagePullPolicy": "IfNotPresent"}]}}}})
+    client.AppsV1Api(api).create_namespaced_deployment(
+        namespace,
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {
+                    "metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "web", "image": image, "imagePullPolicy": "IfNotPresent"}]},
+                },
+            },
+        },
+    )
     first = _waiting(cluster, namespace, "ErrImagePull")
     assert "manifest unknown" in first["state"]["waiting"]["message"]
     backoff = _waiting(cluster, namespace, "ImagePullBackOff")
@@ -72,5 +85,6 @@ def test_an_image_is_pulled_once_the_registry_has_it(cluster: FakeCluster, names
                 if "running" in status.get("state", {}):
                     return status
         return None
+
     status = cluster.wait_for(running, timeout=15)
     assert status["imageID"] == f"docker-pullable://{registry.address}/fc/web@{digest}"

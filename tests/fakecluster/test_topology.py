@@ -15,10 +15,18 @@ from fakecluster.topology import choose_node, node_names, node_specs
 from .conftest import run
 
 SPREAD = [
-    {"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "DoNotSchedule",
-     "labelSelector": {"matchLabels": {"app": "web"}}},
-    {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway",
-     "labelSelector": {"matchLabels": {"app": "web"}}},
+    {
+        "maxSkew": 1,
+        "topologyKey": "kubernetes.io/hostname",
+        "whenUnsatisfiable": "DoNotSchedule",
+        "labelSelector": {"matchLabels": {"app": "web"}},
+    },
+    {
+        "maxSkew": 1,
+        "topologyKey": "topology.kubernetes.io/zone",
+        "whenUnsatisfiable": "ScheduleAnyway",
+        "labelSelector": {"matchLabels": {"app": "web"}},
+    },
 ]
 
 
@@ -28,15 +36,20 @@ def _node(name: str, zone: str = "") -> dict[str, Any]:
 
 
 def _pod(name: str, node: str = "", constraints: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {"metadata": {"name": name, "namespace": "ns", "labels": {"app": "web"}},
-            "spec": {"nodeName": node, "topologySpreadConstraints": constraints or SPREAD}}
+    return {
+        "metadata": {"name": name, "namespace": "ns", "labels": {"app": "web"}},
+        "spec": {"nodeName": node, "topologySpreadConstraints": constraints or SPREAD},
+    }
 
 
 def test_nodes_are_named_like_a_multi_node_minikube() -> None:
     assert node_names(1) == ["minikube"]
     assert node_names(3) == ["minikube", "minikube-m02", "minikube-m03"]
     assert [(s.name, s.zone) for s in node_specs(3, ["a", "b"])] == [
-        ("minikube", "a"), ("minikube-m02", "b"), ("minikube-m03", "a")]
+        ("minikube", "a"),
+        ("minikube-m02", "b"),
+        ("minikube-m03", "a"),
+    ]
 
 
 def test_hostname_spread_avoids_a_node_that_would_exceed_the_skew() -> None:
@@ -56,16 +69,21 @@ def test_a_pod_that_fits_nowhere_gets_the_schedulers_message() -> None:
     assert placement.node is None
     assert placement.message == (
         "0/2 nodes are available: 2 node(s) didn't match pod topology spread constraints (missing required "
-        "label). preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.")
+        "label). preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."
+    )
     # minikube holds 2 matching pods, minikube-m02 1: minikube would make the skew 2 > maxSkew 1
-    skew = choose_node(_pod("p3", constraints=SPREAD[:1]), [_node("minikube"), _node("minikube-m02")],
-                       placed + [_pod("q", "minikube-m02", [])])
+    skew = choose_node(
+        _pod("p3", constraints=SPREAD[:1]),
+        [_node("minikube"), _node("minikube-m02")],
+        placed + [_pod("q", "minikube-m02", [])],
+    )
     assert skew.node == "minikube-m02"
 
 
 @pytest.mark.parametrize("cluster", [{"nodes": 3, "zones": ["zone-a", "zone-b"]}], indirect=True)
-def test_three_nodes_with_zones_and_replicas_spread_over_them(cluster: FakeCluster, namespace: str,
-                                                              local_image: str) -> None:
+def test_three_nodes_with_zones_and_replicas_spread_over_them(
+    cluster: FakeCluster, namespace: str, local_image: str
+) -> None:
     api = config.new_client_from_config(config_file=str(cluster.kubeconfig))
     nodes = {n.metadata.name: n.metadata.labels for n in client.CoreV1Api(api).list_node().items}
     assert sorted(nodes) == ["minikube", "minikube-m02", "minikube-m03"]
@@ -73,12 +91,25 @@ def test_three_nodes_with_zones_and_replicas_spread_over_them(cluster: FakeClust
     assert nodes["minikube-m02"]["minikube.k8s.io/primary"] == "false"
     assert "node-role.kubernetes.io/control-plane" not in nodes["minikube-m02"]
     run(["minikube", "image", "load", local_image], cluster.env)
-    client.AppsV1Api(api).create_namespaced_deployment(namespace, {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
-        "spec": {"replicas": 4, "selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {
-                     "topologySpreadConstraints": SPREAD,
-                     "containers": [{"name": "web", "image": local_image, "imagePullPolicy": "Never"}]}}}})
+    client.AppsV1Api(api).create_namespaced_deployment(
+        namespace,
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {
+                "replicas": 4,
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {
+                    "metadata": {"labels": {"app": "web"}},
+                    "spec": {
+                        "topologySpreadConstraints": SPREAD,
+                        "containers": [{"name": "web", "image": local_image, "imagePullPolicy": "Never"}],
+                    },
+                },
+            },
+        },
+    )
 
     def placed() -> Counter[str] | None:
         pods = cluster.objects("Pod", namespace)
