@@ -46,7 +46,7 @@ from typing import Any
 
 import aiohttp
 
-from . import podspec
+from . import podspec, pulls
 from .apiserver import PodLog
 from .kubeproxy import ServiceProxy
 from .store import Obj, Store
@@ -437,6 +437,7 @@ class NodeAgent:
                         f'"{run.name}_{run.namespace}({run.uid})", container: {c.name})'
                     )
             kwargs = self._create_kwargs(run, c, binds)
+            await asyncio.to_thread(self._pull_if_missing, image)
             container = await asyncio.to_thread(self._run_container, image, kwargs)
         except _ConfigError as exc:
             c.waiting = ("CreateContainerConfigError", str(exc))
@@ -452,7 +453,7 @@ class NodeAgent:
         if c.instance > 0:
             c.log.restart()
         c.docker_id = container.id
-        c.image_id = str(container.image.id) if container.image else ""
+        c.image_id = pulls.repo_digest(image) or (str(container.image.id) if container.image else "")
         c.instance += 1
         c.waiting, c.terminated = None, None
         attrs = await asyncio.to_thread(self._inspect, container.id)
@@ -476,6 +477,21 @@ class NodeAgent:
             if c.spec.get(kind):
                 c.tasks.append(asyncio.create_task(self._probe_worker(run, c, kind, c.instance)))
         self.wake()
+
+    def _pull_if_missing(self, image: str) -> None:
+        """An image on a registry on loopback that the engine lacks is pulled from it (by digest when
+        the reference names one), as the kubelet's image manager asks the runtime to (IfNotPresent;
+        kubernetes/kubernetes pkg/kubelet/images/image_manager.go). A failed pull raises: the
+        controller has already checked the registry has the manifest (pulls.py)."""
+        target = pulls.parse(image)
+        if target is None:
+            return
+        import docker.errors
+
+        try:
+            self.docker.images.get(image)
+        except docker.errors.ImageNotFound:
+            self.docker.images.pull(f"{target.host}/{target.repository}", tag=target.reference)
 
     def _run_container(self, image: str, kwargs: dict[str, Any]) -> Any:
         """Create and start one container. A stop that lands meanwhile must not leave it behind (nor the

@@ -23,11 +23,14 @@ import urllib.request
 from dataclasses import dataclass
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
-MANIFEST_TYPES = ", ".join((
-    "application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-))
+MANIFEST_TYPES = ", ".join(
+    (
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    )
+)
 RETRY_SECONDS = 1.0  # a failed look-up is asked again after this (the kubelet's back-off starts at 10 s)
 ERR_IMAGE_PULL_SECONDS = 1.0  # how long a failing container shows ErrImagePull before ImagePullBackOff
 
@@ -47,6 +50,19 @@ def parse(ref: str) -> RegistryRef | None:
         return None
     repository, _, tag = path.rpartition(":") if ":" in path.rsplit("/", 1)[-1] else (path, "", "latest")
     return RegistryRef(host, repository, digest or tag)
+
+
+def repo_digest(ref: str) -> str:
+    """`repo@sha256:...` for a reference that names a digest (any registry), else "": what the runtime
+    reports as the image ID of an image pulled by digest (its RepoDigests entry; cri-dockerd answers
+    `docker-pullable://<repo>@<digest>`, kubernetes/kubernetes pkg/kubelet/container/runtime.go ImageID)."""
+    name, _, digest = ref.partition("@")
+    if not digest:
+        return ""
+    host_and_path = name.rsplit("/", 1)
+    if ":" in host_and_path[-1]:
+        name = name.rsplit(":", 1)[0]
+    return f"{name}@{digest}"
 
 
 @dataclass
@@ -98,8 +114,9 @@ class RegistryPuller:
 def _ask(target: RegistryRef) -> Lookup:
     url = f"http://{target.host}/v2/{target.repository}/manifests/{target.reference}"
     request = urllib.request.Request(url, method="GET", headers={"Accept": MANIFEST_TYPES})
-    shown = f"{target.host}/{target.repository}" + (f"@{target.reference}" if target.reference.startswith(
-        "sha256:") else f":{target.reference}")
+    shown = f"{target.host}/{target.repository}" + (
+        f"@{target.reference}" if target.reference.startswith("sha256:") else f":{target.reference}"
+    )
     try:
         with urllib.request.urlopen(request, timeout=2) as response:
             digest = response.headers.get("Docker-Content-Digest", "")
@@ -107,10 +124,16 @@ def _ask(target: RegistryRef) -> Lookup:
             return Lookup(digest or target.reference, "", time.monotonic())
     except urllib.error.HTTPError as err:
         # the Docker engine's wording (minikube's default runtime) for a manifest the registry lacks
-        message = f"Error response from daemon: manifest for {shown} not found: manifest unknown: manifest unknown" \
-            if err.code == 404 else f"Error response from daemon: {err.code} {err.reason}"
+        message = (
+            f"Error response from daemon: manifest for {shown} not found: manifest unknown: manifest unknown"
+            if err.code == 404
+            else f"Error response from daemon: {err.code} {err.reason}"
+        )
         return Lookup("", message, time.monotonic())
     except (urllib.error.URLError, OSError, ValueError) as err:
         reason = getattr(err, "reason", err)
-        return Lookup("", f'Error response from daemon: Get "http://{target.host}/v2/": dial tcp {target.host}: '
-                          f"connect: {reason}", time.monotonic())
+        return Lookup(
+            "",
+            f'Error response from daemon: Get "http://{target.host}/v2/": dial tcp {target.host}: connect: {reason}',
+            time.monotonic(),
+        )
