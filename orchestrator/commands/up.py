@@ -18,7 +18,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from orchestrator.errors import InputError, OrchestratorError
-from orchestrator.kube.cluster import Cluster, prewarm_clients
+from orchestrator.kube.cluster import Cluster
 from orchestrator.run.events import Reporter
 from orchestrator.run.interrupts import InterruptGuard
 from orchestrator.run.phases import PhaseClock
@@ -60,7 +60,6 @@ def up(settings: Settings, opts: UpOptions, reporter: Reporter, clock: PhaseCloc
                                 database_url_set=bool(settings.secret_values().get("DATABASE_URL")))
     if problems:
         raise InputError("; ".join(p for p, _ in problems), "; ".join(f for _, f in problems))
-    prewarm_clients()
     with clock.phase("cluster") as note:
         cluster = Cluster.open(settings, reporter, registry=opts.registry)
         note["summary"] = f"context {cluster.frozen.name} ({cluster.frozen.server})"

@@ -51,7 +51,7 @@ KEPT_RULES = (Rule.HEALTHCHECK, Rule.NON_ROOT_USER, Rule.SECRET_ENV, Rule.SECRET
 def default_path(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path.home() / ".cache"
-    return base / "todo-deploy" / "image-policy.json"
+    return base / "todo-deploy" / f"image-policy-v{FORMAT}.json"
 
 
 def policy_digest() -> str:
