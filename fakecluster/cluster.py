@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import os
 import shutil
 import sys
@@ -20,9 +21,11 @@ import yaml
 from aiohttp import web
 
 from . import admission, minikube, topology
-from .addons import INGRESS_NAMESPACE, ingress_objects
-from .apiserver import ApiServer, RecordedRequest
-from .controller import Controller
+from .addons import INGRESS_CLASS, INGRESS_NAMESPACE, WEBHOOK_CONFIGURATION, ingress_objects
+from .apiserver import CONTROL_PREFIX, ApiServer, RecordedRequest
+from .controller import Controller, pods_ready_for
+from .docker_tls import DockerTls
+from .ingress_webhook import ingress_webhook
 from .kubelet import NodeAgent
 from .network import Network, Upstream, port_is_free
 from .scenarios import Scenario, Timings
@@ -30,6 +33,7 @@ from .serviceaccounts import ServiceAccountsController
 from .store import Obj, Store
 
 MINIKUBE_SCRIPT = Path(__file__).resolve().parent / "minikube.py"
+KUBECTL_SHIM = Path(__file__).resolve().parent / "kubectl_shim.py"
 T = TypeVar("T")
 
 
@@ -65,6 +69,26 @@ def write_minikube_bin(bin_dir: Path, state_path: Path) -> Path:
     return script
 
 
+def write_kubectl_bin(bin_dir: Path, control_url: str, tools_bin: Path | None) -> Path | None:
+    """`<bin>/kubectl`: port-forward emulated (fakecluster/kubectl_shim.py), the rest the real kubectl
+    (from `tools_bin`, else the first on PATH)."""
+    real = tools_bin / "kubectl" if tools_bin else None
+    found = str(real) if real is not None and real.exists() else shutil.which("kubectl")
+    if not found:
+        return None
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    script = bin_dir / "kubectl"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import os, runpy, sys\n"
+        f"os.environ['FAKE_KUBECTL_REAL'] = {found!r}\n"
+        f"os.environ['FAKE_KUBECTL_CONTROL'] = {control_url!r}\n"
+        "sys.argv[0] = 'kubectl'\n"
+        f"runpy.run_path({str(KUBECTL_SHIM)!r}, run_name='__main__')\n")
+    script.chmod(0o755)
+    return script
+
+
 class FakeCluster:
     """A fake minikube cluster. Use as a context manager:
 
@@ -82,6 +106,10 @@ class FakeCluster:
         (default: $FAKECLUSTER_TOOLS_BIN).
     service_upstreams: per-Service URLs ("name" or "namespace/name"), e.g. a real frontend container.
     ingress_port: where the emulated ingress listens (None: nowhere; "auto": 80 if free).
+    ingress_address: the loopback address it listens on (default 127.0.0.1; node ports stay on
+        127.0.0.1). With `set_minikube(ip=...)` set to the same address, `minikube ip`:80 reaches the
+        ingress alone, as through `minikube tunnel`; a test can pick its own 127.x address so port 80
+        is free whatever else runs on the machine.
     port: the API server port (0: any free port).
     timings: readiness, crash and outage timings (default: Timings.from_env()).
     real_pods: run each pod as Docker containers under its spec (kubelet.NodeAgent) in the scenarios
@@ -94,7 +122,8 @@ class FakeCluster:
                  upstream: str | None = None, ingress_port: int | str | None = None, port: int = 0,
                  timings: Timings | None = None, service_upstreams: dict[str, str] | None = None,
                  backend_dir: str | Path | None = None, tools_bin: str | Path | None = None,
-                 real_pods: bool = False, nodes: int = 1, zones: list[str] | None = None) -> None:
+                 real_pods: bool = False, nodes: int = 1, zones: list[str] | None = None,
+                 ingress_address: str = "127.0.0.1") -> None:
         self.real_pods = real_pods
         self._scenario = Scenario.parse(scenario)
         self.node_specs = topology.node_specs(nodes, zones)
@@ -104,6 +133,7 @@ class FakeCluster:
         self.timings = timings or Timings.from_env()
         self._requested_port = port
         self._ingress_spec = ingress_port
+        self.ingress_address = ingress_address
         self._upstream_spec = upstream
         self._service_upstreams = dict(service_upstreams or {})
         self.backend_dir = _path_or_env(backend_dir, "FAKECLUSTER_BACKEND_DIR")
@@ -126,6 +156,7 @@ class FakeCluster:
         self.network: Network | None = None
         self.controller: Controller | None = None
         self.node: NodeAgent | None = None
+        self._docker_tls: DockerTls | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------------
     def __enter__(self) -> FakeCluster:
@@ -179,6 +210,7 @@ class FakeCluster:
                              minikube.default_state(self.port, str(self.kubeconfig)))
         write_kubeconfig(self.kubeconfig, self.url)
         write_minikube_bin(self.bin_dir, self.minikube_state_path)
+        write_kubectl_bin(self.bin_dir, f"{self.url}{CONTROL_PREFIX}", self.tools_bin)
         ingress_port = self._ingress_port()
         if self.real_pods:
             self.node = NodeAgent(self.store, self.api.logs, self.state_dir, self._node_event, self._wake_controller,
@@ -188,8 +220,11 @@ class FakeCluster:
         upstream = Upstream(self._upstream_spec, self.backend_dir)
         self.network = Network(self.store, upstream, self.minikube_state_path, ingress_port, self._service_upstreams,
                                endpoints=self.node.endpoints if self.node else None)
+        self.network.ingress_sync_after = self.timings.ingress_sync_after
+        self.network.ingress_address = self.ingress_address
         self.network.install()
         admission.install(self.store)
+        self.store.admission.append(ingress_webhook(self.store, pods_ready_for))
         ServiceAccountsController(self.store, self.timings.service_account_delay).start()
         await self.network.start()
         self.controller = Controller(self.store, self.api.logs, self.minikube_state_path,
@@ -208,6 +243,8 @@ class FakeCluster:
         await self.network.close()
         if self.node is not None:
             await self.node.close()
+        if self._docker_tls is not None:
+            await self._docker_tls.close()
         await self._runner.cleanup()
 
     def _node_event(self, involved: Obj, type_: str, reason: str, message: str, component: str) -> None:
@@ -222,7 +259,7 @@ class FakeCluster:
         if self._ingress_spec in (None, "", "none", "off"):
             return None
         if self._ingress_spec == "auto":
-            return 80 if port_is_free(80) else None
+            return 80 if port_is_free(80, self.ingress_address) else None
         return int(self._ingress_spec)
 
     # --- scenarios and faults -------------------------------------------------------------------------
@@ -275,9 +312,10 @@ class FakeCluster:
                 self.store.create(self.store.table.by_kind(kind), namespace, obj)
         elif present and not enabled:
             self.store.delete(namespaces, "", INGRESS_NAMESPACE)
-            classes = self.store.table.by_kind("IngressClass")
-            if self.store.find(classes, "", "nginx") is not None:
-                self.store.delete(classes, "", "nginx")
+            for kind, name in (("IngressClass", INGRESS_CLASS), ("ValidatingWebhookConfiguration", WEBHOOK_CONFIGURATION)):
+                res = self.store.table.by_kind(kind)
+                if self.store.find(res, "", name) is not None:
+                    self.store.delete(res, "", name)
 
     async def _watch_scenario_file(self) -> None:
         while True:
@@ -305,11 +343,29 @@ class FakeCluster:
             self._schedule_outage(float(body.get("delay", 0)), float(body.get("error_seconds", 0)),
                                   float(body.get("seconds", 10)))
             return {"ok": True}
+        if action == "docker-tls":
+            return self._docker_tls_endpoint()
+        if action == "port-forward":
+            assert self.network is not None
+            return self.network.port_forward(str(body.get("namespace") or "default"), str(body.get("target", "")),
+                                              str(body.get("port", "")))
+        if action == "expire-watches":
+            assert self.api is not None
+            self.api.expire_watches = int(body.get("count", 1))
+            return {"ok": True}
         if action == "state":
             return {"scenario": self._scenario.value, "port": self.port,
                     "node_ports": sorted(self.network.node_ports) if self.network else [],
                     "requests": len(self.api.requests) if self.api else 0}
         raise ValueError(action)
+
+    async def _docker_tls_endpoint(self) -> dict[str, Any]:
+        """Start the node engine's TLS endpoint on first use (making certificates takes a moment)."""
+        if self._docker_tls is None:
+            tls = DockerTls(self.state_dir / "certs")
+            await tls.start()
+            self._docker_tls = tls
+        return {"port": self._docker_tls.port, "cert_path": str(self._docker_tls.cert_dir)}
 
     # --- the synchronous handle -----------------------------------------------------------------------
     def call(self, fn: Callable[[], T]) -> T:
@@ -356,6 +412,33 @@ class FakeCluster:
     def outage(self, seconds: float, *, delay: float = 0.0, error_seconds: float = 0.0) -> None:
         """Script an outage now: optional 500s, then 503s, then refused connections, then recovery."""
         self.call(lambda: self._schedule_outage(delay, error_seconds, seconds))
+
+    def set_timings(self, **fields: float) -> None:
+        """Change timings from now on, e.g. set_timings(ingress_ready_after=0) readies the ingress
+        controller at the next controller tick."""
+        self.timings = dataclasses.replace(self.timings, **fields)
+        controller, network, timings = self.controller, self.network, self.timings
+        if controller is not None:
+            self.call(lambda: setattr(controller, "timings", timings))
+        if network is not None:
+            self.call(lambda: setattr(network, "ingress_sync_after", timings.ingress_sync_after))
+
+    def start_upstream(self, timeout: float = 120.0) -> str:
+        """Start the shared upstream now (the real backend takes seconds) instead of on first use."""
+        assert self._loop is not None and self.network is not None
+        return asyncio.run_coroutine_threadsafe(self.network.upstream.ensure(), self._loop).result(timeout)
+
+    def expire_watches(self, count: int = 1) -> None:
+        """The next `count` watches from a resourceVersion find it compacted away: one ERROR event with
+        the 410 Expired Status, then the stream ends (the client has to list again)."""
+        assert self.api is not None
+        api = self.api
+        self.call(lambda: setattr(api, "expire_watches", count))
+
+    @property
+    def docker_tls_connections(self) -> int:
+        """Connections the node engine's TLS endpoint accepted (0 before `minikube docker-env`)."""
+        return self._docker_tls.connections if self._docker_tls is not None else 0
 
     @property
     def requests(self) -> list[RecordedRequest]:

@@ -638,7 +638,9 @@ class Controller:
             if not log.lines:
                 for line in HEALTHY_LOG:
                     log.append(line)
-            ready = elapsed >= self.timings.ready_delay(record.scenario)
+            delay = self.timings.ingress_ready_after if namespace == INGRESS_NAMESPACE \
+                else self.timings.ready_delay(record.scenario)
+            ready = elapsed >= delay
             all_ready = all_ready and ready
             any_running = True
             statuses.append({**base, "started": True, "ready": ready, "lastState": {},

@@ -247,18 +247,36 @@ def cmd_addons(state: dict[str, Any], args: list[str], path: str) -> int:
 
 
 def cmd_docker_env(state: dict[str, Any], args: list[str], path: str) -> int:
+    """The shapes of kubernetes/minikube cmd/minikube/cmd/docker-env.go: tcp:// with TLS for the docker
+    runtime (the fake's TLS endpoint relays to the local engine, fakecluster/docker_tls.py); for the
+    containerd runtime a warning and ssh:// (nerdctld behind ssh, with an ssh-agent)."""
     code = _require_running(state)
     if code:
         return code
     if "--unset" in args or "-u" in args:
         print("unset DOCKER_TLS_VERIFY;\nunset DOCKER_HOST;\nunset DOCKER_CERT_PATH;\nunset MINIKUBE_ACTIVE_DOCKERD;")
         return 0
+    runtime = state.get("container_runtime", "docker")
+    if runtime not in ("docker", "containerd"):
+        _err("❌  Exiting due to MK_USAGE: the docker-env command only supports the docker and containerd runtimes")
+        return EXIT_USAGE
     # From now on the local engine stands for the node's engine (the cluster sees what it builds).
     if not state.get("docker_env_used"):
         state["docker_env_used"] = True
         write_state(path, state)
-    print('export DOCKER_HOST="unix:///var/run/docker.sock"\nexport MINIKUBE_ACTIVE_DOCKERD="minikube"\n\n'
-          "# To point your shell to minikube's docker-daemon, run:\n# eval $(minikube -p minikube docker-env)")
+    footer = "\n# To point your shell to minikube's docker-daemon, run:\n# eval $(minikube -p minikube docker-env)"
+    if runtime == "containerd":
+        _err("❗  Using the docker-env command with the containerd runtime is a highly experimental feature, please "
+             "provide feedback or contribute to make it better")
+        print('export DOCKER_HOST="ssh://docker@127.0.0.1:32772"\nexport MINIKUBE_ACTIVE_DOCKERD="minikube"\n'
+              'export SSH_AUTH_SOCK="/tmp/ssh-fakecluster/agent.1"\nexport SSH_AGENT_PID="4242"\n' + footer)
+        return 0
+    request = urllib.request.Request(f"http://127.0.0.1:{state.get('api_port')}/_fakecluster/docker-tls",
+                                     data=b"{}", headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=120) as response:
+        tls = json.load(response)
+    print(f'export DOCKER_TLS_VERIFY="1"\nexport DOCKER_HOST="tcp://127.0.0.1:{tls["port"]}"\n'
+          f'export DOCKER_CERT_PATH="{tls["cert_path"]}"\nexport MINIKUBE_ACTIVE_DOCKERD="minikube"\n' + footer)
     return 0
 
 

@@ -67,6 +67,7 @@ def release_values(settings: Settings, refs: Mapping[str, str], secret: SecretWr
         "frontend": {"image": image_values(refs["todo-frontend"])},
         "secrets": {"existingSecret": secret.name, "version": secret.version},
         "database": {"enabled": embedded_database(settings.secrets)},
+        "ingress": {"host": settings.ingress_host},
         "config": {
             "logLevel": config["LOG_LEVEL"],
             "environment": config["ENVIRONMENT"],
@@ -142,7 +143,26 @@ def _in_cluster_docker(cluster: Cluster) -> Any:
         cert = Path(env["DOCKER_CERT_PATH"])
         tls = docker.tls.TLSConfig(client_cert=(str(cert / "cert.pem"), str(cert / "key.pem")),
                                    ca_cert=str(cert / "ca.pem"), verify=True)
-    return docker.DockerClient(base_url=env["DOCKER_HOST"], tls=tls, timeout=60)
+
+    def client(version: str) -> Any:
+        made = docker.DockerClient(base_url=env["DOCKER_HOST"], tls=tls, timeout=60, version=version)
+        # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace the CA docker-py sets, so minikube's
+        # engine would fail verification wherever those are set; a proxy must not see it either.
+        made.api.trust_env = False
+        return made
+
+    try:
+        probe = client(docker.constants.MINIMUM_DOCKER_API_VERSION)  # no request at construction
+        try:
+            api_version = probe.api.version(api_version=False)["ApiVersion"]
+        finally:
+            probe.close()
+    except (docker.errors.DockerException, OSError) as exc:
+        raise EnvironmentProblem(
+            f"cannot reach minikube's Docker engine at {env['DOCKER_HOST']} ({type(exc).__name__})",
+            "check `minikube status` and `eval $(minikube docker-env) && docker version`",
+        ) from exc
+    return client(api_version)
 
 
 def load_step(refs: Mapping[str, str], opts: UpOptions, cluster: Cluster, reporter: Reporter) -> dict[str, str]:
@@ -279,7 +299,7 @@ def rollout_and_health(settings: Settings, opts: UpOptions, cluster: Cluster, re
             selector=workloads.selector,
         )
         reporter.emit("rollout.result", ok=outcome.ok, reason=outcome.reason, mode=outcome.mode,
-                      retries=outcome.retries, seconds=outcome.seconds)
+                      retries=outcome.retries, relists=outcome.relists, seconds=outcome.seconds)
         if not outcome.ok:
             raise _after_failed_rollout(outcome, opts, cluster, reporter, previous_revision, first_install, upgraded)
         note["summary"] = f"{len(workloads.deployments)} deployments ready ({outcome.mode})"
@@ -332,7 +352,7 @@ def health_step(settings: Settings, opts: UpOptions, cluster: Cluster, reporter:
                 ip = None
     frontend = cluster.workloads.frontend
     candidates = build_candidates(
-        url=opts.url, minikube_ip=ip,
+        url=opts.url, minikube_ip=ip, ingress_host=settings.ingress_host,
         node_port=frontend_node_port(cluster.api, settings.namespace, frontend) if ip else None,
         port_forward=PortForward(frontend, settings.namespace, str(cluster.frozen.kubeconfig_path),
                                  cluster.frozen.name),

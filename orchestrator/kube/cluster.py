@@ -97,7 +97,10 @@ class Cluster:
     def helm(self) -> Helm:
         target = HelmTarget(self.settings.release, self.settings.namespace, str(self.frozen.kubeconfig_path),
                             self.frozen.name)
-        return Helm(target, self.reporter, env=self.env)
+        from orchestrator.kube.ingress import controller_waiter
+
+        return Helm(target, self.reporter, env=self.env,
+                    await_ingress_controller=lambda: controller_waiter(self.api)())
 
     def image_target(self) -> Any:
         """How images reach this cluster; one object per run, so what it learned (the node's image

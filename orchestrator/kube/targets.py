@@ -191,12 +191,36 @@ class MinikubeTarget:
         if "DOCKER_HOST" not in env:
             raise EnvironmentProblem("`minikube docker-env` gave no DOCKER_HOST",
                                      "--build-in-cluster needs the docker driver or runtime: `minikube start --driver=docker`")
+        check_node_engine(env)
         return env
 
     def addons(self) -> dict[str, str]:
         """`minikube addons list -o json` -> {addon: "enabled"|"disabled"}."""
         data = json.loads(self._call("addons", "list", "-o", "json", timeout=60).stdout or "{}")
         return {name: str(info.get("Status", "")) for name, info in data.items() if isinstance(info, Mapping)}
+
+
+def check_node_engine(env: Mapping[str, str]) -> None:
+    """Refuse a node engine that is not Docker. Pure.
+
+    With the containerd runtime `minikube docker-env` points at nerdctld through `ssh://docker@...`
+    (kubernetes/minikube cmd/minikube/cmd/docker-env.go: "highly experimental"), which the Docker SDK
+    reaches only through paramiko and an ssh-agent, and which builds with BuildKit rules of its own.
+    """
+    host = env.get("DOCKER_HOST", "")
+    if host.startswith("ssh://"):
+        raise EnvironmentProblem(
+            "--build-in-cluster needs minikube's Docker runtime, but this cluster runs containerd "
+            f"(`minikube docker-env` points at {host.split('@')[0]}@..., nerdctld over ssh)",
+            "drop --build-in-cluster (the images are then built here and copied in with `minikube image load`), "
+            "or recreate the cluster with `minikube start --container-runtime=docker`",
+        )
+    if not host.startswith(("tcp://", "unix://", "npipe://")):
+        raise EnvironmentProblem(f"`minikube docker-env` gave a DOCKER_HOST this tool cannot use ({host})",
+                                 "drop --build-in-cluster")
+    if host.startswith("tcp://") and env.get("DOCKER_TLS_VERIFY") == "1" and not env.get("DOCKER_CERT_PATH"):
+        raise EnvironmentProblem("`minikube docker-env` asks for TLS but gave no DOCKER_CERT_PATH",
+                                 "run `minikube docker-env` to see what it prints; `minikube update-context`")
 
 
 class KindTarget:

@@ -141,6 +141,18 @@ class SecretValues(Mapping[str, str]):
         raise TypeError("SecretValues cannot be pickled")
 
 
+DEFAULT_INGRESS_HOST = "todo-app.local"
+
+
+def ingress_host(release: str, namespace: str) -> str:
+    """The Ingress host of a release: its own for every (release, namespace), so two releases never
+    claim the same host and path (ingress-nginx's admission webhook refuses the second one across
+    namespaces). The default release in the default namespace keeps `todo-app.local`. Pure."""
+    if (release, namespace) == (DEFAULT_RELEASE, DEFAULT_NAMESPACE):
+        return DEFAULT_INGRESS_HOST
+    return f"{release}.{namespace}.local"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything one run needs, validated. Secrets only in `secrets` (repr-safe)."""
@@ -168,6 +180,10 @@ class Settings:
         from dataclasses import replace
 
         return replace(self, secrets=SecretValues(values))
+
+    @property
+    def ingress_host(self) -> str:
+        return ingress_host(self.release, self.namespace)
 
     def config_values(self) -> dict[str, str]:
         """The non-secret application settings, for the ConfigMap / Helm values."""

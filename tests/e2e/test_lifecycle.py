@@ -1,12 +1,19 @@
-"""up -> no-op up -> status -> rotate-secrets -> down -> down again, through the real CLI."""
+"""up -> no-op up -> status -> rotate-secrets -> down -> down again, through the real CLI, once through
+each way `/health` is reached: the NodePort, the ingress, and `kubectl port-forward` (the only way on
+kind, k3d and the docker driver on macOS/Windows, where the node address is not reachable)."""
 
 from __future__ import annotations
 
+import random
+import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from fakecluster.network import port_is_free
 from tests.e2e.harness import (
     CANARIES,
     FAST,
@@ -27,10 +34,54 @@ pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 NS = "todo-app"
 
 
-def test_up_noop_status_rotate_down(cluster: FakeCluster, env_file: Path, tmp_path: Path) -> None:
+def _free_loopback_address() -> str:
+    """A 127.x address of this test's own whose port 80 is free (other fake clusters may hold 127.0.0.1:80)."""
+    for _ in range(50):
+        address = f"127.0.{random.randint(1, 250)}.{random.randint(2, 250)}"
+        if port_is_free(80, address):
+            return address
+    raise AssertionError("no loopback address with a free port 80")
+
+
+@pytest.fixture(params=["nodeport", "ingress", "port-forward"])
+def health_path(request: pytest.FixtureRequest,
+                cluster_options: dict[str, Any]) -> Iterator[tuple[str, FakeCluster]]:
+    """The suite's cluster, set up so that exactly one of the three ways to /health works."""
+    path = request.param
+    options = dict(cluster_options)
+    if path != "nodeport":
+        options["ingress_address"] = _free_loopback_address()
+        options["ingress_port"] = 80 if path == "ingress" else "none"
+    with FakeCluster("healthy", **options) as cluster:
+        if path != "nodeport":
+            # `minikube ip` is an address with nothing on the node ports: the ingress on :80 (as with
+            # `minikube tunnel`), or nothing at all (the docker driver on macOS: port-forward only).
+            cluster.set_minikube(ip=options["ingress_address"])
+        if not cluster.real_pods:
+            cluster.start_upstream()  # a backend still starting would time out and let port-forward win
+        if path == "ingress":
+            subprocess.run(["minikube", "addons", "enable", "ingress"], env=cluster.env, check=True,
+                           capture_output=True)
+            cluster.wait_for(lambda: cluster.get("ValidatingWebhookConfiguration", "", "ingress-nginx-admission"))
+        yield path, cluster
+
+
+def _health_url_is_through(path: str, url: str, cluster: FakeCluster) -> bool:
+    address = cluster.minikube_state.get("ip", "127.0.0.1")
+    if path == "ingress":
+        return url == f"http://{address}/health"
+    if path == "nodeport":
+        return url.startswith(f"http://{address}:3")
+    return url.startswith("http://127.0.0.1:") and not url.startswith(f"http://{address}")
+
+
+def test_up_noop_status_rotate_down(health_path: tuple[str, FakeCluster], env_file: Path, tmp_path: Path) -> None:
+    path, cluster = health_path
     # -- first up: everything is created -------------------------------------------------------
     first = invoke(cluster, "up", env_file=env_file)
     assert first.returncode == 0, first.explain()
+    (ok,) = first.named("health.ok")
+    assert _health_url_is_through(path, ok["url"], cluster), (path, ok)
     assert first.finished["exit_code"] == 0
     assert set(first.finished["phases"]) >= {"input", "cluster", "images", "load", "secret", "release",
                                              "rollout", "health"}
@@ -110,6 +161,7 @@ def test_up_noop_status_rotate_down(cluster: FakeCluster, env_file: Path, tmp_pa
     assert report["secret"] == secrets[0]["metadata"]["name"]
     assert {w["status"] for w in report["workloads"]} == {"Current"}
     assert report["health"]["ok"] is True
+    assert _health_url_is_through(path, report["health"]["url"], cluster), (path, report["health"])
 
     # -- rotate one key -----------------------------------------------------------------------------
     rotated_values = {**CANARIES, "COHERE_API_KEY": "co-canary-rotated-9c1d $#'\"=\\ é"}

@@ -18,12 +18,13 @@ Verdicts:
 
 from __future__ import annotations
 
+import enum
 import functools
 import json
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +70,7 @@ class RolloutOutcome:
     not_ready: list[ResourceReport] = field(default_factory=list)
     retries: int = 0
     mode: str = "watch"  # watch | poll
+    relists: int = 0  # watches the server ended as expired (410), each followed by a new list
 
     def details(self) -> list[str]:
         return [line for report in self.not_ready for line in report.lines()]
@@ -111,7 +113,6 @@ class _Feed(threading.Thread):
         self.lock = lock
         self.deadline = deadline
         self.polling = False
-        self._watch: Any = None
         self._resp: Any = None
 
     def _selector_kwargs(self) -> dict[str, Any]:
@@ -130,10 +131,9 @@ class _Feed(threading.Thread):
         return items, (data.get("metadata") or {}).get("resourceVersion")
 
     def run(self) -> None:
-        from kubernetes import watch
-
         backoff = 0.2
         short_watches = 0
+        expired_in_a_row = 0
         while not self.stop_event.is_set():
             try:
                 items, version = self._list()
@@ -151,26 +151,23 @@ class _Feed(threading.Thread):
             remaining = max(1, int(min(WATCH_CHUNK_S, self.deadline - time.monotonic() + 1)))
             began, events = time.monotonic(), 0
             try:
-                self._watch = watch.Watch()
-                kwargs = dict(self._selector_kwargs(), timeout_seconds=remaining, _request_timeout=(5, remaining + 5),
-                              deserialize=False)
-                if version:
-                    kwargs["resource_version"] = version
-                for event in self._watch.stream(self._opening(self.lister.list_fn), self.namespace, **kwargs):
+                for event in self._watch_stream(version, remaining):
                     if self.stop_event.is_set():
                         break
-                    kind_of_event = event.get("type") if isinstance(event, Mapping) else None
-                    obj = event.get("object") if isinstance(event, Mapping) else None
-                    if kind_of_event not in ("ADDED", "MODIFIED", "DELETED", "BOOKMARK") or not isinstance(obj, Mapping):
-                        raise ValueError("not a watch event")
                     events += 1
-                    if kind_of_event != "BOOKMARK":
-                        self.out.put(("event", self.lister.kind, kind_of_event, dict(obj, kind=self.lister.kind)))
+                    if event.kind is not EventKind.BOOKMARK:
+                        self.out.put(("event", self.lister.kind, event.kind.value, dict(event.obj, kind=self.lister.kind)))
             except Exception as exc:
                 if self.stop_event.is_set():
                     return
                 status = kube.status_of(exc)
-                if status == 410:
+                if status == EXPIRED:
+                    # The resourceVersion is older than the server keeps (compaction, a small watch
+                    # cache): list again and watch from the new list, as client-go's reflector does.
+                    self.out.put(("relist", self.lister.kind))
+                    expired_in_a_row += 1
+                    if expired_in_a_row > 1:
+                        self.stop_event.wait(min(0.2 * 2 ** (expired_in_a_row - 2), 3.0))
                     continue
                 if status is not None and kube.is_retryable_status(status):
                     backoff = self._retry(exc, backoff)
@@ -178,11 +175,43 @@ class _Feed(threading.Thread):
                 self.polling = True
                 self.out.put(("mode", self.lister.kind, "poll"))
                 continue
+            expired_in_a_row = 0
             if events == 0 and time.monotonic() - began < 1.0:
                 short_watches += 1
                 if short_watches >= MAX_SHORT_WATCHES:
                     self.polling = True
                     self.out.put(("mode", self.lister.kind, "poll"))
+
+    def _watch_stream(self, version: str | None, remaining: int) -> Iterator[WatchEvent]:
+        """One watch request, read line by line; an ERROR event raises ApiException with its code.
+
+        Not `kubernetes.watch.Watch`: its `deserialize=False` (which keeps the client from building a
+        model object per event) does not exist before client 34.1 (the argument reaches the API call:
+        TypeError), and from 34.1 to 37 an ERROR event in that mode raises KeyError('raw_object')
+        instead of the ApiException with the 410 (kubernetes-client/python
+        kubernetes/base/watch/watch.py, `stream`). Reading the stream here behaves the same on every
+        client version in pyproject.toml's range.
+        """
+        kwargs: dict[str, Any] = dict(self._selector_kwargs(), watch=True, timeout_seconds=remaining,
+                                      _preload_content=False, _request_timeout=(5, remaining + 5))
+        if version:
+            kwargs["resource_version"] = version
+        resp = self._opening(self.lister.list_fn)(self.namespace, **kwargs)
+        try:
+            for line in _lines(resp):
+                event = parse_event(line)
+                if event is None:
+                    continue
+                if event.kind is EventKind.ERROR:
+                    from kubernetes.client.exceptions import ApiException
+
+                    raise ApiException(status=event.code, reason=event.reason)
+                yield event
+        finally:
+            # close() drops the connection (a watch's leftovers must not be read by the next request);
+            # shutdown() is only for cutting a blocked read from another thread (see shutdown below).
+            resp.close()
+            resp.release_conn()
 
     def _opening(self, list_fn: Callable[..., Any]) -> Callable[..., Any]:
         """Wrap the list call the watch makes, to hold its response: shutdown() can then cut it.
@@ -204,11 +233,59 @@ class _Feed(threading.Thread):
     def shutdown(self) -> None:
         """Stop at once: also cut a watch blocked in a read."""
         self.stop_event.set()
-        if self._watch is not None:
-            self._watch.stop()
         resp = self._resp
         if resp is not None:
             _cut(resp)
+
+
+EXPIRED = 410  # Gone: "too old resource version"
+
+
+class EventKind(enum.Enum):
+    ADDED = "ADDED"
+    MODIFIED = "MODIFIED"
+    DELETED = "DELETED"
+    BOOKMARK = "BOOKMARK"
+    ERROR = "ERROR"
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    kind: EventKind
+    obj: dict[str, Any]
+    code: int = 0  # ERROR events: the Status code (410 when the resourceVersion expired)
+    reason: str = ""  # ERROR events: "<reason>: <message>" of the Status
+
+
+def parse_event(line: bytes) -> WatchEvent | None:
+    """One line of a watch stream; None for a blank line. Raises ValueError for anything else.
+
+    The API server ends a watch it cannot serve with one ERROR event whose object is a Status
+    (kubernetes/kubernetes staging/src/k8s.io/apiserver/pkg/endpoints/handlers/watch.go); an expired
+    resourceVersion is code 410, reason Expired (staging/src/k8s.io/apiserver/pkg/storage/cacher/watch_cache.go).
+    """
+    if not line.strip():
+        return None
+    data = json.loads(line)
+    kind, obj = EventKind(data.get("type")), data.get("object")
+    if not isinstance(obj, dict):
+        raise ValueError("a watch event without an object")
+    if kind is EventKind.ERROR:
+        code = obj.get("code")
+        return WatchEvent(kind, obj, code=code if isinstance(code, int) else 500,
+                          reason=f"{obj.get('reason', '')}: {obj.get('message', '')}")
+    return WatchEvent(kind, obj)
+
+
+def _lines(resp: Any) -> Iterator[bytes]:
+    """The lines of a streamed response, as they arrive (a chunk may hold part of a line, or several)."""
+    pending = b""
+    for chunk in resp.stream(amt=None, decode_content=False):
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        yield from complete
+    if pending:
+        yield pending
 
 
 def _cut(resp: Any) -> None:
@@ -361,6 +438,7 @@ def wait_for_rollout(
     seen: dict[str, dict[str, Obj]] = {"Deployment": {}, "Pod": {}}
     synced: set[str] = set()
     modes: dict[str, str] = {}
+    relists = 0
     last: dict[str, tuple[str, str, str]] = {}
 
     def report_changes(verdict: Verdict) -> None:
@@ -395,6 +473,8 @@ def wait_for_rollout(
                     raise kube.api_error(entry[2], f"watching {kind}s in {namespace}") from entry[2]
                 if tag == "mode":
                     modes[kind] = entry[2]
+                elif tag == "relist":
+                    relists += 1
                 elif tag == "sync":
                     seen[kind] = {name_of(o): o for o in entry[2]}
                     synced.add(kind)
@@ -429,6 +509,7 @@ def wait_for_rollout(
         not_ready=[] if verdict.ok else _reports(verdict, namespace, logs_fn, probes_fn, seen["Pod"]),
         retries=counter.count,
         mode="poll" if "poll" in modes.values() else "watch",
+        relists=relists,
     )
 
 
@@ -450,18 +531,22 @@ def api_probe_failures_fn(api_client: Any) -> ProbeFailuresFn:
 
 
 def api_logs_fn(api_client: Any, tail_lines: int = 20) -> LogsFn:
-    """Last log lines of a container (its previous run when it restarted). Wrap it with redaction."""
+    """Last log lines of a container (its previous run when it restarted). Wrap it with redaction.
+
+    The body is read raw (`_preload_content=False`): clients 34 to 36 hand a text/plain answer back
+    as the text of a bytes object ("b'...'"), 37 as a str."""
 
     def fetch(namespace: str, pod: str, container: str) -> list[str]:
         from kubernetes.client import CoreV1Api
 
         core = CoreV1Api(api_client)
+        kwargs: dict[str, Any] = dict(container=container, tail_lines=tail_lines, _request_timeout=10,
+                                      _preload_content=False)
         try:
-            text = core.read_namespaced_pod_log(pod, namespace, container=container, tail_lines=tail_lines,
-                                                previous=True, _request_timeout=10)
+            resp = core.read_namespaced_pod_log(pod, namespace, previous=True, **kwargs)
         except Exception:
-            text = core.read_namespaced_pod_log(pod, namespace, container=container, tail_lines=tail_lines,
-                                                _request_timeout=10)
-        return str(text or "").splitlines()[-tail_lines:]
+            resp = core.read_namespaced_pod_log(pod, namespace, **kwargs)
+        text = resp.data.decode("utf-8", errors="replace")
+        return text.splitlines()[-tail_lines:]
 
     return fetch

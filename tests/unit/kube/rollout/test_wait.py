@@ -22,7 +22,7 @@ import pytest
 from orchestrator.errors import DeployNeedsAction, DeployRolledBack, EnvironmentProblem
 from orchestrator.run.events import Reporter
 from orchestrator.kube.rollout.status import Status
-from orchestrator.kube.rollout.wait import evaluate, wait_for_rollout
+from orchestrator.kube.rollout.wait import EventKind, evaluate, parse_event, wait_for_rollout
 
 NS = "todo-app"
 RELEASE_LABELS = {"app.kubernetes.io/instance": "todo-app"}
@@ -38,6 +38,7 @@ class StubApi:
         self.failures: dict[str, list[int]] = {}  # "list:pods" / "watch:deployments" -> statuses to answer
         self.requests: list[str] = []
         self.logs: dict[str, str] = {}
+        self.expire_next: set[str] = set()  # plurals whose next watch answers the in-stream 410 ERROR event
 
     # -- state changes, as a controller would make them
     def put(self, plural: str, obj: dict[str, Any]) -> None:
@@ -128,6 +129,16 @@ def make_handler(api: StubApi) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             end = time.monotonic() + timeout
             sent = since
+            with api.lock:
+                expired = plural in api.expire_next
+                api.expire_next.discard(plural)
+            if expired:  # as the API server ends a watch from a compacted resourceVersion
+                line = json.dumps({"type": "ERROR", "object": {
+                    "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Expired", "code": 410,
+                    "message": f"too old resource version: {since} ({since + 1})"}}).encode() + b"\n"
+                self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n0\r\n\r\n")
+                self.wfile.flush()
+                return
             try:
                 while time.monotonic() < end:
                     with api.lock:
@@ -230,7 +241,7 @@ def test_watch_sees_readiness_within_a_fraction_of_a_second(api: StubApi, client
 
     def ready() -> None:
         # change the world only once both watches are open, so the measurement is the watch's latency
-        while sum("watch=true" in r for r in api.requests) < 2:
+        while sum("watch=true" in r.lower() for r in api.requests) < 2:
             time.sleep(0.01)
         time.sleep(0.2)
         for name in ("backend", "frontend"):
@@ -335,6 +346,37 @@ def test_watch_errors_are_retried_and_the_wait_still_sees_changes(api: StubApi, 
     outcome = wait_for_rollout(client, NS, ["backend"], 10, Reporter(), poll_interval=10.0)
     assert outcome.ok and outcome.mode == "watch"
     assert outcome.retries >= 1
+
+
+def test_an_expired_watch_lists_again_and_keeps_watching(api: StubApi, client: Any) -> None:
+    api.put("deployments", deployment("backend"))
+    api.expire_next.update({"deployments", "pods"})
+
+    def ready_once_watching_again() -> None:  # two expired watches, then two new ones
+        while sum("watch=true" in r.lower() for r in api.requests) < 4:
+            time.sleep(0.01)
+        api.put("deployments", deployment("backend", ready=1))
+
+    later(0, ready_once_watching_again)
+    outcome = wait_for_rollout(client, NS, ["backend"], 20, Reporter(), poll_interval=10.0)
+    assert outcome.ok and outcome.mode == "watch"
+    assert outcome.relists == 2 and outcome.retries == 0
+    deployment_calls = [("watch" if "watch=true" in r.lower() else "list") for r in api.requests if "/deployments" in r]
+    assert deployment_calls[:4] == ["list", "watch", "list", "watch"]
+
+
+def test_parse_event() -> None:
+    assert parse_event(b"") is None and parse_event(b"  ") is None
+    added = parse_event(b'{"type": "ADDED", "object": {"metadata": {"name": "a"}}}')
+    assert added is not None and added.kind is EventKind.ADDED and added.obj["metadata"]["name"] == "a"
+    error = parse_event(b'{"type": "ERROR", "object": {"kind": "Status", "code": 410, "reason": "Expired", '
+                        b'"message": "too old resource version: 5 (9)"}}')
+    assert error is not None and error.kind is EventKind.ERROR and error.code == 410
+    assert error.reason == "Expired: too old resource version: 5 (9)"
+    with pytest.raises(ValueError):
+        parse_event(b'{"type": "SURPRISE", "object": {}}')
+    with pytest.raises(ValueError):
+        parse_event(b"not json")
 
 
 def test_forbidden_is_not_retried(api: StubApi, client: Any) -> None:
