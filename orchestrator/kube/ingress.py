@@ -41,7 +41,7 @@ def controller_waiter(api_client: Any, timeout_s: float = CONTROLLER_WAIT_S, *, 
         deadline = clock() + timeout_s
         while True:
             try:
-                resp = core.list_namespaced_pod(INGRESS_NAMESPACE, label_selector=CONTROLLER_SELECTOR,
+                resp: Any = core.list_namespaced_pod(INGRESS_NAMESPACE, label_selector=CONTROLLER_SELECTOR,
                                                 _preload_content=False, _request_timeout=(5, 15))
                 if ready_controllers(json.loads(resp.data).get("items") or []):
                     return True

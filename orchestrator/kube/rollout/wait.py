@@ -542,6 +542,7 @@ def api_logs_fn(api_client: Any, tail_lines: int = 20) -> LogsFn:
         core = CoreV1Api(api_client)
         kwargs: dict[str, Any] = dict(container=container, tail_lines=tail_lines, _request_timeout=10,
                                       _preload_content=False)
+        resp: Any  # the raw response (`_preload_content=False`), not the declared str
         try:
             resp = core.read_namespaced_pod_log(pod, namespace, previous=True, **kwargs)
         except Exception:
