@@ -92,12 +92,14 @@ def up(c, env_file=None, context=None, allow_remote=False, target=None, release=
          budget_mb=budget_mb, require_scan=require_scan, profile=profile)
 
 
-@task(help={**_SETTINGS_HELP, "keep_namespace": "uninstall and delete the Secrets but keep the namespace"})
+@task(help={**_SETTINGS_HELP, "keep_namespace": "uninstall and delete the Secrets but keep the namespace",
+            "delete_data": "also delete the in-cluster database's volume and the Secret with its password"})
 def down(c, env_file=None, context=None, allow_remote=False, target=None, release=None, namespace=None,
-         keep_namespace=False, json=False):
-    """Uninstall the release, delete its Secrets and the namespace. Safe to run twice."""
+         keep_namespace=False, delete_data=False, json=False):
+    """Uninstall the release, delete its Secrets and the namespace; the in-cluster database's data is
+    kept unless --delete-data. Safe to run twice."""
     _run("down", json=json, env_file=env_file, context=context, allow_remote=allow_remote, target=target,
-         release=release, namespace=namespace, keep_namespace=keep_namespace)
+         release=release, namespace=namespace, keep_namespace=keep_namespace, delete_data=delete_data)
 
 
 @task(

@@ -1,4 +1,6 @@
-"""`python -m fakecluster --scenario NAME [--backend-dir DIR] [--tools-bin DIR] [--state-dir DIR] -- COMMAND...`
+"""`python -m fakecluster --scenario NAME [--pods real|scripted] [--backend-dir DIR] [--tools-bin DIR] [--state-dir DIR] -- COMMAND...`
+
+Pods run as real Docker containers by default (`--pods scripted`: every pod follows the scenario script).
 
 Starts the fake cluster, runs COMMAND with KUBECONFIG and PATH (fake minikube, pinned helm/kubectl)
 pointing at it, stops everything and exits with COMMAND's exit code. Without COMMAND it serves until
@@ -14,6 +16,7 @@ import sys
 import threading
 
 from .cluster import FakeCluster
+from .kubelet import docker_available
 from .scenarios import Scenario
 
 
@@ -25,6 +28,11 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser = argparse.ArgumentParser(prog="python -m fakecluster", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenario", default="healthy", choices=[s.value for s in Scenario])
+    parser.add_argument("--pods", choices=["real", "scripted"], default="real",
+                        help="real (default): pods run as Docker containers under their spec where the scenario "
+                        "allows (healthy, missing-secret-key, image-not-loaded, api-flaky; slow, crash-loop and "
+                        "unschedulable stay scripted); scripted: every pod follows the scenario script and "
+                        "traffic goes to --upstream")
     parser.add_argument("--state-dir", help="where the kubeconfig, minikube state and bin dir go (default: temp)")
     parser.add_argument("--upstream", help="what NodePort/ingress traffic reaches: a URL, 'backend' (start the "
                         "backend in --backend-dir with SQLite, the default when given) or 'builtin' (a /health stub)")
@@ -37,6 +45,9 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--ingress-port", default="auto", help="port for the emulated ingress ('auto': 80 if "
                         "free, 'none' to disable)")
     parser.add_argument("--port", type=int, default=0, help="API server port (default: any free port)")
+    parser.add_argument("--nodes", type=int, default=1, help="how many nodes: minikube, minikube-m02, ... (default 1)")
+    parser.add_argument("--zones", default="", help="comma-separated zones spread over the nodes as "
+                        "topology.kubernetes.io/zone labels (default: none)")
     return parser.parse_args(argv), command
 
 
@@ -47,9 +58,13 @@ def _terminate(signum: int, frame: object) -> None:
 def main(argv: list[str]) -> int:
     args, command = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
-    with FakeCluster(args.scenario, state_dir=args.state_dir, upstream=args.upstream,
+    if args.pods == "real" and not docker_available():
+        print("fakecluster: real pods need the Docker engine and it does not answer; start dockerd, "
+              "or run with --pods scripted", file=sys.stderr)
+        return 2
+    with FakeCluster(args.scenario, state_dir=args.state_dir, upstream=args.upstream, real_pods=args.pods == "real",
                      ingress_port=args.ingress_port, port=args.port, backend_dir=args.backend_dir,
-                     tools_bin=args.tools_bin,
+                     tools_bin=args.tools_bin, nodes=args.nodes, zones=[z for z in args.zones.split(",") if z],
                      service_upstreams=dict(item.split("=", 1) for item in args.service_upstream)) as cluster:
         env = cluster.env
         if not command:

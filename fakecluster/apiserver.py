@@ -189,6 +189,7 @@ class ApiServer:
         self.logs: dict[tuple[str, str, str], PodLog] = {}
         self.on_control = on_control
         self.down: Callable[[], bool] = lambda: False  # True: the machine is stopped, drop connections
+        self.expire_watches = 0  # the next N watches from a resourceVersion find it compacted away (410)
         self._applied: dict[tuple[str, str], Any] = {}  # (uid, field manager) -> last applied intent
         self.app = web.Application(middlewares=[self._record, self._inject_faults], client_max_size=64 * 2**20)
         self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
@@ -432,6 +433,9 @@ class ApiServer:
                     last_seen = int(since)
                 except ValueError as exc:
                     raise ApiError(400, "BadRequest", f"invalid resource version {since!r}") from exc
+                if self.expire_watches > 0:  # a test's lever: compaction happened right after the client's list
+                    self.expire_watches -= 1
+                    self.store.compact(last_seen + 1)
                 try:
                     pending = [{"type": e.type, "object": e.object} for e in self.store.events_since(last_seen)
                                if wanted(e.resource, e.object)]

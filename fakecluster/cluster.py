@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import os
 import shutil
 import sys
@@ -19,16 +20,20 @@ from typing import Any, TypeVar
 import yaml
 from aiohttp import web
 
-from . import admission, minikube
-from .addons import INGRESS_NAMESPACE, ingress_objects
-from .apiserver import ApiServer, RecordedRequest
-from .controller import Controller
+from . import admission, minikube, topology
+from .addons import INGRESS_CLASS, INGRESS_NAMESPACE, WEBHOOK_CONFIGURATION, ingress_objects
+from .apiserver import CONTROL_PREFIX, ApiServer, RecordedRequest
+from .controller import Controller, pods_ready_for
+from .docker_tls import DockerTls
+from .ingress_webhook import ingress_webhook
+from .kubelet import NodeAgent
 from .network import Network, Upstream, port_is_free
 from .scenarios import Scenario, Timings
 from .serviceaccounts import ServiceAccountsController
 from .store import Obj, Store
 
 MINIKUBE_SCRIPT = Path(__file__).resolve().parent / "minikube.py"
+KUBECTL_SHIM = Path(__file__).resolve().parent / "kubectl_shim.py"
 T = TypeVar("T")
 
 
@@ -64,6 +69,26 @@ def write_minikube_bin(bin_dir: Path, state_path: Path) -> Path:
     return script
 
 
+def write_kubectl_bin(bin_dir: Path, control_url: str, tools_bin: Path | None) -> Path | None:
+    """`<bin>/kubectl`: port-forward emulated (fakecluster/kubectl_shim.py), the rest the real kubectl
+    (from `tools_bin`, else the first on PATH)."""
+    real = tools_bin / "kubectl" if tools_bin else None
+    found = str(real) if real is not None and real.exists() else shutil.which("kubectl")
+    if not found:
+        return None
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    script = bin_dir / "kubectl"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import os, runpy, sys\n"
+        f"os.environ['FAKE_KUBECTL_REAL'] = {found!r}\n"
+        f"os.environ['FAKE_KUBECTL_CONTROL'] = {control_url!r}\n"
+        "sys.argv[0] = 'kubectl'\n"
+        f"runpy.run_path({str(KUBECTL_SHIM)!r}, run_name='__main__')\n")
+    script.chmod(0o755)
+    return script
+
+
 class FakeCluster:
     """A fake minikube cluster. Use as a context manager:
 
@@ -81,21 +106,34 @@ class FakeCluster:
         (default: $FAKECLUSTER_TOOLS_BIN).
     service_upstreams: per-Service URLs ("name" or "namespace/name"), e.g. a real frontend container.
     ingress_port: where the emulated ingress listens (None: nowhere; "auto": 80 if free).
+    ingress_address: the loopback address it listens on (default 127.0.0.1; node ports stay on
+        127.0.0.1). With `set_minikube(ip=...)` set to the same address, `minikube ip`:80 reaches the
+        ingress alone, as through `minikube tunnel`; a test can pick its own 127.x address so port 80
+        is free whatever else runs on the machine.
     port: the API server port (0: any free port).
     timings: readiness, crash and outage timings (default: Timings.from_env()).
+    real_pods: run each pod as Docker containers under its spec (kubelet.NodeAgent) in the scenarios
+        that can be real (healthy, missing-secret-key, image-not-loaded, api-flaky); the others stay scripted.
+    nodes: how many nodes (`minikube`, `minikube-m02`, ... as `minikube start --nodes N`; default 1).
+    zones: zone names spread over the nodes round-robin as `topology.kubernetes.io/zone` labels.
     """
 
     def __init__(self, scenario: str | Scenario = "healthy", *, state_dir: str | Path | None = None,
                  upstream: str | None = None, ingress_port: int | str | None = None, port: int = 0,
                  timings: Timings | None = None, service_upstreams: dict[str, str] | None = None,
-                 backend_dir: str | Path | None = None, tools_bin: str | Path | None = None) -> None:
+                 backend_dir: str | Path | None = None, tools_bin: str | Path | None = None,
+                 real_pods: bool = False, nodes: int = 1, zones: list[str] | None = None,
+                 ingress_address: str = "127.0.0.1") -> None:
+        self.real_pods = real_pods
         self._scenario = Scenario.parse(scenario)
+        self.node_specs = topology.node_specs(nodes, zones)
         self._own_dir = state_dir is None
         self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="fakecluster-"))
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.timings = timings or Timings.from_env()
         self._requested_port = port
         self._ingress_spec = ingress_port
+        self.ingress_address = ingress_address
         self._upstream_spec = upstream
         self._service_upstreams = dict(service_upstreams or {})
         self.backend_dir = _path_or_env(backend_dir, "FAKECLUSTER_BACKEND_DIR")
@@ -117,6 +155,8 @@ class FakeCluster:
         self.api: ApiServer | None = None
         self.network: Network | None = None
         self.controller: Controller | None = None
+        self.node: NodeAgent | None = None
+        self._docker_tls: DockerTls | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------------
     def __enter__(self) -> FakeCluster:
@@ -138,11 +178,12 @@ class FakeCluster:
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None and self._thread is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
-            self._thread.join(10)
+            self._thread.join(60 if self.real_pods else 10)  # real pods: their containers are removed
             if self._thread.is_alive():  # a task ignored its cancellation: say which, do not hang
                 print("fakecluster: the server thread did not stop within 10 s; pending tasks:", file=sys.stderr)
                 for task in asyncio.all_tasks(self._loop):
                     task.print_stack(file=sys.stderr)
+            self._thread = None  # stopping twice is harmless
         if self._own_dir:
             shutil.rmtree(self.state_dir, ignore_errors=True)
 
@@ -169,16 +210,28 @@ class FakeCluster:
                              minikube.default_state(self.port, str(self.kubeconfig)))
         write_kubeconfig(self.kubeconfig, self.url)
         write_minikube_bin(self.bin_dir, self.minikube_state_path)
+        write_kubectl_bin(self.bin_dir, f"{self.url}{CONTROL_PREFIX}", self.tools_bin)
         ingress_port = self._ingress_port()
+        if self.real_pods:
+            self.node = NodeAgent(self.store, self.api.logs, self.state_dir, self._node_event, self._wake_controller,
+                                  probe_scale=self.timings.probe_scale,
+                                  probe_period_scale=self.timings.probe_period_scale,
+                                  backoff_scale=self.timings.backoff_scale, tick=self.timings.tick)
         upstream = Upstream(self._upstream_spec, self.backend_dir)
-        self.network = Network(self.store, upstream, self.minikube_state_path, ingress_port, self._service_upstreams)
+        self.network = Network(self.store, upstream, self.minikube_state_path, ingress_port, self._service_upstreams,
+                               endpoints=self.node.endpoints if self.node else None)
+        self.network.ingress_sync_after = self.timings.ingress_sync_after
+        self.network.ingress_address = self.ingress_address
         self.network.install()
         admission.install(self.store)
+        self.store.admission.append(ingress_webhook(self.store, pods_ready_for))
         ServiceAccountsController(self.store, self.timings.service_account_delay).start()
         await self.network.start()
         self.controller = Controller(self.store, self.api.logs, self.minikube_state_path,
-                                     lambda: self._scenario, self.timings)
+                                     lambda: self._scenario, self.timings, agent=self.node,
+                                     nodes=self.node_specs)
         self._tasks = [asyncio.create_task(self.controller.run()), asyncio.create_task(self.network.run()),
+                       *([asyncio.create_task(self.node.run())] if self.node else []),
                        asyncio.create_task(self._watch_scenario_file()),
                        asyncio.create_task(self._supervise_listener())]
         self._apply_scenario(self._scenario)
@@ -188,13 +241,25 @@ class FakeCluster:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.network.close()
+        if self.node is not None:
+            await self.node.close()
+        if self._docker_tls is not None:
+            await self._docker_tls.close()
         await self._runner.cleanup()
+
+    def _node_event(self, involved: Obj, type_: str, reason: str, message: str, component: str) -> None:
+        if self.controller is not None:
+            self.controller.event(involved, type_, reason, message, component)
+
+    def _wake_controller(self) -> None:
+        if self.controller is not None:
+            self.controller.wake()
 
     def _ingress_port(self) -> int | None:
         if self._ingress_spec in (None, "", "none", "off"):
             return None
         if self._ingress_spec == "auto":
-            return 80 if port_is_free(80) else None
+            return 80 if port_is_free(80, self.ingress_address) else None
         return int(self._ingress_spec)
 
     # --- scenarios and faults -------------------------------------------------------------------------
@@ -247,9 +312,10 @@ class FakeCluster:
                 self.store.create(self.store.table.by_kind(kind), namespace, obj)
         elif present and not enabled:
             self.store.delete(namespaces, "", INGRESS_NAMESPACE)
-            classes = self.store.table.by_kind("IngressClass")
-            if self.store.find(classes, "", "nginx") is not None:
-                self.store.delete(classes, "", "nginx")
+            for kind, name in (("IngressClass", INGRESS_CLASS), ("ValidatingWebhookConfiguration", WEBHOOK_CONFIGURATION)):
+                res = self.store.table.by_kind(kind)
+                if self.store.find(res, "", name) is not None:
+                    self.store.delete(res, "", name)
 
     async def _watch_scenario_file(self) -> None:
         while True:
@@ -277,11 +343,29 @@ class FakeCluster:
             self._schedule_outage(float(body.get("delay", 0)), float(body.get("error_seconds", 0)),
                                   float(body.get("seconds", 10)))
             return {"ok": True}
+        if action == "docker-tls":
+            return self._docker_tls_endpoint()
+        if action == "port-forward":
+            assert self.network is not None
+            return self.network.port_forward(str(body.get("namespace") or "default"), str(body.get("target", "")),
+                                              str(body.get("port", "")))
+        if action == "expire-watches":
+            assert self.api is not None
+            self.api.expire_watches = int(body.get("count", 1))
+            return {"ok": True}
         if action == "state":
             return {"scenario": self._scenario.value, "port": self.port,
                     "node_ports": sorted(self.network.node_ports) if self.network else [],
                     "requests": len(self.api.requests) if self.api else 0}
         raise ValueError(action)
+
+    async def _docker_tls_endpoint(self) -> dict[str, Any]:
+        """Start the node engine's TLS endpoint on first use (making certificates takes a moment)."""
+        if self._docker_tls is None:
+            tls = DockerTls(self.state_dir / "certs")
+            await tls.start()
+            self._docker_tls = tls
+        return {"port": self._docker_tls.port, "cert_path": str(self._docker_tls.cert_dir)}
 
     # --- the synchronous handle -----------------------------------------------------------------------
     def call(self, fn: Callable[[], T]) -> T:
@@ -293,6 +377,12 @@ class FakeCluster:
 
         future: Future[T] = asyncio.run_coroutine_threadsafe(wrapper(), self._loop)
         return future.result(30)
+
+    def upstream_url(self) -> str:
+        """Where the Services' traffic lands (the real backend, the stub or the given URL), started if
+        need be: what a load balancer in front of a real cluster would answer, for `up --url`."""
+        assert self._loop is not None and self.network is not None
+        return asyncio.run_coroutine_threadsafe(self.network.upstream.ensure(), self._loop).result(60)
 
     @property
     def url(self) -> str:
@@ -322,6 +412,33 @@ class FakeCluster:
     def outage(self, seconds: float, *, delay: float = 0.0, error_seconds: float = 0.0) -> None:
         """Script an outage now: optional 500s, then 503s, then refused connections, then recovery."""
         self.call(lambda: self._schedule_outage(delay, error_seconds, seconds))
+
+    def set_timings(self, **fields: float) -> None:
+        """Change timings from now on, e.g. set_timings(ingress_ready_after=0) readies the ingress
+        controller at the next controller tick."""
+        self.timings = dataclasses.replace(self.timings, **fields)
+        controller, network, timings = self.controller, self.network, self.timings
+        if controller is not None:
+            self.call(lambda: setattr(controller, "timings", timings))
+        if network is not None:
+            self.call(lambda: setattr(network, "ingress_sync_after", timings.ingress_sync_after))
+
+    def start_upstream(self, timeout: float = 120.0) -> str:
+        """Start the shared upstream now (the real backend takes seconds) instead of on first use."""
+        assert self._loop is not None and self.network is not None
+        return asyncio.run_coroutine_threadsafe(self.network.upstream.ensure(), self._loop).result(timeout)
+
+    def expire_watches(self, count: int = 1) -> None:
+        """The next `count` watches from a resourceVersion find it compacted away: one ERROR event with
+        the 410 Expired Status, then the stream ends (the client has to list again)."""
+        assert self.api is not None
+        api = self.api
+        self.call(lambda: setattr(api, "expire_watches", count))
+
+    @property
+    def docker_tls_connections(self) -> int:
+        """Connections the node engine's TLS endpoint accepted (0 before `minikube docker-env`)."""
+        return self._docker_tls.connections if self._docker_tls is not None else 0
 
     @property
     def requests(self) -> list[RecordedRequest]:

@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import minikube, node, scheduler
+from . import autoscaling, minikube, node, pulls, scheduler, statefulset, topology
 from .admission import qos_class
 from .addons import INGRESS_IMAGE, INGRESS_NAMESPACE
 from .apiserver import PodLog
+from .kubelet import NodeAgent
 from .node import NODE_NAME
 from .scenarios import CRASH_LOG, HEALTHY_LOG, Scenario, Timings
 from .resources import Resource
@@ -39,6 +40,9 @@ UNSCHEDULABLE_MESSAGE = "0/1 nodes are available: 1 Insufficient cpu."
 # Pods here belong to the cluster itself (addons): scenarios never touch them, their images are present.
 SYSTEM_NAMESPACES = frozenset({"kube-system", INGRESS_NAMESPACE})
 SYSTEM_IMAGES = {minikube.normalise_image(i): "sha256:system" for i in (*minikube.SYSTEM_IMAGES, INGRESS_IMAGE)}
+# With a node agent these scenarios' pods run for real; the others stay scripted (they cannot be real here).
+REAL_SCENARIOS = frozenset({Scenario.HEALTHY, Scenario.MISSING_SECRET_KEY, Scenario.IMAGE_NOT_LOADED,
+                            Scenario.API_FLAKY})
 
 
 def _iso(wall: float) -> str:
@@ -101,8 +105,12 @@ class ContainerFate:
 
 class Controller:
     def __init__(self, store: Store, logs: dict[tuple[str, str, str], PodLog], minikube_state: Path,
-                 scenario: Callable[[], Scenario], timings: Timings) -> None:
+                 scenario: Callable[[], Scenario], timings: Timings, agent: NodeAgent | None = None,
+                 nodes: list[topology.NodeSpec] | None = None) -> None:
         self.store, self.logs, self.minikube_state = store, logs, minikube_state
+        self.agent = agent  # runs pods as containers (real-pod mode); None: every pod is scripted
+        self.nodes = nodes or topology.node_specs(1)
+        self.pulls = pulls.RegistryPuller()  # images from a registry on loopback: pulls.py
         self.scenario, self.timings = scenario, timings
         self.pods: dict[str, PodRecord] = {}
         self.rs_fates: dict[str, Scenario] = {}  # ReplicaSet uid -> scenario its pods follow
@@ -117,6 +125,10 @@ class Controller:
         store.add_listener(lambda event: self._wake.set())
 
     # --- the loop -----------------------------------------------------------------------------------
+    def wake(self) -> None:
+        """Reconcile soon (the node agent calls this when a container or probe result changes)."""
+        self._wake.set()
+
     async def run(self) -> None:
         self._ensure_node()
         engine = asyncio.create_task(self._poll_engine())
@@ -165,12 +177,17 @@ class Controller:
             self._sync_deployment(deployment)
         for rs in list(self.store.iter_kind("ReplicaSet")):
             self._sync_replica_set(rs)
+        for sts in list(self.store.iter_kind("StatefulSet")):
+            statefulset.sync(self, sts)
         for pod in list(self.store.iter_kind("Pod")):
             self._sync_pod(pod)
         for rs in list(self.store.iter_kind("ReplicaSet")):
             self._rs_status(rs)
         for deployment in list(self.store.iter_kind("Deployment")):
             self._deployment_status(deployment)
+        for sts in list(self.store.iter_kind("StatefulSet")):
+            statefulset.status(self, sts)
+        autoscaling.reconcile(self.store, self.event)  # HPA bounds and PDB status: autoscaling.py
         self._forget_gone_pods()
 
     # --- helpers ------------------------------------------------------------------------------------
@@ -200,7 +217,7 @@ class Controller:
                 "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
                 "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.1",
                          "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 8443}]}})
-        node.ensure_node(self.store, self._images)  # the kubelet registers the node: see node.py
+        node.ensure_node(self.store, self._images, self.nodes)  # each kubelet registers its node: node.py
 
     def event(self, involved: Obj, type_: str, reason: str, message: str, component: str) -> None:
         """Write a core/v1 Event, folding repeats into `count` as the real recorder does."""
@@ -451,6 +468,8 @@ class Controller:
         for uid in [uid for uid in self.create_errors if uid not in live_rs]:
             del self.create_errors[uid]
         live_keys = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in self.store.iter_kind("Pod")}
+        if self.agent is not None:
+            self.agent.forget(live)
         for key in [k for k in self.logs if (k[0], k[1]) not in live_keys]:
             self.logs[key].close()
             del self.logs[key]
@@ -461,11 +480,17 @@ class Controller:
         ref = minikube.normalise_image(image)
         tag = ref.rsplit(":", 1)[-1] if "@" not in ref else ""
         policy = container.get("imagePullPolicy") or ("Always" if tag == "latest" else "IfNotPresent")
-        loaded = ref in self._images
+        pulled = self.pulls.digest(ref) if self.pulls.handles(ref) and policy != "Never" else ""
+        loaded = ref in self._images or bool(pulled)
         if policy == "Never" and not loaded:
             message = f'Container image "{image}" is not present with pull policy of Never'
             return ContainerFate("ErrImageNeverPull", message, "ErrImageNeverPull", message)
-        if policy == "Always" or not loaded:
+        if self.pulls.handles(ref) and not loaded:  # the registry lacks it or does not answer: pulls.py
+            error = self.pulls.error(ref)
+            reason = self.pulls.failing_reason(pod["metadata"]["uid"], ref)
+            return ContainerFate(reason, error if reason == "ErrImagePull" else f'Back-off pulling image "{image}"',
+                                 "Failed", f'Failed to pull image "{image}": {error}')
+        if (policy == "Always" and not pulled) or not loaded:
             message = (f'failed to pull and unpack image "{ref}": failed to resolve reference "{ref}": pull access '
                        "denied, repository does not exist or may require authorization: server message: "
                        "insufficient_scope: authorization failed")
@@ -539,30 +564,38 @@ class Controller:
             record = self.pods[meta["uid"]] = PodRecord(scenario, time.monotonic(), time.time())
         created = _iso(record.created_wall)
         namespace, name = meta["namespace"], meta["name"]
+        unschedulable = (UNSCHEDULABLE_MESSAGE, f"{UNSCHEDULABLE_MESSAGE} preemption: 0/1 nodes are available: "
+                         "1 No preemption victims found for incoming pod.")
         if record.scenario is not Scenario.UNSCHEDULABLE and scheduler.wants_default_scheduler(pod):
-            pod = scheduler.bind(self.store, namespace, name, NODE_NAME)  # kube-scheduler's binding
-            meta, spec = pod["metadata"], pod["spec"]
+            # kube-scheduler picks a node (topology.py: spread constraints), then binds
+            placement = topology.choose_node(pod, list(self.store.iter_kind("Node")),
+                                             list(self.store.iter_kind("Pod")))
+            if placement.node is not None:
+                pod = scheduler.bind(self.store, namespace, name, placement.node)
+                meta, spec = pod["metadata"], pod["spec"]
+            else:
+                unschedulable = (placement.message.split(" preemption:")[0], placement.message)
         if record.scenario is Scenario.UNSCHEDULABLE or not spec.get("nodeName"):
-            self._once(record, pod, "sched", "Warning", "FailedScheduling",
-                       f"{UNSCHEDULABLE_MESSAGE} preemption: 0/1 nodes are available: 1 No preemption victims "
-                       "found for incoming pod.", "default-scheduler")
+            self._once(record, pod, "sched", "Warning", "FailedScheduling", unschedulable[1], "default-scheduler")
             self._write_status("Pod", pod, {
                 "phase": "Pending", "qosClass": qos_class(pod),
                 "conditions": [{"type": "PodScheduled", "status": "False", "lastProbeTime": None,
                                 "lastTransitionTime": created, "reason": "Unschedulable",
-                                "message": UNSCHEDULABLE_MESSAGE}]})
+                                "message": unschedulable[0]}]})
             return
         self._once(record, pod, "scheduled", "Normal", "Scheduled",
-                   f"Successfully assigned {namespace}/{name} to {NODE_NAME}", "default-scheduler")
+                   f"Successfully assigned {namespace}/{name} to {spec['nodeName']}", "default-scheduler")
         elapsed = time.monotonic() - record.created
         mount_problem = self._mount_problem(pod)
         if mount_problem:
             self._once(record, pod, "mount", "Warning", "FailedMount", mount_problem)
         statuses, all_ready, any_running = [], True, False
+        real = self._runs_for_real(pod, record, mount_problem)
         for container in spec.get("containers") or []:
             cname, image = container.get("name", ""), container.get("image", "")
             log = self.logs.setdefault((namespace, name, cname), PodLog())
-            fate = ContainerFate("ContainerCreating") if mount_problem else self._container_fate(pod, container)
+            fate = ContainerFate() if real else ContainerFate("ContainerCreating") if mount_problem \
+                else self._container_fate(pod, container)
             base = {"name": cname, "image": image, "imageID": "", "started": False, "ready": False,
                     "restartCount": record.restarts}
             if fate.reason:
@@ -581,10 +614,22 @@ class Controller:
                 continue
             image_id = self._images.get(minikube.normalise_image(image), "")
             base["imageID"] = f"docker://{image_id}" if image_id else ""
+            registry_digest = self.pulls.digest(minikube.normalise_image(image))
+            source = pulls.parse(image)
+            if registry_digest and source:  # pulled from a registry: the runtime reports the repo digest
+                base["imageID"] = f"docker-pullable://{source.host}/{source.repository}@{registry_digest}"
+                self._once(record, pod, f"pulling:{cname}", "Normal", "Pulling", f'Pulling image "{image}"')
+                self._once(record, pod, f"pulled:{cname}", "Normal", "Pulled", f'Successfully pulled image "{image}"')
             self._once(record, pod, f"pulled:{cname}", "Normal", "Pulled",
                        f'Container image "{image}" already present on machine')
             self._once(record, pod, f"created:{cname}", "Normal", "Created", f"Created container: {cname}")
             self._once(record, pod, f"started:{cname}", "Normal", "Started", f"Started container {cname}")
+            if real and self.agent is not None:
+                status = self.agent.container_status(pod, cname, base)
+                all_ready = all_ready and status["ready"]
+                any_running = any_running or "containerID" in status
+                statuses.append(status)
+                continue
             if record.scenario is Scenario.CRASH_LOOP:
                 all_ready = False
                 statuses.append(self._crash_status(record, pod, container, base, log, elapsed))
@@ -593,12 +638,15 @@ class Controller:
             if not log.lines:
                 for line in HEALTHY_LOG:
                     log.append(line)
-            ready = elapsed >= self.timings.ready_delay(record.scenario)
+            delay = self.timings.ingress_ready_after if namespace == INGRESS_NAMESPACE \
+                else self.timings.ready_delay(record.scenario)
+            ready = elapsed >= delay
             all_ready = all_ready and ready
             any_running = True
             statuses.append({**base, "started": True, "ready": ready, "lastState": {},
                              "state": {"running": {"startedAt": created}}})
         containers_ready = "True" if all_ready and statuses else "False"
+        pod_ip = (self.agent.pod_ip(meta["uid"]) if real and self.agent is not None else "") or _pod_ip(meta["uid"])
         conditions = [
             {"type": "PodReadyToStartContainers", "status": "False" if mount_problem else "True"},
             {"type": "Initialized", "status": "True"},
@@ -619,9 +667,21 @@ class Controller:
         self._write_status("Pod", pod, {
             "phase": "Running" if any_running else "Pending", "conditions": conditions,
             "hostIP": "192.168.49.2", "hostIPs": [{"ip": "192.168.49.2"}],
-            "podIP": _pod_ip(meta["uid"]), "podIPs": [{"ip": _pod_ip(meta["uid"])}],
+            "podIP": pod_ip, "podIPs": [{"ip": pod_ip}],
             "startTime": created, "qosClass": qos_class(pod), "containerStatuses": statuses,
         })
+
+    def _runs_for_real(self, pod: Obj, record: PodRecord, mount_problem: str) -> bool:
+        """Hand the pod to the node agent once nothing keeps its containers from being created."""
+        if self.agent is None or record.scenario not in REAL_SCENARIOS \
+                or pod["metadata"]["namespace"] in SYSTEM_NAMESPACES:
+            return False
+        if pod["metadata"]["uid"] in self.agent.pods:
+            return True
+        if mount_problem or any(self._container_fate(pod, c).reason for c in pod.get("spec", {}).get("containers") or []):
+            return False
+        self.agent.ensure(pod)
+        return True
 
     def _crash_status(self, record: PodRecord, pod: Obj, container: Obj, base: Obj, log: PodLog,
                       elapsed: float) -> Obj:

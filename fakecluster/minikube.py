@@ -247,25 +247,67 @@ def cmd_addons(state: dict[str, Any], args: list[str], path: str) -> int:
 
 
 def cmd_docker_env(state: dict[str, Any], args: list[str], path: str) -> int:
+    """The shapes of kubernetes/minikube cmd/minikube/cmd/docker-env.go: tcp:// with TLS for the docker
+    runtime (the fake's TLS endpoint relays to the local engine, fakecluster/docker_tls.py); for the
+    containerd runtime a warning and ssh:// (nerdctld behind ssh, with an ssh-agent)."""
     code = _require_running(state)
     if code:
         return code
     if "--unset" in args or "-u" in args:
         print("unset DOCKER_TLS_VERIFY;\nunset DOCKER_HOST;\nunset DOCKER_CERT_PATH;\nunset MINIKUBE_ACTIVE_DOCKERD;")
         return 0
+    runtime = state.get("container_runtime", "docker")
+    if runtime not in ("docker", "containerd"):
+        _err("❌  Exiting due to MK_USAGE: the docker-env command only supports the docker and containerd runtimes")
+        return EXIT_USAGE
     # From now on the local engine stands for the node's engine (the cluster sees what it builds).
     if not state.get("docker_env_used"):
         state["docker_env_used"] = True
         write_state(path, state)
-    print('export DOCKER_HOST="unix:///var/run/docker.sock"\nexport MINIKUBE_ACTIVE_DOCKERD="minikube"\n\n'
-          "# To point your shell to minikube's docker-daemon, run:\n# eval $(minikube -p minikube docker-env)")
+    footer = "\n# To point your shell to minikube's docker-daemon, run:\n# eval $(minikube -p minikube docker-env)"
+    if runtime == "containerd":
+        _err("❗  Using the docker-env command with the containerd runtime is a highly experimental feature, please "
+             "provide feedback or contribute to make it better")
+        print('export DOCKER_HOST="ssh://docker@127.0.0.1:32772"\nexport MINIKUBE_ACTIVE_DOCKERD="minikube"\n'
+              'export SSH_AUTH_SOCK="/tmp/ssh-fakecluster/agent.1"\nexport SSH_AGENT_PID="4242"\n' + footer)
+        return 0
+    request = urllib.request.Request(f"http://127.0.0.1:{state.get('api_port')}/_fakecluster/docker-tls",
+                                     data=b"{}", headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=120) as response:
+        tls = json.load(response)
+    print(f'export DOCKER_TLS_VERIFY="1"\nexport DOCKER_HOST="tcp://127.0.0.1:{tls["port"]}"\n'
+          f'export DOCKER_CERT_PATH="{tls["cert_path"]}"\nexport MINIKUBE_ACTIVE_DOCKERD="minikube"\n' + footer)
     return 0
 
 
-def cmd_update_context(state: dict[str, Any], args: list[str]) -> int:
+def cmd_pause(state: dict[str, Any], command: str, path: str) -> int:
+    """`minikube pause` freezes the control plane's containers and stops the kubelet; `status` then shows
+    APIServer "Paused" and Kubelet "Stopped" (kubernetes/minikube cmd/minikube/cmd/pause.go, unpause.go,
+    pkg/minikube/cluster/pause.go)."""
+    code = _require_running(state) if command == "pause" else (0 if state.get("exists") else EXIT_NO_PROFILE)
+    if code:
+        return code
+    if command == "pause":
+        state.update(apiserver="Paused", kubelet="Stopped")
+        print("⏯️  Paused 14 containers in: kube-system, kubernetes-dashboard, storage-gluster, istio-operator")
+    else:
+        state.update(apiserver="Running", kubelet="Running")
+        print("⏸️  Unpaused 14 containers in: kube-system, kubernetes-dashboard, storage-gluster, istio-operator")
+    state.setdefault("calls", []).append(command)
+    write_state(path, state)
+    return 0
+
+
+def cmd_update_context(state: dict[str, Any], args: list[str], path: str = "") -> int:
+    """Points the kubeconfig's minikube context at the cluster again: `status` shows Kubeconfig
+    "Configured" afterwards (kubernetes/minikube cmd/minikube/cmd/update-context.go)."""
     code = _require_running(state)
     if code:
         return code
+    if path:
+        state.update(kubeconfig="Configured")
+        state.setdefault("calls", []).append("update-context")
+        write_state(path, state)
     print(f'🎉  "{state["profile"]}" context has been updated to point to 127.0.0.1:{state.get("api_port")}')
     print("💗  Current context is \"minikube\"")
     return 0
@@ -319,10 +361,26 @@ def cmd_profile(state: dict[str, Any], args: list[str]) -> int:
     return 0
 
 
-def cmd_start_stop(state: dict[str, Any], command: str, path: str) -> int:
+def start_addons(args: list[str]) -> list[str]:
+    """`--addons=ingress`, `--addons ingress`, repeatable or comma-separated (minikube start's flag,
+    kubernetes/minikube cmd/minikube/cmd/start_flags.go: addons, a string slice)."""
+    names: list[str] = []
+    for i, arg in enumerate(args):
+        if arg.startswith("--addons="):
+            names += arg.split("=", 1)[1].split(",")
+        elif arg == "--addons" and i + 1 < len(args):
+            names += args[i + 1].split(",")
+    return [n for n in names if n]
+
+
+def cmd_start_stop(state: dict[str, Any], command: str, path: str, args: list[str] | None = None) -> int:
     value = "Running" if command == "start" else "Stopped"
     state.update(exists=True, host=value, kubelet=value, apiserver=value,
                  kubeconfig="Configured" if value == "Running" else "Stopped")
+    if command == "start":
+        for name in start_addons(args or []):
+            state.setdefault("addons", {})[name] = True
+    state.setdefault("calls", []).append(command)
     write_state(path, state)
     print(f"✋  Stopping node \"{state['profile']}\"  ..." if command == "stop" else
           f"🏄  Done! kubectl is now configured to use \"{state['profile']}\" cluster and \"default\" namespace "
@@ -349,7 +407,8 @@ def main(argv: list[str]) -> int:
         _err("fake minikube: FAKE_MINIKUBE_STATE is not set")
         return EXIT_USAGE
     args = strip_profile(argv)
-    if args[:1] and args[0] in ("image", "addons", "start", "stop", "docker-env"):  # they write the state
+    if args[:1] and args[0] in ("image", "addons", "start", "stop", "docker-env", "pause", "unpause",
+                                "update-context"):  # they write the state
         with locked(path):
             return run_command(read_state(path), args, path)
     return run_command(read_state(path), args, path)
@@ -381,11 +440,13 @@ def run_command(state: dict[str, Any], args: list[str], path: str) -> int:
     if command == "docker-env":
         return cmd_docker_env(state, rest, path)
     if command == "update-context":
-        return cmd_update_context(state, rest)
+        return cmd_update_context(state, rest, path)
+    if command in ("pause", "unpause"):
+        return cmd_pause(state, command, path)
     if command == "service":
         return cmd_service(state, rest)
     if command in ("start", "stop"):
-        return cmd_start_stop(state, command, path)
+        return cmd_start_stop(state, command, path, rest)
     if command == "kubectl":
         return subprocess.run(["kubectl", *[a for a in rest if a != "--"]], check=False).returncode
     _err(f'Error: unknown command "{command}" for "minikube"')

@@ -7,12 +7,15 @@ import asyncio
 import atexit
 import contextlib
 import os
+import random
 import secrets
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,8 @@ import aiohttp
 from aiohttp import web
 
 from . import minikube
-from .controller import pods_ready_for
+from .controller import _pod_ready, pods_ready_for
+from .selectors import selector_matches
 from .resources import Resource
 from .store import ApiError, Obj, Store
 
@@ -148,12 +152,21 @@ class Network:
     ingress_port: int | None = None
     # Per-Service upstreams ("name" or "namespace/name" -> URL); others use `upstream`.
     service_upstreams: dict[str, str] = field(default_factory=dict)
+    # Real pods: (namespace, selector, targetPort) -> the Ready endpoints' (address, port); traffic goes there.
+    endpoints: Callable[[str, dict[str, str], Any], list[tuple[str, int]]] | None = None
     node_ports: dict[int, Listener] = field(default_factory=dict)
     bind_errors: list[str] = field(default_factory=list)
     ingress: Listener | None = None
     _session: aiohttp.ClientSession | None = None
     _next_ip: int = 10
     _warmup: asyncio.Task[Any] | None = None
+    # Seconds from an Ingress change until the controller serves it (ingress_sync_after); until then its
+    # host falls to the catch-all server's 404, as ingress-nginx syncs at most 0.3 times a second
+    # (kubernetes/ingress-nginx pkg/flags/flags.go --sync-rate-limit, internal/ingress/controller/nginx.go;
+    # the default server's `return 404` in rootfs/etc/nginx/template/nginx.tmpl).
+    ingress_sync_after: float = 0.0
+    ingress_address: str = "127.0.0.1"
+    _ingress_seen: dict[tuple[str, int], float] = field(default_factory=dict)
 
     async def _warm_upstream(self) -> None:
         with contextlib.suppress(Exception):
@@ -223,10 +236,12 @@ class Network:
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(auto_decompress=False)
         if self.ingress_port is not None:
-            self.ingress = await self._listen(self.ingress_port, self._serve_ingress)
+            self.ingress = await self._listen(self.ingress_port, self._serve_ingress, self.ingress_address)
 
     async def sync(self) -> None:
         """Open a listener for every node port in use, close the ones no Service holds any more."""
+        for ing in self.store.iter_kind("Ingress"):  # the controller notices a new Ingress from now
+            self._ingress_synced(ing)
         wanted: dict[int, Obj] = {}
         for svc in self.store.iter_kind("Service"):
             for port in svc.get("spec", {}).get("ports") or []:
@@ -240,21 +255,22 @@ class Network:
                 if listener is not None:
                     self.node_ports[port] = listener
                     # Warm the upstream up while the pods "start", so the first request is not slow.
-                    self._warmup = self._warmup or asyncio.create_task(self._warm_upstream())
+                    if self.endpoints is None:
+                        self._warmup = self._warmup or asyncio.create_task(self._warm_upstream())
 
     async def run(self) -> None:
         while True:
             await self.sync()
             await asyncio.sleep(0.2)
 
-    async def _listen(self, port: int, handler: Any) -> Listener | None:
+    async def _listen(self, port: int, handler: Any, address: str = "127.0.0.1") -> Listener | None:
         app = web.Application(client_max_size=64 * 2**20)
         app.router.add_route("*", "/{tail:.*}", handler)
         app["port"] = port
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         try:
-            await web.TCPSite(runner, "127.0.0.1", port).start()
+            await web.TCPSite(runner, address, port).start()
         except OSError as exc:
             await runner.cleanup()
             self.bind_errors.append(f"node port {port}: {exc}" if port != self.ingress_port else f"ingress {exc}")
@@ -273,7 +289,8 @@ class Network:
                     if any(p.get("nodePort") == port for p in s.get("spec", {}).get("ports") or [])), None)
         if svc is None or not self._cluster_up() or not self._service_ready(svc):
             return self._refuse(request)
-        return await self._forward(request, svc)
+        entry = next(p for p in svc.get("spec", {}).get("ports") or [] if p.get("nodePort") == port)
+        return await self._forward(request, svc, entry)
 
     async def _serve_ingress(self, request: web.Request) -> web.StreamResponse:
         state = minikube.read_state(self.minikube_state)
@@ -281,6 +298,8 @@ class Network:
             return self._refuse(request)
         host = request.host.split(":")[0]
         for ing in self.store.iter_kind("Ingress"):
+            if not self._ingress_synced(ing):
+                continue
             for rule in ing.get("spec", {}).get("rules") or []:
                 if rule.get("host") not in (None, "", host):
                     continue
@@ -288,17 +307,28 @@ class Network:
                     prefix = path.get("path") or "/"
                     if not request.path.startswith(prefix.rstrip("/") or "/"):
                         continue
-                    name = path.get("backend", {}).get("service", {}).get("name", "")
+                    backend = path.get("backend", {}).get("service", {})
+                    name = backend.get("name", "")
                     svc = self.store.find(self.store.table.by_kind("Service"), ing["metadata"]["namespace"], name)
                     if svc is None or not self._service_ready(svc):
                         return web.Response(status=503, content_type="text/html", text=(
                             "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n"
                             "<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx"
                             "</center>\r\n</body>\r\n</html>\r\n"))
-                    return await self._forward(request, svc)
+                    wanted = backend.get("port") or {}
+                    entry = next((p for p in svc.get("spec", {}).get("ports") or []
+                                  if p.get("port") == wanted.get("number") or
+                                  (wanted.get("name") and p.get("name") == wanted.get("name"))), None)
+                    return await self._forward(request, svc, entry)
         return web.Response(status=404, content_type="text/html", text=(
             "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1>"
             "</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"))
+
+    def _ingress_synced(self, ing: Obj) -> bool:
+        meta = ing["metadata"]
+        key = (meta.get("uid", ""), int(meta.get("generation", 1)))
+        first_seen = self._ingress_seen.setdefault(key, time.monotonic())
+        return time.monotonic() - first_seen >= self.ingress_sync_after
 
     @staticmethod
     def _refuse(request: web.Request) -> web.StreamResponse:
@@ -312,13 +342,35 @@ class Network:
         return self.service_upstreams.get(f"{meta['namespace']}/{meta['name']}") or \
             self.service_upstreams.get(meta["name"])
 
-    async def _forward(self, request: web.Request, svc: Obj) -> web.StreamResponse:
-        assert self._session is not None
+    def _endpoint_url(self, svc: Obj, entry: Obj | None) -> str | None:
+        """A Ready pod behind the Service port, picked at random as kube-proxy does (None: no endpoint)."""
+        assert self.endpoints is not None
+        if entry is None:
+            return None
+        targets = self.endpoints(svc["metadata"]["namespace"], svc.get("spec", {}).get("selector") or {},
+                                 entry.get("targetPort", entry.get("port")))
+        if not targets:
+            return None
+        address, port = random.choice(targets)
+        return f"http://{address}:{port}"
+
+    async def endpoint_url(self, svc: Obj, entry: Obj | None = None) -> str | None:
+        """Where traffic to a Service port ends: the one place NodePort, ingress and port-forward traffic
+        is routed. A per-Service upstream, else with real pods a Ready pod's address (None: no ready
+        endpoint), else the shared upstream (RuntimeError when it cannot start)."""
         base = self._upstream_url(svc)
+        if base is None and self.endpoints is not None:
+            return self._endpoint_url(svc, entry)
+        return base or await self.upstream.ensure()
+
+    async def _forward(self, request: web.Request, svc: Obj, entry: Obj | None = None) -> web.StreamResponse:
+        assert self._session is not None
         try:
-            base = base or await self.upstream.ensure()
+            base = await self.endpoint_url(svc, entry)
         except RuntimeError as exc:
             return web.Response(status=502, text=f"upstream failed to start: {exc}")
+        if base is None:
+            return self._refuse(request)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
         body = await request.read()
         try:
@@ -330,6 +382,64 @@ class Network:
                 return web.Response(status=upstream.status, body=payload, headers=out_headers)
         except (aiohttp.ClientError, OSError):
             return self._refuse(request)
+
+    # --- kubectl port-forward (the fake's kubectl shim asks here) -----------------------------------
+    async def port_forward(self, namespace: str, target: str, remote: str) -> Obj:
+        """Resolve `kubectl port-forward TARGET [LOCAL:]REMOTE` as kubectl does: a Service or Deployment
+        picks one of its pods, ready and running ones first (kubernetes/kubectl
+        pkg/polymorphichelpers/attachablepodforobject.go, GetFirstPod with ActivePods), the pod must be
+        Running (pkg/cmd/portforward/portforward.go), and a Service port becomes the pod's target port
+        (translateServicePortToTargetPort). Answers {"pod", "container_port", "address"} or {"error"}."""
+        kind, _, name = target.rpartition("/")
+        kind = {"": "pod", "po": "pod", "pods": "pod", "svc": "service", "services": "service",
+                "deploy": "deployment", "deployments": "deployment"}.get(kind.lower(), kind.lower())
+        store = self.store
+        svc: Obj | None = None
+        if kind == "pod":
+            pod = store.find(store.table.by_kind("Pod"), namespace, name)
+            if pod is None:
+                return {"error": f'Error from server (NotFound): pods "{name}" not found'}
+            pods = [pod]
+        elif kind in ("service", "deployment"):
+            owner = store.find(store.table.by_kind("Service" if kind == "service" else "Deployment"), namespace, name)
+            if owner is None:
+                plural = "services" if kind == "service" else "deployments.apps"
+                return {"error": f'Error from server (NotFound): {plural} "{name}" not found'}
+            if kind == "service":
+                svc, selector = owner, {"matchLabels": (owner.get("spec") or {}).get("selector") or {}}
+            else:
+                selector = (owner.get("spec") or {}).get("selector") or {}
+            pods = [p for p in store.list(store.table.by_kind("Pod"), namespace)
+                    if selector.get("matchLabels") and selector_matches(selector, p["metadata"].get("labels") or {})]
+        else:
+            return {"error": f'error: the server doesn\'t have a resource type "{kind}"'}
+        if not pods:
+            return {"waiting": True}  # kubectl watches for a pod until --pod-running-timeout
+        pods.sort(key=lambda p: (not _pod_ready(p), (p.get("status") or {}).get("phase") != "Running",
+                                 p["metadata"]["name"]))
+        pod = pods[0]
+        phase = (pod.get("status") or {}).get("phase") or "Pending"
+        if phase != "Running":
+            return {"error": f"error: unable to forward port because pod is not running. Current status={phase}"}
+        container_port = _container_port(svc, pod, remote)
+        if isinstance(container_port, str):
+            return {"error": container_port}
+        if svc is None:  # a per-Service upstream still applies to the Service that selects the pod
+            svc = next((s for s in store.list(store.table.by_kind("Service"), namespace)
+                        if (s.get("spec") or {}).get("selector") and selector_matches(
+                            {"matchLabels": s["spec"]["selector"]}, pod["metadata"].get("labels") or {})), None)
+        entry = {"port": container_port, "targetPort": container_port}
+        if svc is None:  # a pod or a Deployment named directly: its pods' own addresses
+            svc = {"metadata": pod["metadata"], "spec": {"selector": pod["metadata"].get("labels") or {}}}
+        try:
+            url = await self.endpoint_url(svc, entry)
+        except RuntimeError as exc:
+            return {"error": f"error: {exc}"}
+        if url is None:
+            return {"error": f"error: unable to forward port because pod is not running. Current status={phase}"}
+        parsed = urllib.parse.urlsplit(url)
+        return {"pod": pod["metadata"]["name"], "container_port": container_port,
+                "address": [parsed.hostname or "127.0.0.1", parsed.port or 80]}
 
     async def close(self) -> None:
         if self._warmup is not None:
@@ -343,3 +453,23 @@ class Network:
         if self._session is not None:
             await self._session.close()
         await self.upstream.close()
+
+
+def _container_port(svc: Obj | None, pod: Obj, remote: str) -> int | str:
+    """The pod's port for `remote` (a number or a port name; a Service port when forwarding to a
+    Service), or kubectl's error text."""
+    containers = (pod.get("spec") or {}).get("containers") or []
+    by_name = {p.get("name"): p.get("containerPort") for c in containers for p in c.get("ports") or [] if p.get("name")}
+    if svc is None:
+        if remote.isdigit():
+            return int(remote)
+        return by_name.get(remote) or f"error: Pod '{pod['metadata']['name']}' does not have a named port '{remote}'"
+    ports = (svc.get("spec") or {}).get("ports") or []
+    entry = next((p for p in ports if (remote.isdigit() and p.get("port") == int(remote)) or p.get("name") == remote),
+                 None)
+    if entry is None:
+        return f"error: Service {svc['metadata']['name']} does not have a service port {remote}"
+    target = entry.get("targetPort", entry.get("port"))
+    if isinstance(target, int) or str(target).isdigit():
+        return int(target)
+    return by_name.get(target) or f"error: Pod '{pod['metadata']['name']}' does not have a named port '{target}'"

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 
 from .resources import KUBERNETES_VERSION
 from .store import Obj, Store, now_iso
+from .topology import NodeSpec
 
 NODE_NAME = "minikube"
 # The fake `minikube ip` answers 127.0.0.1 (node ports listen there), so the node reports that address.
@@ -56,22 +57,33 @@ def node_images(images: Mapping[str, str], sizes: Mapping[str, int] | None = Non
     return entries[:MAX_IMAGES]
 
 
-def node_object(images: Mapping[str, str] | None = None) -> Obj:
-    """The Node as the kubelet registers it and then reports its status (metadata, spec, status)."""
+def node_ip(index: int) -> str:
+    """The first node answers on 127.0.0.1 (`minikube ip`); the others on 127.0.0.<n+1> (loopback too)."""
+    return NODE_IP if index == 0 else f"127.0.0.{index + 1}"
+
+
+def node_object(images: Mapping[str, str] | None = None, spec: NodeSpec | None = None, index: int = 0) -> Obj:
+    """The Node as the kubelet registers it and then reports its status (metadata, spec, status).
+    Node `index` > 0 is a worker of a multi-node minikube: minikube.k8s.io/primary "false" and no
+    control-plane role (kubernetes/minikube pkg/minikube/bootstrapper/kubeadm/kubeadm.go, labelAndUntaintNode);
+    a zone, when given, is the well-known `topology.kubernetes.io/zone` label a cloud's nodes carry."""
     stamp = now_iso()
+    spec = spec or NodeSpec(NODE_NAME)
+    name, primary = spec.name, index == 0
     return {
         "apiVersion": "v1", "kind": "Node",
         "metadata": {
-            "name": NODE_NAME,
+            "name": name,
             "labels": {
                 "beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux",
-                "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
                 "minikube.k8s.io/commit": MINIKUBE_COMMIT, "minikube.k8s.io/name": "minikube",
-                "minikube.k8s.io/primary": "true",
+                "minikube.k8s.io/primary": "true" if primary else "false",
                 "minikube.k8s.io/updated_at": stamp.replace("-", "_").replace(":", "_").replace("Z", "_0000"),
                 "minikube.k8s.io/version": MINIKUBE_VERSION,
-                "node-role.kubernetes.io/control-plane": "",
-                "node.kubernetes.io/exclude-from-external-load-balancers": "",
+                **({"node-role.kubernetes.io/control-plane": "",
+                    "node.kubernetes.io/exclude-from-external-load-balancers": ""} if primary else {}),
+                **spec.labels,
             },
             "annotations": {
                 "kubeadm.alpha.kubernetes.io/cri-socket": "unix:///var/run/cri-dockerd.sock",
@@ -79,7 +91,7 @@ def node_object(images: Mapping[str, str] | None = None) -> Obj:
                 "volumes.kubernetes.io/controller-managed-attach-detach": "true",
             },
         },
-        "spec": {"podCIDR": "10.244.0.0/24", "podCIDRs": ["10.244.0.0/24"]},
+        "spec": {"podCIDR": f"10.244.{index}.0/24", "podCIDRs": [f"10.244.{index}.0/24"]},
         "status": {
             "capacity": {"cpu": "2", "ephemeral-storage": "102107096Ki", "hugepages-1Gi": "0",
                          "hugepages-2Mi": "0", "memory": "3912364Ki", "pods": "110"},
@@ -87,12 +99,12 @@ def node_object(images: Mapping[str, str] | None = None) -> Obj:
                             "hugepages-2Mi": "0", "memory": "3912364Ki", "pods": "110"},
             "conditions": [{"type": t, "status": s, "lastHeartbeatTime": stamp, "lastTransitionTime": stamp,
                             "reason": r, "message": m} for t, s, r, m in _CONDITIONS],
-            "addresses": [{"type": "InternalIP", "address": NODE_IP}, {"type": "Hostname", "address": NODE_NAME}],
+            "addresses": [{"type": "InternalIP", "address": node_ip(index)}, {"type": "Hostname", "address": name}],
             "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
             "nodeInfo": {
                 # The docker driver's node is a container: it shares the host's kernel.
-                "machineID": _stable_hex(NODE_NAME)[:32],
-                "systemUUID": str(uuid.UUID(_stable_hex("system-" + NODE_NAME)[:32])),
+                "machineID": _stable_hex(name)[:32],
+                "systemUUID": str(uuid.UUID(_stable_hex("system-" + name)[:32])),
                 "bootID": str(uuid.uuid4()),
                 "kernelVersion": platform.release(),
                 "osImage": "Ubuntu 22.04.5 LTS",
@@ -107,28 +119,28 @@ def node_object(images: Mapping[str, str] | None = None) -> Obj:
     }
 
 
-def ensure_node(store: Store, images: Mapping[str, str] | None = None) -> Obj:
-    """Register the node (create, then write its status as the kubelet does) unless it exists."""
+def ensure_node(store: Store, images: Mapping[str, str] | None = None,
+                specs: list[NodeSpec] | None = None) -> None:
+    """Register each node (create, then write its status as the kubelet does) unless it exists."""
     nodes = store.table.by_kind("Node")
-    existing = store.find(nodes, "", NODE_NAME)
-    if existing is not None:
-        return existing
-    full = node_object(images)
-    created = store.create(nodes, "", {k: v for k, v in full.items() if k != "status"})
-    with_status = copy.deepcopy(created)
-    with_status["status"] = full["status"]
-    return store.replace(nodes, "", NODE_NAME, with_status, subresource="status")
+    for index, spec in enumerate(specs or [NodeSpec(NODE_NAME)]):
+        if store.find(nodes, "", spec.name) is not None:
+            continue
+        full = node_object(images, spec, index)
+        created = store.create(nodes, "", {k: v for k, v in full.items() if k != "status"})
+        with_status = copy.deepcopy(created)
+        with_status["status"] = full["status"]
+        store.replace(nodes, "", spec.name, with_status, subresource="status")
 
 
 def sync_images(store: Store, images: Mapping[str, str]) -> None:
-    """Report the node's images again when they changed (the kubelet's Images setter)."""
+    """Report the nodes' images again when they changed (the kubelet's Images setter). `minikube image
+    load` loads into every node of a profile."""
     nodes = store.table.by_kind("Node")
-    node = store.find(nodes, "", NODE_NAME)
-    if node is None:
-        return
     wanted = node_images(images)
-    if node.get("status", {}).get("images") == wanted:
-        return
-    updated = copy.deepcopy(node)
-    updated.setdefault("status", {})["images"] = wanted
-    store.replace(nodes, "", NODE_NAME, updated, subresource="status")
+    for node in list(store.iter_kind("Node")):
+        if node.get("status", {}).get("images") == wanted:
+            continue
+        updated = copy.deepcopy(node)
+        updated.setdefault("status", {})["images"] = wanted
+        store.replace(nodes, "", node["metadata"]["name"], updated, subresource="status")

@@ -77,6 +77,8 @@ RESOURCES: tuple[Resource, ...] = (
              subresources=("status",)),
     Resource("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", short_names=("hpa",),
              subresources=("status",), categories=("all",)),
+    Resource("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
+             "ValidatingWebhookConfiguration", namespaced=False),
     Resource("rbac.authorization.k8s.io", "v1", "roles", "Role"),
     Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
     Resource("events.k8s.io", "v1", "events", "Event", short_names=("ev",)),

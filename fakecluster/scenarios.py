@@ -44,6 +44,17 @@ class Timings:
     outage_seconds: float = 10.0  # api-flaky: 503s then refused connections, in total
     tick: float = 0.2  # controller resync period
     service_account_delay: float = 0.3  # new namespace -> its `default` ServiceAccount (serviceaccounts.py)
+    # Real pods: probes' initialDelaySeconds, their periodSeconds and the restart back-off are multiplied
+    # by these (a short period makes a probe less patient with a busy machine: scale it with care).
+    probe_scale: float = 1.0
+    probe_period_scale: float = 1.0
+    backoff_scale: float = 1.0
+    # The ingress addon's controller pod: created -> Ready. Until then its admission webhook refuses
+    # every Ingress write (fakecluster/ingress_webhook.py). On a real minikube this takes tens of seconds.
+    ingress_ready_after: float = 0.5
+    # An Ingress created or changed -> the ingress controller routes it; its default server answers
+    # 404 until then (fakecluster/network.py). Real ingress-nginx syncs at most every ~3.3 s.
+    ingress_sync_after: float = 1.0
 
     @classmethod
     def from_env(cls) -> Timings:
@@ -55,6 +66,11 @@ class Timings:
             flaky_error_seconds=_env_float("FAKECLUSTER_FLAKY_ERROR_SECONDS", cls.flaky_error_seconds),
             outage_seconds=_env_float("FAKECLUSTER_OUTAGE_SECONDS", cls.outage_seconds),
             service_account_delay=_env_float("FAKECLUSTER_SERVICE_ACCOUNT_SECONDS", cls.service_account_delay),
+            probe_scale=_env_float("FAKECLUSTER_PROBE_SCALE", cls.probe_scale),
+            probe_period_scale=_env_float("FAKECLUSTER_PROBE_PERIOD_SCALE", cls.probe_period_scale),
+            backoff_scale=_env_float("FAKECLUSTER_BACKOFF_SCALE", cls.backoff_scale),
+            ingress_ready_after=_env_float("FAKECLUSTER_INGRESS_READY_SECONDS", cls.ingress_ready_after),
+            ingress_sync_after=_env_float("FAKECLUSTER_INGRESS_SYNC_SECONDS", cls.ingress_sync_after),
         )
 
     def ready_delay(self, scenario: Scenario) -> float:

@@ -21,7 +21,10 @@ from .resources import Resource, ResourceTable
 Obj = dict[str, Any]
 Key = tuple[Resource, str, str]  # (resource, namespace or "", name)
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-HISTORY = 20000  # watch events kept; older resourceVersions get 410 Expired like a compacted etcd
+# Watch events kept; a watch from an older resourceVersion gets 410 Expired "too old resource version: RV
+# (OLDEST)" as the API server's watch cache answers (kubernetes/kubernetes
+# staging/src/k8s.io/apiserver/pkg/storage/cacher/watch_cache.go, NewResourceExpired).
+HISTORY = 20000
 
 
 def now_iso() -> str:
@@ -66,6 +69,7 @@ class Store:
     objects: dict[Key, Obj] = field(default_factory=dict)
     history: collections.deque[WatchEvent] = field(default_factory=lambda: collections.deque(maxlen=HISTORY))
     revision: int = 1
+    compacted: int = 0  # history before this revision is gone (Store.compact)
     _subscribers: list[asyncio.Queue[WatchEvent]] = field(default_factory=list)
     _listeners: list[Callable[[WatchEvent], None]] = field(default_factory=list)
     # Mutating admission: (resource, new object, current object or None) -> None, may raise ApiError.
@@ -162,6 +166,8 @@ class Store:
         meta.pop("deletionTimestamp", None)
         meta["generation"] = 1
         if res.kind == "Deployment":
+            # SetDefaults_Deployment (kubernetes/kubernetes pkg/apis/apps/v1/defaults.go): a Deployment
+            # created without replicas (e.g. left to an HPA) has 1 until something scales it.
             obj.pop("status", None)
             spec = obj.setdefault("spec", {})
             spec.setdefault("replicas", 1)
@@ -275,8 +281,19 @@ class Store:
     def add_listener(self, listener: Callable[[WatchEvent], None]) -> None:
         self._listeners.append(listener)
 
+    def compact(self, revision: int) -> None:
+        """Forget the history before `revision`, as etcd's compaction does: a watch from an older
+        resourceVersion then gets 410 Expired. Compacting past the newest revision moves the revision
+        on too: on a real cluster writes never stop (each node renews its Lease every 10 s), so a
+        revision can only be compacted after newer ones exist."""
+        self.revision = max(self.revision, revision)
+        self.compacted = max(self.compacted, revision)
+        while self.history and self.history[0].revision <= self.compacted:
+            self.history.popleft()
+
     def events_since(self, revision: int) -> list[WatchEvent]:
         """Events after `revision`; ApiError 410 when history no longer reaches back that far."""
-        if self.history and revision < self.history[0].revision - 1:
-            raise ApiError(410, "Expired", f"too old resource version: {revision} ({self.history[0].revision - 1})")
+        oldest = max(self.history[0].revision - 1 if self.history else 0, self.compacted)
+        if revision < oldest:
+            raise ApiError(410, "Expired", f"too old resource version: {revision} ({oldest})")
         return [e for e in self.history if e.revision > revision]

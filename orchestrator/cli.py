@@ -157,14 +157,17 @@ def down(
     release: str | None = None,
     namespace: str | None = None,
     keep_namespace: bool = False,
+    delete_data: bool = False,
 ) -> int:
     def body(run: Run) -> None:
         from orchestrator.commands.down import down as take_down
 
         settings = run.settings(_request(env_file, release, namespace, target, context, allow_remote))
-        result = take_down(settings, run.reporter, run.clock, keep_namespace=keep_namespace, guard=run.guard)
+        result = take_down(settings, run.reporter, run.clock, keep_namespace=keep_namespace,
+                           delete_data=delete_data, guard=run.guard)
         run.reporter.emit(
-            "down.result", release=settings.release, namespace=settings.namespace, removed=list(result.removed)
+            "down.result", release=settings.release, namespace=settings.namespace, removed=list(result.removed),
+            kept=list(result.kept),
         )
 
     return run_task("down", json, body)

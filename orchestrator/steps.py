@@ -20,8 +20,8 @@ from orchestrator.run.events import Reporter
 from orchestrator.run.phases import PhaseClock
 from orchestrator.settings.config import Settings, Target
 from orchestrator.settings.defaults import HEALTH_TIMEOUT_S, IMAGE_BUDGET_MB, ROLLOUT_TIMEOUT_S
-from orchestrator.settings.keys import SECRET_KEYS
 from orchestrator.settings.profiles import merge_values, profile_values
+from orchestrator.settings.embedded import DATABASE_IMAGE, KEPT_KEYS, Resolved, embedded_database
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,8 @@ def release_values(settings: Settings, refs: Mapping[str, str], secret: SecretWr
         "backend": {"image": image_values(refs["todo-backend"])},
         "frontend": {"image": image_values(refs["todo-frontend"])},
         "secrets": {"existingSecret": secret.name, "version": secret.version},
+        "database": {"enabled": embedded_database(settings.secrets)},
+        "ingress": {"host": settings.ingress_host},
         "config": {
             "logLevel": config["LOG_LEVEL"],
             "environment": config["ENVIRONMENT"],
@@ -87,6 +89,22 @@ def logs_redacted(cluster: Cluster, settings: Settings) -> Any:
             return [redactor.redact(line) for line in fetch(namespace, pod, container)]
         except Exception as exc:  # logs are a courtesy in an error report, never a new failure
             return [f"(logs unavailable: {type(exc).__name__})"]
+
+    return redacted
+
+
+def probe_failures_redacted(cluster: Cluster, settings: Settings) -> Any:
+    from orchestrator.kube.rollout.wait import api_probe_failures_fn
+    from orchestrator.redact import Redactor
+
+    fetch = api_probe_failures_fn(cluster.api)
+    redactor = Redactor(settings.secret_values().values())
+
+    def redacted(namespace: str, pod: str) -> list[str]:
+        try:
+            return [redactor.redact(line) for line in fetch(namespace, pod)]
+        except Exception as exc:  # a courtesy in an error report, never a new failure
+            return [f"(events unavailable: {type(exc).__name__})"]
 
     return redacted
 
@@ -125,7 +143,26 @@ def _in_cluster_docker(cluster: Cluster) -> Any:
         cert = Path(env["DOCKER_CERT_PATH"])
         tls = docker.tls.TLSConfig(client_cert=(str(cert / "cert.pem"), str(cert / "key.pem")),
                                    ca_cert=str(cert / "ca.pem"), verify=True)
-    return docker.DockerClient(base_url=env["DOCKER_HOST"], tls=tls, timeout=60)
+
+    def client(version: str) -> Any:
+        made = docker.DockerClient(base_url=env["DOCKER_HOST"], tls=tls, timeout=60, version=version)
+        # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace the CA docker-py sets, so minikube's
+        # engine would fail verification wherever those are set; a proxy must not see it either.
+        made.api.trust_env = False
+        return made
+
+    try:
+        probe = client(docker.constants.MINIMUM_DOCKER_API_VERSION)  # no request at construction
+        try:
+            api_version = probe.api.version(api_version=False)["ApiVersion"]
+        finally:
+            probe.close()
+    except (docker.errors.DockerException, OSError) as exc:
+        raise EnvironmentProblem(
+            f"cannot reach minikube's Docker engine at {env['DOCKER_HOST']} ({type(exc).__name__})",
+            "check `minikube status` and `eval $(minikube docker-env) && docker version`",
+        ) from exc
+    return client(api_version)
 
 
 def load_step(refs: Mapping[str, str], opts: UpOptions, cluster: Cluster, reporter: Reporter) -> dict[str, str]:
@@ -137,7 +174,100 @@ def load_step(refs: Mapping[str, str], opts: UpOptions, cluster: Cluster, report
     return {name: target.load(ref, reporter) for name, ref in refs.items()}
 
 
+def prepare_minikube(reporter: Reporter, *, no_start: bool, binary: str = "minikube") -> list[str]:
+    """Make minikube deployable: plan from its status and addons, announce each action, run it, plan
+    again (an action changes what the next one sees). Returns the commands run. `no_start`: run
+    nothing; a cluster that needs an action is exit 3 with the commands."""
+    from orchestrator.kube.minikube_setup import needs_action, plan_actions, require_minikube
+    from orchestrator.kube.targets import MinikubeTarget
+
+    target = MinikubeTarget(binary=require_minikube(binary))
+    done: list[str] = []
+    for _ in range(6):
+        state = target.state()
+        running = state.fields.get("Host") == "Running" and state.fields.get("APIServer") == "Running"
+        addons = target.addons() if running else None
+        actions = plan_actions(state.exit_code, state.fields, addons)
+        if not actions:
+            return done
+        if no_start:
+            raise needs_action(actions)
+        action = actions[0]
+        command = action.command()
+        reporter.emit("minikube.action", step=action.step.value, command=command, reason=action.why,
+                      message=f"{action.why}: running `{command}`")
+        target.run_action(action.argv)
+        done.append(command)
+    raise EnvironmentProblem("minikube did not become ready after " + ", ".join(done),
+                             "check `minikube status` and `minikube logs`, then run `invoke up` again")
+
+
+def wait_for_ingress_controller(cluster: Cluster, reporter: Reporter, timeout_s: float = 300) -> None:
+    """The ingress addon's controller must be ready before an Ingress can be created: until then its
+    admission webhook refuses it (kubernetes/minikube#13799)."""
+    import time
+
+    from orchestrator.kube.api import api_error, call
+
+    core = cluster.core()
+    selector = "app.kubernetes.io/component=controller"
+    deadline = time.monotonic() + timeout_s
+    announced = False
+    while True:
+        try:
+            pods = call(core.list_namespaced_pod, "ingress-nginx", label_selector=selector).items or []
+        except Exception as exc:
+            raise api_error(exc, "reading the ingress controller's pods") from None
+        ready = [p for p in pods if any(c.type == "Ready" and c.status == "True"
+                                        for c in (p.status.conditions or []) if p.status)]
+        if ready:
+            if announced:
+                reporter.emit("minikube.ingress_ready", pod=ready[0].metadata.name)
+            return
+        if time.monotonic() > deadline:
+            raise EnvironmentProblem("the ingress controller (namespace ingress-nginx) is not ready",
+                                     "check `kubectl -n ingress-nginx get pods` and `minikube addons enable ingress`")
+        if not announced:
+            reporter.emit("minikube.ingress_waiting", message="waiting for the ingress controller to be ready")
+            announced = True
+        time.sleep(1)
+
+
+def database_image_step(opts: UpOptions, cluster: Cluster, reporter: Reporter) -> str:
+    """Get the in-cluster database's image onto the node the way the app images get there: skipped
+    when the node has it; otherwise taken from this machine's engine (pulled first when missing)."""
+    ref = DATABASE_IMAGE
+    if opts.build_in_cluster or opts.registry:
+        reporter.emit("image.load_skipped", image=ref, target="cluster",
+                      reason="the cluster's own engine pulls it")
+        return ref
+    target = cluster.image_target()
+    present = getattr(target, "present", None)
+    if present is None or not present(ref):
+        from orchestrator.images.build import connect, ensure_local_image
+
+        ensure_local_image(connect(), ref, reporter)
+    return target.load(ref, reporter)
+
+
+def resolve_secrets(settings: Settings, cluster: Cluster, reporter: Reporter) -> tuple[Settings, Resolved]:
+    """The run's secret values: the user's, and for each key left out its default (kept from an
+    earlier run in the newest Secret version, or generated now). Each default is announced once."""
+    from orchestrator.kube.cluster import fullname
+    from orchestrator.kube.secret_store import read_kept_values
+    from orchestrator.settings.embedded import resolve
+
+    user = settings.secret_values()
+    needs_kept = "JWT_SECRET" not in user or embedded_database(user)
+    kept = read_kept_values(cluster.core(), settings.namespace, settings.release, KEPT_KEYS) if needs_kept else {}
+    resolved = resolve(user, kept, release=settings.release, fullname=fullname(settings.release))
+    for note in resolved.announcements:
+        reporter.emit("default.used", key=note.key, origin=note.origin.value, message=note.message)
+    return settings.with_secrets(resolved.values), resolved
+
+
 def secret_step(settings: Settings, cluster: Cluster, reporter: Reporter) -> SecretWrite:
+    """Write the Secret of `settings` (resolved: the user's values and the defaults)."""
     from orchestrator.kube.secret_store import ensure_namespace, read_secret_keys, write_secret
 
     core = cluster.core()
@@ -146,7 +276,7 @@ def secret_step(settings: Settings, cluster: Cluster, reporter: Reporter) -> Sec
     written = write_secret(core, settings.namespace, settings.release, settings.secret_values())
     reporter.emit("secret.written" if written.written else "secret.unchanged", name=written.name,
                   version=written.version, namespace=settings.namespace)
-    missing = sorted(set(SECRET_KEYS) - read_secret_keys(core, settings.namespace, written.name))
+    missing = sorted(set(settings.secrets) - read_secret_keys(core, settings.namespace, written.name))
     if missing:
         raise DeployNeedsAction(
             f"Secret {written.name} lacks the key(s) {', '.join(missing)}",
@@ -165,10 +295,11 @@ def rollout_and_health(settings: Settings, opts: UpOptions, cluster: Cluster, re
     with clock.phase("rollout") as note:
         outcome = wait_for_rollout(
             cluster.api, settings.namespace, workloads.deployments, opts.timeout_s, reporter,
-            logs_fn=logs_redacted(cluster, settings), selector=workloads.selector,
+            logs_fn=logs_redacted(cluster, settings), probes_fn=probe_failures_redacted(cluster, settings),
+            selector=workloads.selector,
         )
         reporter.emit("rollout.result", ok=outcome.ok, reason=outcome.reason, mode=outcome.mode,
-                      retries=outcome.retries, seconds=outcome.seconds)
+                      retries=outcome.retries, relists=outcome.relists, seconds=outcome.seconds)
         if not outcome.ok:
             raise _after_failed_rollout(outcome, opts, cluster, reporter, previous_revision, first_install, upgraded)
         note["summary"] = f"{len(workloads.deployments)} deployments ready ({outcome.mode})"
@@ -221,7 +352,7 @@ def health_step(settings: Settings, opts: UpOptions, cluster: Cluster, reporter:
                 ip = None
     frontend = cluster.workloads.frontend
     candidates = build_candidates(
-        url=opts.url, minikube_ip=ip,
+        url=opts.url, minikube_ip=ip, ingress_host=settings.ingress_host,
         node_port=frontend_node_port(cluster.api, settings.namespace, frontend) if ip else None,
         port_forward=PortForward(frontend, settings.namespace, str(cluster.frozen.kubeconfig_path),
                                  cluster.frozen.name),
@@ -270,6 +401,7 @@ def show_plan(settings: Settings, opts: UpOptions, cluster: Cluster, reporter: R
         loaded = bool(has and has(p.ref))
         reporter.emit("plan.load", image=p.ref, action="skip" if loaded else "load")
 
+    settings, _ = resolve_secrets(settings, cluster, reporter)
     version = secret_version(settings.secret_values())
     name = secret_name(settings.release, version)
     try:

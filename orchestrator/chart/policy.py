@@ -372,6 +372,37 @@ def _probe_port(docs: Sequence[Resource]) -> Iterator[Problem]:
             yield w, f"container {_cname(c)} {kind} port {port!r} is not one of its ports"
 
 
+def _handler(probe: Mapping[str, Any]) -> tuple[str, Any] | None:
+    """What a probe checks, comparable: (kind, path/port or command)."""
+    for kind in ("httpGet", "tcpSocket", "grpc", "exec"):
+        handler = probe.get(kind)
+        if isinstance(handler, Mapping):
+            if kind == "httpGet":
+                return kind, (handler.get("path", "/"), handler.get("port"))
+            if kind == "exec":
+                return kind, tuple(str(a) for a in _list(handler.get("command")))
+            return kind, (handler.get("port"), handler.get("service"))
+    return None
+
+
+@_rule(
+    "HC005",
+    "liveness and readiness probes check different things",
+    "point livenessProbe at a check of the process alone and readinessProbe at one of what it needs to serve",
+)
+def _distinct_probes(docs: Sequence[Resource]) -> Iterator[Problem]:
+    # The spec gives them different jobs: liveness decides a restart (the process answers), readiness
+    # decides traffic (it can serve). One check for both restarts pods for a dependency's outage.
+    for w in _workloads(docs):
+        for c in _containers(w, init=False):
+            live, ready = c.get("livenessProbe"), c.get("readinessProbe")
+            if not isinstance(live, Mapping) or not isinstance(ready, Mapping):
+                continue  # DEP003 reports it
+            handler = _handler(live)
+            if handler is not None and handler == _handler(ready):
+                yield w, f"container {_cname(c)}: liveness and readiness probes are the same {handler[0]} check"
+
+
 # ----------------------------------------------------------------------------------------------
 # Services.
 

@@ -1,5 +1,10 @@
 """`invoke down`: uninstall the release, delete its Secrets, then the namespace (unless kept).
 
+While the chart's own database has data (its PersistentVolumeClaim exists), `down` keeps what that
+data needs: the claim, the namespace that holds it, and the newest Secret version (it holds the
+database's password, and the generated JWT_SECRET: a volume without its password is lost data too).
+It says so, and `--delete-data` removes everything, the claims included.
+
 Every step tolerates what is already gone, so a second run reports that nothing was left to remove.
 """
 
@@ -7,6 +12,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import Any
 
 from orchestrator.kube.cluster import Cluster
 from orchestrator.settings.config import Settings
@@ -14,18 +20,29 @@ from orchestrator.run.events import Reporter
 from orchestrator.run.interrupts import InterruptGuard
 from orchestrator.run.phases import PhaseClock
 
+DATABASE_COMPONENT = "database"
+
 
 @dataclass
 class DownResult:
     removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
 
     @property
     def nothing_to_remove(self) -> bool:
         return not self.removed
 
 
+def keep_plan(claims: list[str], versions: list[str], *, delete_data: bool) -> tuple[list[str], list[str]]:
+    """Pure: (Secret versions to delete, Secret versions to keep). With data kept, the newest version
+    (the first: `versions` is newest first) stays, since it holds the database password."""
+    if delete_data or not claims or not versions:
+        return list(versions), []
+    return list(versions[1:]), [versions[0]]
+
+
 def down(settings: Settings, reporter: Reporter, clock: PhaseClock, *, keep_namespace: bool = False,
-         guard: InterruptGuard | None = None) -> DownResult:
+         delete_data: bool = False, guard: InterruptGuard | None = None) -> DownResult:
     from contextlib import nullcontext
 
     from orchestrator.kube.api import call
@@ -40,12 +57,30 @@ def down(settings: Settings, reporter: Reporter, clock: PhaseClock, *, keep_name
             with guard.critical() if guard else nullcontext():
                 if cluster.helm().uninstall():
                     result.removed.append(f"release {settings.release}")
+        core = cluster.core()
+        claims = database_claims(core, settings.namespace, settings.release)
         with clock.phase("secrets"):
-            core = cluster.core()
-            for version in list_secret_versions(core, settings.namespace, settings.release):
-                _delete(functools.partial(call, core.delete_namespaced_secret, version.name, settings.namespace))
-                reporter.emit("secret.deleted", name=version.name)
-                result.removed.append(f"secret {version.name}")
+            versions = [v.name for v in list_secret_versions(core, settings.namespace, settings.release)] \
+                if _namespace_exists(core, settings.namespace) else []
+            delete, keep = keep_plan(claims, versions, delete_data=delete_data)
+            for name in delete:
+                _delete(functools.partial(call, core.delete_namespaced_secret, name, settings.namespace))
+                reporter.emit("secret.deleted", name=name)
+                result.removed.append(f"secret {name}")
+        if claims and not delete_data:
+            result.kept += [f"PersistentVolumeClaim {c}" for c in claims] + [f"secret {s}" for s in keep]
+            result.kept.append(f"namespace {settings.namespace}")
+            reporter.emit("data.kept", namespace=settings.namespace, claims=claims, secrets=keep)
+            reporter.log(f"kept the database's data: {', '.join(result.kept)}; "
+                         "`invoke down --delete-data` removes them too")
+            return result
+        if delete_data:
+            with clock.phase("data"):
+                for claim in claims:
+                    _delete(functools.partial(call, core.delete_namespaced_persistent_volume_claim, claim,
+                                              settings.namespace))
+                    reporter.emit("volume.deleted", name=claim, namespace=settings.namespace)
+                    result.removed.append(f"PersistentVolumeClaim {claim}")
         if not keep_namespace:
             with clock.phase("namespace"):
                 if _delete(lambda: call(core.delete_namespace, settings.namespace)):
@@ -55,6 +90,40 @@ def down(settings: Settings, reporter: Reporter, clock: PhaseClock, *, keep_name
     if result.nothing_to_remove:
         reporter.log(f"nothing to remove: no release {settings.release} and no namespace {settings.namespace}")
     return result
+
+
+def database_claims(core: Any, namespace: str, release: str) -> list[str]:
+    """The PersistentVolumeClaims of this release's database (the StatefulSet's claims carry its
+    selector labels), sorted; none when the namespace is gone."""
+    from orchestrator.kube.api import api_error, call, status_of
+
+    selector = f"app.kubernetes.io/instance={release},app.kubernetes.io/component={DATABASE_COMPONENT}"
+    try:
+        listing = call(core.list_namespaced_persistent_volume_claim, namespace, label_selector=selector)
+    except Exception as exc:
+        if status_of(exc) == 404:
+            return []
+        raise api_error(exc, "listing the database's volumes") from None
+    names = []
+    for item in listing.items or []:
+        labels = item.metadata.labels or {}
+        # Filter again: a server that ignored the selector must not make us keep or delete others.
+        if labels.get("app.kubernetes.io/instance") == release and \
+                labels.get("app.kubernetes.io/component") == DATABASE_COMPONENT:
+            names.append(item.metadata.name)
+    return sorted(names)
+
+
+def _namespace_exists(core: Any, namespace: str) -> bool:
+    from orchestrator.kube.api import api_error, call, status_of
+
+    try:
+        call(core.read_namespace, namespace)
+    except Exception as exc:
+        if status_of(exc) == 404:
+            return False
+        raise api_error(exc, "reading the namespace") from None
+    return True
 
 
 def _delete(action) -> bool:  # type: ignore[no-untyped-def]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from collections.abc import Iterator
 
 from orchestrator.errors import InputError, OrchestratorError
@@ -29,15 +31,30 @@ def pod_names(cluster: Cluster, namespace: str, component: str | None) -> list[t
     return out
 
 
+def secret_values_to_redact(settings: Settings, core: Any) -> list[str]:
+    """The user's secret values and the ones a run generated and kept in the cluster (JWT_SECRET, the
+    in-cluster database's password and the DATABASE_URL made from it): a pod may print any of them."""
+    from orchestrator.kube.cluster import fullname
+    from orchestrator.kube.secret_store import read_kept_values
+    from orchestrator.settings.embedded import DATABASE_PASSWORD_KEY, KEPT_KEYS, database_service, database_url
+
+    values = list(settings.secret_values().values())
+    kept = read_kept_values(core, settings.namespace, settings.release, KEPT_KEYS)
+    values += kept.values()
+    if DATABASE_PASSWORD_KEY in kept:
+        values.append(database_url(database_service(fullname(settings.release)), kept[DATABASE_PASSWORD_KEY]))
+    return values
+
+
 def logs(settings: Settings, reporter: Reporter, *, component: str | None = None, tail: int = 100,
          follow: bool = False, redact_values: list[str] | None = None) -> Iterator[str]:
     """Yield log lines of the release's pods (prefixed with the pod name), redacted."""
     from orchestrator.kube.api import api_error, call
     from orchestrator.redact import Redactor
 
-    redactor = Redactor(redact_values if redact_values is not None else list(settings.secret_values().values()))
     with Cluster.open(settings, reporter) as cluster:
         core = cluster.core()
+        redactor = Redactor(redact_values if redact_values is not None else secret_values_to_redact(settings, core))
         targets = pod_names(cluster, settings.namespace, component)
         if not targets:
             yield f"(no pods of release {settings.release} in {settings.namespace})"

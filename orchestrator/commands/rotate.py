@@ -70,7 +70,9 @@ def rotate(settings: Settings, opts: RotateOptions, reporter: Reporter, clock: P
            guard: InterruptGuard | None = None) -> RotateResult:
     from orchestrator.settings.envfile import set_env_value
     from orchestrator.kube.helm import last_deployed
+    from orchestrator.kube.cluster import fullname
     from orchestrator.kube.secret_store import generate_secret, write_secret
+    from orchestrator.settings.embedded import resolve
 
     check_keys(opts)
     result = RotateResult()
@@ -90,9 +92,14 @@ def rotate(settings: Settings, opts: RotateOptions, reporter: Reporter, clock: P
                                          "run `invoke up` to deploy it with one")
             result.previous = previous
             core = cluster.core()
-            current = read_secret_values(core, settings.namespace, previous) if opts.only else {}
+            current = read_secret_values(core, settings.namespace, previous)
             generated = {key: generate_secret(key) for key in opts.generate}
-            values = new_values(current, settings.secret_values(), opts, generated)
+            # Keys the user does not set keep the values the release runs on (generated ones, the
+            # in-cluster database's password): a rotation changes only what it is asked to.
+            resolved = resolve(settings.secret_values(), current, release=settings.release,
+                               fullname=fullname(settings.release))
+            values = new_values(current, resolved.values, opts, generated)
+            settings = settings.with_secrets(values)  # so the logs of this run redact them too
             written = write_secret(core, settings.namespace, settings.release, values)
             result.secret = written.name
             if written.name == previous:
@@ -115,5 +122,8 @@ def rotate(settings: Settings, opts: RotateOptions, reporter: Reporter, clock: P
             for key, value in generated.items():
                 set_env_value(settings.env_file, key, value)
             reporter.log(f"wrote the generated {', '.join(generated)} to {settings.env_file}")
+        elif generated:
+            reporter.log(f"the generated {', '.join(generated)} is kept in the cluster (Secret {written.name}); "
+                         "the next `invoke up` reads it back from there")
         collect_garbage(settings, cluster, reporter, {written.name, previous})
     return result

@@ -27,12 +27,24 @@ class StatusReport:
         return self.__dict__.copy()
 
 
+def last_exit(pod: dict[str, Any]) -> str:
+    """How the last restarted container ended, from its lastState: "Error, exit code 137". Pure."""
+    for status in pod.get("status", {}).get("containerStatuses") or []:
+        ended = (status.get("lastState") or {}).get("terminated")
+        if ended:
+            return f"{status.get('name', '?')}: {ended.get('reason') or 'Terminated'}, exit code {ended.get('exitCode')}"
+    return ""
+
+
 def status(settings: Settings, reporter: Reporter, *, check_health: bool = True, url: str | None = None,
            health_timeout_s: float = 5.0) -> StatusReport:
     from orchestrator.kube.helm import last_deployed
     from orchestrator.kube.api import api_error, list_raw
     from orchestrator.kube.rollout.status import compute, name_of
+    from orchestrator.kube.rollout.wait import api_probe_failures_fn
+    from orchestrator.redact import Redactor
 
+    redactor = Redactor(list(settings.secret_values().values()))
     report = StatusReport(settings.release, settings.namespace)
     with Cluster.open(settings, reporter) as cluster:
         helm = cluster.helm()
@@ -57,11 +69,22 @@ def status(settings: Settings, reporter: Reporter, *, check_health: bool = True,
             containers = d.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])
             report.workloads.append({"name": name_of(d), "status": r.status.value, "reason": r.reason,
                                      "message": r.message, "image": ",".join(c.get("image", "") for c in containers)})
+        probes = api_probe_failures_fn(cluster.api)
         for p in sorted(pods, key=name_of):
             r = compute(p, "Pod")
             restarts = sum(int(c.get("restartCount", 0)) for c in p.get("status", {}).get("containerStatuses") or [])
-            report.pods.append({"name": name_of(p), "status": r.status.value, "reason": r.reason,
-                                "message": r.message, "restarts": restarts})
+            entry: dict[str, Any] = {"name": name_of(p), "status": r.status.value, "reason": r.reason,
+                                     "message": r.message, "restarts": restarts}
+            if restarts:  # why it restarted: how it ended, and what the kubelet's probes said last
+                entry["last_exit"] = last_exit(p)
+                try:
+                    failures = probes(settings.namespace, name_of(p))
+                    # liveness and startup failures are what restart a container: those first
+                    restarting = [m for m in failures if m.startswith(("Liveness", "Startup"))]
+                    entry["probe_failures"] = [redactor.redact(m) for m in (restarting or failures)[-1:]]
+                except Exception:  # the events are a courtesy; the status stands without them
+                    entry["probe_failures"] = []
+            report.pods.append(entry)
         if check_health and report.workloads:
             from orchestrator.steps import UpOptions, health_step
 

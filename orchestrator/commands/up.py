@@ -1,5 +1,8 @@
 """`invoke up`: input -> cluster guard -> images -> load -> secret -> release -> rollout -> health.
 
+With no DATABASE_URL the chart's own PostgreSQL is deployed (its image loaded like the app's), and
+secret keys left out take their embedded defaults (orchestrator.settings.embedded), each announced.
+
 Each step is idempotent and does nothing when nothing changed: images with an existing content tag
 are not rebuilt, an image the cluster has is not loaded again, an unchanged Secret is not written,
 and a release whose chart, values and images equal the deployed one is not upgraded. A second `up`
@@ -15,19 +18,22 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from orchestrator.errors import InputError, OrchestratorError
-from orchestrator.kube.cluster import Cluster, prewarm_clients
+from orchestrator.kube.cluster import Cluster
 from orchestrator.run.events import Reporter
 from orchestrator.run.interrupts import InterruptGuard
 from orchestrator.run.phases import PhaseClock
 from orchestrator.settings.config import Settings
 from orchestrator.settings.profiles import profile_problems
+from orchestrator.settings.embedded import embedded_database
 from orchestrator.steps import (
     UpOptions,
     build_step,
     collect_garbage,
+    database_image_step,
     deployed_secret,
     load_step,
     release_values,
+    resolve_secrets,
     rollout_and_health,
     secret_step,
 )
@@ -39,6 +45,8 @@ class UpResult:
     secret: str = ""
     revision: int | None = None
     url: str = ""
+    database_image: str | None = None
+    defaults: list[str] = field(default_factory=list)  # the keys that took their embedded default
 
 
 # --- the command ----------------------------------------------------------------------------------
@@ -52,7 +60,6 @@ def up(settings: Settings, opts: UpOptions, reporter: Reporter, clock: PhaseCloc
                                 database_url_set=bool(settings.secret_values().get("DATABASE_URL")))
     if problems:
         raise InputError("; ".join(p for p, _ in problems), "; ".join(f for _, f in problems))
-    prewarm_clients()
     with clock.phase("cluster") as note:
         cluster = Cluster.open(settings, reporter, registry=opts.registry)
         note["summary"] = f"context {cluster.frozen.name} ({cluster.frozen.server})"
@@ -74,10 +81,14 @@ def up(settings: Settings, opts: UpOptions, reporter: Reporter, clock: PhaseCloc
             note["summary"] = ", ".join(refs.values())
         with clock.phase("load") as note:
             refs = load_step(refs, opts, cluster, reporter)
+            if embedded_database(settings.secrets):
+                result.database_image = database_image_step(opts, cluster, reporter)
             note["summary"] = cluster.image_target().name if not opts.build_in_cluster else "built in cluster"
         result.images = refs
 
         with clock.phase("secret") as note:
+            settings, resolved = resolve_secrets(settings, cluster, reporter)
+            result.defaults = [a.key for a in resolved.announcements]
             secret = secret_step(settings, cluster, reporter)
             note["summary"] = secret.name
         result.secret = secret.name

@@ -153,6 +153,25 @@ def _image_attrs(client: DockerClient, ref: str) -> dict[str, Any] | None:
         return None
 
 
+def ensure_local_image(client: DockerClient, ref: str, reporter: Any, *, pull_timeout_s: float = 600) -> None:
+    """A third-party image (the in-cluster database's) on this machine's engine: present, or pulled
+    now (`image.pulled`). Where no registry answers it cannot be had: exit 3 with the way out."""
+    import docker
+
+    if _image_attrs(client, ref) is not None:
+        return
+    repository, _, tag = ref.rpartition(":")
+    try:
+        client.images.pull(repository, tag=tag)
+    except docker.errors.DockerException as exc:
+        raise EnvironmentProblem(
+            f"the image {ref} is not on this machine and could not be pulled ({type(exc).__name__})",
+            f"run `docker pull {ref}`; on a machine without a registry, `scripts/seed-base-images` makes "
+            f"one from Debian's packages; or set DATABASE_URL to use an external database",
+        ) from None
+    reporter.emit("image.pulled", image=ref)
+
+
 # --- tags ----------------------------------------------------------------------------------------
 
 

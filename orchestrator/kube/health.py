@@ -6,8 +6,11 @@ Service (started only when the others did not answer, always terminated). The in
 enough: with the docker driver on macOS/Windows the node IP is not reachable from the host.
 
 Polling follows one rule: transport errors and 5xx are retried with exponential backoff until the
-deadline; a 4xx answer will not change by asking again, so that candidate is dropped at once (an
-ingress that does not know the host answers 404). `build_candidates` is pure; I/O is at the edges.
+deadline; a 4xx answer will not change by asking again, so that candidate is dropped at once, except
+a 404 from the ingress: ingress-nginx answers 404 from its catch-all server until it has synced a new
+Ingress (it syncs at most every ~3 s: kubernetes/ingress-nginx pkg/flags/flags.go --sync-rate-limit),
+so there a 404 means "not synced yet" until the deadline. `build_candidates` and `gives_up` are pure;
+I/O is at the edges.
 """
 
 from __future__ import annotations
@@ -89,6 +92,13 @@ def build_candidates(
     if port_forward is not None:
         out.append(Candidate("port-forward", port_forward=port_forward))
     return out
+
+
+def gives_up(candidate: Candidate, status: int) -> bool:
+    """Whether an answer ends a candidate for good: a 4xx, but not the ingress's 404 (not synced yet). Pure."""
+    if candidate.label == "ingress" and status == 404:
+        return False
+    return 400 <= status < 500
 
 
 def parse_forwarded_port(line: str) -> int | None:
@@ -189,8 +199,13 @@ def check_health(
     request_timeout_s: float = 3.0,
     initial_wait_s: float = 0.25,
     max_wait_s: float = 4.0,
+    port_forward_grace_s: float = 15.0,
 ) -> HealthResult:
-    """Poll the candidates until one answers 2xx; emit health.ok or health.failed; never raises for a miss."""
+    """Poll the candidates until one answers 2xx; emit health.ok or health.failed; never raises for a miss.
+
+    `kubectl port-forward` (a process) starts in the first round in which no direct way answered at
+    all; while the ingress or the NodePort answers something that may change (an ingress's 404 before
+    it synced, a 503) it waits for them up to `port_forward_grace_s`."""
     started = time.monotonic()
     own_client = client is None
     # trust_env=False: a proxy from the environment must not carry requests meant for the local cluster
@@ -199,8 +214,13 @@ def check_health(
     winner: dict[str, Any] = {}
 
     def one_round() -> None:
+        answering = False  # a direct way answered something that may still turn into 200
         for probe in probes:
             if not probe.alive:
+                continue
+            if (probe.candidate.port_forward is not None and probe._forward is None and answering
+                    and time.monotonic() - started < port_forward_grace_s):
+                probe.last = "not started: a direct way is answering, waiting for it first"
                 continue
             try:
                 url = probe.url()
@@ -215,8 +235,12 @@ def check_health(
                 winner.update(url=url, status=response.status_code)
                 return
             probe.last = f"HTTP {response.status_code}"
-            if 400 <= response.status_code < 500:
+            if gives_up(probe.candidate, response.status_code):
                 probe.alive = False
+                continue
+            answering = answering or probe.candidate.port_forward is None
+            if response.status_code == 404:
+                probe.last = "HTTP 404 (the ingress controller has not routed the host yet)"
         if not any(p.alive for p in probes):
             return
         raise _NotYet()
@@ -260,3 +284,37 @@ def frontend_node_port(api_client: Any, namespace: str, service: str, port: int 
         if entry.get("port") == port and entry.get("nodePort"):
             return int(entry["nodePort"])
     return None
+
+
+def access_lines(url: str, via: str, *, ip: str | None, host: str = DEFAULT_HOST, node_port: int | None = None,
+                 host_addresses: frozenset[str] = frozenset(), namespace: str = "todo-app",
+                 service: str = "todo-app-frontend") -> list[str]:
+    """The final summary (pure): the URL that works now, and when `host` does not resolve to the
+    cluster here (`host_addresses`), the /etc/hosts line (or the tunnel advice) that makes it work.
+    `via`: the health candidate that answered (ingress, nodeport, port-forward, url)."""
+    pretty = f"http://{host}/"
+    if via == "ingress" and ip and ip in host_addresses:
+        return [f"todo-app is up: {pretty}"]
+    forward = (f"`kubectl -n {namespace} port-forward svc/{service} 3000:3000`, then http://localhost:3000/")
+    if via == "ingress":
+        now = f"http://{ip}:{node_port}/" if node_port else f"http://{ip}/ with the header `Host: {host}`"
+    elif via == "port-forward":
+        now = f"through a port-forward: {forward}"
+    else:
+        now = url.removesuffix(HEALTH_PATH).rstrip("/") + "/"
+    lines = [f"todo-app is up: {now}"]
+    if ip and ip not in host_addresses:
+        lines.append(f"{host} does not point at the cluster here; for {pretty} add this line to /etc/hosts: "
+                     f"`{ip} {host}` (macOS/Windows with the docker driver: run `minikube tunnel` and use "
+                     f"`127.0.0.1 {host}` instead)")
+    return lines
+
+
+def resolve_host(host: str = DEFAULT_HOST) -> frozenset[str]:
+    """The addresses `host` resolves to on this machine (empty when it does not)."""
+    import socket
+
+    try:
+        return frozenset(str(info[4][0]) for info in socket.getaddrinfo(host, 80, proto=socket.IPPROTO_TCP))
+    except OSError:
+        return frozenset()

@@ -33,6 +33,7 @@ import yaml
 
 from orchestrator import shell
 from orchestrator.errors import DeployNeedsAction, EnvironmentProblem, InputError, OrchestratorError
+from orchestrator.kube.ingress import CONTROLLER_SELECTOR, INGRESS_NAMESPACE, WEBHOOK_NAME
 from orchestrator.run.events import Reporter
 from orchestrator.run.interrupts import scratch, unscratch
 from orchestrator.settings.defaults import ROLLOUT_TIMEOUT_S
@@ -247,16 +248,50 @@ def stuck_error(release: str, status: str) -> DeployNeedsAction:
     return DeployNeedsAction(f"helm release {release} is stuck in {status} (a helm run was interrupted)", RECOVER_HINT)
 
 
+def webhook_unavailable(stderr: str) -> bool:
+    """Did the API server fail to call an admission webhook (the ingress controller not ready yet)?
+
+    The API server words it `failed calling webhook "<name>": failed to call webhook: Post ...: dial
+    tcp ...: connect: connection refused` (kubernetes/kubernetes
+    staging/src/k8s.io/apiserver/pkg/util/webhook/error.go): the API server answered, so this is not
+    an unreachable cluster, although the text says "connection refused". Pure."""
+    return "failed calling webhook" in stderr.lower()
+
+
+def ingress_conflict(stderr: str) -> str | None:
+    """ingress-nginx's webhook refusing an Ingress whose host and path another Ingress routes: the
+    `host "..." and path "..." is already defined in ingress ns/name` part, else None. Pure.
+    (kubernetes/ingress-nginx internal/ingress/controller/controller.go, checkOverlap)"""
+    match = re.search(r'host "[^"]*" and path "[^"]*" is already defined in ingress [\w.-]+/[\w.-]+', stderr)
+    return match.group(0) if match else None
+
+
 def unreachable(stderr: str) -> bool:
     """Did helm fail because the API server could not be reached (worth another attempt)? Pure."""
     lowered = stderr.lower()
-    return any(marker in lowered for marker in UNREACHABLE_MARKERS)
+    return not webhook_unavailable(stderr) and any(marker in lowered for marker in UNREACHABLE_MARKERS)
 
 
 def classify_failure(exc: CommandFailed, release: str) -> OrchestratorError:
     """Map a failed helm command to the project's error with the next step."""
     stderr = exc.result.stderr
     lowered = stderr.lower()
+    if webhook_unavailable(stderr):
+        return EnvironmentProblem(
+            f"the ingress controller is not ready: its admission webhook ({WEBHOOK_NAME}) could not be called, "
+            f"so the API server refused the Ingress of release {release}",
+            f"wait until `kubectl -n {INGRESS_NAMESPACE} get pods -l {CONTROLLER_SELECTOR}` shows the controller "
+            "ready (it takes a minute after `minikube addons enable ingress`), then run `invoke up` again",
+            details=exc.details,
+        )
+    conflict = ingress_conflict(stderr)
+    if conflict:
+        return InputError(
+            f"the ingress controller refused the Ingress of release {release}: {conflict}",
+            "another Ingress already serves that host and path: remove it (`kubectl delete ingress -n <namespace> "
+            "<name>`) or deploy with another --release/--namespace (each pair gets its own host)",
+            details=exc.details,
+        )
     if unreachable(stderr) or UNAVAILABLE_MARKER in lowered:
         return EnvironmentProblem(
             "the Kubernetes cluster is unreachable for helm",
@@ -308,8 +343,10 @@ class Helm:
 
     def __init__(self, target: HelmTarget, reporter: Reporter, *, run: Runner = shell.run,
                  env: Mapping[str, str] | None = None, retry_waits_s: Sequence[float] = RETRY_WAITS_S,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+                 await_ingress_controller: Callable[[], bool] | None = None) -> None:
         self.target = target
+        self.await_ingress_controller = await_ingress_controller
         self.reporter = reporter
         self._run = run
         self.env = {"KUBECONFIG": target.kubeconfig, **(env or {})}
@@ -386,12 +423,31 @@ class Helm:
                 self.target.kube_context, timeout_s, description_for(fp),
                 disable_openapi_validation=disable_openapi_validation, extra=extra, binary=self.target.binary,
             )
-            self._call(argv, timeout=timeout_s + 60, own_session=True)
+            self._upgrade_call(argv, timeout=timeout_s + 60)
         after = self.history()
         revision = after[-1].revision if after else None
         self.reporter.emit("helm.upgraded", release=self.target.release, action=action.value, revision=revision,
                            fingerprint=fp[:12])
         return UpgradeOutcome(action, fp, revision)
+
+    def _upgrade_call(self, argv: list[str], timeout: float) -> None:
+        """The upgrade; refused because the ingress controller's webhook is not up yet, wait for the
+        controller (bounded, `await_ingress_controller`) and run it once more."""
+        try:
+            self._attempts(argv, timeout=timeout, own_session=True)
+            return
+        except CommandFailed as exc:
+            if self.await_ingress_controller is None or not webhook_unavailable(exc.result.stderr):
+                raise classify_failure(exc, self.target.release) from exc
+            self.reporter.emit("helm.retry", command=argv[1], attempt=1, wait_s=None,
+                               reason="the ingress controller's admission webhook is not ready: waiting for the "
+                                      "controller")
+            started = self._clock()
+            if not self.await_ingress_controller():
+                error = classify_failure(exc, self.target.release)
+                error.message += f" (waited {self._clock() - started:.0f} s for the controller)"
+                raise error from exc
+        self._call(argv, timeout=timeout, own_session=True)
 
     def rollback(self, to_revision: int | None = None, timeout_s: float = ROLLOUT_TIMEOUT_S) -> int | None:
         """Roll back to `to_revision` (None: the previous one); returns the new revision number."""

@@ -151,6 +151,29 @@ def list_secret_versions(api: Any, namespace: str, release: str) -> list[SecretV
     return found
 
 
+def read_kept_values(api: Any, namespace: str, release: str, keys: Collection[str]) -> dict[str, str]:
+    """`keys` of the newest Secret version of this release ({} when there is none, or no namespace).
+
+    This is where values the orchestrator generated (JWT_SECRET, the in-cluster database's password)
+    are kept between runs: returned to the caller, never logged.
+    """
+    quiet_client_logging(api)
+    _, status = _api(lambda: api.read_namespace(namespace), f"read namespace {namespace}", namespace, tolerate=(404,))
+    if status is not None:
+        return {}
+    versions = list_secret_versions(api, namespace, release)
+    if not versions:
+        return {}
+    newest = versions[0].name
+    secret, status = _api(lambda: api.read_namespaced_secret(newest, namespace), f"read secret {newest}", namespace,
+                          tolerate=(404,))
+    if status is not None:
+        return {}
+    data = secret.data or {}
+    kept = {k: _decode(data[k]).decode("utf-8", errors="strict") for k in keys if k in data}
+    return {k: v for k, v in kept.items() if v}
+
+
 def garbage_collect(
     api: Any,
     namespace: str,

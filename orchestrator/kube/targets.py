@@ -147,6 +147,11 @@ class MinikubeTarget:
     def has_image(self, ref: str) -> bool:
         return normalize_ref(ref) in self.images()
 
+    def present(self, ref: str) -> bool:
+        """Does the node have `ref`? Uses this run's listing when there is one."""
+        listed = self._listed if self._listed is not None else self.images()
+        return normalize_ref(ref) in listed
+
     def load(self, ref: str, reporter: Reporter) -> str:
         """Skip a tag the node has (one `image ls` serves every load of this target); after a
         load, list again and require the tag."""
@@ -171,18 +176,51 @@ class MinikubeTarget:
     def ip(self) -> str:
         return self._call("ip", timeout=60).stdout.strip()
 
+    def run_action(self, argv: tuple[str, ...], timeout: float = 900) -> None:
+        """Run one state-changing minikube command (start, unpause, update-context, addons enable)."""
+        try:
+            self._call(*argv, timeout=timeout)
+        except CommandFailed as exc:
+            raise EnvironmentProblem(f"`minikube {' '.join(argv)}` failed",
+                                     "run it yourself to see minikube's full message, then `invoke up` again",
+                                     details=exc.details) from exc
+
     def docker_env(self) -> dict[str, str]:
         """The environment that points a Docker client at the node's engine (for --build-in-cluster)."""
         env = parse_docker_env(self._call("docker-env", "--shell", "bash", timeout=60).stdout)
         if "DOCKER_HOST" not in env:
             raise EnvironmentProblem("`minikube docker-env` gave no DOCKER_HOST",
                                      "--build-in-cluster needs the docker driver or runtime: `minikube start --driver=docker`")
+        check_node_engine(env)
         return env
 
     def addons(self) -> dict[str, str]:
         """`minikube addons list -o json` -> {addon: "enabled"|"disabled"}."""
         data = json.loads(self._call("addons", "list", "-o", "json", timeout=60).stdout or "{}")
         return {name: str(info.get("Status", "")) for name, info in data.items() if isinstance(info, Mapping)}
+
+
+def check_node_engine(env: Mapping[str, str]) -> None:
+    """Refuse a node engine that is not Docker. Pure.
+
+    With the containerd runtime `minikube docker-env` points at nerdctld through `ssh://docker@...`
+    (kubernetes/minikube cmd/minikube/cmd/docker-env.go: "highly experimental"), which the Docker SDK
+    reaches only through paramiko and an ssh-agent, and which builds with BuildKit rules of its own.
+    """
+    host = env.get("DOCKER_HOST", "")
+    if host.startswith("ssh://"):
+        raise EnvironmentProblem(
+            "--build-in-cluster needs minikube's Docker runtime, but this cluster runs containerd "
+            f"(`minikube docker-env` points at {host.split('@')[0]}@..., nerdctld over ssh)",
+            "drop --build-in-cluster (the images are then built here and copied in with `minikube image load`), "
+            "or recreate the cluster with `minikube start --container-runtime=docker`",
+        )
+    if not host.startswith(("tcp://", "unix://", "npipe://")):
+        raise EnvironmentProblem(f"`minikube docker-env` gave a DOCKER_HOST this tool cannot use ({host})",
+                                 "drop --build-in-cluster")
+    if host.startswith("tcp://") and env.get("DOCKER_TLS_VERIFY") == "1" and not env.get("DOCKER_CERT_PATH"):
+        raise EnvironmentProblem("`minikube docker-env` asks for TLS but gave no DOCKER_CERT_PATH",
+                                 "run `minikube docker-env` to see what it prints; `minikube update-context`")
 
 
 class KindTarget:

@@ -222,12 +222,13 @@ def status_table(report: Event) -> RenderableType:
             name_tag(str(w.get("image", ""))),
         )
     for p in report.get("pods") or []:
+        why = "; ".join(filter(None, [p.get("last_exit", ""), *(p.get("probe_failures") or [])]))
         table.add_row(
             f"  pod/{p['name']}",
             _status_cell(p["status"]),
             p.get("reason", ""),
             str(p.get("restarts", 0)),
-            str(p.get("message", ""))[:80],
+            str(p.get("message", ""))[:80] + (f" (last: {why})" if why else ""),
         )
     if table.row_count:
         rows.append(table)
@@ -572,6 +573,24 @@ class ConsoleRenderer:
     def on_down_result(self, e: Event) -> None:
         removed = e.get("removed") or []
         self._result(Text("nothing to remove" if not removed else "removed: " + ", ".join(removed)))
+        if e.get("kept"):
+            self._result(Text("kept (the database's data): " + ", ".join(e["kept"])
+                              + "\n`invoke down --delete-data` removes them too"))
+
+    def on_default_used(self, e: Event) -> None:
+        self._progress(Text(f"  {e['message']}", style="cyan"))
+
+    def on_minikube_action(self, e: Event) -> None:
+        self._progress(Text(f"  {e['message']}"))
+
+    def on_minikube_ingress_waiting(self, e: Event) -> None:
+        self._progress(Text(f"  {e['message']}", style="dim"))
+
+    def on_volume_deleted(self, e: Event) -> None:
+        self._progress(Text(f"  deleted volume claim {e['name']}", style="dim"))
+
+    def on_image_pulled(self, e: Event) -> None:
+        self._progress(Text(f"  pulled {e['image']}", style="dim"))
 
     def on_rotate_result(self, e: Event) -> None:
         text = f"rotated: {e['previous']} -> {e['secret']}" if e.get("rotated") else "nothing to rotate"

@@ -59,8 +59,16 @@ class Run:
         from orchestrator.settings.config import load_settings
 
         with self.clock.phase("input") as note:
+            path: Path | None = env_file_path(request.env_file)
+            if request.env_file is None and not DEFAULT_ENV_FILE.exists():
+                # No .env is a valid start: the environment and the embedded defaults. An --env-file
+                # that does not exist stays an error (a typo must not silently deploy the defaults).
+                path = None
+                self.reporter.emit("default.used", key="env_file", origin="absent",
+                                   message=f"no {DEFAULT_ENV_FILE} file: using the environment and the defaults "
+                                           "(see .env.example to set your own)")
             settings = load_settings(
-                env_file_path(request.env_file),
+                path,
                 os.environ if environ is None else environ,
                 release=request.release,
                 namespace=request.namespace,

@@ -6,9 +6,14 @@ required key is then an error that says it came from the environment).
 
 Keys the project reads:
 
-    COHERE_API_KEY   secret, required        Cohere API key of the chatbot
-    DATABASE_URL     secret, required        network database URL: scheme://user:password@host[:port]/db
-    JWT_SECRET       secret, required        JWT signing secret, at least 32 bytes
+    COHERE_API_KEY   secret, optional        Cohere API key of the chatbot (absent: local intent parser)
+    DATABASE_URL     secret, optional        network database URL: scheme://user:password@host[:port]/db
+                                             (absent: the chart's own PostgreSQL)
+    JWT_SECRET       secret, optional        JWT signing secret, at least 32 bytes (absent: generated once)
+
+An absent secret key gets its embedded default (orchestrator.settings.embedded), announced by `up`.
+A key that is present must be good: empty, a placeholder, a short JWT_SECRET or a URL without a
+host is an error, never a silent fallback to the default.
     LOG_LEVEL        DEBUG|INFO|WARNING|ERROR (default INFO), case-insensitive
     ENVIRONMENT      development|production   (default development), case-insensitive
     FEATURE_FLAGS    free text, comma-separated by convention (default "")
@@ -136,6 +141,18 @@ class SecretValues(Mapping[str, str]):
         raise TypeError("SecretValues cannot be pickled")
 
 
+DEFAULT_INGRESS_HOST = "todo-app.local"
+
+
+def ingress_host(release: str, namespace: str) -> str:
+    """The Ingress host of a release: its own for every (release, namespace), so two releases never
+    claim the same host and path (ingress-nginx's admission webhook refuses the second one across
+    namespaces). The default release in the default namespace keeps `todo-app.local`. Pure."""
+    if (release, namespace) == (DEFAULT_RELEASE, DEFAULT_NAMESPACE):
+        return DEFAULT_INGRESS_HOST
+    return f"{release}.{namespace}.local"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything one run needs, validated. Secrets only in `secrets` (repr-safe)."""
@@ -157,6 +174,16 @@ class Settings:
     def secret_values(self) -> dict[str, str]:
         """A plain dict for the Secret writer. Never log it."""
         return dict(self.secrets)
+
+    def with_secrets(self, values: Mapping[str, str]) -> Settings:
+        """These settings with the secret values of the run (the user's plus the embedded defaults)."""
+        from dataclasses import replace
+
+        return replace(self, secrets=SecretValues(values))
+
+    @property
+    def ingress_host(self) -> str:
+        return ingress_host(self.release, self.namespace)
 
     def config_values(self) -> dict[str, str]:
         """The non-secret application settings, for the ConfigMap / Helm values."""
@@ -232,7 +259,7 @@ def load_settings(
     assert log_level is not None and environment is not None and chosen_target is not None
     assert chosen_profile is not None
     return Settings(
-        secrets=SecretValues({k: values[k] for k in SECRET_KEYS}),
+        secrets=SecretValues({k: values[k] for k in SECRET_KEYS if k in values}),
         log_level=log_level,
         environment=environment,
         feature_flags=values["FEATURE_FLAGS"],
@@ -264,14 +291,12 @@ def _secret_problems(
     entries: Mapping[str, Entry],
 ) -> list[str]:
     if value is None:
-        where = f"the environment or {env_file}" if env_file else "the environment"
-        text = f"required key {key} is missing (looked in {where})"
         close = difflib.get_close_matches(key, list(entries), n=1, cutoff=0.75)
-        if close:
-            text += f"; {env_file}:{entries[close[0]].line} sets {close[0]}, a misspelling?"
-        return [text]
+        if close:  # the default would hide a typo
+            return [f"{key} is not set but {env_file}:{entries[close[0]].line} sets {close[0]}, a misspelling?"]
+        return []
     if not value.strip():
-        return [f"required key {key} is empty (set in {origin})"]
+        return [f"{key} is empty (set in {origin}); remove the line to use its default, or set a value"]
     if is_placeholder(value):
         return [f"{key} holds a placeholder value (set in {origin}); put the real value there"]
     if key == "DATABASE_URL":

@@ -119,6 +119,10 @@ MUTANTS: list[Mutant] = [
     Mutant("timeout equals period", "HC003", _set(lambda d: ctr(d, "frontend")["livenessProbe"], "timeoutSeconds", 10)),
     Mutant("probe on an undeclared port", "HC004", lambda d: ctr(d, "backend")["livenessProbe"]["httpGet"].__setitem__("port", 9999)),
     Mutant("probe without a port", "HC004", lambda d: ctr(d, "frontend")["readinessProbe"]["httpGet"].pop("port")),
+    Mutant("frontend readiness is its liveness check", "HC005", lambda d: ctr(d, "frontend")["readinessProbe"].__setitem__(
+        "httpGet", dict(ctr(d, "frontend")["livenessProbe"]["httpGet"]))),
+    Mutant("backend liveness is its readiness check", "HC005", lambda d: ctr(d, "backend")["livenessProbe"].__setitem__(
+        "httpGet", dict(ctr(d, "backend")["readinessProbe"]["httpGet"]))),
     Mutant("service selects no pods", "SVC001", lambda d: svc(d, "backend")["spec"]["selector"].__setitem__("app.kubernetes.io/component", "api")),
     Mutant("service with an empty selector", "SVC001", _set(lambda d: svc(d, "frontend")["spec"], "selector", {})),
     Mutant("targetPort names no container port", "SVC002", lambda d: svc(d, "backend")["spec"]["ports"][0].__setitem__("targetPort", 8080)),

@@ -64,6 +64,17 @@ def test_certificate_issuer_and_digest_references() -> None:
     assert "annotations" not in find(render(), "Ingress")["metadata"], "no issuer annotation by default"
 
 
+def test_the_chart_as_shipped_renders_and_lints_with_its_own_defaults() -> None:
+    """`helm template` and `helm lint --strict` of the chart alone (no --set): what a user of the chart
+    does first. The secret name then defaults to one derived from the release."""
+    from orchestrator.chart.tools import ValidateOptions, check_helm_lint, parse_manifests, render_chart
+
+    bare = ValidateOptions(set_values={})
+    lint = check_helm_lint(bare)
+    assert lint.status is Status.OK, "\n".join(lint.lines())
+    assert parse_manifests(render_chart(bare))
+
+
 def test_overrides_take_effect(override_manifests: Docs) -> None:
     assert find(override_manifests, "Deployment", "backend")["spec"]["replicas"] == 3
     assert find(override_manifests, "Deployment", "frontend")["spec"]["replicas"] == 3
@@ -83,9 +94,12 @@ def test_defaults_render_the_designed_resources(default_manifests: Docs) -> None
         ("Deployment", "todo-app-frontend"),
         ("Ingress", "todo-app"),
         ("NetworkPolicy", "todo-app-backend"),
+        ("NetworkPolicy", "todo-app-database"),
         ("NetworkPolicy", "todo-app-frontend"),
         ("Service", "todo-app-backend"),
+        ("Service", "todo-app-database"),
         ("Service", "todo-app-frontend"),
+        ("StatefulSet", "todo-app-database"),
     ]
     assert all(d["metadata"]["namespace"] == "todo-app" for d in default_manifests)
 
@@ -122,14 +136,15 @@ def test_backend_takes_secrets_by_reference_and_frontend_none(default_manifests:
     assert not [d for d in default_manifests if d["kind"] == "Secret"]
     backend = find(default_manifests, "Deployment", "backend")["spec"]["template"]["spec"]["containers"][0]
     refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in backend["env"] if "valueFrom" in e}
-    assert refs == {k: {"name": "todo-app-secrets", "key": k} for k in ("COHERE_API_KEY", "DATABASE_URL", "JWT_SECRET")}
+    assert refs == {k: {"name": "todo-app-secrets", "key": k, **({"optional": True} if k == "COHERE_API_KEY" else {})}
+                    for k in ("COHERE_API_KEY", "DATABASE_URL", "JWT_SECRET")}
     frontend = find(default_manifests, "Deployment", "frontend")["spec"]["template"]["spec"]["containers"][0]
     assert "secret" not in str(frontend).lower()
 
 
 @pytest.mark.parametrize(
     ("component", "liveness", "readiness", "port"),
-    [("backend", "/health", "/ready", 8000), ("frontend", "/api/health", "/api/health", 3000)],
+    [("backend", "/health", "/ready", 8000), ("frontend", "/api/health", "/health", 3000)],
 )
 def test_probes_ports_and_security(default_manifests: Docs, component: str, liveness: str, readiness: str, port: int) -> None:
     dep = find(default_manifests, "Deployment", component)

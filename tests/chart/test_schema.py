@@ -32,7 +32,6 @@ SCHEMA = json.loads((CHART / "values.schema.json").read_text())
         ({"ingress.className": "traefik"}, "/ingress/className'"),
         ({"backend.probes.liveness.failureThreshold": "1"}, "/backend/probes/liveness/failureThreshold'"),
         ({"podSecurity.runAsUser": "0"}, "/podSecurity/runAsUser'"),
-        ({"secrets.existingSecret": ""}, "/secrets/existingSecret'"),
         ({"secrets.existingSecret": "Not_A_Name"}, "/secrets/existingSecret'"),
         ({"namespace.create": "maybe"}, "/namespace/create'"),
         ({"backend.resources.limits.gpu": "1"}, "additional properties 'gpu' not allowed"),
@@ -45,12 +44,16 @@ def test_schema_rejects(values: dict[str, str], expected: str) -> None:
     assert expected in caught.value.render()
 
 
-def test_existing_secret_is_required() -> None:
-    opts = options()
-    opts = type(opts)(set_values={"secrets.version": "v1"})
-    with pytest.raises(InputError) as caught:
-        render_chart(opts)
-    assert "/secrets/existingSecret'" in caught.value.render()
+def test_the_secret_name_defaults_to_one_derived_from_the_release() -> None:
+    """With only its own defaults the chart renders; the pods then read `<fullname>-secrets`."""
+    from orchestrator.chart.tools import ValidateOptions, parse_manifests
+
+    docs = parse_manifests(render_chart(ValidateOptions(set_values={})))
+    backend = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("-backend"))
+    names = {e["valueFrom"]["secretKeyRef"]["name"] for e in backend["spec"]["template"]["spec"]["containers"][0]["env"]
+             if "valueFrom" in e}
+    assert names == {"todo-app-secrets"}
+    assert not [d for d in docs if d["kind"] == "Secret"]
 
 
 def _objects(node: object, path: str = "#") -> list[tuple[str, dict]]:
@@ -75,7 +78,7 @@ def test_every_object_in_the_schema_is_closed() -> None:
 
 # Keys that only group documented children, and mappings documented as one value.
 GROUPS = {"namespace", "secrets", "config", "podSecurity", "backend", "frontend", "image", "service", "probes",
-          "ingress", "tls", "networkPolicy", "rollout"}
+          "ingress", "tls", "networkPolicy", "rollout", "database", "storage"}
 DOCUMENTED_AS_A_WHOLE = {"resources", "liveness", "readiness"}
 
 

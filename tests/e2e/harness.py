@@ -20,17 +20,28 @@ from fakecluster import FakeCluster, Timings
 
 ROOT = Path(__file__).resolve().parents[2]
 INVOKE = ROOT / ".venv" / "bin" / "invoke"
+# Real pods: probe initial delays at 0.3 of the chart's, periods as in the chart (a 3 s liveness period
+# killed a backend busy hashing passwords under its 500m CPU limit on a loaded machine), the restart
+# back-off at 0.1 (1 s, 2 s, 4 s ...).
 FAST = Timings(ready_after=0.3, slow_ready_after=4.0, crash_interval=0.5, flaky_delay=0.2,
-               flaky_error_seconds=1.5, outage_seconds=3.0, tick=0.1)
+               flaky_error_seconds=1.5, outage_seconds=3.0, tick=0.1, probe_scale=0.3, backoff_scale=0.1)
 
 # Canary secret values, new for every test session (so a search of the git tree means something):
 # shell and YAML metacharacters, a space, non-ASCII, and (JWT) a newline.
 _RUN = secrets.token_hex(4)
 CANARIES = {
     "COHERE_API_KEY": f"co-canary $#'\"=\\ key-ü-{_RUN}",
+    # Replaced by `database_url(...)` while the e2e database runs (real pods connect to it).
     "DATABASE_URL": f"postgresql://todo:pw-canary-%24%23-{_RUN}@db.canary-host.internal:5432/todo?sslmode=require",
     "JWT_SECRET": f"jwt-canary $#'\"=\\ ñ-0123456789abcdef-{_RUN}\nsecond-line-{_RUN}",
 }
+
+
+DATABASE_PASSWORD = f"pw-canary-$#-{_RUN}"  # what the URL's %24%23 decodes to
+
+
+def database_url(host: str, port: int) -> str:
+    return f"postgresql://todo:{urllib.parse.quote(DATABASE_PASSWORD, safe='')}@{host}:{port}/todo"
 
 
 def env_file_text(values: Mapping[str, str]) -> str:
@@ -120,9 +131,14 @@ def _argv_env(cluster: FakeCluster, args: tuple[str, ...], env_file: Path | None
 
 
 def invoke(cluster: FakeCluster, *args: str, env_file: Path | None = None, json_lines: bool = True,
-           timeout: float = 900, extra_env: Mapping[str, str] | None = None) -> CliRun:
+           timeout: float = 900, extra_env: Mapping[str, str] | None = None, root: Path = ROOT,
+           cwd: Path | None = None) -> CliRun:
+    """`invoke ARGS` in `root` (a copy of the repository when a test edits the chart), or from `cwd`
+    (e.g. a directory without a `.env`) with `root` as invoke's search root."""
     argv, env = _argv_env(cluster, args, env_file, json_lines, extra_env)
-    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+    if cwd is not None:
+        argv[1:1] = ["--search-root", str(root)]
+    proc = subprocess.run(argv, cwd=cwd or root, env=env, capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL)
     return CliRun(argv, proc.returncode, proc.stdout, proc.stderr)
 
@@ -131,13 +147,15 @@ class Background:
     """The CLI running in the background, so a test can act on the cluster or the process meanwhile."""
 
     def __init__(self, cluster: FakeCluster, *args: str, env_file: Path | None = None, json_lines: bool = True,
-                 extra_env: Mapping[str, str] | None = None) -> None:
+                 extra_env: Mapping[str, str] | None = None, cwd: Path | None = None) -> None:
         self.argv, env = _argv_env(cluster, args, env_file, json_lines, extra_env)
+        if cwd is not None:
+            self.argv[1:1] = ["--search-root", str(ROOT)]
         self.out = tempfile.TemporaryFile("w+")
         self.err = tempfile.TemporaryFile("w+")
         # Its own process group, as a shell gives a foreground job: a test can signal the whole
         # group (what a terminal's Ctrl-C does) without signalling pytest.
-        self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=env, stdout=self.out, stderr=self.err,
+        self.proc = subprocess.Popen(self.argv, cwd=cwd or ROOT, env=env, stdout=self.out, stderr=self.err,
                                      stdin=subprocess.DEVNULL, text=True, start_new_session=True)
 
     def stdout_so_far(self) -> str:
@@ -207,3 +225,40 @@ def docker_available() -> bool:
 
 def environ_without_secrets() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in CANARIES}
+
+
+# --- real pods --------------------------------------------------------------------------------------
+
+
+def running_container(cluster: FakeCluster, namespace: str, component: str) -> dict[str, Any]:
+    """`docker inspect` of the container the node agent runs for the component's (only) pod."""
+    pods = [p for p in cluster.objects("Pod", namespace)
+            if p["metadata"].get("labels", {}).get("app.kubernetes.io/component") == component]
+    assert len(pods) == 1, [p["metadata"]["name"] for p in pods]
+    status = pods[0]["status"]["containerStatuses"][0]
+    docker_id = status["containerID"].removeprefix("docker://")
+    out = subprocess.run(["/usr/bin/docker", "inspect", docker_id], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)[0]
+
+
+def http(method: str, url: str, body: Mapping[str, Any] | None = None, token: str | None = None,
+         timeout: float = 15) -> tuple[int, Any]:
+    """One JSON request; (status, decoded body)."""
+    import urllib.error
+    import urllib.request
+
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw = response.read()
+            status = response.status
+    except urllib.error.HTTPError as err:
+        raw, status = err.read(), err.code
+    try:
+        return status, json.loads(raw or b"null")
+    except ValueError:
+        return status, raw.decode("utf-8", "replace")

@@ -1,11 +1,19 @@
-"""up -> no-op up -> status -> rotate-secrets -> down -> down again, through the real CLI."""
+"""up -> no-op up -> status -> rotate-secrets -> down -> down again, through the real CLI, once through
+each way `/health` is reached: the NodePort, the ingress, and `kubectl port-forward` (the only way on
+kind, k3d and the docker driver on macOS/Windows, where the node address is not reachable)."""
 
 from __future__ import annotations
 
+import random
+import subprocess
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from fakecluster.network import port_is_free
 from tests.e2e.harness import (
     CANARIES,
     FAST,
@@ -13,9 +21,11 @@ from tests.e2e.harness import (
     decoded,
     deployment_images,
     helm_release_records,
+    http,
     invoke,
     leaks,
     pod_uids,
+    running_container,
     write_env,
 )
 from fakecluster import FakeCluster, Timings
@@ -24,10 +34,54 @@ pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 NS = "todo-app"
 
 
-def test_up_noop_status_rotate_down(cluster: FakeCluster, env_file: Path, tmp_path: Path) -> None:
+def _free_loopback_address() -> str:
+    """A 127.x address of this test's own whose port 80 is free (other fake clusters may hold 127.0.0.1:80)."""
+    for _ in range(50):
+        address = f"127.0.{random.randint(1, 250)}.{random.randint(2, 250)}"
+        if port_is_free(80, address):
+            return address
+    raise AssertionError("no loopback address with a free port 80")
+
+
+@pytest.fixture(params=["nodeport", "ingress", "port-forward"])
+def health_path(request: pytest.FixtureRequest,
+                cluster_options: dict[str, Any]) -> Iterator[tuple[str, FakeCluster]]:
+    """The suite's cluster, set up so that exactly one of the three ways to /health works."""
+    path = request.param
+    options = dict(cluster_options)
+    if path != "nodeport":
+        options["ingress_address"] = _free_loopback_address()
+        options["ingress_port"] = 80 if path == "ingress" else "none"
+    with FakeCluster("healthy", **options) as cluster:
+        if path != "nodeport":
+            # `minikube ip` is an address with nothing on the node ports: the ingress on :80 (as with
+            # `minikube tunnel`), or nothing at all (the docker driver on macOS: port-forward only).
+            cluster.set_minikube(ip=options["ingress_address"])
+        if not cluster.real_pods:
+            cluster.start_upstream()  # a backend still starting would time out and let port-forward win
+        if path == "ingress":
+            subprocess.run(["minikube", "addons", "enable", "ingress"], env=cluster.env, check=True,
+                           capture_output=True)
+            cluster.wait_for(lambda: cluster.get("ValidatingWebhookConfiguration", "", "ingress-nginx-admission"))
+        yield path, cluster
+
+
+def _health_url_is_through(path: str, url: str, cluster: FakeCluster) -> bool:
+    address = cluster.minikube_state.get("ip", "127.0.0.1")
+    if path == "ingress":
+        return url == f"http://{address}/health"
+    if path == "nodeport":
+        return url.startswith(f"http://{address}:3")
+    return url.startswith("http://127.0.0.1:") and not url.startswith(f"http://{address}")
+
+
+def test_up_noop_status_rotate_down(health_path: tuple[str, FakeCluster], env_file: Path, tmp_path: Path) -> None:
+    path, cluster = health_path
     # -- first up: everything is created -------------------------------------------------------
     first = invoke(cluster, "up", env_file=env_file)
     assert first.returncode == 0, first.explain()
+    (ok,) = first.named("health.ok")
+    assert _health_url_is_through(path, ok["url"], cluster), (path, ok)
     assert first.finished["exit_code"] == 0
     assert set(first.finished["phases"]) >= {"input", "cluster", "images", "load", "secret", "release",
                                              "rollout", "health"}
@@ -46,6 +100,36 @@ def test_up_noop_status_rotate_down(cluster: FakeCluster, env_file: Path, tmp_pa
     images = deployment_images(cluster, NS)
     assert sorted(img for imgs in images.values() for img in imgs) == sorted(built.values())
     assert not any(img.endswith(":latest") for imgs in images.values() for img in imgs)
+
+    # The app runs for real: each component's container from the deployed tag, under the pod's
+    # security context; /health through the frontend container (which calls the backend by its
+    # Service name); a user and a task through the frontend's /api route; the backend's own log.
+    for component in ("backend", "frontend"):
+        container = running_container(cluster, NS, component)
+        deployed = next(img for name, imgs in images.items() if name.endswith(component) for img in imgs)
+        assert container["Config"]["Image"] == deployed and container["State"]["Running"]
+        host = container["HostConfig"]
+        assert container["Config"]["User"] == "10001:10001" and host["ReadonlyRootfs"] is True
+        assert host["CapDrop"] == ["ALL"] and "no-new-privileges:true" in host["SecurityOpt"]
+        assert "seccomp=unconfined" not in host["SecurityOpt"] and host["Memory"] == 512 * 2**20
+    port = cluster.node_port(NS, "todo-app-frontend")
+    status, body = http("GET", f"http://127.0.0.1:{port}/health")
+    assert status == 200 and body["status"] == "ok", body
+    email = f"e2e-{uuid.uuid4().hex[:8]}@example.org"
+    status, _ = http("POST", f"http://127.0.0.1:{port}/api/auth/register", {"email": email, "password": "pw-12345678"})
+    assert status == 201
+    status, token = http("POST", f"http://127.0.0.1:{port}/api/auth/login", {"email": email, "password": "pw-12345678"})
+    assert status == 200, token
+    bearer = token["access_token"]
+    status, task = http("POST", f"http://127.0.0.1:{port}/api/tasks", {"title": "ship it"}, bearer)
+    assert status == 201, (task, [(e["reason"], e["message"]) for e in cluster.objects("Event", NS)
+                                  if e["type"] == "Warning" or e["reason"] == "Killing"])
+    status, tasks = http("GET", f"http://127.0.0.1:{port}/api/tasks", token=bearer)
+    assert status == 200 and [t["title"] for t in tasks] == ["ship it"]
+    logs = invoke(cluster, "logs", "backend", env_file=env_file, json_lines=False)
+    assert logs.returncode == 0, logs.explain()
+    assert '"started"' in logs.stdout and '"database schema ready"' in logs.stdout, logs.stdout
+    assert not leaks(logs.output)
 
     # No secret value outside the Secret: other objects, helm's release records, the CLI output.
     for kind in ("Deployment", "ConfigMap", "Service", "Pod", "ReplicaSet", "Event", "Ingress"):
@@ -77,6 +161,7 @@ def test_up_noop_status_rotate_down(cluster: FakeCluster, env_file: Path, tmp_pa
     assert report["secret"] == secrets[0]["metadata"]["name"]
     assert {w["status"] for w in report["workloads"]} == {"Current"}
     assert report["health"]["ok"] is True
+    assert _health_url_is_through(path, report["health"]["url"], cluster), (path, report["health"])
 
     # -- rotate one key -----------------------------------------------------------------------------
     rotated_values = {**CANARIES, "COHERE_API_KEY": "co-canary-rotated-9c1d $#'\"=\\ é"}

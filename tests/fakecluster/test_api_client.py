@@ -175,3 +175,36 @@ def test_watch_from_a_compacted_resource_version_gets_410_expired(monkeypatch: p
         event = json.loads(response.text.splitlines()[0])
         assert event["type"] == "ERROR"
         assert event["object"]["code"] == 410 and event["object"]["reason"] == "Expired"
+
+
+def _client_version() -> tuple[int, int]:
+    from importlib.metadata import version
+
+    major, minor, *_ = version("kubernetes").split(".")
+    return int(major), int(minor)
+
+
+def test_expire_watches_on_demand_and_what_the_client_makes_of_it(cluster: FakeCluster, api: client.ApiClient,
+                                                                    namespace: str) -> None:
+    """cluster.expire_watches(n): the next n watches from a resourceVersion get the real 410 ERROR
+    event. The client's own Watch turns it into ApiException(410) when it deserializes; with
+    deserialize=False (34.1+) it fails with KeyError('raw_object') instead, and before 34.1 the
+    argument does not exist: that is why orchestrator/kube/rollout/wait.py reads the stream itself."""
+    core = client.CoreV1Api(api)
+    core.create_namespaced_config_map(namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="before")))
+    start = core.list_namespaced_config_map(namespace).metadata.resource_version
+
+    cluster.expire_watches(1)
+    with pytest.raises(ApiException) as expired:
+        list(watch.Watch().stream(core.list_namespaced_config_map, namespace, resource_version=start,
+                                  timeout_seconds=2))
+    assert expired.value.status == 410 and "too old resource version" in str(expired.value.reason)
+    watches = [r for r in cluster.requests if r.query.get("watch")]
+    assert watches[-1].status == 200  # the error travels inside the stream, not as the HTTP status
+
+    cluster.expire_watches(1)
+    fresh = core.list_namespaced_config_map(namespace).metadata.resource_version
+    expected: type[BaseException] = KeyError if _client_version() >= (34, 1) else TypeError
+    with pytest.raises(expected):
+        list(watch.Watch().stream(core.list_namespaced_config_map, namespace, resource_version=fresh,
+                                  timeout_seconds=2, deserialize=False))

@@ -75,3 +75,31 @@ def test_cli_runs_the_command_against_the_cluster_and_passes_its_exit_code(tmp_p
     assert proc.stdout == "Active"
     kubeconfig = (tmp_path / "kubeconfig").read_text()
     assert "current-context: minikube" in kubeconfig and "server: http://127.0.0.1:" in kubeconfig
+
+
+def test_every_scenario_name_still_works_from_the_cli(tmp_path: Path) -> None:
+    from fakecluster import Scenario
+
+    runs = [(scenario, "real") for scenario in Scenario] + [(Scenario.CRASH_LOOP, "scripted")]
+    for scenario, pods in runs:
+        proc = subprocess.run([sys.executable, "-m", "fakecluster", "--scenario", scenario.value, "--pods", pods,
+                               "--state-dir", str(tmp_path / f"{scenario.value}-{pods}"), "--ingress-port", "none",
+                               "--upstream", "builtin", "--", "sh", "-c", "cat $FAKE_MINIKUBE_STATE >/dev/null"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, (scenario, pods, proc.stderr)
+        assert (tmp_path / f"{scenario.value}-{pods}" / "scenario").read_text() == scenario.value
+
+
+def test_the_cli_runs_pods_as_containers_by_default(tmp_path: Path) -> None:
+    manifest = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: hello}\nspec:\n  selector: {matchLabels: "
+                "{app: hello}}\n  template:\n    metadata: {labels: {app: hello}}\n    spec:\n      containers:\n"
+                "      - name: hello\n        image: python:3.11-slim\n        imagePullPolicy: Never\n"
+                "        command: [sh, -c, 'echo hello from $(hostname); sleep 600']\n")
+    script = ("minikube image load python:3.11-slim && kubectl apply -f - >/dev/null && "
+              "kubectl wait --for=condition=Ready pod -l app=hello --timeout=90s >/dev/null && sleep 1 && "
+              "kubectl logs deploy/hello")
+    proc = subprocess.run([sys.executable, "-m", "fakecluster", "--state-dir", str(tmp_path), "--ingress-port",
+                           "none", "--", "sh", "-c", script], cwd=ROOT, capture_output=True, text=True,
+                          timeout=180, input=manifest)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("hello from hello-"), proc.stdout  # the container's hostname: the pod name

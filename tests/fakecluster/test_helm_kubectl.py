@@ -167,7 +167,8 @@ def test_project_chart_installs_and_becomes_ready(cluster: FakeCluster, namespac
          "--from-literal=JWT_SECRET=j"], env)
     proc = run(["helm", "upgrade", "--install", "todo", str(PROJECT_CHART), "-n", namespace, "--wait",
                 "--timeout", "30s", "--set", "secrets.existingSecret=todo-secrets",
-                "--set", "backend.image.tag=fake1", "--set", "frontend.image.tag=fake1"], env, check=False)
+                "--set", "backend.image.tag=fake1", "--set", "frontend.image.tag=fake1",
+                "--set", "database.enabled=false"], env, check=False)  # DATABASE_URL is given
     assert proc.returncode == 0, proc.stderr
     deployments = cluster.objects("Deployment", namespace)
     assert len(deployments) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from fakecluster import FakeCluster
 
@@ -37,7 +38,6 @@ def test_missing_profile(cluster: FakeCluster) -> None:
 
 def test_ip_docker_env_and_update_context(cluster: FakeCluster) -> None:
     assert run(["minikube", "ip"], cluster.env).stdout.strip() == "127.0.0.1"
-    assert 'export DOCKER_HOST="unix:///var/run/docker.sock"' in run(["minikube", "docker-env"], cluster.env).stdout
     assert str(cluster.port) in run(["minikube", "-p", "minikube", "update-context"], cluster.env).stdout
     profiles = json.loads(run(["minikube", "profile", "list", "-o", "json"], cluster.env).stdout)
     assert [p["Name"] for p in profiles["valid"]] == ["minikube"]
@@ -68,3 +68,60 @@ def test_addons(cluster: FakeCluster) -> None:
     assert cluster.get("IngressClass", "", "nginx")["spec"]["controller"] == "k8s.io/ingress-nginx"
     run(["minikube", "addons", "disable", "ingress"], cluster.env)
     cluster.wait_for(lambda: not cluster.objects("Deployment", "ingress-nginx"), timeout=3)
+
+
+def test_start_creates_a_missing_profile_with_the_addons_asked_for(cluster: FakeCluster) -> None:
+    cluster.set_minikube(exists=False, host="Stopped", kubelet="Stopped", apiserver="Stopped")
+    run(["minikube", "start", "--addons=ingress"], cluster.env)
+    state = cluster.minikube_state
+    assert state["exists"] and state["host"] == "Running" and state["addons"].get("ingress") is True
+    run(["kubectl", "get", "ns"], cluster.env)
+
+
+def test_pause_and_unpause(cluster: FakeCluster) -> None:
+    run(["minikube", "pause"], cluster.env)
+    status = json.loads(run(["minikube", "status", "-o", "json"], cluster.env, check=False).stdout)
+    assert (status["Host"], status["APIServer"], status["Kubelet"]) == ("Running", "Paused", "Stopped")
+    assert run(["kubectl", "get", "ns", "--request-timeout=2s"], cluster.env, check=False).returncode != 0
+    run(["minikube", "unpause"], cluster.env)
+    status = json.loads(run(["minikube", "status", "-o", "json"], cluster.env).stdout)
+    assert status["APIServer"] == "Running"
+    run(["kubectl", "get", "ns"], cluster.env)
+
+
+def test_update_context_repairs_a_misconfigured_kubeconfig(cluster: FakeCluster) -> None:
+    cluster.set_minikube(kubeconfig="Misconfigured")
+    assert json.loads(run(["minikube", "status", "-o", "json"], cluster.env, check=False).stdout)["Kubeconfig"] \
+        == "Misconfigured"
+    run(["minikube", "update-context"], cluster.env)
+    assert cluster.minikube_state["kubeconfig"] == "Configured"
+
+
+def test_docker_env_is_tcp_with_tls_for_docker_and_ssh_for_containerd(cluster: FakeCluster) -> None:
+    """As kubernetes/minikube cmd/minikube/cmd/docker-env.go prints them; the TLS endpoint is a real
+    engine behind mutual TLS: a client with minikube's certificates gets in, one without does not."""
+    import ssl
+    import urllib.request
+
+    env = dict(line.removeprefix("export ").replace('"', "").split("=", 1)
+               for line in run(["minikube", "docker-env"], cluster.env).stdout.splitlines() if line.startswith("export"))
+    assert env["DOCKER_TLS_VERIFY"] == "1" and env["MINIKUBE_ACTIVE_DOCKERD"] == "minikube"
+    assert env["DOCKER_HOST"].startswith("tcp://127.0.0.1:")
+    certs = Path(env["DOCKER_CERT_PATH"])
+    assert {p.name for p in certs.iterdir()} >= {"ca.pem", "cert.pem", "key.pem"}
+    url = env["DOCKER_HOST"].replace("tcp://", "https://") + "/_ping"
+    trusted = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+    anonymous = urllib.request.build_opener(urllib.request.HTTPSHandler(context=trusted))
+    try:
+        anonymous.open(url, timeout=10)
+        raise AssertionError("the engine answered a client without a certificate")
+    except OSError:
+        pass
+    trusted.load_cert_chain(str(certs / "cert.pem"), str(certs / "key.pem"))
+    with urllib.request.build_opener(urllib.request.HTTPSHandler(context=trusted)).open(url, timeout=10) as answer:
+        assert answer.read() == b"OK"
+
+    cluster.set_minikube(container_runtime="containerd")
+    proc = run(["minikube", "docker-env"], cluster.env)
+    assert 'export DOCKER_HOST="ssh://docker@127.0.0.1:' in proc.stdout and "DOCKER_TLS_VERIFY" not in proc.stdout
+    assert "containerd runtime is a highly experimental feature" in proc.stderr

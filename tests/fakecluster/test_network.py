@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -125,3 +127,41 @@ def test_paths_come_from_the_caller_or_the_environment(monkeypatch: pytest.Monke
     assert told.backend_dir == BACKEND_DIR and told.tools_bin == tmp_path / "tools"
     assert told.env["PATH"].split(os.pathsep)[:2] == [str(told.bin_dir), str(tmp_path / "tools")]
     assert Upstream(None, told.backend_dir).spec == "backend"
+
+
+def _forward(cluster: FakeCluster, *args: str) -> tuple[subprocess.Popen[str], list[str]]:
+    proc = subprocess.Popen(["kubectl", "port-forward", *args], env=cluster.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line.rstrip("\n"))
+        if line.startswith("Forwarding from 127.0.0.1:") or line.startswith("error"):
+            break
+    return proc, lines
+
+
+def test_kubectl_port_forward_is_emulated_and_every_other_command_is_the_real_kubectl(
+        cluster: FakeCluster, namespace: str, local_image: str) -> None:
+    assert "Client Version: v1.35" in run(["kubectl", "version", "--client"], cluster.env).stdout
+    install_tiny(cluster, namespace, local_image, load=False)
+    # The pod exists but is not running (its image is not on the node): kubectl's refusal, exit 1.
+    cluster.wait_for(lambda: cluster.objects("Pod", namespace), timeout=5)
+    refused = run(["kubectl", "port-forward", "svc/tiny-web", "0:80", "-n", namespace], cluster.env, check=False)
+    assert refused.returncode == 1
+    assert "error: unable to forward port because pod is not running. Current status=Pending" in refused.stderr
+
+    run(["minikube", "image", "load", local_image], cluster.env)
+    cluster.wait_for(lambda: all(p.get("status", {}).get("phase") == "Running" for p in cluster.objects("Pod", namespace)),
+                     timeout=5)
+    proc, lines = _forward(cluster, "svc/tiny-web", "0:80", "--namespace", namespace, "--address", "127.0.0.1")
+    try:
+        match = re.fullmatch(r"Forwarding from 127\.0\.0\.1:(\d+) -> 8000", lines[-1])  # the Service's targetPort
+        assert match, lines
+        assert get(f"http://127.0.0.1:{match.group(1)}/health").json() == {"status": "ok"}
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    assert f"Handling connection for {match.group(1)}" in out
+    missing = run(["kubectl", "port-forward", "svc/nope", "0:80", "-n", namespace], cluster.env, check=False)
+    assert missing.returncode == 1 and 'services "nope" not found' in missing.stderr

@@ -62,6 +62,10 @@ Per-component resource names.
 {{- printf "%s-frontend" (include "todo-app.fullname" .) }}
 {{- end }}
 
+{{- define "todo-app.database.fullname" -}}
+{{- printf "%s-database" (include "todo-app.fullname" .) }}
+{{- end }}
+
 {{- define "todo-app.configmap.fullname" -}}
 {{- printf "%s-config" (include "todo-app.fullname" .) }}
 {{- end }}
@@ -83,10 +87,12 @@ the chart's appVersion; "latest" is refused here as well as by the schema.
 {{- end }}
 
 {{/*
-The secret name, required.
+The name of the Secret the pods read (keys COHERE_API_KEY, DATABASE_URL, JWT_SECRET; see values.yaml):
+secrets.existingSecret, or "<fullname>-secrets" by default. The chart never renders a Secret: it must
+exist in the release namespace (the orchestrator writes a versioned one and passes its name).
 */}}
-{{- define "todo-app.existingSecret" -}}
-{{- required "secrets.existingSecret is required: the name of the Secret holding COHERE_API_KEY, DATABASE_URL and JWT_SECRET" .Values.secrets.existingSecret }}
+{{- define "todo-app.secretName" -}}
+{{- default (printf "%s-secrets" (include "todo-app.fullname" .)) .Values.secrets.existingSecret }}
 {{- end }}
 
 {{/*

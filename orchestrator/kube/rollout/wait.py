@@ -18,12 +18,13 @@ Verdicts:
 
 from __future__ import annotations
 
+import enum
 import functools
 import json
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,8 @@ from orchestrator.kube.rollout.hints import hint_for
 from orchestrator.kube.rollout.status import Diagnosis, Result, Status, compute, diagnose_pod, name_of
 
 LogsFn = Callable[[str, str, str], list[str]]
+# (namespace, pod) -> the kubelet's probe failure messages for that pod ("Readiness probe failed: ..."), oldest first
+ProbeFailuresFn = Callable[[str, str], list[str]]
 Obj = Mapping[str, Any]
 
 WATCH_CHUNK_S = 30
@@ -47,10 +50,12 @@ class ResourceReport:
     diagnosis: Diagnosis | None = None
     hint: str = ""
     logs: list[str] = field(default_factory=list)
+    probe_failures: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         r = self.result
         out = [f"{self.resource}: {r.status} {r.reason} ({r.message})"]
+        out += [f"  probe: {line}" for line in self.probe_failures]
         if self.hint:
             out.append(f"  fix: {self.hint}")
         out += [f"  | {line}" for line in self.logs]
@@ -65,6 +70,7 @@ class RolloutOutcome:
     not_ready: list[ResourceReport] = field(default_factory=list)
     retries: int = 0
     mode: str = "watch"  # watch | poll
+    relists: int = 0  # watches the server ended as expired (410), each followed by a new list
 
     def details(self) -> list[str]:
         return [line for report in self.not_ready for line in report.lines()]
@@ -107,7 +113,6 @@ class _Feed(threading.Thread):
         self.lock = lock
         self.deadline = deadline
         self.polling = False
-        self._watch: Any = None
         self._resp: Any = None
 
     def _selector_kwargs(self) -> dict[str, Any]:
@@ -126,10 +131,9 @@ class _Feed(threading.Thread):
         return items, (data.get("metadata") or {}).get("resourceVersion")
 
     def run(self) -> None:
-        from kubernetes import watch
-
         backoff = 0.2
         short_watches = 0
+        expired_in_a_row = 0
         while not self.stop_event.is_set():
             try:
                 items, version = self._list()
@@ -147,26 +151,23 @@ class _Feed(threading.Thread):
             remaining = max(1, int(min(WATCH_CHUNK_S, self.deadline - time.monotonic() + 1)))
             began, events = time.monotonic(), 0
             try:
-                self._watch = watch.Watch()
-                kwargs = dict(self._selector_kwargs(), timeout_seconds=remaining, _request_timeout=(5, remaining + 5),
-                              deserialize=False)
-                if version:
-                    kwargs["resource_version"] = version
-                for event in self._watch.stream(self._opening(self.lister.list_fn), self.namespace, **kwargs):
+                for event in self._watch_stream(version, remaining):
                     if self.stop_event.is_set():
                         break
-                    kind_of_event = event.get("type") if isinstance(event, Mapping) else None
-                    obj = event.get("object") if isinstance(event, Mapping) else None
-                    if kind_of_event not in ("ADDED", "MODIFIED", "DELETED", "BOOKMARK") or not isinstance(obj, Mapping):
-                        raise ValueError("not a watch event")
                     events += 1
-                    if kind_of_event != "BOOKMARK":
-                        self.out.put(("event", self.lister.kind, kind_of_event, dict(obj, kind=self.lister.kind)))
+                    if event.kind is not EventKind.BOOKMARK:
+                        self.out.put(("event", self.lister.kind, event.kind.value, dict(event.obj, kind=self.lister.kind)))
             except Exception as exc:
                 if self.stop_event.is_set():
                     return
                 status = kube.status_of(exc)
-                if status == 410:
+                if status == EXPIRED:
+                    # The resourceVersion is older than the server keeps (compaction, a small watch
+                    # cache): list again and watch from the new list, as client-go's reflector does.
+                    self.out.put(("relist", self.lister.kind))
+                    expired_in_a_row += 1
+                    if expired_in_a_row > 1:
+                        self.stop_event.wait(min(0.2 * 2 ** (expired_in_a_row - 2), 3.0))
                     continue
                 if status is not None and kube.is_retryable_status(status):
                     backoff = self._retry(exc, backoff)
@@ -174,11 +175,43 @@ class _Feed(threading.Thread):
                 self.polling = True
                 self.out.put(("mode", self.lister.kind, "poll"))
                 continue
+            expired_in_a_row = 0
             if events == 0 and time.monotonic() - began < 1.0:
                 short_watches += 1
                 if short_watches >= MAX_SHORT_WATCHES:
                     self.polling = True
                     self.out.put(("mode", self.lister.kind, "poll"))
+
+    def _watch_stream(self, version: str | None, remaining: int) -> Iterator[WatchEvent]:
+        """One watch request, read line by line; an ERROR event raises ApiException with its code.
+
+        Not `kubernetes.watch.Watch`: its `deserialize=False` (which keeps the client from building a
+        model object per event) does not exist before client 34.1 (the argument reaches the API call:
+        TypeError), and from 34.1 to 37 an ERROR event in that mode raises KeyError('raw_object')
+        instead of the ApiException with the 410 (kubernetes-client/python
+        kubernetes/base/watch/watch.py, `stream`). Reading the stream here behaves the same on every
+        client version in pyproject.toml's range.
+        """
+        kwargs: dict[str, Any] = dict(self._selector_kwargs(), watch=True, timeout_seconds=remaining,
+                                      _preload_content=False, _request_timeout=(5, remaining + 5))
+        if version:
+            kwargs["resource_version"] = version
+        resp = self._opening(self.lister.list_fn)(self.namespace, **kwargs)
+        try:
+            for line in _lines(resp):
+                event = parse_event(line)
+                if event is None:
+                    continue
+                if event.kind is EventKind.ERROR:
+                    from kubernetes.client.exceptions import ApiException
+
+                    raise ApiException(status=event.code, reason=event.reason)
+                yield event
+        finally:
+            # close() drops the connection (a watch's leftovers must not be read by the next request);
+            # shutdown() is only for cutting a blocked read from another thread (see shutdown below).
+            resp.close()
+            resp.release_conn()
 
     def _opening(self, list_fn: Callable[..., Any]) -> Callable[..., Any]:
         """Wrap the list call the watch makes, to hold its response: shutdown() can then cut it.
@@ -200,11 +233,59 @@ class _Feed(threading.Thread):
     def shutdown(self) -> None:
         """Stop at once: also cut a watch blocked in a read."""
         self.stop_event.set()
-        if self._watch is not None:
-            self._watch.stop()
         resp = self._resp
         if resp is not None:
             _cut(resp)
+
+
+EXPIRED = 410  # Gone: "too old resource version"
+
+
+class EventKind(enum.Enum):
+    ADDED = "ADDED"
+    MODIFIED = "MODIFIED"
+    DELETED = "DELETED"
+    BOOKMARK = "BOOKMARK"
+    ERROR = "ERROR"
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    kind: EventKind
+    obj: dict[str, Any]
+    code: int = 0  # ERROR events: the Status code (410 when the resourceVersion expired)
+    reason: str = ""  # ERROR events: "<reason>: <message>" of the Status
+
+
+def parse_event(line: bytes) -> WatchEvent | None:
+    """One line of a watch stream; None for a blank line. Raises ValueError for anything else.
+
+    The API server ends a watch it cannot serve with one ERROR event whose object is a Status
+    (kubernetes/kubernetes staging/src/k8s.io/apiserver/pkg/endpoints/handlers/watch.go); an expired
+    resourceVersion is code 410, reason Expired (staging/src/k8s.io/apiserver/pkg/storage/cacher/watch_cache.go).
+    """
+    if not line.strip():
+        return None
+    data = json.loads(line)
+    kind, obj = EventKind(data.get("type")), data.get("object")
+    if not isinstance(obj, dict):
+        raise ValueError("a watch event without an object")
+    if kind is EventKind.ERROR:
+        code = obj.get("code")
+        return WatchEvent(kind, obj, code=code if isinstance(code, int) else 500,
+                          reason=f"{obj.get('reason', '')}: {obj.get('message', '')}")
+    return WatchEvent(kind, obj)
+
+
+def _lines(resp: Any) -> Iterator[bytes]:
+    """The lines of a streamed response, as they arrive (a chunk may hold part of a line, or several)."""
+    pending = b""
+    for chunk in resp.stream(amt=None, decode_content=False):
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        yield from complete
+    if pending:
+        yield pending
 
 
 def _cut(resp: Any) -> None:
@@ -255,7 +336,38 @@ def evaluate(names: Sequence[str], deployments: Mapping[str, Obj], pods: Mapping
     return verdict
 
 
-def _reports(verdict: Verdict, namespace: str, logs_fn: LogsFn | None) -> list[ResourceReport]:
+def _unready_container(pod: Obj | None) -> str:
+    for status in (pod or {}).get("status", {}).get("containerStatuses") or []:
+        if not status.get("ready"):
+            return str(status.get("name", ""))
+    return ""
+
+
+def _probe_report(report: ResourceReport, namespace: str, pod: Obj | None, logs_fn: LogsFn | None,
+                  probes_fn: ProbeFailuresFn | None) -> None:
+    """A pod that runs but never turns Ready: what its probes said, and its own log."""
+    if probes_fn is None:
+        return
+    try:
+        failures = probes_fn(namespace, report.resource.removeprefix("pod/"))
+    except Exception as exc:  # the events are a bonus; never hide the report
+        failures = [f"(events unavailable: {type(exc).__name__})"]
+    if not failures:
+        return
+    report.probe_failures = failures[-3:]
+    container = _unready_container(pod)
+    report.hint = (f"the container {container or '?'} runs but its probe keeps failing: fix what the probe "
+                   "checks (for /ready: the database it must reach), then `invoke up`; "
+                   f"`kubectl describe pod {report.resource.removeprefix('pod/')}` shows every probe result")
+    if logs_fn is not None and container:
+        try:
+            report.logs = list(logs_fn(namespace, report.resource.removeprefix("pod/"), container))[-20:]
+        except Exception as exc:  # logs are a bonus; never hide the diagnosis
+            report.logs = [f"(logs unavailable: {type(exc).__name__})"]
+
+
+def _reports(verdict: Verdict, namespace: str, logs_fn: LogsFn | None, probes_fn: ProbeFailuresFn | None = None,
+             pods: Mapping[str, Obj] | None = None) -> list[ResourceReport]:
     reports: list[ResourceReport] = []
     for name, result in verdict.deployments.items():
         if result.status is Status.CURRENT:
@@ -275,6 +387,8 @@ def _reports(verdict: Verdict, namespace: str, logs_fn: LogsFn | None) -> list[R
                         report.logs = list(logs_fn(namespace, pod_name, diagnosis.container))[-20:]
                     except Exception as exc:  # logs are a bonus; never hide the diagnosis
                         report.logs = [f"(logs unavailable: {type(exc).__name__})"]
+            elif pod_result.status is Status.IN_PROGRESS:
+                _probe_report(report, namespace, (pods or {}).get(pod_name), logs_fn, probes_fn)
             reports.append(report)
     return reports
 
@@ -300,6 +414,7 @@ def wait_for_rollout(
     poll_interval: float = 1.0,
     logs_fn: LogsFn | None = None,
     *,
+    probes_fn: ProbeFailuresFn | None = None,
     selector: str | None = None,
     listers: list[_Lister] | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -323,6 +438,7 @@ def wait_for_rollout(
     seen: dict[str, dict[str, Obj]] = {"Deployment": {}, "Pod": {}}
     synced: set[str] = set()
     modes: dict[str, str] = {}
+    relists = 0
     last: dict[str, tuple[object, ...]] = {}
 
     def report_changes(verdict: Verdict) -> None:
@@ -359,6 +475,8 @@ def wait_for_rollout(
                     raise kube.api_error(entry[2], f"watching {kind}s in {namespace}") from entry[2]
                 if tag == "mode":
                     modes[kind] = entry[2]
+                elif tag == "relist":
+                    relists += 1
                 elif tag == "sync":
                     seen[kind] = {name_of(o): o for o in entry[2]}
                     synced.add(kind)
@@ -390,9 +508,10 @@ def wait_for_rollout(
         ok=verdict.ok,
         reason=verdict.reason,
         seconds=round(clock() - started, 3),
-        not_ready=[] if verdict.ok else _reports(verdict, namespace, logs_fn),
+        not_ready=[] if verdict.ok else _reports(verdict, namespace, logs_fn, probes_fn, seen["Pod"]),
         retries=counter.count,
         mode="poll" if "poll" in modes.values() else "watch",
+        relists=relists,
     )
 
 
@@ -402,19 +521,41 @@ def _restarts(pod: Obj | None) -> int:
     return sum(int(c.get("restartCount") or 0) for c in statuses)
 
 
+def api_probe_failures_fn(api_client: Any) -> ProbeFailuresFn:
+    """The pod's `Unhealthy` events (the kubelet's probe failures), oldest first, with their counts."""
+
+    def fetch(namespace: str, pod: str) -> list[str]:
+        from kubernetes.client import CoreV1Api
+
+        response: Any = CoreV1Api(api_client).list_namespaced_event(
+            namespace, field_selector=f"involvedObject.name={pod},reason=Unhealthy", _request_timeout=10,
+            _preload_content=False)
+        items = json.loads(response.data).get("items") or []
+        items.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+        return [f"{e.get('message', '')}" + (f" ({e['count']} times)" if (e.get("count") or 1) > 1 else "")
+                for e in items]
+
+    return fetch
+
+
 def api_logs_fn(api_client: Any, tail_lines: int = 20) -> LogsFn:
-    """Last log lines of a container (its previous run when it restarted). Wrap it with redaction."""
+    """Last log lines of a container (its previous run when it restarted). Wrap it with redaction.
+
+    The body is read raw (`_preload_content=False`): clients 34 to 36 hand a text/plain answer back
+    as the text of a bytes object ("b'...'"), 37 as a str."""
 
     def fetch(namespace: str, pod: str, container: str) -> list[str]:
         from kubernetes.client import CoreV1Api
 
         core = CoreV1Api(api_client)
+        kwargs: dict[str, Any] = dict(container=container, tail_lines=tail_lines, _request_timeout=10,
+                                      _preload_content=False)
+        resp: Any  # the raw response (`_preload_content=False`), not the declared str
         try:
-            text = core.read_namespaced_pod_log(pod, namespace, container=container, tail_lines=tail_lines,
-                                                previous=True, _request_timeout=10)
+            resp = core.read_namespaced_pod_log(pod, namespace, previous=True, **kwargs)
         except Exception:
-            text = core.read_namespaced_pod_log(pod, namespace, container=container, tail_lines=tail_lines,
-                                                _request_timeout=10)
-        return str(text or "").splitlines()[-tail_lines:]
+            resp = core.read_namespaced_pod_log(pod, namespace, **kwargs)
+        text = resp.data.decode("utf-8", errors="replace")
+        return text.splitlines()[-tail_lines:]
 
     return fetch

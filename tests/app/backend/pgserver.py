@@ -60,9 +60,14 @@ class PostgresServer:
         if result.returncode != 0:
             raise RuntimeError(f"{argv[0]} failed ({result.returncode}): {result.stderr[-2000:]}")
 
-    def start(self) -> None:
+    def start(self, listen: tuple[str, ...] = ("127.0.0.1",), hba: tuple[str, ...] = ()) -> None:
+        """`listen`: addresses to serve on; `hba`: extra pg_hba.conf lines (e.g. password logins
+        from containers: `host all all 172.16.0.0/12 scram-sha-256`)."""
         self._run("initdb", "-D", str(self.data_dir), "-A", "trust", "-U", "postgres", "-E", "UTF8")
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        if hba:
+            with (self.data_dir / "pg_hba.conf").open("a") as handle:
+                handle.write("".join(line + "\n" for line in hba))
+        options = f"-p {self.port} -k {self.root} -c listen_addresses={','.join(listen)} -c fsync=off"
         self._run(
             "pg_ctl", "-D", str(self.data_dir), "-l", str(self.root / "server.log"),
             "-o", options, "-w", "-t", "30", "start",
@@ -75,7 +80,7 @@ class PostgresServer:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_server() -> PostgresServer:
+def start_server(listen: tuple[str, ...] = ("127.0.0.1",), hba: tuple[str, ...] = ()) -> PostgresServer:
     """Start a server, or raise RuntimeError saying what is missing."""
     bin_dir = find_bin_dir()
     if bin_dir is None:
@@ -87,5 +92,5 @@ def start_server() -> PostgresServer:
     if os.geteuid() == 0:
         shutil.chown(root, user="postgres", group="postgres")
     server = PostgresServer(bin_dir=bin_dir, root=root, port=free_port())
-    server.start()
+    server.start(listen, hba)
     return server

@@ -127,3 +127,27 @@ def test_server_writes_nothing_to_its_tree(frontend_app: Path, frontend: ServerP
         httpx.get(f"{frontend.url}{path}")
     assert tree(frontend_app) == before
     assert "EACCES" not in frontend.log_tail(200)
+
+
+def test_a_real_next_build_leaves_the_frontend_image_tag_alone(frontend_app, tmp_path) -> None:
+    """After `next build` ran in app/frontend (the fixture), the image context is still exactly what a
+    fresh clone holds: the content tag does not move because the tests ran."""
+    import shutil
+    import subprocess
+
+    from orchestrator.images.build import default_specs
+    from orchestrator.images.context import context_digest_lines, context_files
+
+    spec = next(s for s in default_specs() if s.name == "todo-frontend")
+    assert (spec.context / "next-env.d.ts").exists()  # what the build writes
+    tracked = subprocess.run(["git", "-C", str(spec.context), "ls-files", "-z", "--", "."],
+                             capture_output=True, check=True).stdout.decode().split("\0")
+    clone = tmp_path / "clone"
+    for rel in filter(None, tracked):
+        (clone / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(spec.context / rel, clone / rel)
+
+    def lines(context):
+        return context_digest_lines(context, context_files(context, spec.dockerfile))
+
+    assert lines(spec.context) == lines(clone)

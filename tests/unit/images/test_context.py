@@ -157,3 +157,69 @@ def test_from_lines_expand_defaults_and_quotes_and_name_stages() -> None:
         (6, "scratch", None, None, False),
     ]
     assert base_images(text, {"NODE": "node:20-slim"}) == (["node:20-slim", "python:3.11-slim"], None)
+
+
+# --- the project's own contexts: building or testing the apps here never changes their tags -------
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _tracked(directory: Path) -> list[str]:
+    import subprocess
+
+    out = subprocess.run(["git", "-C", str(directory), "ls-files", "-z", "--", "."], capture_output=True,
+                         check=True).stdout.decode()
+    return [p for p in out.split("\0") if p]
+
+
+def _tracked_copy(context: Path, dest: Path) -> Path:
+    """What a fresh clone has of `context`: its git-tracked files only."""
+    import shutil
+
+    for rel in _tracked(context):
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(context / rel, dest / rel)
+    return dest
+
+
+# What `next build` (scripts/build-frontend, the frontend tests) and the backend tests write into
+# the app folders; all of it is git-ignored.
+BUILD_OUTPUTS = {
+    "frontend": {
+        "next-env.d.ts": '/// <reference types="next" />\n/// <reference types="next/image-types/global" />\n',
+        ".next/standalone/server.js": "// built\n",
+        ".next/.source-hash": "0123456789abcdef\n",
+        "tsconfig.tsbuildinfo": "{}\n",
+        "node_modules/.package-lock.json": "{}\n",
+    },
+    "backend": {
+        "todo_api/__pycache__/main.cpython-311.pyc": "\0\0",
+        "todo_api/api/__pycache__/deps.cpython-311.pyc": "\0\0",
+        ".pytest_cache/README.md": "x\n",
+        "todo.db": "SQLite format 3\0",
+    },
+}
+
+
+@pytest.mark.parametrize("app", ["frontend", "backend"])
+def test_the_build_and_test_outputs_do_not_change_the_project_tags(app: str, tmp_path: Path) -> None:
+    from orchestrator.images.build import default_specs
+
+    spec = next(s for s in default_specs(ROOT) if s.name == f"todo-{app}")
+    context = _tracked_copy(spec.context, tmp_path / app)
+    before = _tag(context, spec.dockerfile)
+    for rel, text in BUILD_OUTPUTS[app].items():
+        (context / rel).parent.mkdir(parents=True, exist_ok=True)
+        (context / rel).write_text(text)
+    assert _tag(context, spec.dockerfile) == before
+
+
+@pytest.mark.parametrize("app", ["frontend", "backend"])
+def test_the_project_contexts_see_only_tracked_files(app: str) -> None:
+    """Whatever this checkout holds (a built frontend, test caches), the build sees git's files only."""
+    from orchestrator.images.build import default_specs
+
+    spec = next(s for s in default_specs(ROOT) if s.name == f"todo-{app}")
+    tracked = set(_tracked(spec.context))
+    visible = {p for p in context_files(spec.context, spec.dockerfile) if (spec.context / p).is_file()}
+    assert visible - tracked == set()

@@ -19,6 +19,7 @@ from orchestrator.kube.health import (
     Candidate,
     PortForward,
     build_candidates,
+    gives_up,
     check_health,
     parse_forwarded_port,
     port_forwarded,
@@ -141,6 +142,15 @@ def test_ingress_host_header_and_fallthrough_to_next_candidate(serve: Callable[[
     assert ingress.hits == [("/health", "todo-app.local")]
 
 
+def test_an_ingress_404_means_not_synced_yet_until_the_deadline(serve: Callable[[list[int]], Server]) -> None:
+    ingress = serve([404, 404, 200])  # ingress-nginx's catch-all server until it syncs the new Ingress
+    result = check_health([Candidate("ingress", f"{ingress.url}/health", host="todo-app.local")], Reporter(),
+                          timeout_s=10, initial_wait_s=0.05)
+    assert result.ok and result.url == f"{ingress.url}/health" and len(ingress.hits) == 3
+    assert gives_up(Candidate("url", "http://x/health"), 404) and gives_up(Candidate("ingress"), 403)
+    assert not gives_up(Candidate("ingress"), 404) and not gives_up(Candidate("nodeport"), 503)
+
+
 def test_transport_errors_are_retried_until_the_deadline() -> None:
     reporter = Reporter()
     started = time.monotonic()
@@ -206,6 +216,16 @@ def test_port_forward_is_used_last_and_always_terminated(fake_kubectl: Path) -> 
     assert "port-forward svc/todo-app-frontend 0:3000" in (fake_kubectl / "args").read_text()
     pid = int((fake_kubectl / "pid").read_text())
     assert not _alive(pid)
+
+
+def test_port_forward_waits_while_the_ingress_is_syncing(fake_kubectl: Path,
+                                                        serve: Callable[[list[int]], Server]) -> None:
+    ingress = serve([404, 404, 200])
+    candidates = [Candidate("ingress", f"{ingress.url}/health", host="todo-app.local"),
+                  Candidate("port-forward", port_forward=PortForward("todo-app-frontend", "todo-app", "/tmp/kc"))]
+    result = check_health(candidates, Reporter(), timeout_s=15, initial_wait_s=0.05)
+    assert result.ok and result.url == f"{ingress.url}/health"
+    assert not (fake_kubectl / "args").exists()  # kubectl port-forward was never started
 
 
 def test_port_forward_that_cannot_start_is_dropped(fake_kubectl: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from orchestrator.kube import helm
-from orchestrator.errors import DeployNeedsAction, EnvironmentProblem
+from orchestrator.errors import DeployNeedsAction, EnvironmentProblem, InputError
 from orchestrator.run.events import Reporter
 from orchestrator.shell import CommandFailed, Result
 
@@ -96,3 +96,57 @@ def test_a_slow_failure_is_not_retried() -> None:
     with pytest.raises(EnvironmentProblem):
         client_.uninstall()
     assert sleeps == [] and now[0] == 11.0
+
+
+# The API server's words when the ingress addon's webhook cannot be called (kubernetes/minikube#13799)
+# and when ingress-nginx refuses a host+path another Ingress has (as helm 4 prints them).
+WEBHOOK_DOWN = ('Error: INSTALLATION FAILED: failed to create resource: Internal error occurred: failed calling webhook '
+                '"validate.nginx.ingress.kubernetes.io": failed to call webhook: Post "https://ingress-nginx-controller-'
+                'admission.ingress-nginx.svc:443/networking/v1/ingresses?timeout=10s": dial tcp 10.96.0.12:443: '
+                'connect: connection refused\n')
+COLLISION = ('Error: UPGRADE FAILED: failed to create resource: admission webhook "validate.nginx.ingress.kubernetes.io" '
+             'denied the request: host "todo-app.local" and path "/" is already defined in ingress other/todo-app\n')
+
+
+def test_a_webhook_that_cannot_be_called_is_not_an_unreachable_cluster() -> None:
+    assert helm.webhook_unavailable(WEBHOOK_DOWN) and not helm.unreachable(WEBHOOK_DOWN)
+    mapped = helm.classify_failure(CommandFailed(Result(("helm", "upgrade"), 1, "", WEBHOOK_DOWN)), "todo-app")
+    assert isinstance(mapped, EnvironmentProblem)
+    assert "ingress controller is not ready" in mapped.message and "unreachable" not in mapped.message
+    assert "ingress-nginx" in mapped.hint and "minikube start" not in mapped.hint
+
+
+def test_an_ingress_collision_is_bad_configuration_with_the_other_ingress_named() -> None:
+    mapped = helm.classify_failure(CommandFailed(Result(("helm", "upgrade"), 1, "", COLLISION)), "todo-app")
+    assert isinstance(mapped, InputError)
+    assert 'host "todo-app.local" and path "/" is already defined in ingress other/todo-app' in mapped.message
+    assert "kubectl delete ingress" in mapped.hint
+
+
+def _upgrade(script: Script, reporter: Reporter, waits: list[bool], tmp_path) -> helm.UpgradeOutcome:  # type: ignore[no-untyped-def]
+    chart = tmp_path / "chart"
+    chart.mkdir(exist_ok=True)
+    (chart / "Chart.yaml").write_text("name: x\n")
+    answers = iter(waits)
+    client = helm.Helm(TARGET, reporter, run=script, sleep=lambda s: None,
+                       await_ingress_controller=lambda: next(answers))
+    return client.upgrade(chart, {"a": 1}, history=[])
+
+
+def test_upgrade_refused_by_the_webhook_waits_for_the_controller_and_runs_again(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    script, reporter = Script(WEBHOOK_DOWN), Reporter()
+    outcome = _upgrade(script, reporter, [True], tmp_path)
+    assert outcome.revision == 1
+    upgrades = [c for c in script.calls if c[1] == "upgrade"]
+    assert len(upgrades) == 2  # no blind retries: one wait for the controller, then once more
+    (retry,) = reporter.named("helm.retry")
+    assert "admission webhook is not ready" in retry["reason"]
+
+
+def test_upgrade_refused_by_the_webhook_fails_with_its_own_message_when_the_controller_never_comes(
+        tmp_path) -> None:  # type: ignore[no-untyped-def]
+    script, reporter = Script(WEBHOOK_DOWN), Reporter()
+    with pytest.raises(EnvironmentProblem) as caught:
+        _upgrade(script, reporter, [False], tmp_path)
+    assert "ingress controller is not ready" in caught.value.message and "waited" in caught.value.message
+    assert len([c for c in script.calls if c[1] == "upgrade"]) == 1

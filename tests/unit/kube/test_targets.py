@@ -312,3 +312,17 @@ def test_k3d_import_and_missing_cluster() -> None:
     with pytest.raises(EnvironmentProblem, match="k3d cluster other does not exist") as err:
         K3dTarget("other", run=run).ensure_ready()
     assert "k3d cluster create other" in err.value.hint
+
+
+def test_check_node_engine_refuses_what_is_not_a_docker_engine() -> None:
+    from orchestrator.errors import EnvironmentProblem
+    from orchestrator.kube.targets import check_node_engine
+
+    check_node_engine({"DOCKER_HOST": "tcp://127.0.0.1:32770", "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": "/c"})
+    check_node_engine({"DOCKER_HOST": "unix:///var/run/docker.sock"})
+    for env, words in (({"DOCKER_HOST": "ssh://docker@127.0.0.1:32772"}, "runs containerd"),
+                       ({"DOCKER_HOST": "tcp://127.0.0.1:2376", "DOCKER_TLS_VERIFY": "1"}, "DOCKER_CERT_PATH"),
+                       ({"DOCKER_HOST": "fd://"}, "cannot use")):
+        with pytest.raises(EnvironmentProblem) as caught:
+            check_node_engine(env)
+        assert words in caught.value.message

@@ -71,9 +71,20 @@ def test_set_but_empty_environment_variable_wins_and_is_refused(tmp_path: Path) 
 def test_environment_only_without_a_file() -> None:
     s = load_settings(None, {**good_values(), "ENVIRONMENT": "Production"})
     assert s.environment is Environment.PRODUCTION and s.env_file is None
+    only_jwt = load_settings(None, {"JWT_SECRET": CANARY_JWT})
+    assert dict(only_jwt.secrets) == {"JWT_SECRET": CANARY_JWT}  # the others take their defaults later
+
+
+def test_nothing_set_at_all_is_a_valid_start() -> None:
+    s = load_settings(None, {})
+    assert dict(s.secrets) == {} and s.env_file is None
+
+
+@pytest.mark.parametrize("key", ["COHERE_API_KEY", "DATABASE_URL", "JWT_SECRET"])
+def test_a_key_set_empty_is_still_refused_not_defaulted(key: str) -> None:
     with pytest.raises(InputError) as caught:
-        load_settings(None, {"JWT_SECRET": CANARY_JWT})
-    assert "COHERE_API_KEY" in caught.value.message and "DATABASE_URL" in caught.value.message
+        load_settings(None, {key: ""})
+    assert key in caught.value.message and "default" in caught.value.message
 
 
 def test_misspelt_key_is_suggested(tmp_path: Path) -> None:
@@ -127,25 +138,30 @@ def test_release_must_be_a_dns_label(tmp_path: Path, name: str) -> None:
     assert "TODO_RELEASE" in caught.value.message
 
 
-def test_example_file_documents_every_key_and_is_refused(tmp_path: Path) -> None:
+def test_example_file_documents_every_key_and_is_a_valid_start_as_it_stands(tmp_path: Path) -> None:
+    """`cp .env.example .env` gives a working start (every line is commented out: the defaults), each
+    key is documented with its default, and uncommenting an example secret without filling it in is refused."""
     example = ROOT / ".env.example"
-    entries = parse_env_file(example)
-    assert set(entries) == set(ALL_KEYS)
+    assert parse_env_file(example) == {}
     lines = example.read_text().splitlines()
-    for key, entry in entries.items():
+    for key in ALL_KEYS:
+        [index] = [i for i, line in enumerate(lines) if line.startswith(f"# {key}=")]
         block: list[str] = []
-        index = entry.line - 2
-        while index >= 0 and lines[index].startswith("#"):
+        index -= 1
+        while index >= 0 and lines[index].startswith("#") and not lines[index].startswith(f"# {key}="):
             block.append(lines[index])
             index -= 1
         assert any(c.startswith(f"# {key}:") for c in block), f"{key} needs a comment starting with its name"
+        assert "default" in " ".join(block).lower(), f"{key}: say what happens when it is not set"
+    s = load_settings(example, {}, check_git=False)
+    assert dict(s.secrets) == {} and s.release == "todo-app" and s.target is Target.MINIKUBE
+    uncommented = tmp_path / ".env"
+    uncommented.write_text("\n".join(line[2:] if line.startswith(("# COHERE_API_KEY=", "# DATABASE_URL=",
+                                                                   "# JWT_SECRET=")) else line for line in lines))
     with pytest.raises(InputError) as caught:
-        load_settings(example, {}, check_git=False)
+        load_settings(uncommented, {}, check_git=False)
     for key in ("COHERE_API_KEY", "DATABASE_URL", "JWT_SECRET"):
         assert key in caught.value.message
-    # The example's non-secret values are valid as they stand.
-    s = load_settings(example, good_values(), check_git=False)
-    assert s.release == "todo-app" and s.target is Target.MINIKUBE
 
 
 @pytest.mark.parametrize(

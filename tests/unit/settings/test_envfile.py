@@ -56,7 +56,7 @@ BAD_FILES = [
     Bad("pasted-secret-as-key", (f"{CANARY}/+x=={CANARY}",), "LINE"),
     Bad("nul-byte", f"FEATURE_FLAGS={CANARY}\x00tail\n".encode(), "LINE"),
     Bad("invalid-utf8", f"FEATURE_FLAGS={CANARY}".encode() + b"\xff\xfe\n", "LINE"),
-    Bad("missing-required-key", (), "JWT_SECRET", skip="JWT_SECRET"),
+    Bad("misspelt-key-would-hide-behind-the-default", (f"JWT_SECRT={CANARY}",), "JWT_SECRT", skip="JWT_SECRET"),
     Bad("empty-required-key", ("JWT_SECRET=",), "JWT_SECRET", skip="JWT_SECRET"),
     Bad("blank-required-key", ('COHERE_API_KEY="   "',), "COHERE_API_KEY", skip="COHERE_API_KEY"),
     Bad("jwt-too-short", (f"JWT_SECRET={CANARY}",), "JWT_SECRET", skip="JWT_SECRET"),

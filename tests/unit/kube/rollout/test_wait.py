@@ -22,7 +22,7 @@ import pytest
 from orchestrator.errors import DeployNeedsAction, DeployRolledBack, EnvironmentProblem
 from orchestrator.run.events import Reporter
 from orchestrator.kube.rollout.status import Status
-from orchestrator.kube.rollout.wait import evaluate, wait_for_rollout
+from orchestrator.kube.rollout.wait import EventKind, evaluate, parse_event, wait_for_rollout
 
 NS = "todo-app"
 RELEASE_LABELS = {"app.kubernetes.io/instance": "todo-app"}
@@ -38,6 +38,7 @@ class StubApi:
         self.failures: dict[str, list[int]] = {}  # "list:pods" / "watch:deployments" -> statuses to answer
         self.requests: list[str] = []
         self.logs: dict[str, str] = {}
+        self.expire_next: set[str] = set()  # plurals whose next watch answers the in-stream 410 ERROR event
 
     # -- state changes, as a controller would make them
     def put(self, plural: str, obj: dict[str, Any]) -> None:
@@ -128,6 +129,16 @@ def make_handler(api: StubApi) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             end = time.monotonic() + timeout
             sent = since
+            with api.lock:
+                expired = plural in api.expire_next
+                api.expire_next.discard(plural)
+            if expired:  # as the API server ends a watch from a compacted resourceVersion
+                line = json.dumps({"type": "ERROR", "object": {
+                    "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Expired", "code": 410,
+                    "message": f"too old resource version: {since} ({since + 1})"}}).encode() + b"\n"
+                self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n0\r\n\r\n")
+                self.wfile.flush()
+                return
             try:
                 while time.monotonic() < end:
                     with api.lock:
@@ -230,7 +241,7 @@ def test_watch_sees_readiness_within_a_fraction_of_a_second(api: StubApi, client
 
     def ready() -> None:
         # change the world only once both watches are open, so the measurement is the watch's latency
-        while sum("watch=true" in r for r in api.requests) < 2:
+        while sum("watch=true" in r.lower() for r in api.requests) < 2:
             time.sleep(0.01)
         time.sleep(0.2)
         for name in ("backend", "frontend"):
@@ -337,6 +348,37 @@ def test_watch_errors_are_retried_and_the_wait_still_sees_changes(api: StubApi, 
     assert outcome.retries >= 1
 
 
+def test_an_expired_watch_lists_again_and_keeps_watching(api: StubApi, client: Any) -> None:
+    api.put("deployments", deployment("backend"))
+    api.expire_next.update({"deployments", "pods"})
+
+    def ready_once_watching_again() -> None:  # two expired watches, then two new ones
+        while sum("watch=true" in r.lower() for r in api.requests) < 4:
+            time.sleep(0.01)
+        api.put("deployments", deployment("backend", ready=1))
+
+    later(0, ready_once_watching_again)
+    outcome = wait_for_rollout(client, NS, ["backend"], 20, Reporter(), poll_interval=10.0)
+    assert outcome.ok and outcome.mode == "watch"
+    assert outcome.relists == 2 and outcome.retries == 0
+    deployment_calls = [("watch" if "watch=true" in r.lower() else "list") for r in api.requests if "/deployments" in r]
+    assert deployment_calls[:4] == ["list", "watch", "list", "watch"]
+
+
+def test_parse_event() -> None:
+    assert parse_event(b"") is None and parse_event(b"  ") is None
+    added = parse_event(b'{"type": "ADDED", "object": {"metadata": {"name": "a"}}}')
+    assert added is not None and added.kind is EventKind.ADDED and added.obj["metadata"]["name"] == "a"
+    error = parse_event(b'{"type": "ERROR", "object": {"kind": "Status", "code": 410, "reason": "Expired", '
+                        b'"message": "too old resource version: 5 (9)"}}')
+    assert error is not None and error.kind is EventKind.ERROR and error.code == 410
+    assert error.reason == "Expired: too old resource version: 5 (9)"
+    with pytest.raises(ValueError):
+        parse_event(b'{"type": "SURPRISE", "object": {}}')
+    with pytest.raises(ValueError):
+        parse_event(b"not json")
+
+
 def test_forbidden_is_not_retried(api: StubApi, client: Any) -> None:
     api.fail("list:deployments", 403)
     with pytest.raises(EnvironmentProblem) as err:
@@ -356,6 +398,27 @@ def test_deadline_names_what_is_not_ready(api: StubApi, client: Any) -> None:
     assert by_name["deployment/backend"].reason == "NotObserved"
     assert by_name["deployment/frontend"].status is Status.NOT_FOUND
     assert by_name["pod/backend-1"].status is Status.IN_PROGRESS
+
+
+def test_a_pod_whose_probe_keeps_failing_is_reported_with_the_failures_and_its_log(api: StubApi,
+                                                                                     client: Any) -> None:
+    api.put("deployments", deployment("backend"))
+    api.put("pods", pod("backend-1", "backend"))
+    failures = {("todo-app", "backend-1"): ["Readiness probe failed: HTTP probe failed with statuscode: 503 (7 times)"]}
+    outcome = wait_for_rollout(client, NS, ["backend"], 1.0, Reporter(),
+                               logs_fn=lambda ns, p, c: [f"{p}/{c}: database unreachable"],
+                               probes_fn=lambda ns, p: failures.get((ns, p), []))
+    assert not outcome.ok and outcome.reason == "DeadlineExceeded"
+    report = next(r for r in outcome.not_ready if r.resource == "pod/backend-1")
+    assert report.probe_failures == failures[("todo-app", "backend-1")]
+    assert report.logs == ["backend-1/backend: database unreachable"]
+    assert "probe keeps failing" in report.hint and "database" in report.hint
+    lines = "\n".join(outcome.error().details)
+    assert "probe: Readiness probe failed: HTTP probe failed with statuscode: 503" in lines
+    assert "| backend-1/backend: database unreachable" in lines
+    # Without probe failures, nothing is invented.
+    quiet = wait_for_rollout(client, NS, ["backend"], 0.5, Reporter(), probes_fn=lambda ns, p: [])
+    assert all(not r.probe_failures and not r.hint for r in quiet.not_ready if r.resource.startswith("pod/"))
 
 
 def test_deleted_pod_is_forgotten(api: StubApi, client: Any) -> None:
