@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from rich.console import Console
+
 from orchestrator.commands.status import StatusReport, last_exit
+from orchestrator.run.console import status_table
 
 
 def test_last_exit_reads_the_last_termination() -> None:
@@ -37,9 +40,14 @@ def test_status_line_shows_restarts_and_why() -> None:
     report.pods.append(
         {"name": "todo-app-frontend-1", "status": "Current", "reason": "Ready", "message": "Ready: 1/1", "restarts": 0}
     )
-    lines = report.lines()
-    assert (
-        "  pod/todo-app-backend-1: Current Ready (Ready: 1/1) restarts 2 (last: backend: Error, exit code 137; "
+    console = Console(width=400, record=True, color_system=None)
+    console.print(status_table(report.as_dict()))
+    lines = [line.rstrip() for line in console.export_text().splitlines()]
+    backend = next(line for line in lines if "pod/todo-app-backend-1" in line)
+    assert backend.split()[1:5] == ["Current", "Ready", "2", "Ready:"], backend
+    assert backend.endswith(
+        "(last: backend: Error, exit code 137; "
         "Liveness probe failed: HTTP probe failed with statuscode: 404 (6 times))"
-    ) in lines
-    assert "  pod/todo-app-frontend-1: Current Ready (Ready: 1/1) restarts 0" in lines
+    ), backend
+    frontend = next(line for line in lines if "pod/todo-app-frontend-1" in line)
+    assert frontend.split()[1:4] == ["Current", "Ready", "0"] and "last:" not in frontend
