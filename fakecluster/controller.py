@@ -179,6 +179,7 @@ class Controller:
 
     def reconcile(self) -> None:
         self._refresh_images()
+        self._finish_namespaces()  # first: a create refused in a Terminating namespace cannot hold it up
         for deployment in list(self.store.iter_kind("Deployment")):
             self._sync_deployment(deployment)
         for rs in list(self.store.iter_kind("ReplicaSet")):
@@ -194,7 +195,6 @@ class Controller:
         for sts in list(self.store.iter_kind("StatefulSet")):
             statefulset.status(self, sts)
         autoscaling.reconcile(self.store, self.event)  # HPA bounds and PDB status: autoscaling.py
-        self._finish_namespaces()
         self._forget_gone_pods()
 
     # --- namespace controller -------------------------------------------------------------------------

@@ -365,9 +365,11 @@ def pod_revision(deployment: Obj, pod: Obj, replica_sets: Sequence[Obj]) -> str:
         return "old"
     if _controlled_by(pod, newest, "ReplicaSet"):
         return "new"
+    if _meta(pod).get("ownerReferences"):  # owned by another ReplicaSet
+        return "old"
     rs_hash = (_meta(newest).get("labels") or {}).get(TEMPLATE_HASH)
     pod_hash = (_meta(pod).get("labels") or {}).get(TEMPLATE_HASH)
-    return "new" if rs_hash and pod_hash == rs_hash and not _meta(pod).get("ownerReferences") else "old"
+    return "new" if rs_hash and pod_hash == rs_hash else "old"  # an orphan: its template hash decides
 
 
 @dataclass
