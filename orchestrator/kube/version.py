@@ -85,12 +85,12 @@ def judge(server_git_version: str, minimum: Version | None) -> VersionVerdict:
 
 
 def server_git_version(api_client: Any) -> str:
-    """`GET /version` through the run's API client."""
-    from orchestrator.kube.api import api_error
+    """`GET /version` through the run's API client (retryable errors retried, as every API call is)."""
+    from orchestrator.kube.api import api_error, call
 
     from kubernetes.client import VersionApi
 
     try:
-        return str(VersionApi(api_client).get_code(_request_timeout=15).git_version or "")
+        return str(call(VersionApi(api_client).get_code, _request_timeout=15).git_version or "")
     except Exception as exc:
         raise api_error(exc, "reading the Kubernetes version") from None
