@@ -48,6 +48,7 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--nodes", type=int, default=1, help="how many nodes: minikube, minikube-m02, ... (default 1)")
     parser.add_argument("--zones", default="", help="comma-separated zones spread over the nodes as "
                         "topology.kubernetes.io/zone labels (default: none)")
+    parser.add_argument("--kubernetes-version", help="what GET /version says (default: v1.35.0)")
     return parser.parse_args(argv), command
 
 
@@ -65,6 +66,7 @@ def main(argv: list[str]) -> int:
     with FakeCluster(args.scenario, state_dir=args.state_dir, upstream=args.upstream, real_pods=args.pods == "real",
                      ingress_port=args.ingress_port, port=args.port, backend_dir=args.backend_dir,
                      tools_bin=args.tools_bin, nodes=args.nodes, zones=[z for z in args.zones.split(",") if z],
+                     kubernetes_version=args.kubernetes_version,
                      service_upstreams=dict(item.split("=", 1) for item in args.service_upstream)) as cluster:
         env = cluster.env
         if not command:

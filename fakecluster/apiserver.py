@@ -20,7 +20,7 @@ import yaml
 from aiohttp import web
 
 from . import admission, patches, protobuf, scheduler, tables, unserved, wire
-from .resources import KUBERNETES_VERSION, Resource, openapi_v3_document, openapi_v3_index
+from .resources import KUBERNETES_VERSION, Resource, openapi_v3_document, openapi_v3_index, version_document
 from .selectors import field_selector, label_selector
 from .store import ApiError, Obj, Store
 
@@ -182,8 +182,10 @@ class Target:
 
 
 class ApiServer:
-    def __init__(self, store: Store, *, on_control: Callable[[str, dict[str, Any]], Any] | None = None) -> None:
+    def __init__(self, store: Store, *, on_control: Callable[[str, dict[str, Any]], Any] | None = None,
+                 kubernetes_version: str = KUBERNETES_VERSION["gitVersion"]) -> None:
         self.store = store
+        self.version = version_document(kubernetes_version)
         self.requests: list[RecordedRequest] = []
         self.faults = Faults()
         self.logs: dict[tuple[str, str, str], PodLog] = {}
@@ -238,7 +240,7 @@ class ApiServer:
             if path.startswith(CONTROL_PREFIX):
                 return await self._control(request, path[len(CONTROL_PREFIX):].strip("/"))
             if path in ("/version",):
-                return _json_response(KUBERNETES_VERSION)
+                return _json_response(self.version)
             if path in ("/healthz", "/readyz", "/livez"):
                 return web.Response(text="ok")
             if path == "/openapi/v3":

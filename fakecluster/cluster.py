@@ -116,6 +116,7 @@ class FakeCluster:
         that can be real (healthy, missing-secret-key, image-not-loaded, api-flaky); the others stay scripted.
     nodes: how many nodes (`minikube`, `minikube-m02`, ... as `minikube start --nodes N`; default 1).
     zones: zone names spread over the nodes round-robin as `topology.kubernetes.io/zone` labels.
+    kubernetes_version: what `GET /version` says (default: $FAKECLUSTER_KUBERNETES_VERSION or v1.35.0).
     """
 
     def __init__(self, scenario: str | Scenario = "healthy", *, state_dir: str | Path | None = None,
@@ -123,10 +124,12 @@ class FakeCluster:
                  timings: Timings | None = None, service_upstreams: dict[str, str] | None = None,
                  backend_dir: str | Path | None = None, tools_bin: str | Path | None = None,
                  real_pods: bool = False, nodes: int = 1, zones: list[str] | None = None,
-                 ingress_address: str = "127.0.0.1") -> None:
+                 ingress_address: str = "127.0.0.1",
+                 kubernetes_version: str | None = None) -> None:
         self.real_pods = real_pods
         self._scenario = Scenario.parse(scenario)
         self.node_specs = topology.node_specs(nodes, zones)
+        self.kubernetes_version = kubernetes_version or os.environ.get("FAKECLUSTER_KUBERNETES_VERSION") or "v1.35.0"
         self._own_dir = state_dir is None
         self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="fakecluster-"))
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -198,7 +201,7 @@ class FakeCluster:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self.store = Store()
-        self.api = ApiServer(self.store, on_control=self._control)
+        self.api = ApiServer(self.store, on_control=self._control, kubernetes_version=self.kubernetes_version)
         self.api.down = self._api_down
         self._runner = web.AppRunner(self.api.app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
         await self._runner.setup()

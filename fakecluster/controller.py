@@ -37,6 +37,11 @@ from .store import ApiError, Obj, Store, now_iso
 
 SAFE_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 UNSCHEDULABLE_MESSAGE = "0/1 nodes are available: 1 Insufficient cpu."
+# node-not-ready: the node carries the node.kubernetes.io/not-ready taint until its kubelet reports Ready
+# (kubernetes/kubernetes pkg/controller/nodelifecycle/node_lifecycle_controller.go, TaintNodeNotReady),
+# and the scheduler's TaintToleration plugin says so (pkg/scheduler/framework/plugins/tainttoleration/
+# taint_toleration.go: "node(s) had untolerated taint").
+NOT_READY_MESSAGE = "0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }."
 # Pods here belong to the cluster itself (addons): scenarios never touch them, their images are present.
 SYSTEM_NAMESPACES = frozenset({"kube-system", INGRESS_NAMESPACE})
 SYSTEM_IMAGES = {minikube.normalise_image(i): "sha256:system" for i in (*minikube.SYSTEM_IMAGES, INGRESS_IMAGE)}
@@ -116,6 +121,7 @@ class Controller:
         self.rs_fates: dict[str, Scenario] = {}  # ReplicaSet uid -> scenario its pods follow
         self.progress_started: dict[tuple[str, str], float] = {}  # (deployment uid, rs name) -> monotonic
         self.create_errors: dict[str, str] = {}  # ReplicaSet uid -> why its last pod create was refused
+        self.terminating: dict[str, float] = {}  # namespace uid -> monotonic time its deletion was seen
         self._wake = asyncio.Event()
         self._images: dict[str, str] = {}
         self._node_images: dict[str, str] = dict(SYSTEM_IMAGES)
@@ -173,6 +179,7 @@ class Controller:
 
     def reconcile(self) -> None:
         self._refresh_images()
+        self._finish_namespaces()  # first: a create refused in a Terminating namespace cannot hold it up
         for deployment in list(self.store.iter_kind("Deployment")):
             self._sync_deployment(deployment)
         for rs in list(self.store.iter_kind("ReplicaSet")):
@@ -189,6 +196,27 @@ class Controller:
             statefulset.status(self, sts)
         autoscaling.reconcile(self.store, self.event)  # HPA bounds and PDB status: autoscaling.py
         self._forget_gone_pods()
+
+    # --- namespace controller -------------------------------------------------------------------------
+    def _finish_namespaces(self) -> None:
+        """Terminating namespaces go after `Timings.namespace_termination`: deletion is not instant
+        (kubernetes/kubernetes pkg/controller/namespace/deletion/namespaced_resources_deleter.go deletes
+        the content, then removes the `kubernetes` finalizer). While Terminating, creates are refused."""
+        now = time.monotonic()
+        terminating = {ns["metadata"]["uid"]: ns["metadata"]["name"] for ns in self.store.iter_kind("Namespace")
+                       if ns["metadata"].get("deletionTimestamp")}
+        for uid in [uid for uid in self.terminating if uid not in terminating]:
+            del self.terminating[uid]
+        for uid, name in terminating.items():
+            started = self.terminating.setdefault(uid, now)
+            held = self.store.find(self._res("Namespace"), "", name)["metadata"].get("finalizers")
+            # metadata.finalizers (someone else's) hold it Terminating until they are removed
+            if now - started < self.timings.namespace_termination:
+                continue
+            self.store.empty_namespace(name)
+            if not held:
+                self.store.remove_namespace(name)
+                del self.terminating[uid]
 
     # --- helpers ------------------------------------------------------------------------------------
     def _res(self, kind: str) -> Resource:
@@ -566,7 +594,13 @@ class Controller:
         namespace, name = meta["namespace"], meta["name"]
         unschedulable = (UNSCHEDULABLE_MESSAGE, f"{UNSCHEDULABLE_MESSAGE} preemption: 0/1 nodes are available: "
                          "1 No preemption victims found for incoming pod.")
-        if record.scenario is not Scenario.UNSCHEDULABLE and scheduler.wants_default_scheduler(pod):
+        node_starting = record.scenario is Scenario.NODE_NOT_READY and \
+            time.monotonic() - record.created < self.timings.node_ready_after
+        if node_starting:
+            unschedulable = (NOT_READY_MESSAGE, f"{NOT_READY_MESSAGE} preemption: 0/1 nodes are available: "
+                             "1 No preemption victims found for incoming pod.")
+        if record.scenario is not Scenario.UNSCHEDULABLE and not node_starting \
+                and scheduler.wants_default_scheduler(pod):
             # kube-scheduler picks a node (topology.py: spread constraints), then binds
             placement = topology.choose_node(pod, list(self.store.iter_kind("Node")),
                                              list(self.store.iter_kind("Pod")))
@@ -575,7 +609,7 @@ class Controller:
                 meta, spec = pod["metadata"], pod["spec"]
             else:
                 unschedulable = (placement.message.split(" preemption:")[0], placement.message)
-        if record.scenario is Scenario.UNSCHEDULABLE or not spec.get("nodeName"):
+        if record.scenario is Scenario.UNSCHEDULABLE or not spec.get("nodeName") or node_starting:
             self._once(record, pod, "sched", "Warning", "FailedScheduling", unschedulable[1], "default-scheduler")
             self._write_status("Pod", pod, {
                 "phase": "Pending", "qosClass": qos_class(pod),
@@ -630,7 +664,11 @@ class Controller:
                 any_running = any_running or "containerID" in status
                 statuses.append(status)
                 continue
-            if record.scenario is Scenario.CRASH_LOOP:
+            # crash-once: the first run crashes (a dependency not up yet) and the kubelet's restart after
+            # the back-off succeeds: CrashLoopBackOff shows after that very first crash
+            # (kubernetes/kubernetes pkg/kubelet/kubelet.go, backOffPeriod: restarts after 10 s, 20 s, ...).
+            crash_once = record.scenario is Scenario.CRASH_ONCE and elapsed < 2 * self.timings.crash_interval
+            if record.scenario is Scenario.CRASH_LOOP or crash_once:
                 all_ready = False
                 statuses.append(self._crash_status(record, pod, container, base, log, elapsed))
                 any_running = True

@@ -2,7 +2,9 @@
 
 Its state lives in a JSON file (`$FAKE_MINIKUBE_STATE`) that the fake cluster reads too: the images
 "loaded into the node", the addons, and whether the machine is running. Output formats and exit codes
-follow minikube v1.37: `status` exit bits 1 host, 2 kubelet, 4 apiserver not running; 85 no profile.
+follow minikube v1.37: `status` exit bits 1 host not running, 2 apiserver or kubelet not running (a paused
+cluster: APIServer Paused, Kubelet Stopped), 4 kubeconfig not Configured; 85 no profile
+(kubernetes/minikube cmd/minikube/cmd/status.go, exitCode; pkg/minikube/cluster/status.go).
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ SYSTEM_IMAGES = (
 )
 KNOWN_ADDONS = ("dashboard", "default-storageclass", "ingress", "ingress-dns", "metrics-server",
                 "registry", "storage-provisioner")
+# kubernetes/minikube cmd/minikube/cmd/status.go: minikubeNotRunningStatusFlag, clusterNotRunningStatusFlag,
+# k8sNotRunningStatusFlag
 EXIT_HOST_NOT_RUNNING = 1
-EXIT_KUBELET_NOT_RUNNING = 2
-EXIT_APISERVER_NOT_RUNNING = 4
+EXIT_CLUSTER_NOT_RUNNING = 2
+EXIT_KUBECONFIG_NOT_CONFIGURED = 4
 EXIT_NO_PROFILE = 85
 EXIT_GUEST_NOT_RUNNING = 83
 EXIT_IMAGE_LOAD = 80
@@ -134,10 +138,10 @@ def cmd_status(state: dict[str, Any], args: list[str]) -> int:
     code = 0
     if state["host"] != "Running":
         code |= EXIT_HOST_NOT_RUNNING
-    if state["kubelet"] != "Running":
-        code |= EXIT_KUBELET_NOT_RUNNING
-    if state["apiserver"] != "Running":
-        code |= EXIT_APISERVER_NOT_RUNNING
+    if state["apiserver"] != "Running" or state["kubelet"] != "Running":
+        code |= EXIT_CLUSTER_NOT_RUNNING
+    if state["kubeconfig"] != "Configured":
+        code |= EXIT_KUBECONFIG_NOT_CONFIGURED
     return code
 
 

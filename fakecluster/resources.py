@@ -16,6 +16,16 @@ KUBERNETES_VERSION = {
     "platform": "linux/amd64",
 }
 
+
+
+def version_document(git_version: str) -> dict[str, str]:
+    """`GET /version` for a server of `git_version` (e.g. v1.28.3, minikube v1.32's default Kubernetes:
+    kubernetes/minikube pkg/minikube/constants/constants.go, DefaultKubernetesVersion). The fields are
+    those of kubernetes/kubernetes staging/src/k8s.io/apimachinery/pkg/version/types.go (Info)."""
+    major, minor = git_version.lstrip("v").split(".")[:2]
+    return {**KUBERNETES_VERSION, "major": major, "minor": minor, "gitVersion": git_version}
+
+
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
 

@@ -15,6 +15,8 @@ class Scenario(enum.Enum):
     MISSING_SECRET_KEY = "missing-secret-key"
     UNSCHEDULABLE = "unschedulable"
     API_FLAKY = "api-flaky"
+    CRASH_ONCE = "crash-once"
+    NODE_NOT_READY = "node-not-ready"
 
     @classmethod
     def parse(cls, name: str | Scenario) -> Scenario:
@@ -42,6 +44,8 @@ class Timings:
     flaky_delay: float = 3.0  # api-flaky: scenario start -> first 500s
     flaky_error_seconds: float = 5.0  # api-flaky: how long some requests fail with 500
     outage_seconds: float = 10.0  # api-flaky: 503s then refused connections, in total
+    node_ready_after: float = 5.0  # node-not-ready: pod creation -> the node takes it
+    namespace_termination: float = 0.5  # namespace DELETE -> gone (the namespace controller's work)
     tick: float = 0.2  # controller resync period
     service_account_delay: float = 0.3  # new namespace -> its `default` ServiceAccount (serviceaccounts.py)
     # Real pods: probes' initialDelaySeconds, their periodSeconds and the restart back-off are multiplied
@@ -71,6 +75,8 @@ class Timings:
             backoff_scale=_env_float("FAKECLUSTER_BACKOFF_SCALE", cls.backoff_scale),
             ingress_ready_after=_env_float("FAKECLUSTER_INGRESS_READY_SECONDS", cls.ingress_ready_after),
             ingress_sync_after=_env_float("FAKECLUSTER_INGRESS_SYNC_SECONDS", cls.ingress_sync_after),
+            node_ready_after=_env_float("FAKECLUSTER_NODE_READY_SECONDS", cls.node_ready_after),
+            namespace_termination=_env_float("FAKECLUSTER_NAMESPACE_TERMINATION_SECONDS", cls.namespace_termination),
         )
 
     def ready_delay(self, scenario: Scenario) -> float:

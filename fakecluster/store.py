@@ -21,6 +21,10 @@ from .resources import Resource, ResourceTable
 Obj = dict[str, Any]
 Key = tuple[Resource, str, str]  # (resource, namespace or "", name)
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+# NamespaceLifecycle admission (kubernetes/kubernetes staging/src/k8s.io/apiserver/pkg/admission/plugin/
+# namespace/lifecycle/admission.go): these may never be deleted (403), and nothing new may be created in a
+# namespace whose phase is Terminating (403, cause NamespaceTerminating).
+IMMORTAL_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 # Watch events kept; a watch from an older resourceVersion gets 410 Expired "too old resource version: RV
 # (OLDEST)" as the API server's watch cache answers (kubernetes/kubernetes
 # staging/src/k8s.io/apiserver/pkg/storage/cacher/watch_cache.go, NewResourceExpired).
@@ -112,13 +116,20 @@ class Store:
         for listener in list(self._listeners):
             listener(event)
 
-    def _check_namespace(self, res: Resource, namespace: str) -> None:
+    def _check_namespace(self, res: Resource, namespace: str, name: str = "") -> None:
         if not res.namespaced:
             return
         ns = self.objects.get((self.table.by_kind("Namespace"), "", namespace))
         if ns is None:
             raise ApiError(404, "NotFound", f'namespaces "{namespace}" not found',
                            {"name": namespace, "kind": "namespaces"})
+        if (ns.get("status") or {}).get("phase") == "Terminating":
+            qualified = f"{res.plural}.{res.group}" if res.group else res.plural
+            raise ApiError(403, "Forbidden", f'{qualified} "{name}" is forbidden: unable to create new content in '
+                           f"namespace {namespace} because it is being terminated",
+                           {"name": name, "kind": res.plural, **({"group": res.group} if res.group else {}),
+                            "causes": [{"reason": "NamespaceTerminating", "field": "metadata.namespace",
+                                        "message": f"namespace {namespace} is being terminated"}]})
 
     @staticmethod
     def _normalise(res: Resource, obj: Obj) -> None:
@@ -154,7 +165,7 @@ class Store:
         else:
             meta.pop("namespace", None)
             namespace = ""
-        self._check_namespace(res, namespace)
+        self._check_namespace(res, namespace, name)
         key = (res, namespace, name)
         if key in self.objects:
             qualified = f"{res.plural}.{res.group}" if res.group else res.plural
@@ -236,13 +247,43 @@ class Store:
     def delete(self, res: Resource, namespace: str, name: str) -> Obj:
         obj = self.get(res, namespace, name)
         meta = obj["metadata"]
-        if meta.get("finalizers") and res.kind != "Namespace":
+        if res.kind == "Namespace":
+            return self._terminate_namespace(res, obj)
+        if meta.get("finalizers"):
             if not meta.get("deletionTimestamp"):
                 meta["deletionTimestamp"] = now_iso()
                 meta["resourceVersion"] = self._bump()
                 self._emit("MODIFIED", res, obj)
             return obj
         return self._remove(res, obj)
+
+    def _terminate_namespace(self, res: Resource, obj: Obj) -> Obj:
+        """DELETE of a namespace: refused for the immortal ones; otherwise the phase becomes Terminating and
+        the namespace controller (Controller.finish_namespaces) empties and removes it later."""
+        name = obj["metadata"]["name"]
+        if name in IMMORTAL_NAMESPACES:
+            raise ApiError(403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                           {"name": name, "kind": "namespaces"})
+        if obj["metadata"].get("deletionTimestamp"):
+            return obj
+        obj["metadata"]["deletionTimestamp"] = now_iso()
+        obj.setdefault("status", {})["phase"] = "Terminating"
+        obj["metadata"]["resourceVersion"] = self._bump()
+        self._emit("MODIFIED", res, obj)
+        return obj
+
+    def empty_namespace(self, name: str) -> None:
+        """The namespace controller's first step: delete everything in it."""
+        for (r, ns, _), child in list(self.objects.items()):
+            if ns == name and r.namespaced:
+                self._remove(r, child)
+
+    def remove_namespace(self, name: str) -> None:
+        """The namespace controller's last step: the content, then the namespace itself."""
+        res = self.table.by_kind("Namespace")
+        obj = self.objects.get((res, "", name))
+        if obj is not None:
+            self._remove(res, obj)
 
     def _remove(self, res: Resource, obj: Obj) -> Obj:
         meta = obj["metadata"]

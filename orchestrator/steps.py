@@ -271,7 +271,11 @@ def secret_step(settings: Settings, cluster: Cluster, reporter: Reporter) -> Sec
     from orchestrator.kube.secret_store import ensure_namespace, read_secret_keys, write_secret
 
     core = cluster.core()
-    if ensure_namespace(core, settings.namespace):
+    def waiting() -> None:
+        reporter.emit("namespace.waiting", namespace=settings.namespace, reason="Terminating")
+        reporter.log(f"namespace {settings.namespace} is being deleted: waiting for it to go before creating it again")
+
+    if ensure_namespace(core, settings.namespace, on_wait=waiting):
         reporter.emit("namespace.created", namespace=settings.namespace)
     written = write_secret(core, settings.namespace, settings.release, settings.secret_values())
     reporter.emit("secret.written" if written.written else "secret.unchanged", name=written.name,
@@ -283,6 +287,18 @@ def secret_step(settings: Settings, cluster: Cluster, reporter: Reporter) -> Sec
             f"delete it (`kubectl -n {settings.namespace} delete secret {written.name}`) and run `invoke up` again",
         )
     return written
+
+
+def check_kubernetes_version(settings: Settings, opts: UpOptions, cluster: Cluster, reporter: Reporter) -> None:
+    """Fail fast (exit 3, before any build) when the server is older than the chart's kubeVersion."""
+    from orchestrator.kube.version import chart_minimum, dotted, judge, server_git_version
+
+    minimum = chart_minimum(opts.chart_dir)
+    verdict = judge(server_git_version(cluster.api), minimum)
+    reporter.emit("cluster.version", server=verdict.server, minimum=dotted(minimum) if minimum else None,
+                  ok=verdict.ok)
+    if not verdict.ok:
+        raise verdict.error(settings.target)
 
 
 def rollout_and_health(settings: Settings, opts: UpOptions, cluster: Cluster, reporter: Reporter,

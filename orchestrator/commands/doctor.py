@@ -20,6 +20,7 @@ from typing import Any
 
 from orchestrator import shell
 from orchestrator.errors import OrchestratorError
+from orchestrator.paths import CHART_DIR
 from orchestrator.kube.rollout.status import Status, pod_status
 from orchestrator.kube.targets import MinikubeTarget
 
@@ -136,12 +137,8 @@ def check_docker(inp: DoctorInputs) -> Check:
 def check_minikube(inp: DoctorInputs) -> Check:
     if shutil.which("minikube", path=inp.environ.get("PATH")) is None:
         return Check("minikube", False, "minikube is not installed", "install minikube: https://minikube.sigs.k8s.io")
-    state = inp.minikube().state()
-    if state.profile_missing:
-        return Check("minikube", False, f"minikube profile {inp.profile} does not exist", "minikube start")
-    if not state.running:
-        return Check("minikube", False, f"minikube is stopped ({', '.join(state.problems())})", "minikube start")
-    return Check("minikube", True, f"minikube {inp.profile} is running")
+    verdict = inp.minikube().state().verdict(inp.profile)
+    return Check("minikube", verdict.ok, verdict.message, verdict.fix)
 
 
 def _tool_version(inp: DoctorInputs, name: str, argv: list[str], parse: Callable[[str], str],
@@ -174,9 +171,31 @@ def check_context(inp: DoctorInputs) -> Check:
     from orchestrator.kube.guard import decide, kubeconfig_paths, load_kubeconfig
 
     config = load_kubeconfig(kubeconfig_paths(inp.environ))
-    decision = decide(config, inp.kube_context, Target(inp.target), inp.allow_remote)
+    from orchestrator.kube.targets import minikube_ip
+
+    decision = decide(config, inp.kube_context, Target(inp.target), inp.allow_remote,
+                      minikube_ip=lambda profile: minikube_ip(profile, run=inp.run, environ=inp.environ))
     where = "remote, allowed by --allow-remote" if decision.remote else "local"
     return Check("kube-context", True, f"context {decision.context} -> {decision.server} ({where})")
+
+
+def check_kubernetes_version(inp: DoctorInputs) -> Check:
+    from orchestrator.settings.config import Target
+    from orchestrator.kube.version import chart_minimum, dotted, judge
+
+    result = inp.run(["kubectl", "version", "-o", "json"], timeout=30, check=False)
+    server = str(json.loads(result.stdout or "{}").get("serverVersion", {}).get("gitVersion", "")) \
+        if result.stdout.strip().startswith("{") else ""
+    if not server:
+        return Check("kubernetes", False, "cannot read the cluster's Kubernetes version",
+                     "start the cluster and check `kubectl version` answers")
+    minimum = chart_minimum(CHART_DIR)
+    verdict = judge(server, minimum)
+    if not verdict.ok:
+        err = verdict.error(Target(inp.target))
+        return Check("kubernetes", False, err.message, err.hint)
+    needed = f" (chart needs {dotted(minimum)}+)" if minimum else ""
+    return Check("kubernetes", True, f"server {server}{needed}")
 
 
 def check_ingress(inp: DoctorInputs) -> Check:
@@ -259,6 +278,7 @@ CHECKS: tuple[tuple[str, Callable[[DoctorInputs], Check]], ...] = (
     ("helm", check_helm),
     ("kubectl", check_kubectl),
     ("kube-context", check_context),
+    ("kubernetes", check_kubernetes_version),
     ("ingress", check_ingress),
     ("hosts", check_hosts),
     ("env-file", check_env_file),

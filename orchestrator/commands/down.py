@@ -5,6 +5,9 @@ data needs: the claim, the namespace that holds it, and the newest Secret versio
 database's password, and the generated JWT_SECRET: a volume without its password is lost data too).
 It says so, and `--delete-data` removes everything, the claims included.
 
+The namespaces Kubernetes protects (default, kube-system, kube-public: deleting them is a 403) are never
+deleted: `down` says so and succeeds.
+
 Every step tolerates what is already gone, so a second run reports that nothing was left to remove.
 """
 
@@ -45,8 +48,14 @@ def down(settings: Settings, reporter: Reporter, clock: PhaseClock, *, keep_name
          delete_data: bool = False, guard: InterruptGuard | None = None) -> DownResult:
     from contextlib import nullcontext
 
+    from orchestrator.errors import DeployNeedsAction
     from orchestrator.kube.api import call
-    from orchestrator.kube.secret_store import list_secret_versions
+    from orchestrator.kube.secret_store import (
+        NAMESPACE_WAIT_S,
+        is_protected_namespace,
+        list_secret_versions,
+        wait_namespace_gone,
+    )
 
     result = DownResult()
     with clock.phase("cluster") as note:
@@ -81,10 +90,19 @@ def down(settings: Settings, reporter: Reporter, clock: PhaseClock, *, keep_name
                                               settings.namespace))
                     reporter.emit("volume.deleted", name=claim, namespace=settings.namespace)
                     result.removed.append(f"PersistentVolumeClaim {claim}")
-        if not keep_namespace:
+        if is_protected_namespace(settings.namespace):
+            # Kubernetes refuses to delete it (403): never try, say so, and succeed.
+            reporter.emit("namespace.kept", namespace=settings.namespace, reason="protected by Kubernetes")
+            reporter.log(f"namespace {settings.namespace} is kept: Kubernetes never deletes it")
+        elif not keep_namespace:
             with clock.phase("namespace"):
                 if _delete(lambda: call(core.delete_namespace, settings.namespace)):
-                    _wait_gone(core, settings.namespace)
+                    if not wait_namespace_gone(core, settings.namespace):
+                        raise DeployNeedsAction(
+                            f"namespace {settings.namespace} is still terminating after {NAMESPACE_WAIT_S:.0f}s",
+                            f"look for finalizers: `kubectl get namespace {settings.namespace} -o yaml`, "
+                            "then run `invoke down` again",
+                        )
                     reporter.emit("namespace.deleted", namespace=settings.namespace)
                     result.removed.append(f"namespace {settings.namespace}")
     if result.nothing_to_remove:
@@ -137,24 +155,3 @@ def _delete(action) -> bool:  # type: ignore[no-untyped-def]
             return False
         raise api_error(exc, "deleting") from None
     return True
-
-
-def _wait_gone(core, namespace: str, timeout_s: float = 120.0) -> None:  # type: ignore[no-untyped-def]
-    """A namespace terminates asynchronously; a following `up` needs it gone, so wait (bounded)."""
-    import time
-
-    from orchestrator.errors import DeployNeedsAction
-    from orchestrator.kube.api import status_of
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            core.read_namespace(namespace)
-        except Exception as exc:
-            if status_of(exc) == 404:
-                return
-        time.sleep(0.5)
-    raise DeployNeedsAction(
-        f"namespace {namespace} is still terminating after {timeout_s:.0f}s",
-        f"look for finalizers: `kubectl get namespace {namespace} -o yaml`, then run `invoke down` again",
-    )

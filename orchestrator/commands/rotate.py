@@ -85,7 +85,7 @@ def rotate(settings: Settings, opts: RotateOptions, reporter: Reporter, clock: P
             good = last_deployed(helm.history())
             if good is None:
                 raise EnvironmentProblem(f"release {settings.release} is not deployed", "run `invoke up` first")
-            deployed_values = helm.get_values()
+            deployed_values = helm.get_values(good.revision)
             previous = deployed_secret(deployed_values)
             if previous is None:
                 raise EnvironmentProblem(f"release {settings.release} references no Secret",

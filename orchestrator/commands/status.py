@@ -52,8 +52,9 @@ def status(settings: Settings, reporter: Reporter, *, check_health: bool = True,
         if history:
             report.revision = history[-1].revision
             report.release_status = history[-1].status
-        if last_deployed(history) is not None:
-            values = helm.get_values()
+        good = last_deployed(history)
+        if good is not None:  # the values of the revision that runs, not of a later failed one
+            values = helm.get_values(good.revision)
             secrets = values.get("secrets") or {}
             report.secret, report.secret_version = secrets.get("existingSecret"), secrets.get("version")
         selector = cluster.workloads.selector

@@ -28,6 +28,7 @@ from orchestrator.settings.embedded import embedded_database
 from orchestrator.steps import (
     UpOptions,
     build_step,
+    check_kubernetes_version,
     collect_garbage,
     database_image_step,
     deployed_secret,
@@ -66,6 +67,7 @@ def up(settings: Settings, opts: UpOptions, reporter: Reporter, clock: PhaseCloc
         try:
             if not opts.build_in_cluster and opts.registry is None:
                 cluster.image_target().ensure_ready()
+            check_kubernetes_version(settings, opts, cluster, reporter)
         except BaseException:  # the frozen kubeconfig goes, whatever stopped the phase
             cluster.close()
             raise
@@ -111,7 +113,7 @@ def up(settings: Settings, opts: UpOptions, reporter: Reporter, clock: PhaseCloc
             previous_secret = None
             if good is not None:
                 try:
-                    previous_secret = deployed_secret(helm.get_values())
+                    previous_secret = deployed_secret(helm.get_values(good.revision))
                 except OrchestratorError:
                     previous_secret = None
             values = release_values(settings, refs, secret)

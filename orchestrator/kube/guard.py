@@ -8,8 +8,11 @@ The rule (pure, no network, see `decide`):
 3. Its cluster's server host must be local:
        loopback (127.0.0.0/8, ::1, `localhost`, `*.localhost`), 0.0.0.0 and :: (k3d writes 0.0.0.0),
        `host.docker.internal` / `kubernetes.docker.internal` (Docker Desktop, both loopback aliases),
-       or a minikube driver network: 192.168.49.0/24 (docker/podman), 192.168.39.0/24 (kvm2),
-       192.168.59.0/24 (virtualbox), 192.168.64.0/24 (hyperkit/qemu).
+       or, for the `minikube` context, exactly the address minikube itself reports for the profile
+       (`minikube ip -p PROFILE`, else the profile's config.json). No fixed network list: the docker
+       driver takes the first free /24 from 192.168.49.0 in steps of 9 (49, 58, 67, ...; kubernetes/
+       minikube pkg/drivers/kic/oci/network_create.go), kvm2 counts from .39 in steps of 11, qemu with
+       socket_vmnet uses 192.168.105.x, so a second cluster lands on an address a list would miss.
    Any other host, private LAN addresses included, counts as remote: DNS is not consulted.
 4. A context that fails 2 or 3 is used only with an explicit `--context NAME` AND `--allow-remote`.
 
@@ -26,7 +29,7 @@ import ipaddress
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -53,12 +56,9 @@ LOCAL_NETWORKS = tuple(
         "::1/128",
         "0.0.0.0/32",
         "::/128",
-        "192.168.49.0/24",
-        "192.168.39.0/24",
-        "192.168.59.0/24",
-        "192.168.64.0/24",
     )
 )
+MinikubeIp = Callable[[str], "str | None"]  # profile -> the address minikube reports, or None
 
 # kubeconfig fields that hold file paths, relative to the file they were read from
 _CLUSTER_PATH_FIELDS = ("certificate-authority",)
@@ -149,10 +149,17 @@ def freeze_context(
     allow_remote: bool = False,
     environ: Mapping[str, str] | None = None,
     home: Path | None = None,
+    minikube_ip: MinikubeIp | None = None,
 ) -> FrozenContext:
-    """Load the kubeconfig, apply the guard, and write the private one-context kubeconfig."""
-    config = load_kubeconfig(kubeconfig_paths(environ if environ is not None else os.environ, home))
-    decision = decide(config, requested, Target(target), allow_remote)
+    """Load the kubeconfig, apply the guard, and write the private one-context kubeconfig.
+
+    `minikube_ip`: how to ask minikube for a profile's address (default: `targets.minikube_ip`)."""
+    from orchestrator.kube.targets import minikube_ip as ask_minikube
+
+    env = environ if environ is not None else os.environ
+    config = load_kubeconfig(kubeconfig_paths(env, home))
+    lookup = minikube_ip or (lambda profile: ask_minikube(profile, environ=env))
+    decision = decide(config, requested, Target(target), allow_remote, minikube_ip=lookup)
     return write_frozen(config, decision)
 
 
@@ -202,8 +209,11 @@ def load_kubeconfig(paths: list[Path]) -> KubeConfig:
     return KubeConfig(current, contexts, clusters, users, tuple(read))
 
 
-def decide(config: KubeConfig, requested: str | None, target: Target, allow_remote: bool) -> Decision:
-    """The guard itself: pure, raises EnvironmentProblem with the fix when the context is refused."""
+def decide(config: KubeConfig, requested: str | None, target: Target, allow_remote: bool,
+           minikube_ip: MinikubeIp | None = None) -> Decision:
+    """The guard itself: raises EnvironmentProblem with the fix when the context is refused.
+
+    Pure but for `minikube_ip`, asked only for a `minikube` context whose server is not loopback."""
     name = requested or config.current_context
     if not name:
         raise EnvironmentProblem("the kubeconfig has no current context", _FIX_CONTEXT)
@@ -222,13 +232,19 @@ def decide(config: KubeConfig, requested: str | None, target: Target, allow_remo
         )
     local_name = is_local_context_name(name, target)
     local_server = is_local_server(server)
+    minikube_profile = local_name and is_local_context_name(name, Target.MINIKUBE)
+    reported = None
+    if local_name and not local_server and minikube_profile and minikube_ip is not None:
+        reported = minikube_ip(name)
+        local_server = reported is not None and same_host(server, reported)
     if local_name and local_server:
         return Decision(name, server, remote=False)
-    why = (
-        f"context {name} is not a local {target.value} context"
-        if not local_name
-        else f"context {name} points at {server}, which is not a local address"
-    )
+    why = f"context {name} is not a local {target.value} context"
+    if local_name:
+        said = (f"minikube reports {reported} for profile {name}" if reported
+                else f"minikube does not report an address for profile {name}")
+        why = f"context {name} points at {server}, which is not a local address"
+        why += f" ({said})" if minikube_profile else ""
     if requested == name and allow_remote:
         return Decision(name, server, remote=True)
     raise EnvironmentProblem(
@@ -241,8 +257,17 @@ def is_local_context_name(name: str, target: Target) -> bool:
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in LOCAL_CONTEXT_PATTERNS[target])
 
 
+def same_host(server: str, address: str) -> bool:
+    """Whether the server URL's host is exactly `address` (an IP as `minikube ip` prints it)."""
+    try:
+        host = (urlsplit(server).hostname or "").lower().rstrip(".")
+        return ipaddress.ip_address(host) == ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+
+
 def is_local_server(server: str) -> bool:
-    """True when the API server URL's host is loopback, a Docker Desktop alias or a minikube network."""
+    """True when the API server URL's host is loopback or a Docker Desktop alias (no network needed)."""
     try:
         host = urlsplit(server).hostname
     except ValueError:

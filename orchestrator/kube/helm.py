@@ -121,8 +121,11 @@ def status_argv(t: HelmTarget) -> list[str]:
     return [t.binary, "status", t.release, *t.common(), "-o", "json"]
 
 
-def get_values_argv(t: HelmTarget, all_values: bool = False) -> list[str]:
-    argv = [t.binary, "get", "values", t.release, *t.common(), "-o", "json"]
+def get_values_argv(t: HelmTarget, revision: int, all_values: bool = False) -> list[str]:
+    """Always with `--revision`: without it helm returns the *last* revision's values, even a failed one
+    (helm/helm pkg/action/get_values.go and pkg/action/action.go `releaseContent`: revision 0 reads
+    `Releases.Last`, whatever its status)."""
+    argv = [t.binary, "get", "values", t.release, *t.common(), "--revision", str(revision), "-o", "json"]
     return argv + (["--all"] if all_values else [])
 
 
@@ -388,8 +391,10 @@ class Helm:
     def status(self) -> dict[str, Any]:
         return json.loads(self._call(status_argv(self.target), timeout=120).stdout or "{}")
 
-    def get_values(self, all_values: bool = False) -> dict[str, Any]:
-        return json.loads(self._call(get_values_argv(self.target, all_values), timeout=120).stdout or "{}") or {}
+    def get_values(self, revision: int, all_values: bool = False) -> dict[str, Any]:
+        """The values of one revision: callers pass `last_deployed(history).revision`, never the last one."""
+        argv = get_values_argv(self.target, revision, all_values)
+        return json.loads(self._call(argv, timeout=120).stdout or "{}") or {}
 
     def upgrade(
         self,

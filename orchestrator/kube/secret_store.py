@@ -19,12 +19,13 @@ import hashlib
 import hmac
 import json
 import secrets as _random
+import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from orchestrator.errors import DeployNeedsAction, InputError, OrchestratorError
+from orchestrator.errors import DeployNeedsAction, EnvironmentProblem, InputError, OrchestratorError
 from orchestrator.kube.api import api_error, quiet_client_logging
 
 MANAGED_BY = "todo-deploy"
@@ -77,14 +78,62 @@ def generate_secret(key: str) -> str:
     return _random.token_urlsafe(48)
 
 
-def ensure_namespace(api: Any, name: str) -> bool:
-    """Create the namespace unless it exists; True when it was created."""
+# NamespaceLifecycle admission refuses to delete these (403 "this namespace may not be deleted") and any
+# create in a namespace whose phase is Terminating (403 "unable to create new content in namespace ...
+# because it is being terminated"): kubernetes/kubernetes staging/src/k8s.io/apiserver/pkg/admission/
+# plugin/namespace/lifecycle/admission.go. Namespace deletion is asynchronous (the namespace controller
+# empties it first), so a namespace can be Terminating for a while after `kubectl delete namespace`.
+PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
+NAMESPACE_WAIT_S = 120.0
+
+
+def is_protected_namespace(name: str) -> bool:
+    return name in PROTECTED_NAMESPACES
+
+
+def _terminating(namespace: Any) -> bool:
+    status = getattr(namespace, "status", None)
+    return getattr(status, "phase", None) == "Terminating" or bool(
+        getattr(getattr(namespace, "metadata", None), "deletion_timestamp", None))
+
+
+def wait_namespace_gone(api: Any, name: str, timeout_s: float = NAMESPACE_WAIT_S, *,
+                        sleep: Callable[[float], None] = time.sleep,
+                        clock: Callable[[], float] = time.monotonic) -> bool:
+    """Poll until the namespace is gone (True) or `timeout_s` passed (False)."""
+    deadline = clock() + timeout_s
+    while True:
+        _, status = _api(lambda: api.read_namespace(name), f"read namespace {name}", name, tolerate=(404,))
+        if status == 404:
+            return True
+        if clock() >= deadline:
+            return False
+        sleep(0.5)
+
+
+def ensure_namespace(api: Any, name: str, *, wait_s: float = NAMESPACE_WAIT_S,
+                     sleep: Callable[[float], None] = time.sleep,
+                     on_wait: Callable[[], None] | None = None) -> bool:
+    """Create the namespace unless it exists; True when it was created.
+
+    A namespace still Terminating (an interrupted `invoke down`, someone's `kubectl delete ns`) cannot take
+    new objects: wait (bounded) for it to go, then create it again.
+    """
     from kubernetes import client
 
     quiet_client_logging(api)
-    _, status = _api(lambda: api.read_namespace(name), f"read namespace {name}", name, tolerate=(404,))
+    existing, status = _api(lambda: api.read_namespace(name), f"read namespace {name}", name, tolerate=(404,))
     if status is None:
-        return False
+        if not _terminating(existing):
+            return False
+        if on_wait is not None:
+            on_wait()
+        if not wait_namespace_gone(api, name, wait_s, sleep=sleep):
+            raise EnvironmentProblem(
+                f"namespace {name} is still being deleted (Terminating) after {wait_s:.0f} s",
+                f"see what holds it: `kubectl get namespace {name} -o yaml` (finalizers, conditions); "
+                "run `invoke up` again once `kubectl get namespace " + name + "` says NotFound",
+            )
     body = client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={LABEL_MANAGED_BY: MANAGED_BY}))
     _, status = _api(lambda: api.create_namespace(body), f"create namespace {name}", name, tolerate=(409,))
     return status is None
@@ -167,7 +216,7 @@ def read_kept_values(api: Any, namespace: str, release: str, keys: Collection[st
     newest = versions[0].name
     secret, status = _api(lambda: api.read_namespaced_secret(newest, namespace), f"read secret {newest}", namespace,
                           tolerate=(404,))
-    if status is not None:
+    if status is not None or secret is None:
         return {}
     data = secret.data or {}
     kept = {k: _decode(data[k]).decode("utf-8", errors="strict") for k in keys if k in data}

@@ -10,20 +10,22 @@ Commands run through orchestrator.shell.run with the frozen kubeconfig in KUBECO
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
 from typing import Any, Protocol
 
 from orchestrator import shell
-from orchestrator.errors import DeployNeedsAction, EnvironmentProblem, ImageError
+from orchestrator.errors import DeployNeedsAction, EnvironmentProblem, ImageError, OrchestratorError
 from orchestrator.run.events import Reporter
 from orchestrator.shell import CommandFailed
 
 Runner = Callable[..., shell.Result]
-
-MINIKUBE_START = "minikube is stopped: run `minikube start`"
 
 
 # --- pure helpers --------------------------------------------------------------------------------
@@ -48,26 +50,94 @@ def parse_image_list(text: str) -> set[str]:
     return {normalize_ref(line.strip()) for line in text.splitlines() if line.strip() and not line.startswith("#")}
 
 
+class MinikubeCondition(str, Enum):
+    RUNNING = "running"
+    NO_PROFILE = "no profile"
+    HOST_STOPPED = "host not running"
+    PAUSED = "paused"
+    CLUSTER_STOPPED = "apiserver or kubelet not running"
+    KUBECONFIG = "kubeconfig not configured"
+
+
+@dataclass(frozen=True)
+class MinikubeVerdict:
+    """What `minikube status` means, and the one command that fixes it (empty when running)."""
+
+    condition: MinikubeCondition
+    message: str
+    fix: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.condition is MinikubeCondition.RUNNING
+
+
+# kubernetes/minikube cmd/minikube/cmd/status.go (exitCode): bit 1 the host is not Running; bit 2 the
+# APIServer (unless Irrelevant) or the Kubelet is not Running; bit 4 the Kubeconfig is not Configured
+# (pkg/minikube/cluster/status.go: Misconfigured when the kubeconfig entry does not point at the
+# cluster's endpoint). A paused cluster (`minikube pause`) has APIServer "Paused" and the kubelet
+# stopped: bit 2, fixed by `minikube unpause`, not `minikube start`. A missing profile exits 85.
+STATUS_HOST, STATUS_CLUSTER, STATUS_KUBECONFIG = 1, 2, 4
+STATUS_NO_PROFILE = 85
+
+
+def classify_status(exit_code: int, fields: Mapping[str, str], profile: str = "minikube") -> MinikubeVerdict:
+    """`minikube status -o json` (exit code and JSON fields) -> condition and fix. Pure.
+
+    The most basic problem wins: no profile, then the host, then a pause, then the control plane,
+    then the kubeconfig entry.
+    """
+    p = "" if profile == "minikube" else f" -p {profile}"
+    if exit_code == STATUS_NO_PROFILE:
+        return MinikubeVerdict(MinikubeCondition.NO_PROFILE, f"minikube profile {profile} does not exist",
+                               f"minikube start{p}")
+    if exit_code == 0:
+        return MinikubeVerdict(MinikubeCondition.RUNNING, f"minikube {profile} is running")
+    if exit_code & STATUS_HOST or fields.get("Host", "Running") != "Running":
+        host = fields.get("Host") or "not running"
+        return MinikubeVerdict(MinikubeCondition.HOST_STOPPED, f"minikube is stopped (host {host})",
+                               f"minikube start{p}")
+    if fields.get("APIServer") == "Paused":
+        return MinikubeVerdict(MinikubeCondition.PAUSED, "minikube is paused (`minikube pause`)",
+                               f"minikube unpause{p}")
+    if exit_code & STATUS_CLUSTER:
+        parts = ", ".join(f"{k.lower()} {fields[k]}" for k in ("APIServer", "Kubelet") if k in fields)
+        return MinikubeVerdict(MinikubeCondition.CLUSTER_STOPPED,
+                               f"minikube's control plane is not running{f' ({parts})' if parts else ''}",
+                               f"minikube start{p}")
+    if exit_code & STATUS_KUBECONFIG:
+        state = fields.get("Kubeconfig") or "not configured"
+        return MinikubeVerdict(MinikubeCondition.KUBECONFIG,
+                               f"the kubeconfig entry of minikube {profile} is {state} (it does not point at the cluster)",
+                               f"minikube update-context{p}")
+    return MinikubeVerdict(MinikubeCondition.CLUSTER_STOPPED, f"minikube status exited {exit_code}",
+                           f"minikube start{p}")
+
+
 @dataclass(frozen=True)
 class MinikubeState:
-    """`minikube status` exit code bits, right to left: 1 host, 2 cluster, 4 Kubernetes not OK."""
+    """`minikube status -o json`: the exit code (bits, see `classify_status`) and the JSON fields."""
 
     exit_code: int
     fields: Mapping[str, str]
 
     @property
     def profile_missing(self) -> bool:
-        return self.exit_code == 85
+        return self.exit_code == STATUS_NO_PROFILE
 
     @property
     def running(self) -> bool:
         return self.exit_code == 0
 
+    def verdict(self, profile: str = "minikube") -> MinikubeVerdict:
+        return classify_status(self.exit_code, self.fields, profile)
+
     def problems(self) -> list[str]:
         if self.profile_missing:
             return ["profile not found"]
-        names = [(1, "host"), (2, "cluster"), (4, "kubernetes")]
-        out = [f"{label} not running" for bit, label in names if self.exit_code & bit]
+        names = [(STATUS_HOST, "host not running"), (STATUS_CLUSTER, "apiserver or kubelet not running"),
+                 (STATUS_KUBECONFIG, "kubeconfig not configured")]
+        out = [label for bit, label in names if self.exit_code & bit]
         return out or ([f"exit code {self.exit_code}"] if self.exit_code else [])
 
 
@@ -79,6 +149,47 @@ def parse_status(exit_code: int, stdout: str) -> MinikubeState:
     except json.JSONDecodeError:
         fields = {}
     return MinikubeState(exit_code, fields)
+
+
+def minikube_home(environ: Mapping[str, str]) -> Path:
+    """minikube's state directory (kubernetes/minikube pkg/minikube/localpath/localpath.go, MiniPath)."""
+    home = environ.get("MINIKUBE_HOME", "")
+    if not home:
+        return Path(environ.get("HOME") or Path.home()) / ".minikube"
+    return Path(home) if Path(home).name == ".minikube" else Path(home) / ".minikube"
+
+
+def profile_ip(profile: str, environ: Mapping[str, str]) -> str | None:
+    """The control plane's IP from `<minikube home>/profiles/PROFILE/config.json` (Nodes[].IP)."""
+    path = minikube_home(environ) / "profiles" / profile / "config.json"
+    try:
+        nodes = json.loads(path.read_text(encoding="utf-8")).get("Nodes") or []
+    except (OSError, ValueError, AttributeError):
+        return None
+    ips = [str(n.get("IP") or "") for n in nodes if isinstance(n, dict)]
+    return next((ip for ip in ips if _is_ip(ip)), None)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def minikube_ip(profile: str, *, run: Runner = shell.run, environ: Mapping[str, str] | None = None,
+                binary: str = "minikube") -> str | None:
+    """The address minikube reports for `profile`: `minikube ip -p PROFILE`, else the profile's config
+    (a stopped cluster keeps its address there); None when minikube knows no such profile."""
+    env = dict(environ if environ is not None else os.environ)
+    try:
+        result = run([binary, "-p", profile, "ip"], timeout=30, check=False)
+    except (OrchestratorError, OSError):  # minikube not installed
+        result = None
+    if result is not None and result.returncode == 0 and _is_ip(result.stdout.strip()):
+        return result.stdout.strip()
+    return profile_ip(profile, env)
 
 
 _EXPORT = re.compile(r'^export\s+(?P<key>[A-Za-z_][A-Za-z0-9_]*)="?(?P<value>[^"]*)"?\s*$')
@@ -134,11 +245,9 @@ class MinikubeTarget:
         return parse_status(result.returncode, result.stdout)
 
     def ensure_ready(self) -> None:
-        state = self.state()
-        if state.profile_missing:
-            raise EnvironmentProblem(f"minikube profile {self.profile} does not exist", "run `minikube start`")
-        if not state.running:
-            raise EnvironmentProblem(MINIKUBE_START, "run `minikube start`", details=state.problems())
+        verdict = self.state().verdict(self.profile)
+        if not verdict.ok:
+            raise EnvironmentProblem(verdict.message, f"run `{verdict.fix}`")
 
     def images(self) -> set[str]:
         self._listed = parse_image_list(self._call("image", "ls", "--format", "short").stdout)

@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import tempfile
 import time
@@ -184,6 +185,35 @@ class Background:
             self.proc.wait()
         self.err.seek(0)
         return CliRun(self.argv, self.proc.returncode, self.stdout_so_far(), self.err.read())
+
+
+CHECKOUT_PARTS = ("app", "charts", "docker", "orchestrator", "tasks.py", "pyproject.toml")
+CHECKOUT_IGNORE = shutil.ignore_patterns("node_modules", ".next", "__pycache__", ".pytest_cache", "*.egg-info")
+
+
+def checkout_copy(into: Path) -> Path:
+    """A private copy of the project (what `invoke up` reads), so a test can edit the app's sources.
+
+    `invoke` run with `cwd=` the copy loads its tasks.py, hence its orchestrator, chart and app.
+    """
+    repo = into / "checkout"
+    repo.mkdir()
+    for part in CHECKOUT_PARTS:
+        source = ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, repo / part, ignore=CHECKOUT_IGNORE, symlinks=True)
+        else:
+            shutil.copy2(source, repo / part)
+    tools = ROOT / ".tools"
+    if tools.is_dir():
+        (repo / ".tools").symlink_to(tools)
+    return repo
+
+
+def edit_backend(checkout: Path, note: str) -> None:
+    """A change to a backend source file (a comment): the backend image's content, hence its tag, changes."""
+    main = checkout / "app" / "backend" / "todo_api" / "main.py"
+    main.write_text(main.read_text(encoding="utf-8") + f"\n# {note}\n", encoding="utf-8")
 
 
 def helm_release_records(cluster: FakeCluster, namespace: str) -> list[str]:

@@ -4,6 +4,7 @@ message, the state left behind, and that it did not wait for the deadline to say
 from __future__ import annotations
 
 import base64
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,10 @@ from tests.e2e.harness import (
     CANARIES,
     FAST,
     app_secrets,
+    checkout_copy,
     decoded,
+    deployment_images,
+    edit_backend,
     helm_release_records,
     invoke,
     leaks,
@@ -33,8 +37,8 @@ def helm_calls(run) -> int:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     ("scenario", "reason", "words"),
     [
-        ("crash-loop", "CrashLoopBackOff", ["could not connect to the database"]),
-        ("unschedulable", "Unschedulable", ["Insufficient cpu", "cpu"]),
+        ("crash-loop", "CrashLoopBackOff", ["could not connect to the database", "still crashing after"]),
+        ("unschedulable", "Unschedulable", ["Insufficient cpu", "cpu", "still unschedulable after 20 s"]),
     ],
 )
 def test_first_install_that_cannot_heal_is_uninstalled(scenario: str, reason: str, words: list[str],
@@ -51,12 +55,55 @@ def test_first_install_that_cannot_heal_is_uninstalled(scenario: str, reason: st
         assert not leaks(run.output)
 
 
+@pytest.mark.parametrize("scenario", ["crash-once", "node-not-ready"])
+def test_first_sight_is_not_final(scenario: str, env_file: Path) -> None:
+    # crash-once: CrashLoopBackOff after the first crash, then the restart works (a dependency came up);
+    # node-not-ready: Unschedulable for a few seconds while the node becomes ready.
+    # crash-once: the first run crashes after 6 s and the restart 6 s later works, so the wait sees it
+    timings = dataclasses.replace(FAST, crash_interval=6.0)
+    with FakeCluster(scenario, timings=timings, ingress_port="none") as cluster:
+        run = invoke(cluster, "up", env_file=env_file)
+        assert run.returncode == 0, run.explain()
+        seen = {e["reason"] for e in run.named("rollout.status")}
+        assert ("CrashLoopBackOff" if scenario == "crash-once" else "Unschedulable") in seen, seen
+        assert not run.named("helm.rolled_back")
+
+
 def test_no_rollback_keeps_the_failed_release(env_file: Path) -> None:
     with FakeCluster("crash-loop", timings=FAST, ingress_port="none") as cluster:
         run = invoke(cluster, "up", "--no-rollback", env_file=env_file)
         assert run.returncode == 6, run.explain()
         assert not run.named("helm.rolled_back")
         assert cluster.objects("Deployment", NS)
+
+
+def test_break_fix_redeploy_rolls_the_fix(env_file: Path, tmp_path: Path) -> None:
+    # The commonest loop: a change that crashes is deployed with --no-rollback, the developer fixes the
+    # code and runs `invoke up` again. Until the fix is available, the crashing pod of the previous
+    # ReplicaSet keeps running (and crashing) under the Deployment's labels: it must not fail the fix.
+    checkout = checkout_copy(tmp_path)
+    # the fix starts slowly (15 s to Ready), so the old crashing pod is still there while `up` waits
+    with FakeCluster("healthy", timings=dataclasses.replace(FAST, slow_ready_after=15.0), ingress_port="none") as cluster:
+        assert invoke(cluster, "up", env_file=env_file, root=checkout).returncode == 0
+        cluster.set_scenario("crash-loop")
+        edit_backend(checkout, "a change that crashes at start")
+        broken = invoke(cluster, "up", "--no-rollback", env_file=env_file, root=checkout)
+        assert broken.returncode == 6, broken.explain()
+        assert "CrashLoopBackOff" in broken.output
+
+        cluster.set_scenario("slow")
+        edit_backend(checkout, "the fix")
+        fixed = invoke(cluster, "up", env_file=env_file, root=checkout)
+        assert fixed.returncode == 0, fixed.explain()
+        assert not fixed.named("helm.rolled_back")
+        def backend_ref(run) -> str:  # type: ignore[no-untyped-def]
+            return next(e["ref"] for e in run.events if e["event"] in ("image.built", "image.skipped")
+                        and e["image"] == "todo-backend")
+
+        assert backend_ref(fixed) != backend_ref(broken)  # the fix is a new image...
+        assert backend_ref(fixed) in {img for imgs in deployment_images(cluster, NS).values() for img in imgs}
+        replaced = [e for e in fixed.named("rollout.status") if e["reason"] == "OldRevision"]
+        assert replaced and all(e["message"] == "old revision, being replaced" for e in replaced), fixed.explain()
 
 
 def test_failed_upgrade_rolls_back_to_the_last_good_revision(cluster: FakeCluster, env_file: Path,
@@ -86,6 +133,37 @@ def test_rotation_whose_pods_never_get_ready_is_rolled_back(cluster: FakeCluster
     assert again["data"] == old_bytes  # the old Secret was never touched
     backend = next(d for d in cluster.objects("Deployment", NS) if d["metadata"]["name"].endswith("-backend"))
     assert old["metadata"]["name"] in str(backend["spec"]["template"])  # pointing at it again
+
+
+def test_a_failed_last_revision_is_not_what_is_deployed(cluster: FakeCluster, env_file: Path, tmp_path: Path) -> None:
+    # `helm get values` without --revision returns the last revision's values even when it failed
+    # (helm/helm pkg/action/action.go, releaseContent): status and rotate-secrets must read the
+    # values of the last deployed revision.
+    import subprocess
+
+    assert invoke(cluster, "up", env_file=env_file).returncode == 0
+    (deployed,) = app_secrets(cluster, NS)
+    cluster.set_scenario("crash-loop")
+    failed = subprocess.run(
+        ["helm", "upgrade", "todo-app", "charts/todo-app", "-n", NS, "--reuse-values",
+         "--set", "secrets.existingSecret=todo-app-secrets-never-written", "--wait", "--timeout", "3s"],
+        env=cluster.env, capture_output=True, text=True, timeout=120)
+    assert failed.returncode != 0, failed.stdout + failed.stderr
+    history = subprocess.run(["helm", "history", "todo-app", "-n", NS, "-o", "json"], env=cluster.env,
+                             capture_output=True, text=True, check=True).stdout
+    assert '"failed"' in history
+    cluster.set_scenario("healthy")
+
+    status = invoke(cluster, "status", env_file=env_file)
+    report = status.named("status")[0]
+    assert report["release_status"] == "failed"
+    assert report["secret"] == deployed["metadata"]["name"], status.explain()
+
+    rotated = write_env(tmp_path / "rotated.env", {**CANARIES, "COHERE_API_KEY": "co-canary-rotated-5e1f"})
+    rotate = invoke(cluster, "rotate-secrets", "--only", "COHERE_API_KEY", env_file=rotated)
+    assert rotate.returncode == 0, rotate.explain()
+    new = next(s for s in app_secrets(cluster, NS) if s["metadata"]["name"] == rotate.named("secret.written")[0]["name"])
+    assert decoded(new) == {**CANARIES, "COHERE_API_KEY": "co-canary-rotated-5e1f"}
 
 
 def test_generated_jwt_secret_is_saved_only_after_success(cluster: FakeCluster, env_file: Path) -> None:

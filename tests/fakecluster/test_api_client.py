@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 
 import pytest
 from kubernetes import client, config, watch
@@ -31,19 +32,41 @@ def test_version_and_discovery(api: client.ApiClient) -> None:
     assert {"apps", "networking.k8s.io"} <= groups
 
 
-def test_namespace_lifecycle_cascades(api: client.ApiClient) -> None:
+def test_namespace_lifecycle_terminating_then_gone(api: client.ApiClient) -> None:
     core = client.CoreV1Api(api)
     ns = core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="todo-app")))
     assert ns.status.phase == "Active" and ns.metadata.uid
     core.create_namespaced_config_map("todo-app", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="c")))
-    assert core.read_namespace("todo-app").metadata.name == "todo-app"
     core.delete_namespace("todo-app")
+    # deletion is not instant: Terminating, and nothing new may be created meanwhile
+    assert core.read_namespace("todo-app").status.phase == "Terminating"
     with pytest.raises(ApiException) as err:
-        core.read_namespace("todo-app")
-    assert err.value.status == 404
+        core.create_namespaced_config_map("todo-app", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="d")))
+    body = json.loads(err.value.body)
+    assert err.value.status == 403 and "because it is being terminated" in body["message"]
+    assert body["details"]["causes"][0]["reason"] == "NamespaceTerminating"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            core.read_namespace("todo-app")
+        except ApiException as gone:
+            assert gone.status == 404
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the namespace never went")
     with pytest.raises(ApiException) as err:
         core.read_namespaced_config_map("c", "todo-app")
     assert err.value.status == 404
+
+
+@pytest.mark.parametrize("name", ["default", "kube-system", "kube-public"])
+def test_protected_namespaces_cannot_be_deleted(api: client.ApiClient, name: str) -> None:
+    with pytest.raises(ApiException) as err:
+        client.CoreV1Api(api).delete_namespace(name)
+    assert err.value.status == 403
+    assert json.loads(err.value.body)["message"] == f'namespaces "{name}" is forbidden: this namespace may not be deleted'
+    assert client.CoreV1Api(api).read_namespace(name).status.phase == "Active"
 
 
 def test_secret_crud_metadata_and_string_data(api: client.ApiClient, namespace: str) -> None:

@@ -51,10 +51,38 @@ class Diagnosis:
     key: str = ""
     requests: Mapping[str, str] = field(default_factory=dict)
     limits: Mapping[str, str] = field(default_factory=dict)
+    restarts: int = 0
 
     @property
     def wants_logs(self) -> bool:
         return self.reason in ("CrashLoopBackOff", "OOMKilled") and bool(self.container)
+
+
+# First sight is not final. The kubelet shows CrashLoopBackOff after the very first crash and restarts
+# the container with a growing back-off (10 s, 20 s, 40 s ... 5 min: kubernetes/kubernetes
+# pkg/kubelet/kubelet.go, backOffPeriod and MaxContainerBackOff), so one crash can be a dependency
+# that was not up yet. A pod is Unschedulable while a node is still becoming ready (or while a cluster
+# autoscaler adds one). Only these two wait for more evidence; every other diagnosis is final at once.
+CRASH_RESTARTS = 2  # CrashLoopBackOff with restartCount >= 2: it crashed again after being restarted
+UNSCHEDULABLE_SECONDS = 20.0  # Unschedulable for this long, as seen by the wait
+
+
+def hopeless(diagnosis: Diagnosis, seen_for_s: float) -> bool:
+    """Whether waiting longer cannot help, given how long this diagnosis has been seen. Pure."""
+    if diagnosis.reason == "CrashLoopBackOff":
+        return diagnosis.restarts >= CRASH_RESTARTS
+    if diagnosis.reason == "Unschedulable":
+        return seen_for_s >= UNSCHEDULABLE_SECONDS
+    return True
+
+
+def waited_for(diagnosis: Diagnosis) -> str:
+    """What the wait gave the pod before calling it hopeless: said in the failure message."""
+    if diagnosis.reason == "CrashLoopBackOff":
+        return f"still crashing after {diagnosis.restarts} restarts (a first crash alone is not final)"
+    if diagnosis.reason == "Unschedulable":
+        return f"still unschedulable after {UNSCHEDULABLE_SECONDS:.0f} s (a node may have been starting)"
+    return ""
 
 
 # --- small readers -------------------------------------------------------------------------------
@@ -251,7 +279,7 @@ def diagnose_pod(pod: Obj) -> Diagnosis | None:
             tail = f", last exit code {code}" if code is not None else ""
             return Diagnosis("CrashLoopBackOff", name,
                              f"container {container} keeps crashing ({restarts} restarts{tail})",
-                             container=container, image=image)
+                             container=container, image=image, restarts=int(restarts or 0))
         if reason == "CreateContainerConfigError":
             key_match = _MISSING_KEY.search(message)
             secret_match = _MISSING_SECRET.search(message)

@@ -1,6 +1,6 @@
 """Wait for Deployments to become Current: watch (fast), fall back to polling, fail fast on what cannot heal.
 
-Two feeder threads (Deployments, Pods) list once, then watch from that resourceVersion and put what
+Three feeder threads (Deployments, ReplicaSets, Pods) list once, then watch from that resourceVersion and put what
 they see on a queue; the caller's thread owns all state and all reporting. A change reaches the
 verdict as soon as the API sends it (no poll interval in the way). When the server cannot watch,
 a feeder switches to listing every `poll_interval` seconds.
@@ -10,7 +10,11 @@ and counted in `RolloutOutcome.retries`; others end the wait with a clear error.
 
 Verdicts:
 - every Deployment Current -> ok;
-- a pod of a Deployment that is not Current has a diagnosis (status.diagnose_pod) -> stop now;
+- a pod of a Deployment's *newest* ReplicaSet, while that Deployment is not Current, has a diagnosis
+  (status.diagnose_pod) that is hopeless (status.hopeless: a crash loop after a restart, Unschedulable
+  for a while; first sight is not final) -> stop now. Pods of older ReplicaSets share the Deployment's labels and keep
+  running (and crashing) until the new ones are available: they are "old revision, being replaced" and
+  never fail the wait (see `pod_revision`);
   crash loops get their last log lines through `logs_fn`, which the caller wraps with redaction;
 - a Deployment Failed (progress deadline exceeded) -> stop;
 - otherwise wait until the deadline. The outcome names every resource that is not ready.
@@ -32,7 +36,16 @@ from orchestrator.kube import api as kube
 from orchestrator.errors import DeployNeedsAction, DeployRolledBack, OrchestratorError
 from orchestrator.run.events import Reporter
 from orchestrator.kube.rollout.hints import hint_for
-from orchestrator.kube.rollout.status import Diagnosis, Result, Status, compute, diagnose_pod, name_of
+from orchestrator.kube.rollout.status import (
+    Diagnosis,
+    Result,
+    Status,
+    compute,
+    diagnose_pod,
+    hopeless,
+    name_of,
+    waited_for,
+)
 
 LogsFn = Callable[[str, str, str], list[str]]
 # (namespace, pod) -> the kubelet's probe failure messages for that pod ("Readiness probe failed: ..."), oldest first
@@ -51,11 +64,14 @@ class ResourceReport:
     hint: str = ""
     logs: list[str] = field(default_factory=list)
     probe_failures: list[str] = field(default_factory=list)
+    waited: str = ""  # what the wait gave it before calling it hopeless
 
     def lines(self) -> list[str]:
         r = self.result
         out = [f"{self.resource}: {r.status} {r.reason} ({r.message})"]
         out += [f"  probe: {line}" for line in self.probe_failures]
+        if self.waited:
+            out.append(f"  {self.waited}")
         if self.hint:
             out.append(f"  fix: {self.hint}")
         out += [f"  | {line}" for line in self.logs]
@@ -304,6 +320,58 @@ def _owns(deployment: Obj, pod: Obj) -> bool:
     return bool(match) and all(labels.get(k) == v for k, v in match.items())
 
 
+REVISION = "deployment.kubernetes.io/revision"
+TEMPLATE_HASH = "pod-template-hash"
+OLD_REVISION = Result(Status.IN_PROGRESS, "OldRevision", "old revision, being replaced")
+
+
+def _meta(obj: Obj) -> Obj:
+    return obj.get("metadata") or {}
+
+
+def _controlled_by(obj: Obj, owner: Obj, kind: str) -> bool:
+    """Whether `owner` is in obj's ownerReferences (by uid; by kind and name when the owner has no uid)."""
+    uid, name = _meta(owner).get("uid"), _meta(owner).get("name")
+    for ref in _meta(obj).get("ownerReferences") or []:
+        if uid and ref.get("uid") == uid:
+            return True
+        if not uid and ref.get("kind") == kind and ref.get("name") == name:
+            return True
+    return False
+
+
+def pod_revision(deployment: Obj, pod: Obj, replica_sets: Sequence[Obj]) -> str:
+    """"new" when the pod belongs to the Deployment's newest ReplicaSet, "old" otherwise. Pure.
+
+    The deployment controller (kubernetes/kubernetes pkg/controller/deployment/sync.go, getNewReplicaSet)
+    owns one ReplicaSet per pod template (ownerReferences), stamps it with the revision annotation and
+    copies that revision onto the Deployment (pkg/controller/deployment/util/deployment_util.go,
+    SetDeploymentRevision); the ReplicaSet's pods carry its `pod-template-hash` label and an
+    ownerReference to it. Until the controller has observed the Deployment's current generation, no
+    ReplicaSet is the new one yet. With no ReplicaSet of the Deployment in sight there is nothing to
+    tell apart, and every matching pod counts as new.
+    """
+    owned = [rs for rs in replica_sets if _controlled_by(rs, deployment, "Deployment")]
+    if not owned:
+        return "new"
+    generation = _meta(deployment).get("generation")
+    observed = (deployment.get("status") or {}).get("observedGeneration")
+    if generation is not None and (observed is None or int(observed) < int(generation)):
+        return "old"
+    revision = (_meta(deployment).get("annotations") or {}).get(REVISION)
+    newest = next((rs for rs in owned if revision and (_meta(rs).get("annotations") or {}).get(REVISION) == revision),
+                  None)
+    if newest is None:
+        return "old"
+    if _controlled_by(pod, newest, "ReplicaSet"):
+        return "new"
+    if _meta(pod).get("ownerReferences"):  # owned by another ReplicaSet
+        return "old"
+    rs_hash = (_meta(newest).get("labels") or {}).get(TEMPLATE_HASH)
+    pod_hash = (_meta(pod).get("labels") or {}).get(TEMPLATE_HASH)
+    return "new" if rs_hash and pod_hash == rs_hash else "old"  # an orphan: its template hash decides
+
+
 @dataclass
 class Verdict:
     done: bool
@@ -311,26 +379,50 @@ class Verdict:
     reason: str = ""
     deployments: dict[str, Result] = field(default_factory=dict)
     pods: dict[str, tuple[Result, Diagnosis | None, str]] = field(default_factory=dict)  # pod -> result, diag, owner
+    hopeless: set[str] = field(default_factory=set)  # pods whose diagnosis waiting cannot help
+    pending: bool = False  # a diagnosis is being given time: evaluate again even without news
 
 
-def evaluate(names: Sequence[str], deployments: Mapping[str, Obj], pods: Mapping[str, Obj]) -> Verdict:
-    """The state of the rollout from what was last seen. Pure."""
+def diagnosis_key(pod: str, diagnosis: Diagnosis) -> str:
+    return f"{pod}:{diagnosis.reason}"
+
+
+def evaluate(names: Sequence[str], deployments: Mapping[str, Obj], pods: Mapping[str, Obj],
+             replica_sets: Mapping[str, Obj] | None = None, *, first_seen: Mapping[str, float] | None = None,
+             now: float = 0.0) -> Verdict:
+    """The state of the rollout from what was last seen. Pure. Old-revision pods never fail it.
+
+    `first_seen`: when each diagnosis (`diagnosis_key`) was first seen, on the clock of `now`; a
+    diagnosis not in it is seen for the first time now.
+    """
     verdict = Verdict(done=False)
+    sets = list((replica_sets or {}).values())
     for name in names:
         verdict.deployments[name] = compute(deployments.get(name), "Deployment")
     for pod_name, pod in sorted(pods.items()):
         owner = next((n for n in names if n in deployments and _owns(deployments[n], pod)), "")
         if not owner:
             continue
+        if pod_revision(deployments[owner], pod, sets) == "old":
+            result = compute(pod, "Pod")
+            verdict.pods[pod_name] = (result if result.status is Status.TERMINATING else OLD_REVISION, None, owner)
+            continue
         verdict.pods[pod_name] = (compute(pod, "Pod"), diagnose_pod(pod), owner)
 
     if all(r.status is Status.CURRENT for r in verdict.deployments.values()):
         verdict.done, verdict.ok, verdict.reason = True, True, "Ready"
         return verdict
-    for _pod, (_result, diagnosis, owner) in verdict.pods.items():
-        if diagnosis is not None and verdict.deployments[owner].status is not Status.CURRENT:
-            verdict.done, verdict.reason = True, "CannotHeal"
-            return verdict
+    since = first_seen or {}
+    for pod_name, (_result, diagnosis, owner) in verdict.pods.items():
+        if diagnosis is None or verdict.deployments[owner].status is Status.CURRENT:
+            continue
+        if hopeless(diagnosis, now - since.get(diagnosis_key(pod_name, diagnosis), now)):
+            verdict.hopeless.add(pod_name)
+        else:
+            verdict.pending = True
+    if verdict.hopeless:
+        verdict.done, verdict.reason = True, "CannotHeal"
+        return verdict
     if any(r.status is Status.FAILED for r in verdict.deployments.values()):
         verdict.done, verdict.reason = True, "Failed"
     return verdict
@@ -382,6 +474,7 @@ def _reports(verdict: Verdict, namespace: str, logs_fn: LogsFn | None, probes_fn
             report = ResourceReport(f"pod/{pod_name}", pod_result, diagnosis)
             if diagnosis is not None:
                 report.hint = hint_for(diagnosis)
+                report.waited = waited_for(diagnosis) if pod_name in verdict.hopeless else ""
                 if diagnosis.wants_logs and logs_fn is not None:
                     try:
                         report.logs = list(logs_fn(namespace, pod_name, diagnosis.container))[-20:]
@@ -401,6 +494,7 @@ def _listers(api_client: Any) -> list[_Lister]:
 
     return [
         _Lister("Deployment", AppsV1Api(api_client).list_namespaced_deployment),
+        _Lister("ReplicaSet", AppsV1Api(api_client).list_namespaced_replica_set),
         _Lister("Pod", CoreV1Api(api_client).list_namespaced_pod),
     ]
 
@@ -435,11 +529,21 @@ def wait_for_rollout(
         _Feed(lister, namespace, selector, events, stop, poll_interval, counter, lock, time.monotonic() + deadline_s)
         for lister in (listers or _listers(api_client))
     ]
-    seen: dict[str, dict[str, Obj]] = {"Deployment": {}, "Pod": {}}
+    seen: dict[str, dict[str, Obj]] = {"Deployment": {}, "ReplicaSet": {}, "Pod": {}}
     synced: set[str] = set()
     modes: dict[str, str] = {}
     relists = 0
     last: dict[str, tuple[object, ...]] = {}
+    first_seen: dict[str, float] = {}
+
+    def judge() -> Verdict:
+        now = clock()
+        verdict = evaluate(deployments, seen["Deployment"], seen["Pod"], seen["ReplicaSet"],
+                           first_seen=first_seen, now=now)
+        for pod_name, (_result, diagnosis, _owner) in verdict.pods.items():
+            if diagnosis is not None:
+                first_seen.setdefault(diagnosis_key(pod_name, diagnosis), now)
+        return verdict
 
     def report_changes(verdict: Verdict) -> None:
         current: dict[str, Result] = {f"deployment/{n}": r for n, r in verdict.deployments.items()}
@@ -486,14 +590,14 @@ def wait_for_rollout(
                         seen[kind].pop(name_of(obj), None)
                     else:
                         seen[kind][name_of(obj)] = obj
-            if len(synced) == len(feeds) and (batch or not last):
-                verdict = evaluate(deployments, seen["Deployment"], seen["Pod"])
+            if len(synced) == len(feeds) and (batch or not last or verdict.pending):
+                verdict = judge()
                 report_changes(verdict)
                 if verdict.done:
                     break
             if clock() >= deadline:
                 if len(synced) == len(feeds):
-                    verdict = evaluate(deployments, seen["Deployment"], seen["Pod"])
+                    verdict = judge()
                     report_changes(verdict)
                 verdict.reason = verdict.reason if verdict.done else "DeadlineExceeded"
                 break

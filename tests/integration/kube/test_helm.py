@@ -34,6 +34,6 @@ def test_real_helm_stores_the_fingerprint_skips_and_rolls_back(tmp_path: Path) -
         assert real.rollback(1) == 3
         # revision 3 runs revision 1's content: the first values are deployed again, nothing to do
         assert real.upgrade(chart_dir, values, timeout_s=60, disable_openapi_validation=True).action is Action.SKIP
-        assert real.get_values() == values
+        assert real.get_values(3) == values
     assert [e["event"] for e in reporter.history] == [
         "helm.upgraded", "helm.skipped", "helm.upgraded", "helm.rolled_back", "helm.skipped"]

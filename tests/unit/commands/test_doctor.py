@@ -119,7 +119,10 @@ def test_minikube_and_ingress_checks(tmp_path: Path) -> None:
     })
     inp = DoctorInputs(root=tmp_path, environ={"PATH": str(bin_dir)}, run=run)
     stopped = doctor.check_minikube(inp)
-    assert not stopped.ok and stopped.fix == "minikube start" and "host not running" in stopped.detail
+    assert not stopped.ok and stopped.fix == "minikube start" and "host Stopped" in stopped.detail
+    run.answers[("minikube", "-p", "minikube", "status")] = (2, json.dumps(
+        {"Host": "Running", "Kubelet": "Stopped", "APIServer": "Paused", "Kubeconfig": "Configured"}))
+    assert doctor.check_minikube(inp).fix == "minikube unpause"
     run.answers[("minikube", "-p", "minikube", "status")] = (0, "{}")
     assert doctor.check_minikube(inp).ok
     assert doctor.check_ingress(inp) == Check("ingress", True, "ingress addon enabled, controller ready (1/1)")
@@ -139,7 +142,9 @@ def test_hosts_disk_and_context(tmp_path: Path) -> None:
         "users": [{"name": "minikube", "user": {}}],
         "contexts": [{"name": "minikube", "context": {"cluster": "minikube", "user": "minikube"}}],
     }))
-    inp = DoctorInputs(root=tmp_path, hosts_file=hosts, min_free_gb=0.001, environ={"KUBECONFIG": str(kubeconfig)})
+    minikube_ip = Runner({("minikube", "-p", "minikube", "ip"): (0, "192.168.49.2\n")})
+    inp = DoctorInputs(root=tmp_path, hosts_file=hosts, min_free_gb=0.001, environ={"KUBECONFIG": str(kubeconfig)},
+                       run=minikube_ip)
     assert doctor.check_hosts(inp) == Check("hosts", True, "todo-app.local -> 192.168.49.2")
     assert doctor.check_disk(inp).ok
     context = doctor.check_context(inp)
@@ -200,3 +205,16 @@ def test_base_images_resolve_arg_defaults() -> None:
 
     text = 'ARG PYTHON_IMAGE=python:3.11-slim\nFROM ${PYTHON_IMAGE} AS build\nFROM build\nFROM scratch\n'
     assert base_images_from([text, "FROM node:22-slim\n"]) == ["python:3.11-slim", "node:22-slim"]
+
+
+def test_kubernetes_version_check_against_the_chart_minimum(tmp_path: Path) -> None:
+    def inputs(server: str) -> DoctorInputs:
+        answer = json.dumps({"clientVersion": {"gitVersion": "v1.35.2"}, "serverVersion": {"gitVersion": server}})
+        return DoctorInputs(root=tmp_path, run=Runner({("kubectl", "version", "-o", "json"): (0, answer)}))
+
+    old = doctor.check_kubernetes_version(inputs("v1.28.3"))  # minikube v1.32.0's default
+    assert not old.ok and "v1.28.3" in old.detail and "1.30.0" in old.detail
+    assert "minikube start --kubernetes-version=v1.30.0" in old.fix
+    assert doctor.check_kubernetes_version(inputs("v1.30.0")).ok
+    unreadable = doctor.check_kubernetes_version(DoctorInputs(root=tmp_path, run=Runner({("kubectl",): (1, "")})))
+    assert not unreadable.ok and "kubectl version" in unreadable.fix

@@ -63,8 +63,45 @@ def kubeconfig(tmp_path: Path) -> Path:
     return path
 
 
-def _decide(path: Path, requested: str | None, target: Target = Target.MINIKUBE, allow_remote: bool = False):  # type: ignore[no-untyped-def]
-    return decide(load_kubeconfig([path]), requested, target, allow_remote)
+def _minikube_says(address: str | None):  # type: ignore[no-untyped-def]
+    return lambda profile: address if profile == "minikube" else None
+
+
+def _decide(path: Path, requested: str | None, target: Target = Target.MINIKUBE, allow_remote: bool = False,  # type: ignore[no-untyped-def]
+            minikube_ip: str | None = "192.168.49.2"):
+    return decide(load_kubeconfig([path]), requested, target, allow_remote, minikube_ip=_minikube_says(minikube_ip))
+
+
+@pytest.mark.parametrize("address", ["192.168.58.2", "192.168.67.2", "192.168.39.45", "192.168.105.3"])
+def test_minikube_is_local_at_exactly_the_address_minikube_reports(tmp_path: Path, address: str) -> None:
+    # docker driver: 49, 58, 67... in steps of 9; kvm2 from .39; qemu socket_vmnet 192.168.105.x
+    path = tmp_path / "config"
+    path.write_text(yaml.safe_dump(_kubeconfig("minikube", {"minikube": f"https://{address}:8443"}, key_dir="k")))
+    assert _decide(path, None, minikube_ip=address).remote is False
+    with pytest.raises(EnvironmentProblem) as caught:  # any other address is remote, even the usual one
+        _decide(path, None, minikube_ip="192.168.49.2")
+    assert f"minikube reports 192.168.49.2 for profile minikube" in caught.value.message
+    with pytest.raises(EnvironmentProblem) as caught:
+        _decide(path, None, minikube_ip=None)
+    assert "minikube does not report an address" in caught.value.message
+
+
+def test_minikube_ip_asks_minikube_then_the_profile_config(tmp_path: Path) -> None:
+    import json
+
+    from orchestrator.kube.targets import minikube_ip
+    from orchestrator.shell import Result
+
+    def answers(code: int, out: str):  # type: ignore[no-untyped-def]
+        return lambda argv, **kw: Result(tuple(argv), code, out, "")
+
+    environ = {"MINIKUBE_HOME": str(tmp_path)}
+    assert minikube_ip("minikube", run=answers(0, "192.168.58.2\n"), environ=environ) == "192.168.58.2"
+    assert minikube_ip("minikube", run=answers(83, ""), environ=environ) is None
+    profile = tmp_path / ".minikube" / "profiles" / "minikube"
+    profile.mkdir(parents=True)
+    (profile / "config.json").write_text(json.dumps({"Nodes": [{"Name": "", "IP": "192.168.67.2"}]}))
+    assert minikube_ip("minikube", run=answers(83, ""), environ=environ) == "192.168.67.2"  # stopped
 
 
 @pytest.mark.parametrize(
@@ -136,9 +173,8 @@ def test_local_name_with_remote_server_is_refused(tmp_path: Path) -> None:
         ("https://0.0.0.0:6550", True),
         ("https://host.docker.internal:6443", True),
         ("https://kubernetes.docker.internal:6443", True),
-        ("https://192.168.49.2:8443", True),
-        ("https://192.168.39.10:8443", True),
-        ("https://192.168.59.100:8443", True),
+        ("https://192.168.49.2:8443", False),  # only with minikube's own word: see decide
+        ("https://192.168.39.10:8443", False),
         ("https://[::ffff:127.0.0.1]:6443", True),
         ("https://192.168.50.2:8443", False),
         ("https://10.0.0.5:6443", False),
@@ -212,7 +248,8 @@ def test_frozen_kubeconfig_is_private_minimal_and_absolute(kubeconfig: Path) -> 
 
 
 def test_frozen_file_drives_the_real_client(kubeconfig: Path) -> None:
-    with freeze_context("minikube", environ={"KUBECONFIG": str(kubeconfig)}) as frozen:
+    with freeze_context("minikube", environ={"KUBECONFIG": str(kubeconfig)},
+                        minikube_ip=_minikube_says("192.168.49.2")) as frozen:
         with pytest.raises(EnvironmentProblem) as caught:
             frozen.api_client()  # the relative certificate paths resolve next to the ORIGINAL file
         assert "file is missing" in caught.value.message

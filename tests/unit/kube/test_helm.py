@@ -150,7 +150,9 @@ def test_other_argv_builders() -> None:
     history = helm.history_argv(TARGET)
     assert history[:3] == ["helm", "history", "todo-app"] and history[-2:] == ["-o", "json"]
     assert helm.status_argv(TARGET)[-2:] == ["-o", "json"]
-    assert helm.get_values_argv(TARGET, all_values=True)[-1] == "--all"
+    assert helm.get_values_argv(TARGET, 2, all_values=True)[-1] == "--all"
+    values = helm.get_values_argv(TARGET, 2)
+    assert values[values.index("--revision") + 1] == "2"  # never the last revision: it may have failed
     for argv in (helm.rollback_argv(TARGET, 1), helm.uninstall_argv(TARGET), history):
         assert argv[argv.index("--kubeconfig") + 1] == "/tmp/frozen/kubeconfig"
         assert argv[argv.index("--kube-context") + 1] == "minikube"

@@ -15,8 +15,10 @@ from orchestrator.errors import DeployNeedsAction, EnvironmentProblem, ImageErro
 from orchestrator.run.events import Reporter
 from orchestrator.kube.targets import (
     KindTarget,
+    MinikubeCondition,
     MinikubeTarget,
     RegistryTarget,
+    classify_status,
     normalize_ref,
     parse_docker_env,
     parse_image_list,
@@ -129,10 +131,36 @@ def test_parse_image_list_and_status_bits() -> None:
         "docker.io/library/a:1", "registry.k8s.io/pause:3.10"}
     assert parse_status(0, '{"Host":"Running"}').running
     stopped = parse_status(7, '{"Host":"Stopped"}')
-    assert not stopped.running and stopped.problems() == ["host not running", "cluster not running",
-                                                         "kubernetes not running"]
-    assert parse_status(6, "").problems() == ["cluster not running", "kubernetes not running"]
+    assert not stopped.running and stopped.problems() == ["host not running", "apiserver or kubelet not running",
+                                                         "kubeconfig not configured"]
+    assert parse_status(6, "").problems() == ["apiserver or kubelet not running", "kubeconfig not configured"]
     assert parse_status(85, "").profile_missing
+
+
+@pytest.mark.parametrize(
+    ("code", "fields", "condition", "fix"),
+    [
+        # the exit bits and JSON of kubernetes/minikube cmd/minikube/cmd/status.go
+        (0, {"Host": "Running", "Kubelet": "Running", "APIServer": "Running", "Kubeconfig": "Configured"},
+         MinikubeCondition.RUNNING, ""),
+        (85, {}, MinikubeCondition.NO_PROFILE, "minikube start"),
+        (7, {"Host": "Stopped", "Kubelet": "Stopped", "APIServer": "Stopped", "Kubeconfig": "Stopped"},
+         MinikubeCondition.HOST_STOPPED, "minikube start"),
+        (2, {"Host": "Running", "Kubelet": "Stopped", "APIServer": "Paused", "Kubeconfig": "Configured"},
+         MinikubeCondition.PAUSED, "minikube unpause"),
+        (2, {"Host": "Running", "Kubelet": "Running", "APIServer": "Stopped", "Kubeconfig": "Configured"},
+         MinikubeCondition.CLUSTER_STOPPED, "minikube start"),
+        (4, {"Host": "Running", "Kubelet": "Running", "APIServer": "Running", "Kubeconfig": "Misconfigured"},
+         MinikubeCondition.KUBECONFIG, "minikube update-context"),
+        (6, {"Host": "Running", "Kubelet": "Stopped", "APIServer": "Paused", "Kubeconfig": "Misconfigured"},
+         MinikubeCondition.PAUSED, "minikube unpause"),
+    ],
+)
+def test_classify_minikube_status(code: int, fields: dict[str, str], condition: MinikubeCondition, fix: str) -> None:
+    verdict = classify_status(code, fields)
+    assert (verdict.condition, verdict.fix) == (condition, fix)
+    assert verdict.ok is (condition is MinikubeCondition.RUNNING)
+    assert classify_status(code, fields, "dev").fix == (f"{fix} -p dev" if fix else "")
 
 
 def test_parse_docker_env_and_registry_ref() -> None:
@@ -183,7 +211,7 @@ def test_stopped_minikube_is_environment_problem(fake: FakeMinikube, code: int) 
     fake.set(status_exit=code)
     with pytest.raises(EnvironmentProblem) as err:
         MinikubeTarget().ensure_ready()
-    assert err.value.message == "minikube is stopped: run `minikube start`"
+    assert err.value.message.startswith("minikube is stopped") and "minikube start" in err.value.hint
     assert err.value.exit_code == 3
 
 

@@ -50,7 +50,9 @@ def test_against_the_fake_cluster(scenario: str, load_images: bool, ok: bool, re
         outcome = wait_for_rollout(client, NS, ["backend", "frontend"], 30, Reporter(), logs_fn=api_logs_fn(client),
                                    selector="app.kubernetes.io/instance=todo-app")
     assert (outcome.ok, outcome.reason, outcome.mode) == (ok, reason, "watch")
-    assert outcome.seconds < 10
+    from orchestrator.kube.rollout.status import UNSCHEDULABLE_SECONDS
+
+    assert outcome.seconds < 10 + (UNSCHEDULABLE_SECONDS if diagnosis == "Unschedulable" else 0)
     diagnosed = [r for r in outcome.not_ready if r.diagnosis]
     if diagnosis is None:
         assert outcome.not_ready == []

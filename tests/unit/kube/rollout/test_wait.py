@@ -32,7 +32,7 @@ class StubApi:
     def __init__(self) -> None:
         self.lock = threading.Condition()
         self.version = 1
-        self.objects: dict[str, dict[str, dict[str, Any]]] = {"deployments": {}, "pods": {}}
+        self.objects: dict[str, dict[str, dict[str, Any]]] = {"deployments": {}, "replicasets": {}, "pods": {}}
         self.log: list[tuple[int, str, str, dict[str, Any]]] = []
         self.watch_supported = True
         self.failures: dict[str, list[int]] = {}  # "list:pods" / "watch:deployments" -> statuses to answer
@@ -463,3 +463,105 @@ def test_progress_deadline_exceeded_ends_the_wait() -> None:
     obj["status"]["conditions"] = [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]
     verdict = evaluate(["backend"], {"backend": obj}, {})
     assert verdict.done and not verdict.ok and verdict.reason == "Failed"
+
+
+def test_first_crash_is_not_final_a_crash_after_a_restart_is() -> None:
+    deployments = {"backend": deployment("backend")}
+    first = pod("b-1", "backend", waiting=("CrashLoopBackOff", "back-off 10s"))
+    first["status"]["containerStatuses"][0]["restartCount"] = 1
+    verdict = evaluate(["backend"], deployments, {"b-1": first})
+    assert not verdict.done and verdict.pending  # one crash: maybe a dependency was not up yet
+    again = copy.deepcopy(first)
+    again["status"]["containerStatuses"][0]["restartCount"] = 2
+    verdict = evaluate(["backend"], deployments, {"b-1": again})
+    assert verdict.done and verdict.reason == "CannotHeal" and verdict.hopeless == {"b-1"}
+
+
+def test_unschedulable_gets_a_window_before_it_is_final() -> None:
+    from orchestrator.kube.rollout.status import UNSCHEDULABLE_SECONDS
+    from orchestrator.kube.rollout.wait import _reports, diagnosis_key
+
+    stuck = pod("b-1", "backend", phase="Pending")
+    stuck["status"] = {"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+         "message": "0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }."}]}
+    deployments = {"backend": deployment("backend")}
+    fresh = evaluate(["backend"], deployments, {"b-1": stuck}, now=100.0)
+    assert not fresh.done and fresh.pending
+    seen = {diagnosis_key("b-1", fresh.pods["b-1"][1]): 100.0}  # type: ignore[arg-type]
+    assert not evaluate(["backend"], deployments, {"b-1": stuck}, first_seen=seen, now=110.0).done
+    late = evaluate(["backend"], deployments, {"b-1": stuck}, first_seen=seen, now=100.0 + UNSCHEDULABLE_SECONDS)
+    assert late.done and late.reason == "CannotHeal"
+    report = next(r for r in _reports(late, NS, None) if r.resource == "pod/b-1")
+    assert f"still unschedulable after {UNSCHEDULABLE_SECONDS:.0f} s" in "\n".join(report.lines())
+
+
+def _revisioned(revision: int, *, generation: int = 2, observed: int = 2) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A backend Deployment at `revision` and its ReplicaSets 1..revision (uid rs-N, hash hN)."""
+    dep = deployment("backend", generation=generation, observed=observed)
+    dep["metadata"].update(uid="dep-uid", annotations={"deployment.kubernetes.io/revision": str(revision)})
+    sets = {}
+    for n in range(1, revision + 1):
+        sets[f"backend-h{n}"] = {
+            "apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": f"backend-h{n}", "uid": f"rs-{n}", "labels": {"pod-template-hash": f"h{n}"},
+                         "annotations": {"deployment.kubernetes.io/revision": str(n)},
+                         "ownerReferences": [{"kind": "Deployment", "name": "backend", "uid": "dep-uid"}]}}
+    return dep, sets
+
+
+def _pod_of(rs: int, name: str, **kwargs: Any) -> dict[str, Any]:
+    obj = pod(name, "backend", **kwargs)
+    obj["metadata"]["labels"]["pod-template-hash"] = f"h{rs}"
+    obj["metadata"]["ownerReferences"] = [{"kind": "ReplicaSet", "name": f"backend-h{rs}", "uid": f"rs-{rs}"}]
+    return obj
+
+
+def test_old_revisions_crashing_pod_is_being_replaced_not_a_failure() -> None:
+    # break, fix, redeploy: revision 1 still crashes while revision 2 (the fix) starts
+    dep, sets = _revisioned(2)
+    pods = {"old": _pod_of(1, "old", waiting=("CrashLoopBackOff", "back-off 40s")),
+            "new": _pod_of(2, "new", waiting=("ContainerCreating", ""))}
+    verdict = evaluate(["backend"], {"backend": dep}, pods, sets)
+    assert not verdict.done
+    assert verdict.pods["old"][0].reason == "OldRevision" and verdict.pods["old"][1] is None
+    assert "old revision, being replaced" in verdict.pods["old"][0].message
+
+
+def test_the_new_revisions_crashing_pod_still_fails_fast() -> None:
+    dep, sets = _revisioned(2)
+    pods = {"old": _pod_of(1, "old", ready=True), "new": _pod_of(2, "new", waiting=("CrashLoopBackOff", "back-off"))}
+    verdict = evaluate(["backend"], {"backend": dep}, pods, sets)
+    assert verdict.done and verdict.reason == "CannotHeal"
+    assert verdict.pods["old"][0].reason == "OldRevision"
+
+
+def test_before_the_controller_observes_the_change_every_pod_is_old() -> None:
+    # helm just wrote generation 3; the revision annotation still names the crashing ReplicaSet
+    dep, sets = _revisioned(2, generation=3, observed=2)
+    pods = {"crashing": _pod_of(2, "crashing", waiting=("CrashLoopBackOff", "back-off"))}
+    verdict = evaluate(["backend"], {"backend": dep}, pods, sets)
+    assert not verdict.done and verdict.pods["crashing"][0].reason == "OldRevision"
+
+
+def test_wait_follows_the_new_replica_set_through_the_api(api: StubApi, client: Any) -> None:
+    dep, sets = _revisioned(2)
+    for rs in sets.values():
+        api.put("replicasets", rs)
+    api.put("deployments", dep)
+    api.put("pods", _pod_of(1, "backend-old", waiting=("CrashLoopBackOff", "back-off 40s")))
+    api.put("pods", _pod_of(2, "backend-new", waiting=("ContainerCreating", "")))
+
+    def fixed() -> None:
+        api.put("pods", _pod_of(2, "backend-new", ready=True))
+        api.delete("pods", "backend-old")
+        done = copy.deepcopy(dep)
+        done["status"].update(readyReplicas=1, availableReplicas=1)
+        api.put("deployments", done)
+
+    later(0.6, fixed)
+    reporter = Reporter()
+    outcome = wait_for_rollout(client, NS, ["backend"], 10, reporter)
+    assert outcome.ok, outcome.details()
+    old = [e for e in reporter.named("rollout.status") if e["resource"] == "pod/backend-old"]
+    assert old and old[0]["reason"] == "OldRevision"
