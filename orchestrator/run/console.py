@@ -543,6 +543,12 @@ class ConsoleRenderer:
     def on_namespace_created(self, e: Event) -> None:
         pass
 
+    def on_namespace_kept(self, e: Event) -> None:
+        self._progress(Text(f"  kept namespace {e['namespace']}" + (f": {e['reason']}" if e.get("reason") else "")))
+
+    def on_namespace_waiting(self, e: Event) -> None:
+        self._progress(Text(f"  waiting for namespace {e['namespace']} to finish terminating", style="dim"))
+
     def on_plan_image(self, e: Event) -> None:
         self._result(Text(f"image    {e['image']}: {e['action']} ({name_tag(e['ref'])})"))
 

@@ -15,8 +15,9 @@ from tests.robustness.conftest import SpiedCluster
 
 pytestmark = [pytest.mark.e2e]
 
-C = CANARIES
-GOOD = env_file_text(CANARIES)
+# A snapshot: the e2e suite's database fixture points CANARIES' DATABASE_URL elsewhere while it runs.
+C = dict(CANARIES)
+GOOD = env_file_text(C)
 
 
 def without(key: str) -> str:
@@ -139,9 +140,9 @@ def test_bad_chart_value(spied: SpiedCluster, value: str) -> None:
 # --- valid edge cases: the exact value arrives in the Secret ------------------------------------------
 
 EDGE_CASES = {
-    "crlf-line-endings": (GOOD.replace("\n", "\r\n").encode(), CANARIES),
-    "utf8-bom": (b"\xef\xbb\xbf" + GOOD.encode(), CANARIES),
-    "export-prefix": ("".join(f"export {line}\n" for line in GOOD.splitlines()).encode(), CANARIES),
+    "crlf-line-endings": (GOOD.replace("\n", "\r\n").encode(), C),
+    "utf8-bom": (b"\xef\xbb\xbf" + GOOD.encode(), C),
+    "export-prefix": ("".join(f"export {line}\n" for line in GOOD.splitlines()).encode(), C),
     "quoted-hash": (with_value("COHERE_API_KEY", "co-edge # not a comment-0001").encode(),
                     {**C, "COHERE_API_KEY": "co-edge # not a comment-0001"}),
     "dollar-brace-literal": (with_value("COHERE_API_KEY", "co-edge-${HOME}-$USER-0002").encode(),
