@@ -272,31 +272,52 @@ class LayerScan:
 
 def scan_image_archive(stream: Iterable[bytes], needles: Sequence[Needle], memo: LayerMemo | None = None) -> LayerScan:
     """Walk a `docker save` archive: every file of every layer, plus the config (env, history).
-    A layer the memo knows is passed over unread; a layer walked here goes into the memo."""
+    A layer the memo knows is passed over unread; a layer walked here goes into the memo.
+
+    Two layouts exist: Docker before 25 writes `<id>/layer.tar` and `<id>.json`; Docker 25 and later
+    write an OCI image layout, every layer, config and manifest a `blobs/sha256/<digest>` file (moby
+    image/tarexport/save.go). A blob is a layer when it is a tar archive and JSON otherwise."""
     scan = LayerScan()
     with tarfile.open(fileobj=io.BufferedReader(_ChunkReader(stream), 1 << 20), mode="r|") as outer:
         for member in outer:
             if not member.isfile():
                 continue
+            handle = outer.extractfile(member)
+            if handle is None:
+                continue
             if member.name.endswith("/layer.tar"):
-                scan.layers += 1
-                layer = member.name.split("/", 1)[0]
-                found = memo.get(layer) if memo is not None else None
-                if found is None:
-                    found = LayerFindings()
-                    handle = outer.extractfile(member)
-                    if handle is not None:
-                        _scan_layer(handle, f"layer {layer[:12]}", needles, found)
-                    scan.walked += 1
-                    if memo is not None:
-                        memo.put(layer, found)
-                scan.add(found)
-            elif member.name.endswith(".json") and member.name not in ("manifest.json",):
-                handle = outer.extractfile(member)
-                data = handle.read() if handle else b""
-                for needle in find_needles(data, needles):
-                    scan.canary_hits.append(f"{needle.key} ({needle.encoding}) in the image config/history")
+                _walk_layer(scan, member.name.split("/", 1)[0], handle, needles, memo)
+            elif member.name.startswith("blobs/"):
+                reader = io.BufferedReader(handle, 1 << 16)  # type: ignore[type-var]
+                if _is_tar(reader.peek(512)[:512]):
+                    _walk_layer(scan, member.name.rsplit("/", 1)[-1], reader, needles, memo)
+                else:
+                    _scan_json(scan, reader.read(), needles)
+            elif member.name.endswith(".json") and member.name not in ("manifest.json", "index.json"):
+                _scan_json(scan, handle.read(), needles)
     return scan
+
+
+def _is_tar(header: bytes) -> bool:
+    """A tar header: the ustar magic at offset 257 (POSIX and GNU formats both carry it)."""
+    return len(header) >= 262 and header[257:262] == b"ustar"
+
+
+def _walk_layer(scan: LayerScan, layer: str, handle: Any, needles: Sequence[Needle], memo: LayerMemo | None) -> None:
+    scan.layers += 1
+    found = memo.get(layer) if memo is not None else None
+    if found is None:
+        found = LayerFindings()
+        _scan_layer(handle, f"layer {layer[:12]}", needles, found)
+        scan.walked += 1
+        if memo is not None:
+            memo.put(layer, found)
+    scan.add(found)
+
+
+def _scan_json(scan: LayerScan, data: bytes, needles: Sequence[Needle]) -> None:
+    for needle in find_needles(data, needles):
+        scan.canary_hits.append(f"{needle.key} ({needle.encoding}) in the image config/history")
 
 
 def _scan_layer(handle: io.BufferedIOBase | Any, where: str, needles: Sequence[Needle], scan: LayerFindings) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,3 +151,31 @@ def test_a_new_image_walks_only_the_layers_no_earlier_walk_saw(tmp_path: Path, m
     third = policy.scan_image_archive(_archive(base), needles, PolicyCache.load(path).layer_memo(other))
     assert third.walked == 2
     assert leaked.decode() not in path.read_text()
+
+
+def _oci_archive(layers: dict[str, dict[str, bytes]], config: bytes) -> list[bytes]:
+    """What Docker 25 and later write: an OCI image layout, every layer and the config a blob."""
+    blobs = {f"blobs/sha256/{name}": _layer_tar(files) for name, files in layers.items()}
+    blobs["blobs/sha256/c0nf1g"] = config
+    manifest = json.dumps([{"Config": "blobs/sha256/c0nf1g", "Layers": [f"blobs/sha256/{n}" for n in layers]}])
+    return [_layer_tar(blobs | {"index.json": b"{}", "oci-layout": b'{"imageLayoutVersion": "1.0.0"}',
+                                "manifest.json": manifest.encode()})]
+
+
+def test_the_oci_layout_of_docker_25_is_walked_too() -> None:
+    """A layout the walk did not know would pass every image: zero layers read, nothing found."""
+    from orchestrator.images import policy
+
+    needles, _ = policy.canary_needles(VALUES)
+    leaked = VALUES["JWT_SECRET"].encode()
+    scan = policy.scan_image_archive(
+        _oci_archive({"aaaa1111": {"usr/lib/x": b"library"}, "bbbb2222": {"app/.env": b"KEY=1", "app/main.py": leaked}},
+                     config=b'{"config": {"Env": ["PATH=/usr/bin"]}, "history": []}'),
+        needles)
+    assert (scan.layers, scan.walked, scan.files) == (2, 2, 3)
+    assert [f.split(":")[0] for f in scan.secret_files] == ["/app/.env in layer bbbb2222"]
+    assert any("JWT_SECRET" in hit and "/app/main.py" in hit for hit in scan.canary_hits)
+    in_config = policy.scan_image_archive(
+        _oci_archive({"aaaa1111": {"usr/lib/x": b"library"}}, config=b'{"config": {"Env": ["K=' + leaked + b'"]}}'),
+        needles)
+    assert any("config/history" in hit for hit in in_config.canary_hits)
