@@ -13,7 +13,10 @@ from invoke import Collection, Exit, task
 
 from orchestrator.settings.defaults import HEALTH_TIMEOUT_S, IMAGE_BUDGET_MB, ROLLOUT_TIMEOUT_S
 
-_PROFILE_HELP = "dev (default: one node, images loaded) or production (replicas over nodes, autoscaling, registry by digest)"
+_PROFILE_HELP = (
+    "dev (default: one node, images loaded) or production (replicas over nodes, autoscaling, registry by digest)"
+)
+
 
 def _run(name: str, **flags: Any) -> None:
     """Run the task `name` of orchestrator.cli with its flags; a failure becomes its exit code
@@ -50,8 +53,9 @@ def validate(c, set=None, profile=None, json=False):  # noqa: A002 - invoke deri
 )
 def build(c, json=False, budget_mb=None, image_budget=None, require_scan=False, env_file=None):
     """Build the backend and frontend images (content tags, in parallel); check size budget and image policy."""
-    _run("build", json=json, budget_mb=budget_mb, image_budget=image_budget, require_scan=require_scan,
-         env_file=env_file)
+    _run(
+        "build", json=json, budget_mb=budget_mb, image_budget=image_budget, require_scan=require_scan, env_file=env_file
+    )
 
 
 _SETTINGS_HELP = {
@@ -63,7 +67,6 @@ _SETTINGS_HELP = {
     "namespace": "the Kubernetes namespace (default todo-app)",
     "json": "print one JSON object per line instead of human progress",
 }
-
 
 
 @task(
@@ -82,24 +85,84 @@ _SETTINGS_HELP = {
         "profile": _PROFILE_HELP,
     },
 )
-def up(c, env_file=None, context=None, allow_remote=False, target=None, release=None, namespace=None,
-       dry_run=False, recover=False, rollback=True, timeout=None, health_timeout=None, url=None, registry=None,
-       build_in_cluster=False, budget_mb=None, require_scan=False, profile=None, json=False):
+def up(
+    c,
+    env_file=None,
+    context=None,
+    allow_remote=False,
+    target=None,
+    release=None,
+    namespace=None,
+    dry_run=False,
+    recover=False,
+    rollback=True,
+    timeout=None,
+    health_timeout=None,
+    url=None,
+    registry=None,
+    build_in_cluster=False,
+    budget_mb=None,
+    require_scan=False,
+    profile=None,
+    json=False,
+):
     """Build, load, create the Secret, install the chart, watch the rollout and /health."""
-    _run("up", json=json, env_file=env_file, context=context, allow_remote=allow_remote, target=target,
-         release=release, namespace=namespace, dry_run=dry_run, recover=recover, rollback=rollback, timeout=timeout,
-         health_timeout=health_timeout, url=url, registry=registry, build_in_cluster=build_in_cluster,
-         budget_mb=budget_mb, require_scan=require_scan, profile=profile)
+    _run(
+        "up",
+        json=json,
+        env_file=env_file,
+        context=context,
+        allow_remote=allow_remote,
+        target=target,
+        release=release,
+        namespace=namespace,
+        dry_run=dry_run,
+        recover=recover,
+        rollback=rollback,
+        timeout=timeout,
+        health_timeout=health_timeout,
+        url=url,
+        registry=registry,
+        build_in_cluster=build_in_cluster,
+        budget_mb=budget_mb,
+        require_scan=require_scan,
+        profile=profile,
+    )
 
 
-@task(help={**_SETTINGS_HELP, "keep_namespace": "uninstall and delete the Secrets but keep the namespace",
-            "delete_data": "also delete the in-cluster database's volume and the Secret with its password"})
-def down(c, env_file=None, context=None, allow_remote=False, target=None, release=None, namespace=None,
-         keep_namespace=False, delete_data=False, json=False):
+@task(
+    help={
+        **_SETTINGS_HELP,
+        "keep_namespace": "uninstall and delete the Secrets but keep the namespace",
+        "delete_data": "also delete the in-cluster database's volume and the Secret with its password",
+    }
+)
+def down(
+    c,
+    env_file=None,
+    context=None,
+    allow_remote=False,
+    target=None,
+    release=None,
+    namespace=None,
+    keep_namespace=False,
+    delete_data=False,
+    json=False,
+):
     """Uninstall the release, delete its Secrets and the namespace; the in-cluster database's data is
     kept unless --delete-data. Safe to run twice."""
-    _run("down", json=json, env_file=env_file, context=context, allow_remote=allow_remote, target=target,
-         release=release, namespace=namespace, keep_namespace=keep_namespace, delete_data=delete_data)
+    _run(
+        "down",
+        json=json,
+        env_file=env_file,
+        context=context,
+        allow_remote=allow_remote,
+        target=target,
+        release=release,
+        namespace=namespace,
+        keep_namespace=keep_namespace,
+        delete_data=delete_data,
+    )
 
 
 @task(
@@ -114,32 +177,103 @@ def down(c, env_file=None, context=None, allow_remote=False, target=None, releas
     },
     iterable=["only", "generate"],
 )
-def rotate_secrets(c, env_file=None, context=None, allow_remote=False, target=None, release=None, namespace=None,
-                   only=None, generate=None, timeout=None, health_timeout=None, url=None, json=False):
+def rotate_secrets(
+    c,
+    env_file=None,
+    context=None,
+    allow_remote=False,
+    target=None,
+    release=None,
+    namespace=None,
+    only=None,
+    generate=None,
+    timeout=None,
+    health_timeout=None,
+    url=None,
+    json=False,
+):
     """Write a new Secret version, move the release onto it, watch; roll back on failure."""
-    _run("rotate_secrets", json=json, env_file=env_file, context=context, allow_remote=allow_remote, target=target,
-         release=release, namespace=namespace, only=only, generate=generate, timeout=timeout,
-         health_timeout=health_timeout, url=url)
+    _run(
+        "rotate_secrets",
+        json=json,
+        env_file=env_file,
+        context=context,
+        allow_remote=allow_remote,
+        target=target,
+        release=release,
+        namespace=namespace,
+        only=only,
+        generate=generate,
+        timeout=timeout,
+        health_timeout=health_timeout,
+        url=url,
+    )
 
 
 @task(help={**_SETTINGS_HELP, "url": "the URL to check /health at", "no_health": "skip the /health check"})
-def status(c, env_file=None, context=None, allow_remote=False, target=None, release=None, namespace=None,
-           url=None, no_health=False, json=False):
+def status(
+    c,
+    env_file=None,
+    context=None,
+    allow_remote=False,
+    target=None,
+    release=None,
+    namespace=None,
+    url=None,
+    no_health=False,
+    json=False,
+):
     """Release revision, workloads and pods with their status, image tags, Secret version, health."""
-    _run("status", json=json, env_file=env_file, context=context, allow_remote=allow_remote, target=target,
-         release=release, namespace=namespace, url=url, no_health=no_health)
+    _run(
+        "status",
+        json=json,
+        env_file=env_file,
+        context=context,
+        allow_remote=allow_remote,
+        target=target,
+        release=release,
+        namespace=namespace,
+        url=url,
+        no_health=no_health,
+    )
 
 
 @task(
-    help={**_SETTINGS_HELP, "component": "backend or frontend (default: both)", "follow": "keep streaming",
-          "tail": "lines per container (default 100)"},
+    help={
+        **_SETTINGS_HELP,
+        "component": "backend or frontend (default: both)",
+        "follow": "keep streaming",
+        "tail": "lines per container (default 100)",
+    },
     positional=["component"],
 )
-def logs(c, component=None, follow=False, tail=None, env_file=None, context=None, allow_remote=False, target=None,
-         release=None, namespace=None, json=False):
+def logs(
+    c,
+    component=None,
+    follow=False,
+    tail=None,
+    env_file=None,
+    context=None,
+    allow_remote=False,
+    target=None,
+    release=None,
+    namespace=None,
+    json=False,
+):
     """Logs of the release's pods, secret values redacted."""
-    _run("logs", json=json, component=component, follow=follow, tail=tail, env_file=env_file, context=context,
-         allow_remote=allow_remote, target=target, release=release, namespace=namespace)
+    _run(
+        "logs",
+        json=json,
+        component=component,
+        follow=follow,
+        tail=tail,
+        env_file=env_file,
+        context=context,
+        allow_remote=allow_remote,
+        target=target,
+        release=release,
+        namespace=namespace,
+    )
 
 
 @task(help={"env_file": _SETTINGS_HELP["env_file"], "json": "print JSON lines (one doctor.check event per check)"})

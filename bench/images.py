@@ -19,8 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -30,9 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from orchestrator.run.events import Reporter  # noqa: E402
 from orchestrator.images.budget import MB  # noqa: E402
 from orchestrator.images.build import BuiltImage, ImageSpec, build_images, connect, default_specs  # noqa: E402
+from orchestrator.run.events import Reporter  # noqa: E402
 
 TARGETS = {
     "parallel / sequential": 0.75,
@@ -133,11 +133,27 @@ def main() -> int:
     rounds = f" (median of {args.rounds})" if args.rounds > 1 else ""
     rows.append((f"cold parallel (s){rounds}", f"{parallel:.1f}", parallel, None))
     rows.append((f"cold sequential (s){rounds}", f"{sequential:.1f}", sequential, None))
-    rows.append(("parallel / sequential", f"{parallel / sequential:.2f}", parallel / sequential, TARGETS["parallel / sequential"]))
-    rows.append(("no-change rebuild (s)", f"{unchanged:.2f} ({rebuilt} builds)", unchanged, TARGETS["no-change rebuild (s)"]))
+    rows.append(
+        (
+            "parallel / sequential",
+            f"{parallel / sequential:.2f}",
+            parallel / sequential,
+            TARGETS["parallel / sequential"],
+        )
+    )
+    rows.append(
+        ("no-change rebuild (s)", f"{unchanged:.2f} ({rebuilt} builds)", unchanged, TARGETS["no-change rebuild (s)"])
+    )
     rows.append(("backend cold (s)", f"{backend_cold:.1f}", backend_cold, None))
     rows.append(("one file changed (s)", f"{one_file:.1f}", one_file, None))
-    rows.append(("one file / backend cold", f"{one_file / backend_cold:.2f}", one_file / backend_cold, TARGETS["one file / backend cold"]))
+    rows.append(
+        (
+            "one file / backend cold",
+            f"{one_file / backend_cold:.2f}",
+            one_file / backend_cold,
+            TARGETS["one file / backend cold"],
+        )
+    )
     for label, image in (("backend", backend_image), ("frontend", frontend_image)):
         above = (image.above_base or 0) / MB
         rows.append((f"{label} image (MB)", f"{image.size / MB:.1f}", image.size / MB, None))

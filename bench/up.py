@@ -48,8 +48,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.harness import CANARIES, FAST, CliRun, write_env  # noqa: E402
 from fakecluster import FakeCluster  # noqa: E402
+from tests.e2e.harness import CANARIES, FAST, CliRun, write_env  # noqa: E402
 
 INVOKE = ROOT / ".venv" / "bin" / "invoke"
 BASELINE = ROOT / "bench" / "baseline.sh"
@@ -106,10 +106,12 @@ class RolloutStamps:
     def is_complete(obj: dict[str, Any]) -> bool:
         spec, status = obj.get("spec") or {}, obj.get("status") or {}
         want = int(spec.get("replicas", 1))
-        return (int(status.get("observedGeneration", 0)) >= int(obj["metadata"].get("generation", 1))
-                and int(status.get("updatedReplicas", 0)) >= want
-                and int(status.get("replicas", 0)) == int(status.get("updatedReplicas", 0))
-                and int(status.get("availableReplicas", 0)) >= want)
+        return (
+            int(status.get("observedGeneration", 0)) >= int(obj["metadata"].get("generation", 1))
+            and int(status.get("updatedReplicas", 0)) >= want
+            and int(status.get("replicas", 0)) == int(status.get("updatedReplicas", 0))
+            and int(status.get("availableReplicas", 0)) >= want
+        )
 
     def __call__(self, event: Any) -> None:
         if event.resource.kind != "Deployment":
@@ -153,19 +155,28 @@ def run_ours(cluster: FakeCluster, stamps: RolloutStamps, repo: Path, env_file: 
     cluster.clear_requests()
     argv = [str(INVOKE), "up", "--json", "--env-file", str(env_file)]
     started = time.time()
-    proc = subprocess.run(argv, cwd=repo, env=subprocess_env(cluster), capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=1800)
+    proc = subprocess.run(
+        argv,
+        cwd=repo,
+        env=subprocess_env(cluster),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=1800,
+    )
     wall = time.time() - started
     run = CliRun(argv, proc.returncode, proc.stdout, proc.stderr)
     writes, secret_writes = counted_writes(cluster, NAMESPACE)
     after = pods_by_uid(cluster, NAMESPACE)
     finished = run.named("run.finished")
     sample = Sample(
-        wall=wall, ok=proc.returncode == 0,
+        wall=wall,
+        ok=proc.returncode == 0,
         phases=dict(finished[-1].get("phases", {})) if finished else {},
         builds=[e["image"] for e in run.named("image.building")],
         loads=[e["image"] for e in run.named("image.loaded")],
-        writes=writes, secret_writes=secret_writes,
+        writes=writes,
+        secret_writes=secret_writes,
         helm_upgrades=len(run.named("helm.upgraded")),
         restarted=sorted(name for uid, name in before.items() if uid not in after),
     )
@@ -188,15 +199,28 @@ def run_baseline(cluster: FakeCluster, repo: Path) -> Sample:
     before = pods_by_uid(cluster, BASELINE_NAMESPACE)
     cluster.clear_requests()
     started = time.time()
-    proc = subprocess.run(["bash", str(BASELINE), str(repo), BASELINE_NAMESPACE], cwd=repo,
-                          env=subprocess_env(cluster), capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                          timeout=1800)
+    proc = subprocess.run(
+        ["bash", str(BASELINE), str(repo), BASELINE_NAMESPACE],
+        cwd=repo,
+        env=subprocess_env(cluster),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=1800,
+    )
     wall = time.time() - started
     writes, secret_writes = counted_writes(cluster, BASELINE_NAMESPACE)
     after = pods_by_uid(cluster, BASELINE_NAMESPACE)
-    sample = Sample(wall=wall, ok=proc.returncode == 0, builds=list(PROJECT_REPOS), loads=list(PROJECT_REPOS),
-                    writes=writes, secret_writes=secret_writes, helm_upgrades=1,
-                    restarted=sorted(name for uid, name in before.items() if uid not in after))
+    sample = Sample(
+        wall=wall,
+        ok=proc.returncode == 0,
+        builds=list(PROJECT_REPOS),
+        loads=list(PROJECT_REPOS),
+        writes=writes,
+        secret_writes=secret_writes,
+        helm_upgrades=1,
+        restarted=sorted(name for uid, name in before.items() if uid not in after),
+    )
     if not sample.ok:
         sample.error = proc.stderr[-400:]
         print(f"    baseline failed ({proc.returncode}): {sample.error}", flush=True)
@@ -291,8 +315,9 @@ def snapshot(into: Path) -> Path:
             shutil.copytree(source, repo / part, ignore=SNAPSHOT_IGNORE, symlinks=True)
         else:
             shutil.copy2(source, repo / part)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(repo / "orchestrator"), str(repo / "tasks.py")],
-                   check=True)
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(repo / "orchestrator"), str(repo / "tasks.py")], check=True
+    )
     return repo
 
 
@@ -307,10 +332,12 @@ def median(values: Sequence[float | None]) -> float | None:
 def machine() -> dict[str, Any]:
     import docker
 
-    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal:"))
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
+    mem_kb = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal:")
+    )
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     return {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": os.cpu_count(),
@@ -339,24 +366,54 @@ def table(results: dict[str, Any]) -> str:
 
     cold, noop, one = r["cold"], r["noop"], r["one_change"]
     if cold["ours"]:
-        row("cold up (s)", fmt(cold["ours_median"]), fmt(cold["baseline_median"]), fmt(cold["ratio"], "x"),
-            "ratio < 1", None if cold["ratio"] is None else cold["ratio"] < 1)
-    row("no-op up (s)", fmt(noop["ours_median"]), fmt(noop["baseline_median"]), fmt(noop["ratio"], "x"),
-        f"<= {NOOP_TARGET_S}s", noop["ours_median"] is not None and noop["ours_median"] <= NOOP_TARGET_S)
-    row("no-op: builds/loads/secret writes/upgrades/restarts", noop["counts"], noop["baseline_counts"], "",
-        "all 0", noop["counts"] == "0/0/0/0/0")
-    row("one backend file changed (s)", fmt(one["ours_median"]), fmt(one["baseline_median"]), fmt(one["ratio"], "x"),
-        "ratio < 1", None if one["ratio"] is None else one["ratio"] < 1)
-    row("one change: rebuilt/loaded/rolled", one["what"], one["baseline_what"], "", "backend only",
-        one["backend_only"])
+        row(
+            "cold up (s)",
+            fmt(cold["ours_median"]),
+            fmt(cold["baseline_median"]),
+            fmt(cold["ratio"], "x"),
+            "ratio < 1",
+            None if cold["ratio"] is None else cold["ratio"] < 1,
+        )
+    row(
+        "no-op up (s)",
+        fmt(noop["ours_median"]),
+        fmt(noop["baseline_median"]),
+        fmt(noop["ratio"], "x"),
+        f"<= {NOOP_TARGET_S}s",
+        noop["ours_median"] is not None and noop["ours_median"] <= NOOP_TARGET_S,
+    )
+    row(
+        "no-op: builds/loads/secret writes/upgrades/restarts",
+        noop["counts"],
+        noop["baseline_counts"],
+        "",
+        "all 0",
+        noop["counts"] == "0/0/0/0/0",
+    )
+    row(
+        "one backend file changed (s)",
+        fmt(one["ours_median"]),
+        fmt(one["baseline_median"]),
+        fmt(one["ratio"], "x"),
+        "ratio < 1",
+        None if one["ratio"] is None else one["ratio"] < 1,
+    )
+    row("one change: rebuilt/loaded/rolled", one["what"], one["baseline_what"], "", "backend only", one["backend_only"])
     read = r["readiness"]
-    row("readiness detection (s)", fmt(read["median"], digits=3), "", "", f"<= {READINESS_TARGET_S}s",
-        None if read["median"] is None else read["median"] <= READINESS_TARGET_S)
+    row(
+        "readiness detection (s)",
+        fmt(read["median"], digits=3),
+        "",
+        "",
+        f"<= {READINESS_TARGET_S}s",
+        None if read["median"] is None else read["median"] <= READINESS_TARGET_S,
+    )
     for name, values in r["startup"].items():
         m = median(values)
         row(f"{name} (s)", fmt(m), "", "", f"<= {STARTUP_TARGET_S}s", m is not None and m <= STARTUP_TARGET_S)
-    widths = [max(len(x[i]) for x in rows + [("scenario", "ours", "baseline", "ratio", "target", "met?")])
-              for i in range(6)]
+    widths = [
+        max(len(x[i]) for x in rows + [("scenario", "ours", "baseline", "ratio", "target", "met?")]) for i in range(6)
+    ]
     header = ("scenario", "ours", "baseline", "ratio", "target", "met?")
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)), "  ".join("-" * w for w in widths)]
     lines += ["  ".join(c.ljust(w) for c, w in zip(x, widths, strict=True)) for x in rows]
@@ -366,16 +423,20 @@ def table(results: dict[str, Any]) -> str:
         lines.append("cold up, per phase (median s): " + ", ".join(f"{k} {v:.2f}" for k, v in phases.items()))
         detail = r["cold"].get("images_detail") or {}
         if detail:
-            lines.append("  images phase of the cold up (median s): " + ", ".join(f"{k} {v:.2f}" for k, v in detail.items()))
+            lines.append(
+                "  images phase of the cold up (median s): " + ", ".join(f"{k} {v:.2f}" for k, v in detail.items())
+            )
     for key, label in (("noop", "no-op up"), ("one_change", "one change")):
         ph = r[key].get("phases_median") or {}
         if ph:
             lines.append(f"{label}, per phase (median s): " + ", ".join(f"{k} {v:.2f}" for k, v in ph.items()))
     m = r["machine"]
     lines.append("")
-    lines.append(f"{m['date']}; {m['nproc']} CPUs, {m['memory_gb']} GB RAM, Docker {m['docker']}, Python "
-                 f"{m['python']}; load average at start {m['load_average']}; commit {m['commit']}; "
-                 f"{r['runs']} runs ({r['cold_runs']} cold)")
+    lines.append(
+        f"{m['date']}; {m['nproc']} CPUs, {m['memory_gb']} GB RAM, Docker {m['docker']}, Python "
+        f"{m['python']}; load average at start {m['load_average']}; commit {m['commit']}; "
+        f"{r['runs']} runs ({r['cold_runs']} cold)"
+    )
     return "\n".join(lines)
 
 
@@ -388,15 +449,30 @@ def phases_median(samples: Sequence[Sample]) -> dict[str, float]:
 
 def counts(samples: Sequence[Sample]) -> str:
     """builds/loads/secret writes/helm upgrades/pod restarts, summed over the runs."""
-    return "/".join(str(sum(x)) for x in zip(*[(len(s.builds), len(s.loads), s.secret_writes, s.helm_upgrades,
-                                                  len(s.restarted)) for s in samples], strict=True)) if samples else "n/a"
+    return (
+        "/".join(
+            str(sum(x))
+            for x in zip(
+                *[(len(s.builds), len(s.loads), s.secret_writes, s.helm_upgrades, len(s.restarted)) for s in samples],
+                strict=True,
+            )
+        )
+        if samples
+        else "n/a"
+    )
 
 
 def summarise(name: str, ours: list[Sample], base: list[Sample]) -> dict[str, Any]:
     o, b = median([s.wall for s in ours]), median([s.wall for s in base])
-    return {"ours": [asdict(s) for s in ours], "baseline": [asdict(s) for s in base], "ours_median": o,
-            "baseline_median": b, "ratio": ratio(o, b), "phases_median": phases_median(ours),
-            "all_ok": all(s.ok for s in ours + base)}
+    return {
+        "ours": [asdict(s) for s in ours],
+        "baseline": [asdict(s) for s in base],
+        "ours_median": o,
+        "baseline_median": b,
+        "ratio": ratio(o, b),
+        "phases_median": phases_median(ours),
+        "all_ok": all(s.ok for s in ours + base),
+    }
 
 
 # --- the benchmark -----------------------------------------------------------------------------------
@@ -466,8 +542,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             for i in range(runs):
                 noop_ours.append(run_ours(cluster, stamps, repo, env_file))
                 noop_base.append(run_baseline(cluster, repo))
-                print(f"no-op {i + 1}/{runs}: ours {noop_ours[-1].wall:.2f}s, baseline {noop_base[-1].wall:.2f}s",
-                      flush=True)
+                print(
+                    f"no-op {i + 1}/{runs}: ours {noop_ours[-1].wall:.2f}s, baseline {noop_base[-1].wall:.2f}s",
+                    flush=True,
+                )
             results["noop"] = summarise("noop", noop_ours, noop_base)
             results["noop"]["counts"] = counts(noop_ours)
             results["noop"]["baseline_counts"] = counts(noop_base)
@@ -481,9 +559,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     one_ours.append(run_ours(cluster, stamps, repo, env_file))
                     edited.write_text(original + f"\n# benchmark edit {time.time_ns()}\n")
                     one_base.append(run_baseline(cluster, repo))
-                    print(f"one change {i + 1}/{runs}: ours {one_ours[-1].wall:.2f}s "
-                          f"(built {one_ours[-1].builds}, restarted {one_ours[-1].restarted}), "
-                          f"baseline {one_base[-1].wall:.2f}s", flush=True)
+                    print(
+                        f"one change {i + 1}/{runs}: ours {one_ours[-1].wall:.2f}s "
+                        f"(built {one_ours[-1].builds}, restarted {one_ours[-1].restarted}), "
+                        f"baseline {one_base[-1].wall:.2f}s",
+                        flush=True,
+                    )
             finally:
                 edited.write_text(original)
                 for ref in [ref for sample in one_ours for ref in sample.built_refs]:
@@ -494,17 +575,37 @@ def main(argv: Sequence[str] | None = None) -> int:
             readiness += [s.readiness for s in one_ours if s.readiness is not None]
             one = summarise("one_change", one_ours, one_base)
             one["backend_only"] = bool(one_ours) and all(
-                s.ok and s.builds == ["todo-backend"] and len(s.loads) == 1 and s.loads[0].startswith("todo-backend:")
-                and s.restarted and all(p.startswith("todo-app-backend-") for p in s.restarted)
-                for s in one_ours)
-            one["what"] = ", ".join(sorted({f"{'+'.join(s.builds) or '-'}/{len(s.loads)}/"
-                                            f"{'+'.join(sorted({p.rsplit('-', 2)[0] for p in s.restarted})) or '-'}"
-                                            for s in one_ours}))
-            one["baseline_what"] = ", ".join(sorted({f"both/2/{'+'.join(sorted({p.rsplit('-', 2)[0] for p in s.restarted})) or 'none'}"
-                                                     for s in one_base}))
+                s.ok
+                and s.builds == ["todo-backend"]
+                and len(s.loads) == 1
+                and s.loads[0].startswith("todo-backend:")
+                and s.restarted
+                and all(p.startswith("todo-app-backend-") for p in s.restarted)
+                for s in one_ours
+            )
+            one["what"] = ", ".join(
+                sorted(
+                    {
+                        f"{'+'.join(s.builds) or '-'}/{len(s.loads)}/"
+                        f"{'+'.join(sorted({p.rsplit('-', 2)[0] for p in s.restarted})) or '-'}"
+                        for s in one_ours
+                    }
+                )
+            )
+            one["baseline_what"] = ", ".join(
+                sorted(
+                    {
+                        f"both/2/{'+'.join(sorted({p.rsplit('-', 2)[0] for p in s.restarted})) or 'none'}"
+                        for s in one_base
+                    }
+                )
+            )
             results["one_change"] = one
-        results["readiness"] = {"samples": readiness, "median": median(readiness),
-                                "max": max(readiness) if readiness else None}
+        results["readiness"] = {
+            "samples": readiness,
+            "median": median(readiness),
+            "max": max(readiness) if readiness else None,
+        }
 
     text = table(results)
     print()

@@ -24,11 +24,24 @@ MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
 # refusing the pod (plugin/pkg/admission/serviceaccount/admission.go, getServiceAccount).
 DEFAULT_SA_ATTEMPTS = 10
 
-_SUFFIXES = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
-             "k": Decimal(10) ** 3, "M": Decimal(10) ** 6, "G": Decimal(10) ** 9, "T": Decimal(10) ** 12,
-             "P": Decimal(10) ** 15, "E": Decimal(10) ** 18,
-             "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20, "Gi": Decimal(2) ** 30, "Ti": Decimal(2) ** 40,
-             "Pi": Decimal(2) ** 50, "Ei": Decimal(2) ** 60}
+_SUFFIXES = {
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "": Decimal(1),
+    "k": Decimal(10) ** 3,
+    "M": Decimal(10) ** 6,
+    "G": Decimal(10) ** 9,
+    "T": Decimal(10) ** 12,
+    "P": Decimal(10) ** 15,
+    "E": Decimal(10) ** 18,
+    "Ki": Decimal(2) ** 10,
+    "Mi": Decimal(2) ** 20,
+    "Gi": Decimal(2) ** 30,
+    "Ti": Decimal(2) ** 40,
+    "Pi": Decimal(2) ** 50,
+    "Ei": Decimal(2) ** 60,
+}
 
 
 def quantity(value: Any) -> Decimal:
@@ -57,8 +70,7 @@ def qos_class(pod: Obj) -> str:
     for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
         resources = container.get("resources") or {}
         own_limits = {k: quantity(v) for k, v in (resources.get("limits") or {}).items() if k in ("cpu", "memory")}
-        own_requests = {k: quantity(v) for k, v in (resources.get("requests") or {}).items()
-                        if k in ("cpu", "memory")}
+        own_requests = {k: quantity(v) for k, v in (resources.get("requests") or {}).items() if k in ("cpu", "memory")}
         own_requests = {**own_limits, **own_requests}
         for name, amount in own_requests.items():
             if amount != 0:
@@ -78,8 +90,7 @@ def qos_class(pod: Obj) -> str:
 def _probe_defaults(probe: Any) -> None:
     if not isinstance(probe, dict):
         return
-    for key, value in (("timeoutSeconds", 1), ("periodSeconds", 10), ("successThreshold", 1),
-                       ("failureThreshold", 3)):
+    for key, value in (("timeoutSeconds", 1), ("periodSeconds", 10), ("successThreshold", 1), ("failureThreshold", 3)):
         probe.setdefault(key, value)
     if isinstance(probe.get("httpGet"), dict):
         probe["httpGet"].setdefault("scheme", "HTTP")
@@ -112,10 +123,16 @@ def pod_defaults(res: Resource, obj: Obj, current: Obj | None) -> None:
     if res.kind != "Pod" or res.group or current is not None:
         return
     spec = obj.setdefault("spec", {})
-    for key, value in (("restartPolicy", "Always"), ("terminationGracePeriodSeconds", 30),
-                       ("dnsPolicy", "ClusterFirst"), ("securityContext", {}),
-                       ("schedulerName", "default-scheduler"), ("enableServiceLinks", True),
-                       ("priority", 0), ("preemptionPolicy", "PreemptLowerPriority")):
+    for key, value in (
+        ("restartPolicy", "Always"),
+        ("terminationGracePeriodSeconds", 30),
+        ("dnsPolicy", "ClusterFirst"),
+        ("securityContext", {}),
+        ("schedulerName", "default-scheduler"),
+        ("enableServiceLinks", True),
+        ("priority", 0),
+        ("preemptionPolicy", "PreemptLowerPriority"),
+    ):
         spec.setdefault(key, value)
     for field in ("initContainers", "containers"):
         for container in spec.get(field) or []:
@@ -179,18 +196,30 @@ def _should_automount(service_account: Obj, spec: Obj) -> bool:
 
 def _token_volume(name: str) -> Obj:
     """The projected `kube-api-access-*` volume the plugin adds (TokenVolumeSource in admission.go)."""
-    return {"name": name, "projected": {"defaultMode": 420, "sources": [
-        {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
-        {"configMap": {"name": ROOT_CA_CONFIGMAP, "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
-        {"downwardAPI": {"items": [{"path": "namespace",
-                                    "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
-    ]}}
+    return {
+        "name": name,
+        "projected": {
+            "defaultMode": 420,
+            "sources": [
+                {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                {"configMap": {"name": ROOT_CA_CONFIGMAP, "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                {
+                    "downwardAPI": {
+                        "items": [
+                            {"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}
+                        ]
+                    }
+                },
+            ],
+        },
+    }
 
 
 def _mount_token(spec: Obj) -> None:
     volumes = spec.setdefault("volumes", [])
-    existing = next((v["name"] for v in volumes if v.get("name", "").startswith("kube-api-access-")
-                     and "projected" in v), None)
+    existing = next(
+        (v["name"] for v in volumes if v.get("name", "").startswith("kube-api-access-") and "projected" in v), None
+    )
     name = existing or "kube-api-access-" + "".join(random.choices(string.ascii_lowercase + string.digits, k=5))
     needed = False
     for field in ("initContainers", "containers"):
@@ -226,8 +255,9 @@ def service_account_admission(store: Store) -> Any:
         namespace = meta.get("namespace", "")
         account = store.find(accounts, namespace, name)
         if account is None:
-            raise _forbidden(obj, f'error looking up service account {namespace}/{name}: '
-                                  f'serviceaccount "{name}" not found')
+            raise _forbidden(
+                obj, f'error looking up service account {namespace}/{name}: serviceaccount "{name}" not found'
+            )
         if _should_automount(account, spec):
             _mount_token(spec)
         if not spec.get("imagePullSecrets") and account.get("imagePullSecrets"):

@@ -20,8 +20,8 @@ import yaml
 from aiohttp import web
 
 from . import admission, patches, protobuf, scheduler, tables, unserved, wire
+from .labelselectors import field_selector, label_selector
 from .resources import KUBERNETES_VERSION, Resource, openapi_v3_document, openapi_v3_index, version_document
-from .selectors import field_selector, label_selector
 from .store import ApiError, Obj, Store
 
 CONTROL_PREFIX = "/_fakecluster"
@@ -182,8 +182,13 @@ class Target:
 
 
 class ApiServer:
-    def __init__(self, store: Store, *, on_control: Callable[[str, dict[str, Any]], Any] | None = None,
-                 kubernetes_version: str = KUBERNETES_VERSION["gitVersion"]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        on_control: Callable[[str, dict[str, Any]], Any] | None = None,
+        kubernetes_version: str = KUBERNETES_VERSION["gitVersion"],
+    ) -> None:
         self.store = store
         self.version = version_document(kubernetes_version)
         self.requests: list[RecordedRequest] = []
@@ -203,8 +208,9 @@ class ApiServer:
         if request.path.startswith(CONTROL_PREFIX):
             return await handler(request)
         body = await request.read()
-        entry = RecordedRequest(request.method, request.path, dict(request.query),
-                                request.headers.get("Content-Type", ""), body)
+        entry = RecordedRequest(
+            request.method, request.path, dict(request.query), request.headers.get("Content-Type", ""), body
+        )
         self.requests.append(entry)
         request["record"] = entry
         try:
@@ -224,11 +230,13 @@ class ApiServer:
                 return web.Response(status=503)
             code = self.faults.verdict(time.monotonic())
             if code == 500:
-                return _status_response(ApiError(500, "InternalError",
-                                                 "Internal error occurred: etcdserver: request timed out"))
+                return _status_response(
+                    ApiError(500, "InternalError", "Internal error occurred: etcdserver: request timed out")
+                )
             if code == 503:
-                response = _status_response(ApiError(503, "ServiceUnavailable",
-                                                     "the server is currently unable to handle the request"))
+                response = _status_response(
+                    ApiError(503, "ServiceUnavailable", "the server is currently unable to handle the request")
+                )
                 response.headers["Retry-After"] = "1"
                 return response
         return await handler(request)
@@ -238,7 +246,7 @@ class ApiServer:
         path = request.path.rstrip("/") or "/"
         try:
             if path.startswith(CONTROL_PREFIX):
-                return await self._control(request, path[len(CONTROL_PREFIX):].strip("/"))
+                return await self._control(request, path[len(CONTROL_PREFIX) :].strip("/"))
             if path in ("/version",):
                 return _json_response(self.version)
             if path in ("/healthz", "/readyz", "/livez"):
@@ -246,7 +254,7 @@ class ApiServer:
             if path == "/openapi/v3":
                 return _json_response(openapi_v3_index(self.store.table))
             if path.startswith("/openapi/v3/"):
-                doc = openapi_v3_document(self.store.table, path[len("/openapi/v3/"):])
+                doc = openapi_v3_document(self.store.table, path[len("/openapi/v3/") :])
                 if doc is None:
                     raise ApiError(404, "NotFound", "the server could not find the requested resource")
                 return _json_response(doc)
@@ -315,7 +323,9 @@ class ApiServer:
                 return await self._watch(request, t)
             listing = self._list(t, query)
             if tables.wants_table(request.headers.get("Accept", "")):
-                return _json_response(tables.table(t.res.kind, listing["items"], listing["metadata"]["resourceVersion"]))
+                return _json_response(
+                    tables.table(t.res.kind, listing["items"], listing["metadata"]["resourceVersion"])
+                )
             return _json_response(wire.list_items_untyped(listing))
         if method == "GET" and _truthy(query.get("watch")):
             return await self._watch(request, t, name=t.name)
@@ -325,8 +335,7 @@ class ApiServer:
                 return _json_response(tables.table(t.res.kind, [obj], obj["metadata"]["resourceVersion"]))
             return _json_response(self._scale(obj) if t.subresource == "scale" else obj)
         if method == "POST" and t.subresource == "binding" and t.res.kind == "Pod":
-            return _json_response(scheduler.binding_request(store, t.namespace, t.name, await self._body(request)),
-                                  201)
+            return _json_response(scheduler.binding_request(store, t.namespace, t.name, await self._body(request)), 201)
         if method == "POST" and not t.name:
             body = await self._body(request)
             if query.get("dryRun"):
@@ -351,14 +360,18 @@ class ApiServer:
             for obj in selected:
                 store.delete(t.res, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
             return _json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"})
-        raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
+        raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
     def _list(self, t: Target, query: Any) -> Obj:
         by_label = label_selector(query.get("labelSelector"))
         by_field = field_selector(query.get("fieldSelector"))
         items = [o for o in self.store.list(t.res, t.namespace) if by_label(o) and by_field(o)]
-        return {"kind": f"{t.res.kind}List", "apiVersion": t.res.api_version,
-                "metadata": {"resourceVersion": str(self.store.revision)}, "items": copy.deepcopy(items)}
+        return {
+            "kind": f"{t.res.kind}List",
+            "apiVersion": t.res.api_version,
+            "metadata": {"resourceVersion": str(self.store.revision)},
+            "items": copy.deepcopy(items),
+        }
 
     async def _patch(self, request: web.Request, t: Target) -> web.Response:
         store, content_type = self.store, request.headers.get("Content-Type", "")
@@ -400,10 +413,13 @@ class ApiServer:
     @staticmethod
     def _scale(obj: Obj) -> Obj:
         meta = obj["metadata"]
-        return {"kind": "Scale", "apiVersion": "autoscaling/v1",
-                "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion") if k in meta},
-                "spec": {"replicas": obj.get("spec", {}).get("replicas", 0)},
-                "status": {"replicas": obj.get("status", {}).get("replicas", 0)}}
+        return {
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion") if k in meta},
+            "spec": {"replicas": obj.get("spec", {}).get("replicas", 0)},
+            "status": {"replicas": obj.get("status", {}).get("replicas", 0)},
+        }
 
     def _set_scale(self, t: Target, body: Obj) -> Obj:
         obj = copy.deepcopy(self.store.get(t.res, t.namespace, t.name))
@@ -418,8 +434,13 @@ class ApiServer:
 
         def wanted(res: Resource, obj: Obj) -> bool:
             meta = obj.get("metadata", {})
-            return (res == t.res and (not t.namespace or meta.get("namespace") == t.namespace)
-                    and (not name or meta.get("name") == name) and by_label(obj) and by_field(obj))
+            return (
+                res == t.res
+                and (not t.namespace or meta.get("namespace") == t.namespace)
+                and (not name or meta.get("name") == name)
+                and by_label(obj)
+                and by_field(obj)
+            )
 
         queue = self.store.subscribe()  # before the snapshot: no event falls between the two
         try:
@@ -427,8 +448,9 @@ class ApiServer:
             initial = _truthy(query.get("sendInitialEvents"))
             pending: list[dict[str, Any]] = []
             if initial or since in ("", "0"):
-                pending = [{"type": "ADDED", "object": o} for o in self.store.list(t.res, t.namespace)
-                           if wanted(t.res, o)]
+                pending = [
+                    {"type": "ADDED", "object": o} for o in self.store.list(t.res, t.namespace) if wanted(t.res, o)
+                ]
                 last_seen = self.store.revision
             else:
                 try:
@@ -439,16 +461,28 @@ class ApiServer:
                     self.expire_watches -= 1
                     self.store.compact(last_seen + 1)
                 try:
-                    pending = [{"type": e.type, "object": e.object} for e in self.store.events_since(last_seen)
-                               if wanted(e.resource, e.object)]
+                    pending = [
+                        {"type": e.type, "object": e.object}
+                        for e in self.store.events_since(last_seen)
+                        if wanted(e.resource, e.object)
+                    ]
                 except ApiError as expired:  # sent in the stream, as the real server does
                     pending = [{"type": "ERROR", "object": expired.status()}]
                 last_seen = self.store.revision
             if initial:
-                pending.append({"type": "BOOKMARK", "object": {
-                    "kind": t.res.kind, "apiVersion": t.res.api_version,
-                    "metadata": {"resourceVersion": str(self.store.revision),
-                                 "annotations": {"k8s.io/initial-events-end": "true"}}}})
+                pending.append(
+                    {
+                        "type": "BOOKMARK",
+                        "object": {
+                            "kind": t.res.kind,
+                            "apiVersion": t.res.api_version,
+                            "metadata": {
+                                "resourceVersion": str(self.store.revision),
+                                "annotations": {"k8s.io/initial-events-end": "true"},
+                            },
+                        },
+                    }
+                )
             as_table = tables.wants_table(request.headers.get("Accept", ""))
 
             def encode(event: dict[str, Any]) -> bytes:
@@ -457,8 +491,7 @@ class ApiServer:
                     obj = tables.table(t.res.kind, [obj], obj["metadata"].get("resourceVersion", ""))
                 return wire.encode({"type": event["type"], "object": obj})
 
-            response = web.StreamResponse(headers={"Content-Type": "application/json",
-                                                   "Transfer-Encoding": "chunked"})
+            response = web.StreamResponse(headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
             await response.prepare(request)
             request["record"].status = 200
             for event in pending:
@@ -502,22 +535,27 @@ class ApiServer:
         if container not in containers:
             raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {t.name}")
         if not request.query.get("container") and len(containers) > 1:
-            raise ApiError(400, "BadRequest", f"a container name must be specified for pod {t.name}, choose "
-                           f"one of: [{' '.join(containers)}]")
+            raise ApiError(
+                400,
+                "BadRequest",
+                f"a container name must be specified for pod {t.name}, choose one of: [{' '.join(containers)}]",
+            )
         log = self.logs.get((t.namespace, t.name, container))
         if _truthy(request.query.get("previous")):
             if log is None or log.previous is None:
-                raise ApiError(400, "BadRequest",
-                               f'previous terminated container "{container}" in pod "{t.name}" not found')
+                raise ApiError(
+                    400, "BadRequest", f'previous terminated container "{container}" in pod "{t.name}" not found'
+                )
             return web.Response(text="".join(line + "\n" for line in log.previous), content_type="text/plain")
         if log is None or (not log.lines and log.waiting_reason):
             reason = log.waiting_reason if log else "ContainerCreating"
-            raise ApiError(400, "BadRequest",
-                           f'container "{container}" in pod "{t.name}" is waiting to start: {reason}')
+            raise ApiError(
+                400, "BadRequest", f'container "{container}" in pod "{t.name}" is waiting to start: {reason}'
+            )
         lines = list(log.lines)
         tail = request.query.get("tailLines")
         if tail is not None:
-            lines = lines[-int(tail):] if int(tail) > 0 else []
+            lines = lines[-int(tail) :] if int(tail) > 0 else []
         if not _truthy(request.query.get("follow")):
             return web.Response(text="".join(line + "\n" for line in lines), content_type="text/plain")
         response = web.StreamResponse(headers={"Content-Type": "text/plain", "Transfer-Encoding": "chunked"})

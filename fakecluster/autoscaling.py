@@ -25,7 +25,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from .selectors import selector_matches
+from .labelselectors import selector_matches
 from .store import Obj, Store, now_iso
 
 HPA_COMPONENT = "horizontal-pod-autoscaler"

@@ -45,10 +45,13 @@ def _path_or_env(value: str | Path | None, variable: str) -> Path | None:
 
 def write_kubeconfig(path: Path, server: str) -> None:
     config = {
-        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "apiVersion": "v1",
+        "kind": "Config",
+        "preferences": {},
         "clusters": [{"name": "minikube", "cluster": {"server": server}}],
-        "contexts": [{"name": "minikube", "context": {"cluster": "minikube", "user": "minikube",
-                                                       "namespace": "default"}}],
+        "contexts": [
+            {"name": "minikube", "context": {"cluster": "minikube", "user": "minikube", "namespace": "default"}}
+        ],
         "current-context": "minikube",
         "users": [{"name": "minikube", "user": {}}],
     }
@@ -64,7 +67,8 @@ def write_minikube_bin(bin_dir: Path, state_path: Path) -> Path:
         "import os, runpy, sys\n"
         f"os.environ.setdefault('FAKE_MINIKUBE_STATE', {str(state_path)!r})\n"
         "sys.argv[0] = 'minikube'\n"
-        f"runpy.run_path({str(MINIKUBE_SCRIPT)!r}, run_name='__main__')\n")
+        f"runpy.run_path({str(MINIKUBE_SCRIPT)!r}, run_name='__main__')\n"
+    )
     script.chmod(0o755)
     return script
 
@@ -84,7 +88,8 @@ def write_kubectl_bin(bin_dir: Path, control_url: str, tools_bin: Path | None) -
         f"os.environ['FAKE_KUBECTL_REAL'] = {found!r}\n"
         f"os.environ['FAKE_KUBECTL_CONTROL'] = {control_url!r}\n"
         "sys.argv[0] = 'kubectl'\n"
-        f"runpy.run_path({str(KUBECTL_SHIM)!r}, run_name='__main__')\n")
+        f"runpy.run_path({str(KUBECTL_SHIM)!r}, run_name='__main__')\n"
+    )
     script.chmod(0o755)
     return script
 
@@ -119,13 +124,24 @@ class FakeCluster:
     kubernetes_version: what `GET /version` says (default: $FAKECLUSTER_KUBERNETES_VERSION or v1.35.0).
     """
 
-    def __init__(self, scenario: str | Scenario = "healthy", *, state_dir: str | Path | None = None,
-                 upstream: str | None = None, ingress_port: int | str | None = None, port: int = 0,
-                 timings: Timings | None = None, service_upstreams: dict[str, str] | None = None,
-                 backend_dir: str | Path | None = None, tools_bin: str | Path | None = None,
-                 real_pods: bool = False, nodes: int = 1, zones: list[str] | None = None,
-                 ingress_address: str = "127.0.0.1",
-                 kubernetes_version: str | None = None) -> None:
+    def __init__(
+        self,
+        scenario: str | Scenario = "healthy",
+        *,
+        state_dir: str | Path | None = None,
+        upstream: str | None = None,
+        ingress_port: int | str | None = None,
+        port: int = 0,
+        timings: Timings | None = None,
+        service_upstreams: dict[str, str] | None = None,
+        backend_dir: str | Path | None = None,
+        tools_bin: str | Path | None = None,
+        real_pods: bool = False,
+        nodes: int = 1,
+        zones: list[str] | None = None,
+        ingress_address: str = "127.0.0.1",
+        kubernetes_version: str | None = None,
+    ) -> None:
         self.real_pods = real_pods
         self._scenario = Scenario.parse(scenario)
         self.node_specs = topology.node_specs(nodes, zones)
@@ -209,20 +225,32 @@ class FakeCluster:
         await self._site.start()
         self.port = self._runner.addresses[0][1]
         self.api.address = f"127.0.0.1:{self.port}"
-        minikube.write_state(self.minikube_state_path,
-                             minikube.default_state(self.port, str(self.kubeconfig)))
+        minikube.write_state(self.minikube_state_path, minikube.default_state(self.port, str(self.kubeconfig)))
         write_kubeconfig(self.kubeconfig, self.url)
         write_minikube_bin(self.bin_dir, self.minikube_state_path)
         write_kubectl_bin(self.bin_dir, f"{self.url}{CONTROL_PREFIX}", self.tools_bin)
         ingress_port = self._ingress_port()
         if self.real_pods:
-            self.node = NodeAgent(self.store, self.api.logs, self.state_dir, self._node_event, self._wake_controller,
-                                  probe_scale=self.timings.probe_scale,
-                                  probe_period_scale=self.timings.probe_period_scale,
-                                  backoff_scale=self.timings.backoff_scale, tick=self.timings.tick)
+            self.node = NodeAgent(
+                self.store,
+                self.api.logs,
+                self.state_dir,
+                self._node_event,
+                self._wake_controller,
+                probe_scale=self.timings.probe_scale,
+                probe_period_scale=self.timings.probe_period_scale,
+                backoff_scale=self.timings.backoff_scale,
+                tick=self.timings.tick,
+            )
         upstream = Upstream(self._upstream_spec, self.backend_dir)
-        self.network = Network(self.store, upstream, self.minikube_state_path, ingress_port, self._service_upstreams,
-                               endpoints=self.node.endpoints if self.node else None)
+        self.network = Network(
+            self.store,
+            upstream,
+            self.minikube_state_path,
+            ingress_port,
+            self._service_upstreams,
+            endpoints=self.node.endpoints if self.node else None,
+        )
         self.network.ingress_sync_after = self.timings.ingress_sync_after
         self.network.ingress_address = self.ingress_address
         self.network.install()
@@ -230,13 +258,22 @@ class FakeCluster:
         self.store.admission.append(ingress_webhook(self.store, pods_ready_for))
         ServiceAccountsController(self.store, self.timings.service_account_delay).start()
         await self.network.start()
-        self.controller = Controller(self.store, self.api.logs, self.minikube_state_path,
-                                     lambda: self._scenario, self.timings, agent=self.node,
-                                     nodes=self.node_specs)
-        self._tasks = [asyncio.create_task(self.controller.run()), asyncio.create_task(self.network.run()),
-                       *([asyncio.create_task(self.node.run())] if self.node else []),
-                       asyncio.create_task(self._watch_scenario_file()),
-                       asyncio.create_task(self._supervise_listener())]
+        self.controller = Controller(
+            self.store,
+            self.api.logs,
+            self.minikube_state_path,
+            lambda: self._scenario,
+            self.timings,
+            agent=self.node,
+            nodes=self.node_specs,
+        )
+        self._tasks = [
+            asyncio.create_task(self.controller.run()),
+            asyncio.create_task(self.network.run()),
+            *([asyncio.create_task(self.node.run())] if self.node else []),
+            asyncio.create_task(self._watch_scenario_file()),
+            asyncio.create_task(self._supervise_listener()),
+        ]
         self._apply_scenario(self._scenario)
         self._ready.set()
         await self._stop.wait()
@@ -273,8 +310,9 @@ class FakeCluster:
         minikube.update_state(self.minikube_state_path, silent_image_load=scenario is Scenario.IMAGE_NOT_LOADED)
         assert self.api is not None
         if scenario is Scenario.API_FLAKY:
-            self._schedule_outage(self.timings.flaky_delay, self.timings.flaky_error_seconds,
-                                  self.timings.outage_seconds)
+            self._schedule_outage(
+                self.timings.flaky_delay, self.timings.flaky_error_seconds, self.timings.outage_seconds
+            )
         else:
             self.api.faults.start = 0.0
 
@@ -315,7 +353,10 @@ class FakeCluster:
                 self.store.create(self.store.table.by_kind(kind), namespace, obj)
         elif present and not enabled:
             self.store.delete(namespaces, "", INGRESS_NAMESPACE)
-            for kind, name in (("IngressClass", INGRESS_CLASS), ("ValidatingWebhookConfiguration", WEBHOOK_CONFIGURATION)):
+            for kind, name in (
+                ("IngressClass", INGRESS_CLASS),
+                ("ValidatingWebhookConfiguration", WEBHOOK_CONFIGURATION),
+            ):
                 res = self.store.table.by_kind(kind)
                 if self.store.find(res, "", name) is not None:
                     self.store.delete(res, "", name)
@@ -343,23 +384,28 @@ class FakeCluster:
                 self._apply_scenario(Scenario.parse(body["name"]))
             return {"scenario": self._scenario.value}
         if action == "outage":
-            self._schedule_outage(float(body.get("delay", 0)), float(body.get("error_seconds", 0)),
-                                  float(body.get("seconds", 10)))
+            self._schedule_outage(
+                float(body.get("delay", 0)), float(body.get("error_seconds", 0)), float(body.get("seconds", 10))
+            )
             return {"ok": True}
         if action == "docker-tls":
             return self._docker_tls_endpoint()
         if action == "port-forward":
             assert self.network is not None
-            return self.network.port_forward(str(body.get("namespace") or "default"), str(body.get("target", "")),
-                                              str(body.get("port", "")))
+            return self.network.port_forward(
+                str(body.get("namespace") or "default"), str(body.get("target", "")), str(body.get("port", ""))
+            )
         if action == "expire-watches":
             assert self.api is not None
             self.api.expire_watches = int(body.get("count", 1))
             return {"ok": True}
         if action == "state":
-            return {"scenario": self._scenario.value, "port": self.port,
-                    "node_ports": sorted(self.network.node_ports) if self.network else [],
-                    "requests": len(self.api.requests) if self.api else 0}
+            return {
+                "scenario": self._scenario.value,
+                "port": self.port,
+                "node_ports": sorted(self.network.node_ports) if self.network else [],
+                "requests": len(self.api.requests) if self.api else 0,
+            }
         raise ValueError(action)
 
     async def _docker_tls_endpoint(self) -> dict[str, Any]:
@@ -397,12 +443,16 @@ class FakeCluster:
         and helm/kubectl caches inside the state dir."""
         tools = [str(self.tools_bin)] if self.tools_bin else []
         path = os.pathsep.join([str(self.bin_dir), *tools, os.environ.get("PATH", "")])
-        return {**os.environ, "PATH": path, "KUBECONFIG": str(self.kubeconfig),
-                "FAKE_MINIKUBE_STATE": str(self.minikube_state_path),
-                "HELM_CACHE_HOME": str(self.state_dir / "helm" / "cache"),
-                "HELM_CONFIG_HOME": str(self.state_dir / "helm" / "config"),
-                "HELM_DATA_HOME": str(self.state_dir / "helm" / "data"),
-                "KUBECACHEDIR": str(self.state_dir / "kubecache")}
+        return {
+            **os.environ,
+            "PATH": path,
+            "KUBECONFIG": str(self.kubeconfig),
+            "FAKE_MINIKUBE_STATE": str(self.minikube_state_path),
+            "HELM_CACHE_HOME": str(self.state_dir / "helm" / "cache"),
+            "HELM_CONFIG_HOME": str(self.state_dir / "helm" / "config"),
+            "HELM_DATA_HOME": str(self.state_dir / "helm" / "data"),
+            "KUBECACHEDIR": str(self.state_dir / "kubecache"),
+        }
 
     @property
     def scenario(self) -> Scenario:
@@ -455,8 +505,9 @@ class FakeCluster:
     def objects(self, kind: str, namespace: str | None = None) -> list[Obj]:
         assert self.store is not None
         store = self.store
-        return self.call(lambda: copy.deepcopy(store.list(store.table.by_kind(kind, "" if kind == "Event" else None),
-                                                          namespace)))
+        return self.call(
+            lambda: copy.deepcopy(store.list(store.table.by_kind(kind, "" if kind == "Event" else None), namespace))
+        )
 
     def get(self, kind: str, namespace: str, name: str) -> Obj | None:
         found = [o for o in self.objects(kind, namespace) if o["metadata"]["name"] == name]

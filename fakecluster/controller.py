@@ -25,14 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from . import autoscaling, minikube, node, pulls, scheduler, statefulset, topology
-from .admission import qos_class
 from .addons import INGRESS_IMAGE, INGRESS_NAMESPACE
+from .admission import qos_class
 from .apiserver import PodLog
 from .kubelet import NodeAgent
+from .labelselectors import selector_matches
 from .node import NODE_NAME
-from .scenarios import CRASH_LOG, HEALTHY_LOG, Scenario, Timings
 from .resources import Resource
-from .selectors import selector_matches
+from .scenarios import CRASH_LOG, HEALTHY_LOG, Scenario, Timings
 from .store import ApiError, Obj, Store, now_iso
 
 SAFE_CHARS = "bcdfghjklmnpqrstvwxz2456789"
@@ -46,8 +46,9 @@ NOT_READY_MESSAGE = "0/1 nodes are available: 1 node(s) had untolerated taint {n
 SYSTEM_NAMESPACES = frozenset({"kube-system", INGRESS_NAMESPACE})
 SYSTEM_IMAGES = {minikube.normalise_image(i): "sha256:system" for i in (*minikube.SYSTEM_IMAGES, INGRESS_IMAGE)}
 # With a node agent these scenarios' pods run for real; the others stay scripted (they cannot be real here).
-REAL_SCENARIOS = frozenset({Scenario.HEALTHY, Scenario.MISSING_SECRET_KEY, Scenario.IMAGE_NOT_LOADED,
-                            Scenario.API_FLAKY})
+REAL_SCENARIOS = frozenset(
+    {Scenario.HEALTHY, Scenario.MISSING_SECRET_KEY, Scenario.IMAGE_NOT_LOADED, Scenario.API_FLAKY}
+)
 
 
 def _iso(wall: float) -> str:
@@ -85,8 +86,14 @@ def _owned_by(obj: Obj, owner: Obj) -> bool:
 
 
 def _owner_ref(owner: Obj) -> Obj:
-    return {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": owner["metadata"]["name"],
-            "uid": owner["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+    return {
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": owner["metadata"]["name"],
+        "uid": owner["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
 @dataclass
@@ -109,9 +116,16 @@ class ContainerFate:
 
 
 class Controller:
-    def __init__(self, store: Store, logs: dict[tuple[str, str, str], PodLog], minikube_state: Path,
-                 scenario: Callable[[], Scenario], timings: Timings, agent: NodeAgent | None = None,
-                 nodes: list[topology.NodeSpec] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        logs: dict[tuple[str, str, str], PodLog],
+        minikube_state: Path,
+        scenario: Callable[[], Scenario],
+        timings: Timings,
+        agent: NodeAgent | None = None,
+        nodes: list[topology.NodeSpec] | None = None,
+    ) -> None:
         self.store, self.logs, self.minikube_state = store, logs, minikube_state
         self.agent = agent  # runs pods as containers (real-pod mode); None: every pod is scripted
         self.nodes = nodes or topology.node_specs(1)
@@ -159,8 +173,12 @@ class Controller:
                         listing = await r.json()
             except (aiohttp.ClientError, OSError, TimeoutError, ValueError):
                 continue
-            self._engine_images = {minikube.normalise_image(tag): image["Id"] for image in listing
-                                   for tag in image.get("RepoTags") or [] if tag != "<none>:<none>"}
+            self._engine_images = {
+                minikube.normalise_image(tag): image["Id"]
+                for image in listing
+                for tag in image.get("RepoTags") or []
+                if tag != "<none>:<none>"
+            }
             self._wake.set()
 
     async def _loop(self) -> None:
@@ -203,8 +221,11 @@ class Controller:
         (kubernetes/kubernetes pkg/controller/namespace/deletion/namespaced_resources_deleter.go deletes
         the content, then removes the `kubernetes` finalizer). While Terminating, creates are refused."""
         now = time.monotonic()
-        terminating = {ns["metadata"]["uid"]: ns["metadata"]["name"] for ns in self.store.iter_kind("Namespace")
-                       if ns["metadata"].get("deletionTimestamp")}
+        terminating = {
+            ns["metadata"]["uid"]: ns["metadata"]["name"]
+            for ns in self.store.iter_kind("Namespace")
+            if ns["metadata"].get("deletionTimestamp")
+        }
         for uid in [uid for uid in self.terminating if uid not in terminating]:
             del self.terminating[uid]
         for uid, name in terminating.items():
@@ -240,11 +261,20 @@ class Controller:
     def _ensure_node(self) -> None:
         services = self._res("Service")
         if self.store.find(services, "default", "kubernetes") is None:
-            self.store.create(services, "default", {
-                "apiVersion": "v1", "kind": "Service",
-                "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
-                "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.1",
-                         "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 8443}]}})
+            self.store.create(
+                services,
+                "default",
+                {
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+                    "spec": {
+                        "type": "ClusterIP",
+                        "clusterIP": "10.96.0.1",
+                        "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 8443}],
+                    },
+                },
+            )
         node.ensure_node(self.store, self._images, self.nodes)  # each kubelet registers its node: node.py
 
     def event(self, involved: Obj, type_: str, reason: str, message: str, component: str) -> None:
@@ -254,25 +284,43 @@ class Controller:
         namespace = meta.get("namespace", "default")
         for existing in self.store.list(events, namespace):
             inv = existing.get("involvedObject", {})
-            if inv.get("uid") == meta["uid"] and existing.get("reason") == reason \
-                    and existing.get("message") == message:
+            if (
+                inv.get("uid") == meta["uid"]
+                and existing.get("reason") == reason
+                and existing.get("message") == message
+            ):
                 updated = copy.deepcopy(existing)
                 updated["count"] = existing.get("count", 1) + 1
                 updated["lastTimestamp"] = now_iso()
                 self.store.replace(events, namespace, existing["metadata"]["name"], updated)
                 return
         stamp = now_iso()
-        self.store.create(events, namespace, {
-            "apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": f"{meta['name']}.{time.time_ns():x}", "namespace": namespace},
-            "involvedObject": {"kind": involved["kind"], "namespace": namespace, "name": meta["name"],
-                               "uid": meta["uid"], "apiVersion": involved["apiVersion"],
-                               "resourceVersion": meta.get("resourceVersion", "")},
-            "reason": reason, "message": message, "type": type_, "count": 1,
-            "source": {"component": component, **({"host": NODE_NAME} if component == "kubelet" else {})},
-            "firstTimestamp": stamp, "lastTimestamp": stamp, "reportingComponent": component,
-            "reportingInstance": NODE_NAME if component == "kubelet" else "",
-        })
+        self.store.create(
+            events,
+            namespace,
+            {
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {"name": f"{meta['name']}.{time.time_ns():x}", "namespace": namespace},
+                "involvedObject": {
+                    "kind": involved["kind"],
+                    "namespace": namespace,
+                    "name": meta["name"],
+                    "uid": meta["uid"],
+                    "apiVersion": involved["apiVersion"],
+                    "resourceVersion": meta.get("resourceVersion", ""),
+                },
+                "reason": reason,
+                "message": message,
+                "type": type_,
+                "count": 1,
+                "source": {"component": component, **({"host": NODE_NAME} if component == "kubelet" else {})},
+                "firstTimestamp": stamp,
+                "lastTimestamp": stamp,
+                "reportingComponent": component,
+                "reportingInstance": NODE_NAME if component == "kubelet" else "",
+            },
+        )
 
     def _write_status(self, kind: str, obj: Obj, status: Obj) -> Obj:
         if obj.get("status") == status:
@@ -280,8 +328,9 @@ class Controller:
         updated = copy.deepcopy(obj)
         updated["status"] = status
         meta = obj["metadata"]
-        return self.store.replace(self._res(kind), meta.get("namespace", ""), meta["name"], updated,
-                                  subresource="status")
+        return self.store.replace(
+            self._res(kind), meta.get("namespace", ""), meta["name"], updated, subresource="status"
+        )
 
     def _children(self, kind: str, owner: Obj) -> list[Obj]:
         namespace = owner["metadata"].get("namespace", "")
@@ -296,11 +345,14 @@ class Controller:
         template = spec.get("template", {})
         pod_hash = template_hash(template)
         replica_sets = self._children("ReplicaSet", deployment)
-        new_rs = next((rs for rs in replica_sets
-                       if rs["metadata"].get("labels", {}).get("pod-template-hash") == pod_hash), None)
+        new_rs = next(
+            (rs for rs in replica_sets if rs["metadata"].get("labels", {}).get("pod-template-hash") == pod_hash), None
+        )
         desired = spec.get("replicas", 1)
-        revisions = [int(rs["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision", 0))
-                     for rs in replica_sets]
+        revisions = [
+            int(rs["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision", 0))
+            for rs in replica_sets
+        ]
         rs_res = self._res("ReplicaSet")
         if new_rs is None:
             revision = max(revisions, default=0) + 1
@@ -309,29 +361,48 @@ class Controller:
             rs_template.setdefault("metadata", {})["labels"] = labels
             selector = copy.deepcopy(spec.get("selector", {}))
             selector.setdefault("matchLabels", {})["pod-template-hash"] = pod_hash
-            new_rs = self.store.create(rs_res, namespace, {
-                "apiVersion": "apps/v1", "kind": "ReplicaSet",
-                "metadata": {"name": f"{name}-{pod_hash}", "namespace": namespace, "labels": labels,
-                             "annotations": {"deployment.kubernetes.io/revision": str(revision),
-                                             "deployment.kubernetes.io/desired-replicas": str(desired),
-                                             "deployment.kubernetes.io/max-replicas": str(desired + 1)},
-                             "ownerReferences": [_owner_ref(deployment)]},
-                "spec": {"replicas": desired, "selector": selector, "template": rs_template,
-                         "minReadySeconds": spec.get("minReadySeconds", 0)},
-            })
+            new_rs = self.store.create(
+                rs_res,
+                namespace,
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "ReplicaSet",
+                    "metadata": {
+                        "name": f"{name}-{pod_hash}",
+                        "namespace": namespace,
+                        "labels": labels,
+                        "annotations": {
+                            "deployment.kubernetes.io/revision": str(revision),
+                            "deployment.kubernetes.io/desired-replicas": str(desired),
+                            "deployment.kubernetes.io/max-replicas": str(desired + 1),
+                        },
+                        "ownerReferences": [_owner_ref(deployment)],
+                    },
+                    "spec": {
+                        "replicas": desired,
+                        "selector": selector,
+                        "template": rs_template,
+                        "minReadySeconds": spec.get("minReadySeconds", 0),
+                    },
+                },
+            )
             self.progress_started[(deployment["metadata"]["uid"], new_rs["metadata"]["name"])] = time.monotonic()
-            self.event(deployment, "Normal", "ScalingReplicaSet",
-                       f"Scaled up replica set {new_rs['metadata']['name']} from 0 to {desired}",
-                       "deployment-controller")
+            self.event(
+                deployment,
+                "Normal",
+                "ScalingReplicaSet",
+                f"Scaled up replica set {new_rs['metadata']['name']} from 0 to {desired}",
+                "deployment-controller",
+            )
         else:
             revision = int(new_rs["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision", 0))
             if revision < max(revisions, default=0):  # a rollback reuses the old ReplicaSet under a new revision
                 updated = copy.deepcopy(new_rs)
-                updated["metadata"].setdefault("annotations", {})["deployment.kubernetes.io/revision"] = \
-                    str(max(revisions) + 1)
+                updated["metadata"].setdefault("annotations", {})["deployment.kubernetes.io/revision"] = str(
+                    max(revisions) + 1
+                )
                 new_rs = self.store.replace(rs_res, namespace, new_rs["metadata"]["name"], updated)
-                self.progress_started[(deployment["metadata"]["uid"], new_rs["metadata"]["name"])] = \
-                    time.monotonic()
+                self.progress_started[(deployment["metadata"]["uid"], new_rs["metadata"]["name"])] = time.monotonic()
             if new_rs["spec"].get("replicas") != desired:
                 self._scale(new_rs, desired, deployment)
         new_revision = new_rs["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision")
@@ -346,10 +417,11 @@ class Controller:
             if rs["spec"].get("replicas", 0) and (recreate or new_available >= desired):
                 self._scale(rs, 0, deployment)
         limit = spec.get("revisionHistoryLimit", 10)
-        idle = sorted((rs for rs in old if not rs["spec"].get("replicas")),
-                      key=lambda rs: int(rs["metadata"].get("annotations", {}).get(
-                          "deployment.kubernetes.io/revision", 0)))
-        for rs in idle[:max(len(idle) - limit, 0)]:
+        idle = sorted(
+            (rs for rs in old if not rs["spec"].get("replicas")),
+            key=lambda rs: int(rs["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision", 0)),
+        )
+        for rs in idle[: max(len(idle) - limit, 0)]:
             self.store.delete(rs_res, namespace, rs["metadata"]["name"])
 
     def _scale(self, rs: Obj, replicas: int, deployment: Obj) -> None:
@@ -358,25 +430,31 @@ class Controller:
         updated["spec"]["replicas"] = replicas
         self.store.replace(self._res("ReplicaSet"), rs["metadata"]["namespace"], rs["metadata"]["name"], updated)
         verb = "up" if replicas > before else "down"
-        self.event(deployment, "Normal", "ScalingReplicaSet",
-                   f"Scaled {verb} replica set {rs['metadata']['name']} from {before} to {replicas}",
-                   "deployment-controller")
+        self.event(
+            deployment,
+            "Normal",
+            "ScalingReplicaSet",
+            f"Scaled {verb} replica set {rs['metadata']['name']} from {before} to {replicas}",
+            "deployment-controller",
+        )
 
     def _deployment_status(self, deployment: Obj) -> None:
         spec, meta = deployment.get("spec", {}), deployment["metadata"]
         desired = spec.get("replicas", 1)
         pod_hash = template_hash(spec.get("template", {}))
         replica_sets = self._children("ReplicaSet", deployment)
-        new_rs = next((rs for rs in replica_sets
-                       if rs["metadata"].get("labels", {}).get("pod-template-hash") == pod_hash), None)
+        new_rs = next(
+            (rs for rs in replica_sets if rs["metadata"].get("labels", {}).get("pod-template-hash") == pod_hash), None
+        )
         if new_rs is None:
             return
         pods = [p for rs in replica_sets for p in self._children("Pod", rs)]
         new_pods = self._children("Pod", new_rs)
         ready = sum(1 for p in pods if _pod_ready(p))
         updated_ready = sum(1 for p in new_pods if _pod_ready(p))
-        max_unavailable = _percent(spec.get("strategy", {}).get("rollingUpdate", {}).get("maxUnavailable", "25%"),
-                                   desired, round_up=False)
+        max_unavailable = _percent(
+            spec.get("strategy", {}).get("rollingUpdate", {}).get("maxUnavailable", "25%"), desired, round_up=False
+        )
         previous = {c["type"]: c for c in deployment.get("status", {}).get("conditions", [])}
         rs_name = new_rs["metadata"]["name"]
         now = now_iso()
@@ -385,37 +463,64 @@ class Controller:
             old = previous.get(type_)
             same = old is not None and old.get("status") == status
             same_reason = same and old.get("reason") == reason
-            return {"type": type_, "status": status,
-                    "lastUpdateTime": old["lastUpdateTime"] if same_reason else now,
-                    "lastTransitionTime": old["lastTransitionTime"] if same else now,
-                    "reason": reason, "message": message}
+            return {
+                "type": type_,
+                "status": status,
+                "lastUpdateTime": old["lastUpdateTime"] if same_reason else now,
+                "lastTransitionTime": old["lastTransitionTime"] if same else now,
+                "reason": reason,
+                "message": message,
+            }
 
         available = ready >= desired - max_unavailable
-        conditions = [condition("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
-                      if available else
-                      condition("Available", "False", "MinimumReplicasUnavailable",
-                                "Deployment does not have minimum availability.")]
+        conditions = [
+            condition("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
+            if available
+            else condition(
+                "Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability."
+            )
+        ]
         complete = updated_ready >= desired and len(new_pods) == desired and len(pods) == desired
         started = self.progress_started.setdefault((meta["uid"], rs_name), time.monotonic())
         deadline = spec.get("progressDeadlineSeconds", 600)
         old_progress = previous.get("Progressing", {})
         if complete:
-            progressing = condition("Progressing", "True", "NewReplicaSetAvailable",
-                                    f'ReplicaSet "{rs_name}" has successfully progressed.')
-        elif (old_progress.get("reason") == "ProgressDeadlineExceeded" and rs_name in old_progress.get("message", "")) \
-                or time.monotonic() - started > deadline:
-            progressing = condition("Progressing", "False", "ProgressDeadlineExceeded",
-                                    f'ReplicaSet "{rs_name}" has timed out progressing.')
+            progressing = condition(
+                "Progressing", "True", "NewReplicaSetAvailable", f'ReplicaSet "{rs_name}" has successfully progressed.'
+            )
+        elif (
+            old_progress.get("reason") == "ProgressDeadlineExceeded" and rs_name in old_progress.get("message", "")
+        ) or time.monotonic() - started > deadline:
+            progressing = condition(
+                "Progressing", "False", "ProgressDeadlineExceeded", f'ReplicaSet "{rs_name}" has timed out progressing.'
+            )
         elif not pods or not new_pods:
-            progressing = condition("Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"')
+            progressing = condition(
+                "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"'
+            )
         else:
-            progressing = condition("Progressing", "True", "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.')
-        if progressing["reason"] == "ProgressDeadlineExceeded" and old_progress.get("reason") != "ProgressDeadlineExceeded":
-            self.event(deployment, "Warning", "ProgressDeadlineExceeded",
-                       f'Deployment "{meta["name"]}" has timed out progressing.', "deployment-controller")
-        status: Obj = {"observedGeneration": meta.get("generation", 1), "replicas": len(pods),
-                       "updatedReplicas": len(new_pods), "readyReplicas": ready, "availableReplicas": ready,
-                       "conditions": [conditions[0], progressing, *deployment_replica_failure(new_rs)]}
+            progressing = condition(
+                "Progressing", "True", "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.'
+            )
+        if (
+            progressing["reason"] == "ProgressDeadlineExceeded"
+            and old_progress.get("reason") != "ProgressDeadlineExceeded"
+        ):
+            self.event(
+                deployment,
+                "Warning",
+                "ProgressDeadlineExceeded",
+                f'Deployment "{meta["name"]}" has timed out progressing.',
+                "deployment-controller",
+            )
+        status: Obj = {
+            "observedGeneration": meta.get("generation", 1),
+            "replicas": len(pods),
+            "updatedReplicas": len(new_pods),
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            "conditions": [conditions[0], progressing, *deployment_replica_failure(new_rs)],
+        }
         if desired - ready > 0:
             status["unavailableReplicas"] = max(len(pods), desired) - ready
         for key in ("readyReplicas", "availableReplicas", "updatedReplicas", "replicas"):
@@ -443,14 +548,23 @@ class Controller:
             pod_spec.setdefault("serviceAccountName", "default")
             pod_spec.setdefault("schedulerName", "default-scheduler")
             try:
-                pod = self.store.create(pod_res, namespace, {
-                    "apiVersion": "v1", "kind": "Pod",
-                    "metadata": {"name": name, "namespace": namespace, "labels": pod_meta.get("labels", {}),
-                                 "annotations": pod_meta.get("annotations", {}) or {},
-                                 "generateName": f"{rs['metadata']['name']}-",
-                                 "ownerReferences": [_owner_ref(rs)]},
-                    "spec": pod_spec,
-                })
+                pod = self.store.create(
+                    pod_res,
+                    namespace,
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Pod",
+                        "metadata": {
+                            "name": name,
+                            "namespace": namespace,
+                            "labels": pod_meta.get("labels", {}),
+                            "annotations": pod_meta.get("annotations", {}) or {},
+                            "generateName": f"{rs['metadata']['name']}-",
+                            "ownerReferences": [_owner_ref(rs)],
+                        },
+                        "spec": pod_spec,
+                    },
+                )
             except ApiError as err:
                 # Refused (e.g. by ServiceAccount admission in a brand-new namespace): the controller
                 # records it and retries on its next sync (kubernetes/kubernetes
@@ -458,27 +572,33 @@ class Controller:
                 self.event(rs, "Warning", "FailedCreate", f"Error creating: {err.message}", "replicaset-controller")
                 self.create_errors[rs["metadata"]["uid"]] = err.message
                 break
-            self.event(rs, "Normal", "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}",
-                       "replicaset-controller")
+            self.event(
+                rs, "Normal", "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}", "replicaset-controller"
+            )
         if len(pods) > desired:
-            doomed = sorted(pods, key=_pod_ready)[:len(pods) - desired]
+            doomed = sorted(pods, key=_pod_ready)[: len(pods) - desired]
             for pod in doomed:
                 self.store.delete(pod_res, namespace, pod["metadata"]["name"])
-                self.event(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}",
-                           "replicaset-controller")
+                self.event(
+                    rs, "Normal", "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}", "replicaset-controller"
+                )
 
     def _fate_of_rs(self, rs: Obj) -> Scenario:
         meta = rs["metadata"]
         if meta["uid"] not in self.rs_fates:
-            self.rs_fates[meta["uid"]] = Scenario.HEALTHY if meta["namespace"] in SYSTEM_NAMESPACES \
-                else self.scenario()
+            self.rs_fates[meta["uid"]] = Scenario.HEALTHY if meta["namespace"] in SYSTEM_NAMESPACES else self.scenario()
         return self.rs_fates[meta["uid"]]
 
     def _rs_status(self, rs: Obj) -> None:
         pods = self._children("Pod", rs)
         ready = sum(1 for p in pods if _pod_ready(p))
-        status = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
-                  "availableReplicas": ready, "observedGeneration": rs["metadata"].get("generation", 1)}
+        status = {
+            "replicas": len(pods),
+            "fullyLabeledReplicas": len(pods),
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            "observedGeneration": rs["metadata"].get("generation", 1),
+        }
         status = {k: v for k, v in status.items() if v or k == "replicas"}
         failure = replica_failure(rs, self.create_errors.get(rs["metadata"]["uid"]))
         if failure:
@@ -516,18 +636,31 @@ class Controller:
         if self.pulls.handles(ref) and not loaded:  # the registry lacks it or does not answer: pulls.py
             error = self.pulls.error(ref)
             reason = self.pulls.failing_reason(pod["metadata"]["uid"], ref)
-            return ContainerFate(reason, error if reason == "ErrImagePull" else f'Back-off pulling image "{image}"',
-                                 "Failed", f'Failed to pull image "{image}": {error}')
+            return ContainerFate(
+                reason,
+                error if reason == "ErrImagePull" else f'Back-off pulling image "{image}"',
+                "Failed",
+                f'Failed to pull image "{image}": {error}',
+            )
         if (policy == "Always" and not pulled) or not loaded:
-            message = (f'failed to pull and unpack image "{ref}": failed to resolve reference "{ref}": pull access '
-                       "denied, repository does not exist or may require authorization: server message: "
-                       "insufficient_scope: authorization failed")
-            return ContainerFate("ImagePullBackOff", f'Back-off pulling image "{image}"', "Failed",
-                                 f'Failed to pull image "{image}": {message}')
+            message = (
+                f'failed to pull and unpack image "{ref}": failed to resolve reference "{ref}": pull access '
+                "denied, repository does not exist or may require authorization: server message: "
+                "insufficient_scope: authorization failed"
+            )
+            return ContainerFate(
+                "ImagePullBackOff",
+                f'Back-off pulling image "{image}"',
+                "Failed",
+                f'Failed to pull image "{image}": {message}',
+            )
         secrets, config_maps = self._res("Secret"), self._res("ConfigMap")
         for env in container.get("env") or []:
             source = env.get("valueFrom") or {}
-            for ref_key, res, label in (("secretKeyRef", secrets, "Secret"), ("configMapKeyRef", config_maps, "ConfigMap")):
+            for ref_key, res, label in (
+                ("secretKeyRef", secrets, "Secret"),
+                ("configMapKeyRef", config_maps, "ConfigMap"),
+            ):
                 key_ref = source.get(ref_key)
                 if not key_ref:
                     continue
@@ -544,8 +677,11 @@ class Controller:
         for env_from in container.get("envFrom") or []:
             for ref_key, res, label in (("secretRef", secrets, "secret"), ("configMapRef", config_maps, "configmap")):
                 source = env_from.get(ref_key)
-                if source and not source.get("optional") and \
-                        self.store.find(res, namespace, source.get("name", "")) is None:
+                if (
+                    source
+                    and not source.get("optional")
+                    and self.store.find(res, namespace, source.get("name", "")) is None
+                ):
                     message = f'{label} "{source.get("name")}" not found'
                     return ContainerFate("CreateContainerConfigError", message, "Failed", f"Error: {message}")
         return ContainerFate()
@@ -565,17 +701,25 @@ class Controller:
     def _mount_problem(self, pod: Obj) -> str:
         namespace = pod["metadata"]["namespace"]
         for volume in pod.get("spec", {}).get("volumes") or []:
-            for key, res, label, name_key in (("secret", self._res("Secret"), "secret", "secretName"),
-                                              ("configMap", self._res("ConfigMap"), "configmap", "name")):
+            for key, res, label, name_key in (
+                ("secret", self._res("Secret"), "secret", "secretName"),
+                ("configMap", self._res("ConfigMap"), "configmap", "name"),
+            ):
                 source = volume.get(key)
-                if source and not source.get("optional") and \
-                        self.store.find(res, namespace, source.get(name_key, "")) is None:
-                    return (f'MountVolume.SetUp failed for volume "{volume.get("name")}" : {label} '
-                            f'"{source.get(name_key)}" not found')
+                if (
+                    source
+                    and not source.get("optional")
+                    and self.store.find(res, namespace, source.get(name_key, "")) is None
+                ):
+                    return (
+                        f'MountVolume.SetUp failed for volume "{volume.get("name")}" : {label} '
+                        f'"{source.get(name_key)}" not found'
+                    )
         return ""
 
-    def _once(self, record: PodRecord, pod: Obj, key: str, type_: str, reason: str, message: str,
-              component: str = "kubelet") -> None:
+    def _once(
+        self, record: PodRecord, pod: Obj, key: str, type_: str, reason: str, message: str, component: str = "kubelet"
+    ) -> None:
         if key not in record.emitted:
             record.emitted.add(key)
             self.event(pod, type_, reason, message, component)
@@ -588,22 +732,33 @@ class Controller:
         if record is None:
             owners = [ref["uid"] for ref in meta.get("ownerReferences") or [] if ref.get("kind") == "ReplicaSet"]
             scenario = next((self.rs_fates[uid] for uid in owners if uid in self.rs_fates), None) or (
-                Scenario.HEALTHY if meta["namespace"] in SYSTEM_NAMESPACES else self.scenario())
+                Scenario.HEALTHY if meta["namespace"] in SYSTEM_NAMESPACES else self.scenario()
+            )
             record = self.pods[meta["uid"]] = PodRecord(scenario, time.monotonic(), time.time())
         created = _iso(record.created_wall)
         namespace, name = meta["namespace"], meta["name"]
-        unschedulable = (UNSCHEDULABLE_MESSAGE, f"{UNSCHEDULABLE_MESSAGE} preemption: 0/1 nodes are available: "
-                         "1 No preemption victims found for incoming pod.")
-        node_starting = record.scenario is Scenario.NODE_NOT_READY and \
-            time.monotonic() - record.created < self.timings.node_ready_after
+        unschedulable = (
+            UNSCHEDULABLE_MESSAGE,
+            f"{UNSCHEDULABLE_MESSAGE} preemption: 0/1 nodes are available: "
+            "1 No preemption victims found for incoming pod.",
+        )
+        node_starting = (
+            record.scenario is Scenario.NODE_NOT_READY
+            and time.monotonic() - record.created < self.timings.node_ready_after
+        )
         if node_starting:
-            unschedulable = (NOT_READY_MESSAGE, f"{NOT_READY_MESSAGE} preemption: 0/1 nodes are available: "
-                             "1 No preemption victims found for incoming pod.")
-        if record.scenario is not Scenario.UNSCHEDULABLE and not node_starting \
-                and scheduler.wants_default_scheduler(pod):
+            unschedulable = (
+                NOT_READY_MESSAGE,
+                f"{NOT_READY_MESSAGE} preemption: 0/1 nodes are available: "
+                "1 No preemption victims found for incoming pod.",
+            )
+        if (
+            record.scenario is not Scenario.UNSCHEDULABLE
+            and not node_starting
+            and scheduler.wants_default_scheduler(pod)
+        ):
             # kube-scheduler picks a node (topology.py: spread constraints), then binds
-            placement = topology.choose_node(pod, list(self.store.iter_kind("Node")),
-                                             list(self.store.iter_kind("Pod")))
+            placement = topology.choose_node(pod, list(self.store.iter_kind("Node")), list(self.store.iter_kind("Pod")))
             if placement.node is not None:
                 pod = scheduler.bind(self.store, namespace, name, placement.node)
                 meta, spec = pod["metadata"], pod["spec"]
@@ -611,14 +766,34 @@ class Controller:
                 unschedulable = (placement.message.split(" preemption:")[0], placement.message)
         if record.scenario is Scenario.UNSCHEDULABLE or not spec.get("nodeName") or node_starting:
             self._once(record, pod, "sched", "Warning", "FailedScheduling", unschedulable[1], "default-scheduler")
-            self._write_status("Pod", pod, {
-                "phase": "Pending", "qosClass": qos_class(pod),
-                "conditions": [{"type": "PodScheduled", "status": "False", "lastProbeTime": None,
-                                "lastTransitionTime": created, "reason": "Unschedulable",
-                                "message": unschedulable[0]}]})
+            self._write_status(
+                "Pod",
+                pod,
+                {
+                    "phase": "Pending",
+                    "qosClass": qos_class(pod),
+                    "conditions": [
+                        {
+                            "type": "PodScheduled",
+                            "status": "False",
+                            "lastProbeTime": None,
+                            "lastTransitionTime": created,
+                            "reason": "Unschedulable",
+                            "message": unschedulable[0],
+                        }
+                    ],
+                },
+            )
             return
-        self._once(record, pod, "scheduled", "Normal", "Scheduled",
-                   f"Successfully assigned {namespace}/{name} to {spec['nodeName']}", "default-scheduler")
+        self._once(
+            record,
+            pod,
+            "scheduled",
+            "Normal",
+            "Scheduled",
+            f"Successfully assigned {namespace}/{name} to {spec['nodeName']}",
+            "default-scheduler",
+        )
         elapsed = time.monotonic() - record.created
         mount_problem = self._mount_problem(pod)
         if mount_problem:
@@ -628,10 +803,21 @@ class Controller:
         for container in spec.get("containers") or []:
             cname, image = container.get("name", ""), container.get("image", "")
             log = self.logs.setdefault((namespace, name, cname), PodLog())
-            fate = ContainerFate() if real else ContainerFate("ContainerCreating") if mount_problem \
+            fate = (
+                ContainerFate()
+                if real
+                else ContainerFate("ContainerCreating")
+                if mount_problem
                 else self._container_fate(pod, container)
-            base = {"name": cname, "image": image, "imageID": "", "started": False, "ready": False,
-                    "restartCount": record.restarts}
+            )
+            base = {
+                "name": cname,
+                "image": image,
+                "imageID": "",
+                "started": False,
+                "ready": False,
+                "restartCount": record.restarts,
+            }
             if fate.reason:
                 all_ready = False
                 log.waiting_reason = fate.reason
@@ -639,11 +825,13 @@ class Controller:
                 if fate.message and fate.reason != "ContainerCreating":
                     state["waiting"]["message"] = fate.message
                 if fate.event_reason:
-                    self._once(record, pod, f"fate:{cname}:{fate.reason}", "Warning", fate.event_reason,
-                               fate.event_message)
+                    self._once(
+                        record, pod, f"fate:{cname}:{fate.reason}", "Warning", fate.event_reason, fate.event_message
+                    )
                     if fate.reason == "ImagePullBackOff":
-                        self._once(record, pod, f"backoff:{cname}", "Normal", "BackOff",
-                                   f'Back-off pulling image "{image}"')
+                        self._once(
+                            record, pod, f"backoff:{cname}", "Normal", "BackOff", f'Back-off pulling image "{image}"'
+                        )
                 statuses.append({**base, "state": state, "lastState": {}})
                 continue
             image_id = self._images.get(minikube.normalise_image(image), "")
@@ -654,8 +842,14 @@ class Controller:
                 base["imageID"] = f"docker-pullable://{source.host}/{source.repository}@{registry_digest}"
                 self._once(record, pod, f"pulling:{cname}", "Normal", "Pulling", f'Pulling image "{image}"')
                 self._once(record, pod, f"pulled:{cname}", "Normal", "Pulled", f'Successfully pulled image "{image}"')
-            self._once(record, pod, f"pulled:{cname}", "Normal", "Pulled",
-                       f'Container image "{image}" already present on machine')
+            self._once(
+                record,
+                pod,
+                f"pulled:{cname}",
+                "Normal",
+                "Pulled",
+                f'Container image "{image}" already present on machine',
+            )
             self._once(record, pod, f"created:{cname}", "Normal", "Created", f"Created container: {cname}")
             self._once(record, pod, f"started:{cname}", "Normal", "Started", f"Started container {cname}")
             if real and self.agent is not None:
@@ -676,13 +870,17 @@ class Controller:
             if not log.lines:
                 for line in HEALTHY_LOG:
                     log.append(line)
-            delay = self.timings.ingress_ready_after if namespace == INGRESS_NAMESPACE \
+            delay = (
+                self.timings.ingress_ready_after
+                if namespace == INGRESS_NAMESPACE
                 else self.timings.ready_delay(record.scenario)
+            )
             ready = elapsed >= delay
             all_ready = all_ready and ready
             any_running = True
-            statuses.append({**base, "started": True, "ready": ready, "lastState": {},
-                             "state": {"running": {"startedAt": created}}})
+            statuses.append(
+                {**base, "started": True, "ready": ready, "lastState": {}, "state": {"running": {"startedAt": created}}}
+            )
         containers_ready = "True" if all_ready and statuses else "False"
         pod_ip = (self.agent.pod_ip(meta["uid"]) if real and self.agent is not None else "") or _pod_ip(meta["uid"])
         conditions = [
@@ -696,33 +894,47 @@ class Controller:
         for cond in conditions:
             old = previous.get(cond["type"], {})
             cond["lastProbeTime"] = None
-            cond["lastTransitionTime"] = old.get("lastTransitionTime") if old.get("status") == cond["status"] \
-                else now_iso()
+            cond["lastTransitionTime"] = (
+                old.get("lastTransitionTime") if old.get("status") == cond["status"] else now_iso()
+            )
             if cond["type"] in ("Ready", "ContainersReady") and cond["status"] == "False":
                 waiting = [s["name"] for s in statuses if not s["ready"]]
                 cond["reason"] = "ContainersNotReady"
                 cond["message"] = f"containers with unready status: [{' '.join(waiting)}]"
-        self._write_status("Pod", pod, {
-            "phase": "Running" if any_running else "Pending", "conditions": conditions,
-            "hostIP": "192.168.49.2", "hostIPs": [{"ip": "192.168.49.2"}],
-            "podIP": pod_ip, "podIPs": [{"ip": pod_ip}],
-            "startTime": created, "qosClass": qos_class(pod), "containerStatuses": statuses,
-        })
+        self._write_status(
+            "Pod",
+            pod,
+            {
+                "phase": "Running" if any_running else "Pending",
+                "conditions": conditions,
+                "hostIP": "192.168.49.2",
+                "hostIPs": [{"ip": "192.168.49.2"}],
+                "podIP": pod_ip,
+                "podIPs": [{"ip": pod_ip}],
+                "startTime": created,
+                "qosClass": qos_class(pod),
+                "containerStatuses": statuses,
+            },
+        )
 
     def _runs_for_real(self, pod: Obj, record: PodRecord, mount_problem: str) -> bool:
         """Hand the pod to the node agent once nothing keeps its containers from being created."""
-        if self.agent is None or record.scenario not in REAL_SCENARIOS \
-                or pod["metadata"]["namespace"] in SYSTEM_NAMESPACES:
+        if (
+            self.agent is None
+            or record.scenario not in REAL_SCENARIOS
+            or pod["metadata"]["namespace"] in SYSTEM_NAMESPACES
+        ):
             return False
         if pod["metadata"]["uid"] in self.agent.pods:
             return True
-        if mount_problem or any(self._container_fate(pod, c).reason for c in pod.get("spec", {}).get("containers") or []):
+        if mount_problem or any(
+            self._container_fate(pod, c).reason for c in pod.get("spec", {}).get("containers") or []
+        ):
             return False
         self.agent.ensure(pod)
         return True
 
-    def _crash_status(self, record: PodRecord, pod: Obj, container: Obj, base: Obj, log: PodLog,
-                      elapsed: float) -> Obj:
+    def _crash_status(self, record: PodRecord, pod: Obj, container: Obj, base: Obj, log: PodLog, elapsed: float) -> Obj:
         cname = container.get("name", "")
         interval = self.timings.crash_interval
         restarts = int(elapsed // interval)
@@ -737,21 +949,43 @@ class Controller:
                 log.append(f"ERROR:    could not connect to {url}")
         base["restartCount"] = record.restarts
         if record.restarts == 0:
-            return {**base, "started": True, "state": {"running": {"startedAt": _iso(record.created_wall)}},
-                    "lastState": {}}
+            return {
+                **base,
+                "started": True,
+                "state": {"running": {"startedAt": _iso(record.created_wall)}},
+                "lastState": {},
+            }
         pod_meta = pod["metadata"]
         finished = _iso(record.created_wall + record.restarts * interval)
         backoff = min(10 * 2 ** (record.restarts - 1), 300)
-        self._once(record, pod, f"crash:{record.restarts}", "Warning", "BackOff",
-                   f"Back-off restarting failed container {cname} in pod "
-                   f"{pod_meta['name']}_{pod_meta['namespace']}({pod_meta['uid']})")
-        return {**base, "state": {"waiting": {
-            "reason": "CrashLoopBackOff",
-            "message": f"back-off {backoff}s restarting failed container={cname} "
-                       f"pod={pod_meta['name']}_{pod_meta['namespace']}({pod_meta['uid']})"}},
-            "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
-                                         "startedAt": _iso(record.created_wall + (record.restarts - 1) * interval),
-                                         "finishedAt": finished, "containerID": f"docker://{pod_meta['uid']}"}}}
+        self._once(
+            record,
+            pod,
+            f"crash:{record.restarts}",
+            "Warning",
+            "BackOff",
+            f"Back-off restarting failed container {cname} in pod "
+            f"{pod_meta['name']}_{pod_meta['namespace']}({pod_meta['uid']})",
+        )
+        return {
+            **base,
+            "state": {
+                "waiting": {
+                    "reason": "CrashLoopBackOff",
+                    "message": f"back-off {backoff}s restarting failed container={cname} "
+                    f"pod={pod_meta['name']}_{pod_meta['namespace']}({pod_meta['uid']})",
+                }
+            },
+            "lastState": {
+                "terminated": {
+                    "exitCode": 1,
+                    "reason": "Error",
+                    "startedAt": _iso(record.created_wall + (record.restarts - 1) * interval),
+                    "finishedAt": finished,
+                    "containerID": f"docker://{pod_meta['uid']}",
+                }
+            },
+        }
 
 
 def replica_failure(rs: Obj, error: str | None) -> Obj | None:
@@ -763,21 +997,36 @@ def replica_failure(rs: Obj, error: str | None) -> Obj | None:
     old = next((c for c in rs.get("status", {}).get("conditions") or [] if c.get("type") == "ReplicaFailure"), None)
     if old is not None:
         return old
-    return {"type": "ReplicaFailure", "status": "True", "lastTransitionTime": now_iso(), "reason": "FailedCreate",
-            "message": error}
+    return {
+        "type": "ReplicaFailure",
+        "status": "True",
+        "lastTransitionTime": now_iso(),
+        "reason": "FailedCreate",
+        "message": error,
+    }
 
 
 def deployment_replica_failure(new_rs: Obj) -> list[Obj]:
     """The new ReplicaSet's ReplicaFailure, copied onto the Deployment (kubernetes/kubernetes
     pkg/controller/deployment/progress.go, getReplicaFailures; util.ReplicaSetToDeploymentCondition)."""
-    return [{"type": c["type"], "status": c["status"], "lastUpdateTime": c.get("lastTransitionTime"),
-             "lastTransitionTime": c.get("lastTransitionTime"), "reason": c.get("reason"), "message": c.get("message")}
-            for c in new_rs.get("status", {}).get("conditions") or [] if c.get("type") == "ReplicaFailure"]
+    return [
+        {
+            "type": c["type"],
+            "status": c["status"],
+            "lastUpdateTime": c.get("lastTransitionTime"),
+            "lastTransitionTime": c.get("lastTransitionTime"),
+            "reason": c.get("reason"),
+            "message": c.get("message"),
+        }
+        for c in new_rs.get("status", {}).get("conditions") or []
+        if c.get("type") == "ReplicaFailure"
+    ]
 
 
 def _pod_ready(pod: Obj) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in pod.get("status", {}).get("conditions", []))
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True" for c in pod.get("status", {}).get("conditions", [])
+    )
 
 
 def _pod_ip(uid: str) -> str:
@@ -797,5 +1046,6 @@ def pods_ready_for(store: Store, namespace: str, selector: dict[str, str]) -> bo
     if not selector:
         return False
     pods = store.list(store.table.by_kind("Pod"), namespace)
-    return any(selector_matches({"matchLabels": selector}, p["metadata"].get("labels") or {}) and _pod_ready(p)
-               for p in pods)
+    return any(
+        selector_matches({"matchLabels": selector}, p["metadata"].get("labels") or {}) and _pod_ready(p) for p in pods
+    )

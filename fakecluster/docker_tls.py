@@ -30,18 +30,62 @@ def make_certificates(directory: Path) -> Path:
     if (directory / "cert.pem").exists():
         return directory
     days = "2"
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca-key.pem", "-out", "ca.pem",
-             "-days", days, "-subj", "/O=fakecluster/CN=minikubeCA", cwd=directory)
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+        "-days",
+        days,
+        "-subj",
+        "/O=fakecluster/CN=minikubeCA",
+        cwd=directory,
+    )
     for name, subject, extension in (
-        ("server", "/O=fakecluster/CN=minikube", "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:minikube\n"
-                                                 "extendedKeyUsage=serverAuth\n"),
+        (
+            "server",
+            "/O=fakecluster/CN=minikube",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:minikube\nextendedKeyUsage=serverAuth\n",
+        ),
         ("client", "/O=fakecluster/CN=minikube-user", "extendedKeyUsage=clientAuth\n"),
     ):
         (directory / f"{name}.ext").write_text(extension)
-        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}-key.pem", "-out", f"{name}.csr",
-                 "-subj", subject, cwd=directory)
-        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
-                 "-out", f"{name}.pem", "-days", days, "-extfile", f"{name}.ext", cwd=directory)
+        _openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            f"{name}-key.pem",
+            "-out",
+            f"{name}.csr",
+            "-subj",
+            subject,
+            cwd=directory,
+        )
+        _openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-out",
+            f"{name}.pem",
+            "-days",
+            days,
+            "-extfile",
+            f"{name}.ext",
+            cwd=directory,
+        )
     (directory / "client.pem").rename(directory / "cert.pem")
     (directory / "client-key.pem").rename(directory / "key.pem")
     for leftover in directory.glob("*.csr"):

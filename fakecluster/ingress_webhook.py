@@ -66,10 +66,15 @@ def ingress_webhook(store: Store, ready: ReadyCheck) -> Callable[[Resource, Obj,
             services = store.table.by_kind("Service")
             svc = store.find(services, INGRESS_NAMESPACE, WEBHOOK_SERVICE) or {}
             address = (svc.get("spec") or {}).get("clusterIP", "10.96.0.100")
-            raise ApiError(500, "InternalError", (
-                f'Internal error occurred: failed calling webhook "{WEBHOOK_NAME}": failed to call webhook: '
-                f'Post "https://{WEBHOOK_SERVICE}.{INGRESS_NAMESPACE}.svc:443{WEBHOOK_PATH}?timeout=10s": '
-                f"dial tcp {address}:443: connect: connection refused"))
+            raise ApiError(
+                500,
+                "InternalError",
+                (
+                    f'Internal error occurred: failed calling webhook "{WEBHOOK_NAME}": failed to call webhook: '
+                    f'Post "https://{WEBHOOK_SERVICE}.{INGRESS_NAMESPACE}.svc:443{WEBHOOK_PATH}?timeout=10s": '
+                    f"dial tcp {address}:443: connect: connection refused"
+                ),
+            )
         meta = obj.get("metadata") or {}
         mine = set(_rules(obj))
         for other in store.list(res):
@@ -80,8 +85,13 @@ def ingress_webhook(store: Store, ready: ReadyCheck) -> Callable[[Resource, Obj,
                 continue
             for host, path in _rules(other):
                 if (host, path) in mine:
-                    raise ApiError(400, "BadRequest", (
-                        f'admission webhook "{WEBHOOK_NAME}" denied the request: host "{host}" and path '
-                        f'"{path}" is already defined in ingress {other_meta["namespace"]}/{other_meta["name"]}'))
+                    raise ApiError(
+                        400,
+                        "BadRequest",
+                        (
+                            f'admission webhook "{WEBHOOK_NAME}" denied the request: host "{host}" and path '
+                            f'"{path}" is already defined in ingress {other_meta["namespace"]}/{other_meta["name"]}'
+                        ),
+                    )
 
     return admit

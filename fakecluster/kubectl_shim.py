@@ -27,8 +27,19 @@ import time
 import urllib.request
 from typing import Any
 
-VALUE_FLAGS = {"-n", "--namespace", "--kubeconfig", "--context", "--address", "--pod-running-timeout",
-               "--cluster", "--user", "--request-timeout", "-s", "--server"}
+VALUE_FLAGS = {
+    "-n",
+    "--namespace",
+    "--kubeconfig",
+    "--context",
+    "--address",
+    "--pod-running-timeout",
+    "--cluster",
+    "--user",
+    "--request-timeout",
+    "-s",
+    "--server",
+}
 
 
 def parse(args: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -61,8 +72,12 @@ def _seconds(duration: str) -> float:
 
 
 def _ask(control: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(f"{control}/port-forward", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
+    request = urllib.request.Request(
+        f"{control}/port-forward",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
@@ -86,8 +101,9 @@ async def _serve(addresses: list[str], ports: list[tuple[int, int]], target: tup
     for local, remote in ports:
         bound = {"port": local}  # every address listens on the same local port, as kubectl does
 
-        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                          bound: dict[str, int] = bound) -> None:
+        async def handler(
+            reader: asyncio.StreamReader, writer: asyncio.StreamWriter, bound: dict[str, int] = bound
+        ) -> None:
             await _connection(reader, writer, bound["port"], target)
 
         for address in addresses:
@@ -105,8 +121,9 @@ async def _serve(addresses: list[str], ports: list[tuple[int, int]], target: tup
     await asyncio.gather(*(s.serve_forever() for s in servers))
 
 
-async def _connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int,
-                      target: tuple[str, int]) -> None:
+async def _connection(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int, target: tuple[str, int]
+) -> None:
     print(f"Handling connection for {port}", flush=True)
     try:
         up_reader, up_writer = await asyncio.open_connection(*target)

@@ -230,7 +230,7 @@ class NodeAgent:
 
     def endpoints(self, namespace: str, selector: dict[str, str], target: Any) -> list[tuple[str, int]]:
         """(address, port) of every Ready pod behind a Service port (what EndpointSlices list)."""
-        from .selectors import selector_matches
+        from .labelselectors import selector_matches
 
         out = []
         if not selector:

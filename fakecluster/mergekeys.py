@@ -13,9 +13,17 @@ ATOMIC = ""  # replace the whole list
 MERGE_PRIMITIVES = "$primitives"  # a merged list of scalars (a set, e.g. metadata.finalizers)
 
 # PodSpec fields (core/v1 PodSpec).
-_POD_SPEC = {"volumes": "name", "initContainers": "name", "containers": "name", "ephemeralContainers": "name",
-             "imagePullSecrets": "name", "hostAliases": "ip", "topologySpreadConstraints": "topologyKey",
-             "resourceClaims": "name", "schedulingGates": "name"}
+_POD_SPEC = {
+    "volumes": "name",
+    "initContainers": "name",
+    "containers": "name",
+    "ephemeralContainers": "name",
+    "imagePullSecrets": "name",
+    "hostAliases": "ip",
+    "topologySpreadConstraints": "topologyKey",
+    "resourceClaims": "name",
+    "schedulingGates": "name",
+}
 # Container fields (core/v1 Container).
 _CONTAINER = {"ports": "containerPort", "env": "name", "volumeMounts": "mountPath", "volumeDevices": "devicePath"}
 _CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
@@ -23,9 +31,12 @@ _CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 _POD_SPEC_PATHS = {
     "Pod": ("spec",),
     "PodTemplate": ("template", "spec"),
-    "Deployment": ("spec", "template", "spec"), "ReplicaSet": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"), "DaemonSet": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"), "ReplicationController": ("spec", "template", "spec"),
+    "Deployment": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
 }
 # Other merged lists, per kind (path from the root).
@@ -36,8 +47,10 @@ _BY_KIND = {
     "Namespace": {("status", "conditions"): "type"},
     "PersistentVolumeClaim": {("status", "conditions"): "type"},
     # apps/v1 and batch/v1 status conditions (staging/src/k8s.io/api/apps/v1/types.go, batch/v1/types.go)
-    **{kind: {("status", "conditions"): "type"}
-       for kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job")},
+    **{
+        kind: {("status", "conditions"): "type"}
+        for kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job")
+    },
 }
 
 
@@ -53,7 +66,10 @@ def merge_key(kind: str, path: tuple[str, ...]) -> str:
     if pod_spec is not None:
         if parent_path == pod_spec:
             return _POD_SPEC.get(field, ATOMIC)
-        if len(parent_path) == len(pod_spec) + 1 and parent_path[:-1] == pod_spec \
-                and parent_path[-1] in _CONTAINER_LISTS:
+        if (
+            len(parent_path) == len(pod_spec) + 1
+            and parent_path[:-1] == pod_spec
+            and parent_path[-1] in _CONTAINER_LISTS
+        ):
             return _CONTAINER.get(field, ATOMIC)
     return _BY_KIND.get(kind, {}).get(path, ATOMIC)

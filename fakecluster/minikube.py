@@ -28,8 +28,15 @@ SYSTEM_IMAGES = (
     "registry.k8s.io/coredns/coredns:v1.12.1",
     "gcr.io/k8s-minikube/storage-provisioner:v5",
 )
-KNOWN_ADDONS = ("dashboard", "default-storageclass", "ingress", "ingress-dns", "metrics-server",
-                "registry", "storage-provisioner")
+KNOWN_ADDONS = (
+    "dashboard",
+    "default-storageclass",
+    "ingress",
+    "ingress-dns",
+    "metrics-server",
+    "registry",
+    "storage-provisioner",
+)
 # kubernetes/minikube cmd/minikube/cmd/status.go: minikubeNotRunningStatusFlag, clusterNotRunningStatusFlag,
 # k8sNotRunningStatusFlag
 EXIT_HOST_NOT_RUNNING = 1
@@ -43,10 +50,19 @@ EXIT_USAGE = 64
 
 def default_state(api_port: int = 0, kubeconfig: str = "") -> dict[str, Any]:
     return {
-        "profile": "minikube", "exists": True, "host": "Running", "kubelet": "Running",
-        "apiserver": "Running", "kubeconfig": "Configured", "images": {},
+        "profile": "minikube",
+        "exists": True,
+        "host": "Running",
+        "kubelet": "Running",
+        "apiserver": "Running",
+        "kubeconfig": "Configured",
+        "images": {},
         "addons": {"default-storageclass": True, "storage-provisioner": True},
-        "silent_image_load": False, "docker_env_used": False, "api_port": api_port, "kubeconfig_path": kubeconfig, "ip": "127.0.0.1",
+        "silent_image_load": False,
+        "docker_env_used": False,
+        "api_port": api_port,
+        "kubeconfig_path": kubeconfig,
+        "ip": "127.0.0.1",
     }
 
 
@@ -111,7 +127,7 @@ def _require_running(state: dict[str, Any]) -> int:
         _err('👉  To start a cluster, run: "minikube start"')
         return EXIT_NO_PROFILE
     if state.get("host") != "Running":
-        _err(f'🤷  The control-plane node {state["profile"]} host is not running: state={state["host"]}')
+        _err(f"🤷  The control-plane node {state['profile']} host is not running: state={state['host']}")
         _err('👉  To start a cluster, run: "minikube start"')
         return EXIT_GUEST_NOT_RUNNING
     return 0
@@ -122,8 +138,14 @@ def cmd_status(state: dict[str, Any], args: list[str]) -> int:
         _err(f'🤷  Profile "{state["profile"]}" not found. Run "minikube profile list" to view all profiles.')
         _err('👉  To start a cluster, run: "minikube start"')
         return EXIT_NO_PROFILE
-    fields = {"Name": state["profile"], "Host": state["host"], "Kubelet": state["kubelet"],
-              "APIServer": state["apiserver"], "Kubeconfig": state["kubeconfig"], "Worker": False}
+    fields = {
+        "Name": state["profile"],
+        "Host": state["host"],
+        "Kubelet": state["kubelet"],
+        "APIServer": state["apiserver"],
+        "Kubeconfig": state["kubeconfig"],
+        "Worker": False,
+    }
     output = "text"
     for i, arg in enumerate(args):
         if arg in ("-o", "--output") and i + 1 < len(args):
@@ -133,8 +155,10 @@ def cmd_status(state: dict[str, Any], args: list[str]) -> int:
     if output == "json":
         print(json.dumps(fields))
     else:
-        print(f"{state['profile']}\ntype: Control Plane\nhost: {state['host']}\nkubelet: {state['kubelet']}\n"
-              f"apiserver: {state['apiserver']}\nkubeconfig: {state['kubeconfig']}\n")
+        print(
+            f"{state['profile']}\ntype: Control Plane\nhost: {state['host']}\nkubelet: {state['kubelet']}\n"
+            f"apiserver: {state['apiserver']}\nkubeconfig: {state['kubeconfig']}\n"
+        )
     code = 0
     if state["host"] != "Running":
         code |= EXIT_HOST_NOT_RUNNING
@@ -153,8 +177,9 @@ def cmd_ip(state: dict[str, Any], args: list[str]) -> int:
 
 
 def _docker_image_id(image: str) -> str | None:
-    proc = subprocess.run([DOCKER, "image", "inspect", "--format", "{{.Id}}", image],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [DOCKER, "image", "inspect", "--format", "{{.Id}}", image], capture_output=True, text=True, check=False
+    )
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
@@ -162,8 +187,9 @@ def _engine_images(state: dict[str, Any]) -> list[str]:
     """After docker-env the local engine is the node's engine: its images are the node's."""
     if not state.get("docker_env_used"):
         return []
-    proc = subprocess.run([DOCKER, "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        [DOCKER, "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True, text=True, check=False
+    )
     return [normalise_image(line) for line in proc.stdout.split() if "<none>" not in line]
 
 
@@ -177,14 +203,18 @@ def cmd_image(state: dict[str, Any], args: list[str], path: str) -> int:
         return code
     if sub == "load":
         if not rest:
-            _err("❌  Exiting due to MK_USAGE: Please provide an image in your local daemon to load into "
-                 "minikube via <minikube image load IMAGE_NAME>")
+            _err(
+                "❌  Exiting due to MK_USAGE: Please provide an image in your local daemon to load into "
+                "minikube via <minikube image load IMAGE_NAME>"
+            )
             return EXIT_USAGE
         for image in rest:
             image_id = _docker_image_id(image)
             if image_id is None:
-                _err(f"❌  Exiting due to GUEST_IMAGE_LOAD: Failed to load image: save to dir: caching images: "
-                     f'caching image "{image}": getting image "{image}": reference does not exist')
+                _err(
+                    f"❌  Exiting due to GUEST_IMAGE_LOAD: Failed to load image: save to dir: caching images: "
+                    f'caching image "{image}": getting image "{image}": reference does not exist'
+                )
                 return EXIT_IMAGE_LOAD
             if state.get("silent_image_load"):
                 continue  # the known minikube trap: success reported, nothing loaded
@@ -196,8 +226,19 @@ def cmd_image(state: dict[str, Any], args: list[str], path: str) -> int:
     if sub in ("ls", "list"):
         refs = list(SYSTEM_IMAGES) + sorted(set(state["images"]) | set(_engine_images(state)))
         if "json" in args or "--format=json" in args:
-            print(json.dumps([{"id": state["images"].get(ref, "").removeprefix("sha256:"), "repoDigests": [],
-                               "repoTags": [ref], "size": "0"} for ref in refs]))
+            print(
+                json.dumps(
+                    [
+                        {
+                            "id": state["images"].get(ref, "").removeprefix("sha256:"),
+                            "repoDigests": [],
+                            "repoTags": [ref],
+                            "size": "0",
+                        }
+                        for ref in refs
+                    ]
+                )
+            )
         elif "table" in args or "--format=table" in args:
             print("|-------|-----|---------------|\n| Image | Tag | Image ID |\n|-------|-----|---------------|")
             for ref in refs:
@@ -222,9 +263,17 @@ def cmd_addons(state: dict[str, Any], args: list[str], path: str) -> int:
         if code:
             return code
         if "json" in args or "-o=json" in args or "--output=json" in args:
-            print(json.dumps({name: {"Profile": state["profile"],
-                                     "Status": "enabled" if state["addons"].get(name) else "disabled"}
-                              for name in KNOWN_ADDONS}))
+            print(
+                json.dumps(
+                    {
+                        name: {
+                            "Profile": state["profile"],
+                            "Status": "enabled" if state["addons"].get(name) else "disabled",
+                        }
+                        for name in KNOWN_ADDONS
+                    }
+                )
+            )
         else:
             print("|-----------------------------|----------|--------------|--------------------------------|")
             print("|         ADDON NAME          | PROFILE  |    STATUS    |           MAINTAINER           |")
@@ -270,17 +319,27 @@ def cmd_docker_env(state: dict[str, Any], args: list[str], path: str) -> int:
         write_state(path, state)
     footer = "\n# To point your shell to minikube's docker-daemon, run:\n# eval $(minikube -p minikube docker-env)"
     if runtime == "containerd":
-        _err("❗  Using the docker-env command with the containerd runtime is a highly experimental feature, please "
-             "provide feedback or contribute to make it better")
-        print('export DOCKER_HOST="ssh://docker@127.0.0.1:32772"\nexport MINIKUBE_ACTIVE_DOCKERD="minikube"\n'
-              'export SSH_AUTH_SOCK="/tmp/ssh-fakecluster/agent.1"\nexport SSH_AGENT_PID="4242"\n' + footer)
+        _err(
+            "❗  Using the docker-env command with the containerd runtime is a highly experimental feature, please "
+            "provide feedback or contribute to make it better"
+        )
+        print(
+            'export DOCKER_HOST="ssh://docker@127.0.0.1:32772"\nexport MINIKUBE_ACTIVE_DOCKERD="minikube"\n'
+            'export SSH_AUTH_SOCK="/tmp/ssh-fakecluster/agent.1"\nexport SSH_AGENT_PID="4242"\n' + footer
+        )
         return 0
-    request = urllib.request.Request(f"http://127.0.0.1:{state.get('api_port')}/_fakecluster/docker-tls",
-                                     data=b"{}", headers={"Content-Type": "application/json"}, method="POST")
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{state.get('api_port')}/_fakecluster/docker-tls",
+        data=b"{}",
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
     with urllib.request.urlopen(request, timeout=120) as response:
         tls = json.load(response)
-    print(f'export DOCKER_TLS_VERIFY="1"\nexport DOCKER_HOST="tcp://127.0.0.1:{tls["port"]}"\n'
-          f'export DOCKER_CERT_PATH="{tls["cert_path"]}"\nexport MINIKUBE_ACTIVE_DOCKERD="minikube"\n' + footer)
+    print(
+        f'export DOCKER_TLS_VERIFY="1"\nexport DOCKER_HOST="tcp://127.0.0.1:{tls["port"]}"\n'
+        f'export DOCKER_CERT_PATH="{tls["cert_path"]}"\nexport MINIKUBE_ACTIVE_DOCKERD="minikube"\n' + footer
+    )
     return 0
 
 
@@ -313,7 +372,7 @@ def cmd_update_context(state: dict[str, Any], args: list[str], path: str = "") -
         state.setdefault("calls", []).append("update-context")
         write_state(path, state)
     print(f'🎉  "{state["profile"]}" context has been updated to point to 127.0.0.1:{state.get("api_port")}')
-    print("💗  Current context is \"minikube\"")
+    print('💗  Current context is "minikube"')
     return 0
 
 
@@ -337,7 +396,7 @@ def cmd_service(state: dict[str, Any], args: list[str]) -> int:
         with urllib.request.urlopen(url, timeout=5) as response:
             service = json.load(response)
     except OSError:
-        _err(f'❌  Exiting due to SVC_NOT_FOUND: Service \'{names[0]}\' was not found in \'{namespace}\' namespace.')
+        _err(f"❌  Exiting due to SVC_NOT_FOUND: Service '{names[0]}' was not found in '{namespace}' namespace.")
         return 89
     for port in service.get("spec", {}).get("ports", []):
         if port.get("nodePort"):
@@ -351,9 +410,21 @@ def cmd_profile(state: dict[str, Any], args: list[str]) -> int:
     if not args or args[0] != "list":
         print(state["profile"])
         return 0
-    valid = [{"Name": state["profile"], "Status": "OK" if is_running(state) else "Stopped",
-              "Config": {"Name": state["profile"], "Driver": "docker", "KubernetesConfig": {
-                  "KubernetesVersion": "v1.35.0", "ContainerRuntime": "docker"}}}] if state.get("exists") else []
+    valid = (
+        [
+            {
+                "Name": state["profile"],
+                "Status": "OK" if is_running(state) else "Stopped",
+                "Config": {
+                    "Name": state["profile"],
+                    "Driver": "docker",
+                    "KubernetesConfig": {"KubernetesVersion": "v1.35.0", "ContainerRuntime": "docker"},
+                },
+            }
+        ]
+        if state.get("exists")
+        else []
+    )
     if "json" in args or "--output=json" in args or "-o=json" in args:
         print(json.dumps({"invalid": [], "valid": valid}))
     elif not valid:
@@ -379,16 +450,24 @@ def start_addons(args: list[str]) -> list[str]:
 
 def cmd_start_stop(state: dict[str, Any], command: str, path: str, args: list[str] | None = None) -> int:
     value = "Running" if command == "start" else "Stopped"
-    state.update(exists=True, host=value, kubelet=value, apiserver=value,
-                 kubeconfig="Configured" if value == "Running" else "Stopped")
+    state.update(
+        exists=True,
+        host=value,
+        kubelet=value,
+        apiserver=value,
+        kubeconfig="Configured" if value == "Running" else "Stopped",
+    )
     if command == "start":
         for name in start_addons(args or []):
             state.setdefault("addons", {})[name] = True
     state.setdefault("calls", []).append(command)
     write_state(path, state)
-    print(f"✋  Stopping node \"{state['profile']}\"  ..." if command == "stop" else
-          f"🏄  Done! kubectl is now configured to use \"{state['profile']}\" cluster and \"default\" namespace "
-          "by default")
+    print(
+        f'✋  Stopping node "{state["profile"]}"  ...'
+        if command == "stop"
+        else f'🏄  Done! kubectl is now configured to use "{state["profile"]}" cluster and "default" namespace '
+        "by default"
+    )
     return 0
 
 
@@ -411,8 +490,16 @@ def main(argv: list[str]) -> int:
         _err("fake minikube: FAKE_MINIKUBE_STATE is not set")
         return EXIT_USAGE
     args = strip_profile(argv)
-    if args[:1] and args[0] in ("image", "addons", "start", "stop", "docker-env", "pause", "unpause",
-                                "update-context"):  # they write the state
+    if args[:1] and args[0] in (
+        "image",
+        "addons",
+        "start",
+        "stop",
+        "docker-env",
+        "pause",
+        "unpause",
+        "update-context",
+    ):  # they write the state
         with locked(path):
             return run_command(read_state(path), args, path)
     return run_command(read_state(path), args, path)

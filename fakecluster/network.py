@@ -25,13 +25,21 @@ from aiohttp import web
 
 from . import minikube
 from .controller import _pod_ready, pods_ready_for
-from .selectors import selector_matches
+from .labelselectors import selector_matches
 from .resources import Resource
 from .store import ApiError, Obj, Store
 
 NODE_PORT_RANGE = (30000, 32767)
-HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-authorization",
-               "content-length", "host"}
+HOP_HEADERS = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "upgrade",
+    "proxy-authorization",
+    "content-length",
+    "host",
+}
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -98,15 +106,35 @@ class Upstream:
     async def _start_backend(self) -> str:
         self._tmp = tempfile.TemporaryDirectory(prefix="fakecluster-backend-")
         port = free_port()
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{self._tmp.name}/todo.db",
-               "JWT_SECRET": secrets.token_urlsafe(48), "PORT": str(port), "HOST": "127.0.0.1"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{self._tmp.name}/todo.db",
+            "JWT_SECRET": secrets.token_urlsafe(48),
+            "PORT": str(port),
+            "HOST": "127.0.0.1",
+        }
         env.pop("COHERE_API_KEY", None)
         self.log_path = Path(self._tmp.name) / "backend.log"
         log = self.log_path.open("wb")
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "todo_api.main:app",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            cwd=self.backend_dir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "todo_api.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=self.backend_dir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         atexit.register(self._kill)  # never leave the backend behind, even if the cluster is not stopped
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -203,14 +231,23 @@ class Network:
             wanted = port.get("nodePort") or old_ports.get(port.get("port"), {}).get("nodePort")
             if wanted:
                 if not NODE_PORT_RANGE[0] <= wanted <= NODE_PORT_RANGE[1]:
-                    raise ApiError(422, "Invalid", f'Service "{obj["metadata"]["name"]}" is invalid: '
-                                   f"spec.ports[0].nodePort: Invalid value: {wanted}: provided port is not in the "
-                                   "valid range. The range of valid ports is 30000-32767",
-                                   {"name": obj["metadata"]["name"], "kind": "Service"})
+                    raise ApiError(
+                        422,
+                        "Invalid",
+                        f'Service "{obj["metadata"]["name"]}" is invalid: '
+                        f"spec.ports[0].nodePort: Invalid value: {wanted}: provided port is not in the "
+                        "valid range. The range of valid ports is 30000-32767",
+                        {"name": obj["metadata"]["name"], "kind": "Service"},
+                    )
                 if wanted in taken:
-                    raise ApiError(422, "Invalid", f'Service "{obj["metadata"]["name"]}" is invalid: '
-                                   f"spec.ports[0].nodePort: Invalid value: {wanted}: provided port is already "
-                                   "allocated", {"name": obj["metadata"]["name"], "kind": "Service"})
+                    raise ApiError(
+                        422,
+                        "Invalid",
+                        f'Service "{obj["metadata"]["name"]}" is invalid: '
+                        f"spec.ports[0].nodePort: Invalid value: {wanted}: provided port is already "
+                        "allocated",
+                        {"name": obj["metadata"]["name"], "kind": "Service"},
+                    )
                 port["nodePort"] = wanted
             else:
                 port["nodePort"] = self._pick_node_port(taken)
@@ -285,8 +322,14 @@ class Network:
 
     async def _serve_node_port(self, request: web.Request) -> web.StreamResponse:
         port = request.app["port"]
-        svc = next((s for s in self.store.iter_kind("Service")
-                    if any(p.get("nodePort") == port for p in s.get("spec", {}).get("ports") or [])), None)
+        svc = next(
+            (
+                s
+                for s in self.store.iter_kind("Service")
+                if any(p.get("nodePort") == port for p in s.get("spec", {}).get("ports") or [])
+            ),
+            None,
+        )
         if svc is None or not self._cluster_up() or not self._service_ready(svc):
             return self._refuse(request)
         entry = next(p for p in svc.get("spec", {}).get("ports") or [] if p.get("nodePort") == port)
@@ -311,18 +354,34 @@ class Network:
                     name = backend.get("name", "")
                     svc = self.store.find(self.store.table.by_kind("Service"), ing["metadata"]["namespace"], name)
                     if svc is None or not self._service_ready(svc):
-                        return web.Response(status=503, content_type="text/html", text=(
-                            "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n"
-                            "<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx"
-                            "</center>\r\n</body>\r\n</html>\r\n"))
+                        return web.Response(
+                            status=503,
+                            content_type="text/html",
+                            text=(
+                                "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n"
+                                "<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx"
+                                "</center>\r\n</body>\r\n</html>\r\n"
+                            ),
+                        )
                     wanted = backend.get("port") or {}
-                    entry = next((p for p in svc.get("spec", {}).get("ports") or []
-                                  if p.get("port") == wanted.get("number") or
-                                  (wanted.get("name") and p.get("name") == wanted.get("name"))), None)
+                    entry = next(
+                        (
+                            p
+                            for p in svc.get("spec", {}).get("ports") or []
+                            if p.get("port") == wanted.get("number")
+                            or (wanted.get("name") and p.get("name") == wanted.get("name"))
+                        ),
+                        None,
+                    )
                     return await self._forward(request, svc, entry)
-        return web.Response(status=404, content_type="text/html", text=(
-            "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1>"
-            "</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"))
+        return web.Response(
+            status=404,
+            content_type="text/html",
+            text=(
+                "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1>"
+                "</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+            ),
+        )
 
     def _ingress_synced(self, ing: Obj) -> bool:
         meta = ing["metadata"]
@@ -339,16 +398,20 @@ class Network:
 
     def _upstream_url(self, svc: Obj) -> str | None:
         meta = svc["metadata"]
-        return self.service_upstreams.get(f"{meta['namespace']}/{meta['name']}") or \
-            self.service_upstreams.get(meta["name"])
+        return self.service_upstreams.get(f"{meta['namespace']}/{meta['name']}") or self.service_upstreams.get(
+            meta["name"]
+        )
 
     def _endpoint_url(self, svc: Obj, entry: Obj | None) -> str | None:
         """A Ready pod behind the Service port, picked at random as kube-proxy does (None: no endpoint)."""
         assert self.endpoints is not None
         if entry is None:
             return None
-        targets = self.endpoints(svc["metadata"]["namespace"], svc.get("spec", {}).get("selector") or {},
-                                 entry.get("targetPort", entry.get("port")))
+        targets = self.endpoints(
+            svc["metadata"]["namespace"],
+            svc.get("spec", {}).get("selector") or {},
+            entry.get("targetPort", entry.get("port")),
+        )
         if not targets:
             return None
         address, port = random.choice(targets)
@@ -374,9 +437,14 @@ class Network:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
         body = await request.read()
         try:
-            async with self._session.request(request.method, f"{base}{request.rel_url}", headers=headers,
-                                             data=body or None, allow_redirects=False,
-                                             timeout=aiohttp.ClientTimeout(total=30)) as upstream:
+            async with self._session.request(
+                request.method,
+                f"{base}{request.rel_url}",
+                headers=headers,
+                data=body or None,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=30),
+            ) as upstream:
                 payload = await upstream.read()
                 out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_HEADERS}
                 return web.Response(status=upstream.status, body=payload, headers=out_headers)
@@ -391,8 +459,15 @@ class Network:
         Running (pkg/cmd/portforward/portforward.go), and a Service port becomes the pod's target port
         (translateServicePortToTargetPort). Answers {"pod", "container_port", "address"} or {"error"}."""
         kind, _, name = target.rpartition("/")
-        kind = {"": "pod", "po": "pod", "pods": "pod", "svc": "service", "services": "service",
-                "deploy": "deployment", "deployments": "deployment"}.get(kind.lower(), kind.lower())
+        kind = {
+            "": "pod",
+            "po": "pod",
+            "pods": "pod",
+            "svc": "service",
+            "services": "service",
+            "deploy": "deployment",
+            "deployments": "deployment",
+        }.get(kind.lower(), kind.lower())
         store = self.store
         svc: Obj | None = None
         if kind == "pod":
@@ -409,14 +484,18 @@ class Network:
                 svc, selector = owner, {"matchLabels": (owner.get("spec") or {}).get("selector") or {}}
             else:
                 selector = (owner.get("spec") or {}).get("selector") or {}
-            pods = [p for p in store.list(store.table.by_kind("Pod"), namespace)
-                    if selector.get("matchLabels") and selector_matches(selector, p["metadata"].get("labels") or {})]
+            pods = [
+                p
+                for p in store.list(store.table.by_kind("Pod"), namespace)
+                if selector.get("matchLabels") and selector_matches(selector, p["metadata"].get("labels") or {})
+            ]
         else:
             return {"error": f'error: the server doesn\'t have a resource type "{kind}"'}
         if not pods:
             return {"waiting": True}  # kubectl watches for a pod until --pod-running-timeout
-        pods.sort(key=lambda p: (not _pod_ready(p), (p.get("status") or {}).get("phase") != "Running",
-                                 p["metadata"]["name"]))
+        pods.sort(
+            key=lambda p: (not _pod_ready(p), (p.get("status") or {}).get("phase") != "Running", p["metadata"]["name"])
+        )
         pod = pods[0]
         phase = (pod.get("status") or {}).get("phase") or "Pending"
         if phase != "Running":
@@ -425,9 +504,15 @@ class Network:
         if isinstance(container_port, str):
             return {"error": container_port}
         if svc is None:  # a per-Service upstream still applies to the Service that selects the pod
-            svc = next((s for s in store.list(store.table.by_kind("Service"), namespace)
-                        if (s.get("spec") or {}).get("selector") and selector_matches(
-                            {"matchLabels": s["spec"]["selector"]}, pod["metadata"].get("labels") or {})), None)
+            svc = next(
+                (
+                    s
+                    for s in store.list(store.table.by_kind("Service"), namespace)
+                    if (s.get("spec") or {}).get("selector")
+                    and selector_matches({"matchLabels": s["spec"]["selector"]}, pod["metadata"].get("labels") or {})
+                ),
+                None,
+            )
         entry = {"port": container_port, "targetPort": container_port}
         if svc is None:  # a pod or a Deployment named directly: its pods' own addresses
             svc = {"metadata": pod["metadata"], "spec": {"selector": pod["metadata"].get("labels") or {}}}
@@ -438,8 +523,11 @@ class Network:
         if url is None:
             return {"error": f"error: unable to forward port because pod is not running. Current status={phase}"}
         parsed = urllib.parse.urlsplit(url)
-        return {"pod": pod["metadata"]["name"], "container_port": container_port,
-                "address": [parsed.hostname or "127.0.0.1", parsed.port or 80]}
+        return {
+            "pod": pod["metadata"]["name"],
+            "container_port": container_port,
+            "address": [parsed.hostname or "127.0.0.1", parsed.port or 80],
+        }
 
     async def close(self) -> None:
         if self._warmup is not None:
@@ -465,8 +553,9 @@ def _container_port(svc: Obj | None, pod: Obj, remote: str) -> int | str:
             return int(remote)
         return by_name.get(remote) or f"error: Pod '{pod['metadata']['name']}' does not have a named port '{remote}'"
     ports = (svc.get("spec") or {}).get("ports") or []
-    entry = next((p for p in ports if (remote.isdigit() and p.get("port") == int(remote)) or p.get("name") == remote),
-                 None)
+    entry = next(
+        (p for p in ports if (remote.isdigit() and p.get("port") == int(remote)) or p.get("name") == remote), None
+    )
     if entry is None:
         return f"error: Service {svc['metadata']['name']} does not have a service port {remote}"
     target = entry.get("targetPort", entry.get("port"))

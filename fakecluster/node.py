@@ -51,8 +51,10 @@ def node_images(images: Mapping[str, str], sizes: Mapping[str, int] | None = Non
     for ref, image_id in sorted(images.items()):
         by_id.setdefault(image_id or ref, []).append(ref)
     sizes = sizes or {}
-    entries = [{"names": refs[:MAX_NAMES_PER_IMAGE], "sizeBytes": max((sizes.get(r, 0) for r in refs), default=0)}
-               for _, refs in sorted(by_id.items())]
+    entries = [
+        {"names": refs[:MAX_NAMES_PER_IMAGE], "sizeBytes": max((sizes.get(r, 0) for r in refs), default=0)}
+        for _, refs in sorted(by_id.items())
+    ]
     entries.sort(key=lambda e: -e["sizeBytes"])
     return entries[:MAX_IMAGES]
 
@@ -71,18 +73,29 @@ def node_object(images: Mapping[str, str] | None = None, spec: NodeSpec | None =
     spec = spec or NodeSpec(NODE_NAME)
     name, primary = spec.name, index == 0
     return {
-        "apiVersion": "v1", "kind": "Node",
+        "apiVersion": "v1",
+        "kind": "Node",
         "metadata": {
             "name": name,
             "labels": {
-                "beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux",
-                "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
-                "minikube.k8s.io/commit": MINIKUBE_COMMIT, "minikube.k8s.io/name": "minikube",
+                "beta.kubernetes.io/arch": "amd64",
+                "beta.kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "minikube.k8s.io/commit": MINIKUBE_COMMIT,
+                "minikube.k8s.io/name": "minikube",
                 "minikube.k8s.io/primary": "true" if primary else "false",
                 "minikube.k8s.io/updated_at": stamp.replace("-", "_").replace(":", "_").replace("Z", "_0000"),
                 "minikube.k8s.io/version": MINIKUBE_VERSION,
-                **({"node-role.kubernetes.io/control-plane": "",
-                    "node.kubernetes.io/exclude-from-external-load-balancers": ""} if primary else {}),
+                **(
+                    {
+                        "node-role.kubernetes.io/control-plane": "",
+                        "node.kubernetes.io/exclude-from-external-load-balancers": "",
+                    }
+                    if primary
+                    else {}
+                ),
                 **spec.labels,
             },
             "annotations": {
@@ -93,12 +106,33 @@ def node_object(images: Mapping[str, str] | None = None, spec: NodeSpec | None =
         },
         "spec": {"podCIDR": f"10.244.{index}.0/24", "podCIDRs": [f"10.244.{index}.0/24"]},
         "status": {
-            "capacity": {"cpu": "2", "ephemeral-storage": "102107096Ki", "hugepages-1Gi": "0",
-                         "hugepages-2Mi": "0", "memory": "3912364Ki", "pods": "110"},
-            "allocatable": {"cpu": "2", "ephemeral-storage": "102107096Ki", "hugepages-1Gi": "0",
-                            "hugepages-2Mi": "0", "memory": "3912364Ki", "pods": "110"},
-            "conditions": [{"type": t, "status": s, "lastHeartbeatTime": stamp, "lastTransitionTime": stamp,
-                            "reason": r, "message": m} for t, s, r, m in _CONDITIONS],
+            "capacity": {
+                "cpu": "2",
+                "ephemeral-storage": "102107096Ki",
+                "hugepages-1Gi": "0",
+                "hugepages-2Mi": "0",
+                "memory": "3912364Ki",
+                "pods": "110",
+            },
+            "allocatable": {
+                "cpu": "2",
+                "ephemeral-storage": "102107096Ki",
+                "hugepages-1Gi": "0",
+                "hugepages-2Mi": "0",
+                "memory": "3912364Ki",
+                "pods": "110",
+            },
+            "conditions": [
+                {
+                    "type": t,
+                    "status": s,
+                    "lastHeartbeatTime": stamp,
+                    "lastTransitionTime": stamp,
+                    "reason": r,
+                    "message": m,
+                }
+                for t, s, r, m in _CONDITIONS
+            ],
             "addresses": [{"type": "InternalIP", "address": node_ip(index)}, {"type": "Hostname", "address": name}],
             "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
             "nodeInfo": {
@@ -119,8 +153,7 @@ def node_object(images: Mapping[str, str] | None = None, spec: NodeSpec | None =
     }
 
 
-def ensure_node(store: Store, images: Mapping[str, str] | None = None,
-                specs: list[NodeSpec] | None = None) -> None:
+def ensure_node(store: Store, images: Mapping[str, str] | None = None, specs: list[NodeSpec] | None = None) -> None:
     """Register each node (create, then write its status as the kubelet does) unless it exists."""
     nodes = store.table.by_kind("Node")
     for index, spec in enumerate(specs or [NodeSpec(NODE_NAME)]):

@@ -48,8 +48,9 @@ def _list_key(kind: str | None, path: tuple[str, ...], target: list[Any], patch:
     return key
 
 
-def _strategic_list(target: list[Any], patch: list[Any], kind: str | None = None,
-                    path: tuple[str, ...] = ()) -> list[Any]:
+def _strategic_list(
+    target: list[Any], patch: list[Any], kind: str | None = None, path: tuple[str, ...] = ()
+) -> list[Any]:
     key = _list_key(kind, path, target, patch)
     if key == mergekeys.MERGE_PRIMITIVES:
         return copy.deepcopy(target) + [copy.deepcopy(p) for p in patch if p not in target]

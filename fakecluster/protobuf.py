@@ -47,11 +47,11 @@ def _fields(buf: bytes) -> list[tuple[int, Any]]:
             value, pos = _varint(buf, pos)
         elif wire == 2:
             length, pos = _varint(buf, pos)
-            value, pos = buf[pos:pos + length], pos + length
+            value, pos = buf[pos : pos + length], pos + length
         elif wire == 1:
-            value, pos = buf[pos:pos + 8], pos + 8
+            value, pos = buf[pos : pos + 8], pos + 8
         elif wire == 5:
-            value, pos = buf[pos:pos + 4], pos + 4
+            value, pos = buf[pos : pos + 4], pos + 4
         else:
             raise ProtobufError(f"unsupported wire type {wire}")
         out.append((number, value))
@@ -150,8 +150,7 @@ def _metadata_only(buf: bytes) -> dict[str, Any]:
     return {"metadata": {}}
 
 
-_DECODERS = {"Secret": _secret, "ConfigMap": _config_map, "Namespace": _metadata_only,
-             "ServiceAccount": _metadata_only}
+_DECODERS = {"Secret": _secret, "ConfigMap": _config_map, "Namespace": _metadata_only, "ServiceAccount": _metadata_only}
 
 
 def decode(body: bytes) -> dict[str, Any]:
@@ -160,7 +159,7 @@ def decode(body: bytes) -> dict[str, Any]:
         raise ProtobufError("missing the k8s protobuf magic prefix")
     api_version = kind = ""
     raw = b""
-    for number, value in _fields(body[len(MAGIC):]):
+    for number, value in _fields(body[len(MAGIC) :]):
         if number == 1:
             for sub, text in _fields(value):
                 if sub == 1:
@@ -171,8 +170,10 @@ def decode(body: bytes) -> dict[str, Any]:
             raw = value
     decoder = _DECODERS.get(kind)
     if decoder is None:
-        raise UnsupportedKind(f"the body of the request was in an unknown format - accepted media types "
-                              f"include: application/json, application/yaml (protobuf {kind!r})")
+        raise UnsupportedKind(
+            f"the body of the request was in an unknown format - accepted media types "
+            f"include: application/json, application/yaml (protobuf {kind!r})"
+        )
     obj = decoder(raw)
     obj["apiVersion"] = api_version
     obj["kind"] = kind

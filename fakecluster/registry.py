@@ -71,8 +71,9 @@ class LocalRegistry:
         self.__exit__(None, None, None)
         raise RuntimeError(f"the registry did not answer on {self.address} within {self.start_timeout} s")
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.terminate()
             try:

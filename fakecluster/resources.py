@@ -17,7 +17,6 @@ KUBERNETES_VERSION = {
 }
 
 
-
 def version_document(git_version: str) -> dict[str, str]:
     """`GET /version` for a server of `git_version` (e.g. v1.28.3, minikube v1.32's default Kubernetes:
     kubernetes/minikube pkg/minikube/constants/constants.go, DefaultKubernetesVersion). The fields are
@@ -56,39 +55,83 @@ class Resource:
 
 
 RESOURCES: tuple[Resource, ...] = (
-    Resource("", "v1", "namespaces", "Namespace", namespaced=False, short_names=("ns",),
-             subresources=("status", "finalize")),
+    Resource(
+        "", "v1", "namespaces", "Namespace", namespaced=False, short_names=("ns",), subresources=("status", "finalize")
+    ),
     Resource("", "v1", "nodes", "Node", namespaced=False, short_names=("no",), subresources=("status",)),
     Resource("", "v1", "secrets", "Secret"),
     Resource("", "v1", "configmaps", "ConfigMap", short_names=("cm",)),
     Resource("", "v1", "services", "Service", short_names=("svc",), subresources=("status",), categories=("all",)),
     Resource("", "v1", "endpoints", "Endpoints", short_names=("ep",)),
-    Resource("", "v1", "pods", "Pod", short_names=("po",),
-             subresources=("status", "log", "binding", "portforward", "exec", "attach"), categories=("all",)),
+    Resource(
+        "",
+        "v1",
+        "pods",
+        "Pod",
+        short_names=("po",),
+        subresources=("status", "log", "binding", "portforward", "exec", "attach"),
+        categories=("all",),
+    ),
     Resource("", "v1", "events", "Event", short_names=("ev",)),
     Resource("", "v1", "serviceaccounts", "ServiceAccount", short_names=("sa",)),
-    Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", short_names=("pvc",),
-             subresources=("status",)),
+    Resource(
+        "", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", short_names=("pvc",), subresources=("status",)
+    ),
     Resource("", "v1", "resourcequotas", "ResourceQuota", short_names=("quota",), subresources=("status",)),
     Resource("", "v1", "limitranges", "LimitRange", short_names=("limits",)),
-    Resource("apps", "v1", "deployments", "Deployment", short_names=("deploy",), subresources=("status", "scale"),
-             categories=("all",)),
-    Resource("apps", "v1", "replicasets", "ReplicaSet", short_names=("rs",), subresources=("status", "scale"),
-             categories=("all",)),
-    Resource("apps", "v1", "statefulsets", "StatefulSet", short_names=("sts",), subresources=("status", "scale"),
-             categories=("all",)),
-    Resource("apps", "v1", "daemonsets", "DaemonSet", short_names=("ds",), subresources=("status",),
-             categories=("all",)),
+    Resource(
+        "apps",
+        "v1",
+        "deployments",
+        "Deployment",
+        short_names=("deploy",),
+        subresources=("status", "scale"),
+        categories=("all",),
+    ),
+    Resource(
+        "apps",
+        "v1",
+        "replicasets",
+        "ReplicaSet",
+        short_names=("rs",),
+        subresources=("status", "scale"),
+        categories=("all",),
+    ),
+    Resource(
+        "apps",
+        "v1",
+        "statefulsets",
+        "StatefulSet",
+        short_names=("sts",),
+        subresources=("status", "scale"),
+        categories=("all",),
+    ),
+    Resource(
+        "apps", "v1", "daemonsets", "DaemonSet", short_names=("ds",), subresources=("status",), categories=("all",)
+    ),
     Resource("batch", "v1", "jobs", "Job", subresources=("status",), categories=("all",)),
     Resource("networking.k8s.io", "v1", "ingresses", "Ingress", short_names=("ing",), subresources=("status",)),
     Resource("networking.k8s.io", "v1", "ingressclasses", "IngressClass", namespaced=False),
     Resource("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", short_names=("netpol",)),
-    Resource("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", short_names=("pdb",),
-             subresources=("status",)),
-    Resource("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", short_names=("hpa",),
-             subresources=("status",), categories=("all",)),
-    Resource("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
-             "ValidatingWebhookConfiguration", namespaced=False),
+    Resource(
+        "policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", short_names=("pdb",), subresources=("status",)
+    ),
+    Resource(
+        "autoscaling",
+        "v2",
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        short_names=("hpa",),
+        subresources=("status",),
+        categories=("all",),
+    ),
+    Resource(
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        namespaced=False,
+    ),
     Resource("rbac.authorization.k8s.io", "v1", "roles", "Role"),
     Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
     Resource("events.k8s.io", "v1", "events", "Event", short_names=("ev",)),
@@ -149,8 +192,11 @@ class ResourceTable:
             if res.group != group or res.version != version:
                 continue
             entry = {
-                "name": res.plural, "singularName": res.singular, "namespaced": res.namespaced,
-                "kind": res.kind, "verbs": VERBS,
+                "name": res.plural,
+                "singularName": res.singular,
+                "namespaced": res.namespaced,
+                "kind": res.kind,
+                "verbs": VERBS,
             }
             if res.short_names:
                 entry["shortNames"] = list(res.short_names)
@@ -158,14 +204,31 @@ class ResourceTable:
                 entry["categories"] = list(res.categories)
             entries.append(entry)
             for sub in res.subresources:
-                sub_kind = {"log": "Pod", "scale": "Scale", "portforward": "PodPortForwardOptions",
-                            "exec": "PodExecOptions", "attach": "PodAttachOptions",
-                            "binding": "Binding"}.get(sub, res.kind)
-                sub_verbs = {"log": ["get"], "portforward": ["create", "get"], "exec": ["create", "get"],
-                             "attach": ["create", "get"], "binding": ["create"],
-                             "finalize": ["update"]}.get(sub, ["get", "patch", "update"])
-                entries.append({"name": f"{res.plural}/{sub}", "singularName": "", "namespaced": res.namespaced,
-                                "kind": sub_kind, "verbs": sub_verbs})
+                sub_kind = {
+                    "log": "Pod",
+                    "scale": "Scale",
+                    "portforward": "PodPortForwardOptions",
+                    "exec": "PodExecOptions",
+                    "attach": "PodAttachOptions",
+                    "binding": "Binding",
+                }.get(sub, res.kind)
+                sub_verbs = {
+                    "log": ["get"],
+                    "portforward": ["create", "get"],
+                    "exec": ["create", "get"],
+                    "attach": ["create", "get"],
+                    "binding": ["create"],
+                    "finalize": ["update"],
+                }.get(sub, ["get", "patch", "update"])
+                entries.append(
+                    {
+                        "name": f"{res.plural}/{sub}",
+                        "singularName": "",
+                        "namespaced": res.namespaced,
+                        "kind": sub_kind,
+                        "verbs": sub_verbs,
+                    }
+                )
         if not entries:
             return None
         group_version = f"{group}/{version}" if group else version
@@ -179,8 +242,12 @@ def _gv_path(group: str, version: str) -> str:
 def openapi_v3_index(table: ResourceTable) -> dict:
     """`/openapi/v3`: where each group-version's document lives."""
     gvs = {(r.group, r.version) for r in table.resources}
-    return {"paths": {_gv_path(g, v): {"serverRelativeURL": f"/openapi/v3/{_gv_path(g, v)}?hash=fake{len(gvs)}"}
-                      for g, v in sorted(gvs)}}
+    return {
+        "paths": {
+            _gv_path(g, v): {"serverRelativeURL": f"/openapi/v3/{_gv_path(g, v)}?hash=fake{len(gvs)}"}
+            for g, v in sorted(gvs)
+        }
+    }
 
 
 def openapi_v3_document(table: ResourceTable, gv_path: str) -> dict | None:
@@ -194,10 +261,13 @@ def openapi_v3_document(table: ResourceTable, gv_path: str) -> dict | None:
         gvk = {"group": res.group, "version": res.version, "kind": res.kind}
         base = f"/{gv_path}/namespaces/{{namespace}}/{res.plural}" if res.namespaced else f"/{gv_path}/{res.plural}"
         operation = {
-            "x-kubernetes-group-version-kind": gvk, "x-kubernetes-action": "patch",
-            "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": True}},
-                           {"name": "fieldManager", "in": "query", "schema": {"type": "string", "uniqueItems": True}},
-                           {"name": "dryRun", "in": "query", "schema": {"type": "string", "uniqueItems": True}}],
+            "x-kubernetes-group-version-kind": gvk,
+            "x-kubernetes-action": "patch",
+            "parameters": [
+                {"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": True}},
+                {"name": "fieldManager", "in": "query", "schema": {"type": "string", "uniqueItems": True}},
+                {"name": "dryRun", "in": "query", "schema": {"type": "string", "uniqueItems": True}},
+            ],
             "responses": {"200": {"description": "OK"}},
         }
         post = {**operation, "x-kubernetes-action": "post"}
@@ -205,5 +275,9 @@ def openapi_v3_document(table: ResourceTable, gv_path: str) -> dict | None:
         paths[base] = {"post": post}
     if not paths:
         return None
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": KUBERNETES_VERSION["gitVersion"]},
-            "paths": paths, "components": {"schemas": {}}}
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": KUBERNETES_VERSION["gitVersion"]},
+        "paths": paths,
+        "components": {"schemas": {}},
+    }

@@ -21,9 +21,11 @@ from .store import ApiError, Obj, Store, WatchEvent
 
 DEFAULT_SERVICE_ACCOUNT = "default"
 ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
-ROOT_CA_DESCRIPTION = ("Contains a CA bundle that can be used to verify the kube-apiserver when using internal "
-                       "endpoints such as the internal service IP or kubernetes.default.svc. No other usage is "
-                       "guaranteed across distributions of Kubernetes clusters.")
+ROOT_CA_DESCRIPTION = (
+    "Contains a CA bundle that can be used to verify the kube-apiserver when using internal "
+    "endpoints such as the internal service IP or kubernetes.default.svc. No other usage is "
+    "guaranteed across distributions of Kubernetes clusters."
+)
 # A self-signed "minikubeCA" certificate (public part only; no key exists anywhere).
 MINIKUBE_CA = """-----BEGIN CERTIFICATE-----
 MIIBfzCCASWgAwIBAgIUT49JfK2r4jZooYNw+KyklfA7HXkwCgYIKoZIzj0EAwIw
@@ -42,16 +44,34 @@ UPnj
 def sync_namespace(store: Store, namespace: str) -> None:
     """Create what the namespace lacks, as the two controllers' syncs do (Active namespaces only)."""
     ns = store.find(store.table.by_kind("Namespace"), "", namespace)
-    if ns is None or (ns.get("status") or {}).get("phase", "Active") != "Active" \
-            or ns["metadata"].get("deletionTimestamp"):
+    if (
+        ns is None
+        or (ns.get("status") or {}).get("phase", "Active") != "Active"
+        or ns["metadata"].get("deletionTimestamp")
+    ):
         return
     wanted: list[tuple[str, Obj]] = [
-        ("ServiceAccount", {"apiVersion": "v1", "kind": "ServiceAccount",
-                            "metadata": {"name": DEFAULT_SERVICE_ACCOUNT, "namespace": namespace}}),
-        ("ConfigMap", {"apiVersion": "v1", "kind": "ConfigMap",
-                       "metadata": {"name": ROOT_CA_CONFIGMAP, "namespace": namespace,
-                                    "annotations": {"kubernetes.io/description": ROOT_CA_DESCRIPTION}},
-                       "data": {"ca.crt": MINIKUBE_CA}}),
+        (
+            "ServiceAccount",
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {"name": DEFAULT_SERVICE_ACCOUNT, "namespace": namespace},
+            },
+        ),
+        (
+            "ConfigMap",
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": ROOT_CA_CONFIGMAP,
+                    "namespace": namespace,
+                    "annotations": {"kubernetes.io/description": ROOT_CA_DESCRIPTION},
+                },
+                "data": {"ca.crt": MINIKUBE_CA},
+            },
+        ),
     ]
     for kind, obj in wanted:
         res = store.table.by_kind(kind)
@@ -79,7 +99,9 @@ class ServiceAccountsController:
         if kind == "Namespace" and event.type in ("ADDED", "MODIFIED"):
             self._queue(meta.get("name", ""))
         elif event.type == "DELETED" and (kind, meta.get("name")) in (
-                ("ServiceAccount", DEFAULT_SERVICE_ACCOUNT), ("ConfigMap", ROOT_CA_CONFIGMAP)):
+            ("ServiceAccount", DEFAULT_SERVICE_ACCOUNT),
+            ("ConfigMap", ROOT_CA_CONFIGMAP),
+        ):
             self._queue(meta.get("namespace", ""))
 
     def _queue(self, namespace: str) -> None:

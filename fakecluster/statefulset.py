@@ -49,12 +49,18 @@ def claims_for(sts: Obj, ordinal: int) -> list[Obj]:
         spec = copy.deepcopy(template.get("spec") or {})
         spec.setdefault("volumeMode", "Filesystem")
         spec.setdefault("storageClassName", "standard")
-        claims.append({
-            "apiVersion": "v1", "kind": "PersistentVolumeClaim",
-            "metadata": {"name": claim_name(tmeta.get("name", ""), meta["name"], ordinal),
-                         "namespace": meta["namespace"], "labels": labels},
-            "spec": spec,
-        })
+        claims.append(
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {
+                    "name": claim_name(tmeta.get("name", ""), meta["name"], ordinal),
+                    "namespace": meta["namespace"],
+                    "labels": labels,
+                },
+                "spec": spec,
+            }
+        )
     return claims
 
 
@@ -72,13 +78,21 @@ def sync(ctrl: _Controller, sts: Obj) -> None:
                 created = store.create(pvc_res, namespace, claim)
                 bound = copy.deepcopy(created)
                 bound["spec"]["volumeName"] = f"pvc-{created['metadata']['uid']}"
-                bound["status"] = {"phase": "Bound", "accessModes": claim["spec"].get("accessModes", []),
-                                   "capacity": {"storage": claim["spec"].get("resources", {})
-                                                .get("requests", {}).get("storage", "1Gi")}}
+                bound["status"] = {
+                    "phase": "Bound",
+                    "accessModes": claim["spec"].get("accessModes", []),
+                    "capacity": {
+                        "storage": claim["spec"].get("resources", {}).get("requests", {}).get("storage", "1Gi")
+                    },
+                }
                 store.replace(pvc_res, namespace, created["metadata"]["name"], bound, subresource="status")
-                ctrl.event(sts, "Normal", "SuccessfulCreate",
-                           f"create Claim {claim['metadata']['name']} Pod {name}-{ordinal} in StatefulSet {name} "
-                           "success", "statefulset-controller")
+                ctrl.event(
+                    sts,
+                    "Normal",
+                    "SuccessfulCreate",
+                    f"create Claim {claim['metadata']['name']} Pod {name}-{ordinal} in StatefulSet {name} success",
+                    "statefulset-controller",
+                )
         pod_name = f"{name}-{ordinal}"
         if store.find(pod_res, namespace, pod_name) is None:
             template = copy.deepcopy(sts.get("spec", {}).get("template", {}))
@@ -86,35 +100,75 @@ def sync(ctrl: _Controller, sts: Obj) -> None:
             volumes = pod_spec.setdefault("volumes", [])
             for template_claim in sts.get("spec", {}).get("volumeClaimTemplates") or []:
                 vol = template_claim["metadata"]["name"]
-                volumes.append({"name": vol, "persistentVolumeClaim": {
-                    "claimName": claim_name(vol, name, ordinal)}})
+                volumes.append({"name": vol, "persistentVolumeClaim": {"claimName": claim_name(vol, name, ordinal)}})
             pod_spec.setdefault("restartPolicy", "Always")
             pod_spec.setdefault("hostname", pod_name)
             pod_spec.setdefault("subdomain", sts.get("spec", {}).get("serviceName", ""))
             # nodeName stays unset: the scheduler binds the pod (fakecluster/scheduler.py)
-            labels = {**(pod_meta.get("labels") or {}), "statefulset.kubernetes.io/pod-name": pod_name,
-                      "apps.kubernetes.io/pod-index": str(ordinal)}
-            store.create(pod_res, namespace, {
-                "apiVersion": "v1", "kind": "Pod",
-                "metadata": {"name": pod_name, "namespace": namespace, "labels": labels,
-                             "annotations": pod_meta.get("annotations") or {},
-                             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": name,
-                                                  "uid": meta["uid"], "controller": True,
-                                                  "blockOwnerDeletion": True}]},
-                "spec": pod_spec,
-                "status": {"phase": "Pending", "qosClass": "Burstable"},
-            })
-            ctrl.event(sts, "Normal", "SuccessfulCreate", f"create Pod {pod_name} in StatefulSet {name} successful",
-                       "statefulset-controller")
+            labels = {
+                **(pod_meta.get("labels") or {}),
+                "statefulset.kubernetes.io/pod-name": pod_name,
+                "apps.kubernetes.io/pod-index": str(ordinal),
+            }
+            store.create(
+                pod_res,
+                namespace,
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {
+                        "name": pod_name,
+                        "namespace": namespace,
+                        "labels": labels,
+                        "annotations": pod_meta.get("annotations") or {},
+                        "ownerReferences": [
+                            {
+                                "apiVersion": "apps/v1",
+                                "kind": "StatefulSet",
+                                "name": name,
+                                "uid": meta["uid"],
+                                "controller": True,
+                                "blockOwnerDeletion": True,
+                            }
+                        ],
+                    },
+                    "spec": pod_spec,
+                    "status": {"phase": "Pending", "qosClass": "Burstable"},
+                },
+            )
+            ctrl.event(
+                sts,
+                "Normal",
+                "SuccessfulCreate",
+                f"create Pod {pod_name} in StatefulSet {name} successful",
+                "statefulset-controller",
+            )
 
 
 def status(ctrl: _Controller, sts: Obj) -> None:
     meta = sts["metadata"]
-    pods = [p for p in ctrl.store.list(ctrl._res("Pod"), meta["namespace"])
-            if any(ref.get("uid") == meta["uid"] for ref in p["metadata"].get("ownerReferences") or [])]
-    ready = sum(1 for p in pods if any(c.get("type") == "Ready" and c.get("status") == "True"
-                                       for c in (p.get("status") or {}).get("conditions") or []))
-    body = {"observedGeneration": meta.get("generation", 1), "replicas": len(pods), "readyReplicas": ready,
-            "currentReplicas": len(pods), "updatedReplicas": len(pods), "availableReplicas": ready,
-            "collisionCount": 0}
-    ctrl._write_status("StatefulSet", sts, {k: v for k, v in body.items() if v or k in ("replicas", "observedGeneration")})
+    pods = [
+        p
+        for p in ctrl.store.list(ctrl._res("Pod"), meta["namespace"])
+        if any(ref.get("uid") == meta["uid"] for ref in p["metadata"].get("ownerReferences") or [])
+    ]
+    ready = sum(
+        1
+        for p in pods
+        if any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in (p.get("status") or {}).get("conditions") or []
+        )
+    )
+    body = {
+        "observedGeneration": meta.get("generation", 1),
+        "replicas": len(pods),
+        "readyReplicas": ready,
+        "currentReplicas": len(pods),
+        "updatedReplicas": len(pods),
+        "availableReplicas": ready,
+        "collisionCount": 0,
+    }
+    ctrl._write_status(
+        "StatefulSet", sts, {k: v for k, v in body.items() if v or k in ("replicas", "observedGeneration")}
+    )

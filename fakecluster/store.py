@@ -44,8 +44,14 @@ class ApiError(Exception):
 
     def status(self) -> Obj:
         # Field order of the Go struct (apimachinery pkg/apis/meta/v1/types.go, Status): details before code.
-        body: Obj = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                     "message": self.message, "reason": self.reason}
+        body: Obj = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+        }
         if self.details:
             body["details"] = self.details
         body["code"] = self.code
@@ -54,9 +60,12 @@ class ApiError(Exception):
 
 def not_found(res: Resource, name: str) -> ApiError:
     qualified = f"{res.plural}.{res.group}" if res.group else res.plural
-    return ApiError(404, "NotFound", f'{qualified} "{name}" not found',
-                    {"name": name, "group": res.group, "kind": res.plural} if res.group else
-                    {"name": name, "kind": res.plural})
+    return ApiError(
+        404,
+        "NotFound",
+        f'{qualified} "{name}" not found',
+        {"name": name, "group": res.group, "kind": res.plural} if res.group else {"name": name, "kind": res.plural},
+    )
 
 
 @dataclass
@@ -95,8 +104,11 @@ class Store:
         return self.objects.get((res, namespace if res.namespaced else "", name))
 
     def list(self, res: Resource, namespace: str | None = None) -> list[Obj]:
-        items = [obj for (r, ns, _), obj in self.objects.items()
-                 if r == res and (not namespace or not res.namespaced or ns == namespace)]
+        items = [
+            obj
+            for (r, ns, _), obj in self.objects.items()
+            if r == res and (not namespace or not res.namespaced or ns == namespace)
+        ]
         return sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 
     def iter_kind(self, kind: str) -> Iterator[Obj]:
@@ -121,15 +133,29 @@ class Store:
             return
         ns = self.objects.get((self.table.by_kind("Namespace"), "", namespace))
         if ns is None:
-            raise ApiError(404, "NotFound", f'namespaces "{namespace}" not found',
-                           {"name": namespace, "kind": "namespaces"})
+            raise ApiError(
+                404, "NotFound", f'namespaces "{namespace}" not found', {"name": namespace, "kind": "namespaces"}
+            )
         if (ns.get("status") or {}).get("phase") == "Terminating":
             qualified = f"{res.plural}.{res.group}" if res.group else res.plural
-            raise ApiError(403, "Forbidden", f'{qualified} "{name}" is forbidden: unable to create new content in '
-                           f"namespace {namespace} because it is being terminated",
-                           {"name": name, "kind": res.plural, **({"group": res.group} if res.group else {}),
-                            "causes": [{"reason": "NamespaceTerminating", "field": "metadata.namespace",
-                                        "message": f"namespace {namespace} is being terminated"}]})
+            raise ApiError(
+                403,
+                "Forbidden",
+                f'{qualified} "{name}" is forbidden: unable to create new content in '
+                f"namespace {namespace} because it is being terminated",
+                {
+                    "name": name,
+                    "kind": res.plural,
+                    **({"group": res.group} if res.group else {}),
+                    "causes": [
+                        {
+                            "reason": "NamespaceTerminating",
+                            "field": "metadata.namespace",
+                            "message": f"namespace {namespace} is being terminated",
+                        }
+                    ],
+                },
+            )
 
     @staticmethod
     def _normalise(res: Resource, obj: Obj) -> None:
@@ -154,13 +180,20 @@ class Store:
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
         name = meta.get("name")
         if not name:
-            raise ApiError(422, "Invalid", f"{res.kind} \"\" is invalid: metadata.name: Required value: name or "
-                           "generateName is required", {"kind": res.kind})
+            raise ApiError(
+                422,
+                "Invalid",
+                f'{res.kind} "" is invalid: metadata.name: Required value: name or generateName is required',
+                {"kind": res.kind},
+            )
         namespace = namespace or meta.get("namespace") or ("default" if res.namespaced else "")
         if res.namespaced:
             if meta.get("namespace") and meta["namespace"] != namespace:
-                raise ApiError(400, "BadRequest", "the namespace of the provided object does not match the "
-                               "namespace sent on the request")
+                raise ApiError(
+                    400,
+                    "BadRequest",
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                )
             meta["namespace"] = namespace
         else:
             meta.pop("namespace", None)
@@ -169,8 +202,12 @@ class Store:
         key = (res, namespace, name)
         if key in self.objects:
             qualified = f"{res.plural}.{res.group}" if res.group else res.plural
-            raise ApiError(409, "AlreadyExists", f'{qualified} "{name}" already exists',
-                           {"name": name, "kind": res.plural, **({"group": res.group} if res.group else {})})
+            raise ApiError(
+                409,
+                "AlreadyExists",
+                f'{qualified} "{name}" already exists',
+                {"name": name, "kind": res.plural, **({"group": res.group} if res.group else {})},
+            )
         self._normalise(res, obj)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now_iso()
@@ -184,8 +221,9 @@ class Store:
             spec.setdefault("replicas", 1)
             spec.setdefault("revisionHistoryLimit", 10)
             spec.setdefault("progressDeadlineSeconds", 600)
-            spec.setdefault("strategy", {"type": "RollingUpdate",
-                                         "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}})
+            spec.setdefault(
+                "strategy", {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}
+            )
         for admit in self.admission:
             admit(res, obj, None)
         meta["resourceVersion"] = self._bump()
@@ -198,9 +236,13 @@ class Store:
         sent_version = (body.get("metadata") or {}).get("resourceVersion")
         if sent_version and sent_version != current["metadata"]["resourceVersion"]:
             qualified = f"{res.plural}.{res.group}" if res.group else res.plural
-            raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {qualified} "{name}": the object '
-                           "has been modified; please apply your changes to the latest version and try again",
-                           {"name": name, "kind": res.plural})
+            raise ApiError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {qualified} "{name}": the object '
+                "has been modified; please apply your changes to the latest version and try again",
+                {"name": name, "kind": res.plural},
+            )
         obj = copy.deepcopy(body)
         meta = obj.setdefault("metadata", {})
         if meta.get("name", name) != name:
@@ -209,12 +251,21 @@ class Store:
         if res.kind == "Secret" and current.get("immutable"):
             changed = [f for f in ("data", "immutable") if obj.get(f) != current.get(f)]
             if changed:
-                causes = [{"reason": "FieldValueForbidden",
-                           "message": "Forbidden: field is immutable when `immutable` is set", "field": f}
-                          for f in changed]
+                causes = [
+                    {
+                        "reason": "FieldValueForbidden",
+                        "message": "Forbidden: field is immutable when `immutable` is set",
+                        "field": f,
+                    }
+                    for f in changed
+                ]
                 message = "; ".join(f"{c['field']}: {c['message']}" for c in causes)
-                raise ApiError(422, "Invalid", f'Secret "{name}" is invalid: {message}',
-                               {"name": name, "kind": "Secret", "causes": causes})
+                raise ApiError(
+                    422,
+                    "Invalid",
+                    f'Secret "{name}" is invalid: {message}',
+                    {"name": name, "kind": "Secret", "causes": causes},
+                )
         # Fields the server owns survive every write.
         for owned in ("uid", "creationTimestamp", "namespace", "deletionTimestamp"):
             if owned in current["metadata"]:
@@ -234,8 +285,7 @@ class Store:
             admit(res, obj, current)
         spec_changed = obj.get("spec") != current.get("spec")
         generation = current["metadata"].get("generation", 1)
-        meta["generation"] = generation + 1 if spec_changed and subresource not in ("status", "binding") \
-            else generation
+        meta["generation"] = generation + 1 if spec_changed and subresource not in ("status", "binding") else generation
         if obj == current:
             return current
         meta["resourceVersion"] = self._bump()
@@ -262,8 +312,12 @@ class Store:
         the namespace controller (Controller.finish_namespaces) empties and removes it later."""
         name = obj["metadata"]["name"]
         if name in IMMORTAL_NAMESPACES:
-            raise ApiError(403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may not be deleted',
-                           {"name": name, "kind": "namespaces"})
+            raise ApiError(
+                403,
+                "Forbidden",
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                {"name": name, "kind": "namespaces"},
+            )
         if obj["metadata"].get("deletionTimestamp"):
             return obj
         obj["metadata"]["deletionTimestamp"] = now_iso()

@@ -83,51 +83,86 @@ def _involved(event: Obj) -> str:
 
 
 COLUMNS: dict[str, list[Column]] = {
-    "Pod": [("Name", "string", 0, _name), ("Ready", "string", 0, _pod_ready), ("Status", "string", 0, _pod_status),
-            ("Restarts", "string", 0, _restarts), ("Age", "string", 0, _age),
-            ("IP", "string", 1, lambda p: p.get("status", {}).get("podIP", "<none>")),
-            ("Node", "string", 1, lambda p: p.get("spec", {}).get("nodeName", "<none>"))],
+    "Pod": [
+        ("Name", "string", 0, _name),
+        ("Ready", "string", 0, _pod_ready),
+        ("Status", "string", 0, _pod_status),
+        ("Restarts", "string", 0, _restarts),
+        ("Age", "string", 0, _age),
+        ("IP", "string", 1, lambda p: p.get("status", {}).get("podIP", "<none>")),
+        ("Node", "string", 1, lambda p: p.get("spec", {}).get("nodeName", "<none>")),
+    ],
     "Deployment": [
         ("Name", "string", 0, _name),
-        ("Ready", "string", 0, lambda d: f"{d.get('status', {}).get('readyReplicas', 0)}/"
-                                         f"{d.get('spec', {}).get('replicas', 1)}"),
+        (
+            "Ready",
+            "string",
+            0,
+            lambda d: f"{d.get('status', {}).get('readyReplicas', 0)}/{d.get('spec', {}).get('replicas', 1)}",
+        ),
         ("Up-to-date", "integer", 0, lambda d: d.get("status", {}).get("updatedReplicas", 0)),
         ("Available", "integer", 0, lambda d: d.get("status", {}).get("availableReplicas", 0)),
         ("Age", "string", 0, _age),
-        ("Images", "string", 1, lambda d: ",".join(c.get("image", "") for c in
-                                                   d["spec"]["template"]["spec"].get("containers", [])))],
+        (
+            "Images",
+            "string",
+            1,
+            lambda d: ",".join(c.get("image", "") for c in d["spec"]["template"]["spec"].get("containers", [])),
+        ),
+    ],
     "ReplicaSet": [
         ("Name", "string", 0, _name),
         ("Desired", "integer", 0, lambda r: r.get("spec", {}).get("replicas", 0)),
         ("Current", "integer", 0, lambda r: r.get("status", {}).get("replicas", 0)),
         ("Ready", "integer", 0, lambda r: r.get("status", {}).get("readyReplicas", 0)),
-        ("Age", "string", 0, _age)],
+        ("Age", "string", 0, _age),
+    ],
     "Service": [
-        ("Name", "string", 0, _name), ("Type", "string", 0, lambda s: s.get("spec", {}).get("type", "ClusterIP")),
+        ("Name", "string", 0, _name),
+        ("Type", "string", 0, lambda s: s.get("spec", {}).get("type", "ClusterIP")),
         ("Cluster-IP", "string", 0, lambda s: s.get("spec", {}).get("clusterIP", "<none>")),
-        ("External-IP", "string", 0, lambda s: "<none>"), ("Port(s)", "string", 0, _ports),
-        ("Age", "string", 0, _age)],
-    "Namespace": [("Name", "string", 0, _name),
-                  ("Status", "string", 0, lambda n: n.get("status", {}).get("phase", "Active")),
-                  ("Age", "string", 0, _age)],
-    "Secret": [("Name", "string", 0, _name), ("Type", "string", 0, lambda s: s.get("type", "Opaque")),
-               ("Data", "integer", 0, lambda s: len(s.get("data") or {})), ("Age", "string", 0, _age)],
-    "ConfigMap": [("Name", "string", 0, _name), ("Data", "integer", 0, lambda c: len(c.get("data") or {})),
-                  ("Age", "string", 0, _age)],
-    "Event": [("Last Seen", "string", 0, lambda e: _age_of(e.get("lastTimestamp"))),
-              ("Type", "string", 0, lambda e: e.get("type", "")),
-              ("Reason", "string", 0, lambda e: e.get("reason", "")),
-              ("Object", "string", 0, _involved),
-              ("Message", "string", 0, lambda e: e.get("message", ""))],
-    "Node": [("Name", "string", 0, _name), ("Status", "string", 0, lambda n: "Ready"),
-             ("Roles", "string", 0, lambda n: "control-plane"), ("Age", "string", 0, _age),
-             ("Version", "string", 0, lambda n: n.get("status", {}).get("nodeInfo", {}).get("kubeletVersion", ""))],
+        ("External-IP", "string", 0, lambda s: "<none>"),
+        ("Port(s)", "string", 0, _ports),
+        ("Age", "string", 0, _age),
+    ],
+    "Namespace": [
+        ("Name", "string", 0, _name),
+        ("Status", "string", 0, lambda n: n.get("status", {}).get("phase", "Active")),
+        ("Age", "string", 0, _age),
+    ],
+    "Secret": [
+        ("Name", "string", 0, _name),
+        ("Type", "string", 0, lambda s: s.get("type", "Opaque")),
+        ("Data", "integer", 0, lambda s: len(s.get("data") or {})),
+        ("Age", "string", 0, _age),
+    ],
+    "ConfigMap": [
+        ("Name", "string", 0, _name),
+        ("Data", "integer", 0, lambda c: len(c.get("data") or {})),
+        ("Age", "string", 0, _age),
+    ],
+    "Event": [
+        ("Last Seen", "string", 0, lambda e: _age_of(e.get("lastTimestamp"))),
+        ("Type", "string", 0, lambda e: e.get("type", "")),
+        ("Reason", "string", 0, lambda e: e.get("reason", "")),
+        ("Object", "string", 0, _involved),
+        ("Message", "string", 0, lambda e: e.get("message", "")),
+    ],
+    "Node": [
+        ("Name", "string", 0, _name),
+        ("Status", "string", 0, lambda n: "Ready"),
+        ("Roles", "string", 0, lambda n: "control-plane"),
+        ("Age", "string", 0, _age),
+        ("Version", "string", 0, lambda n: n.get("status", {}).get("nodeInfo", {}).get("kubeletVersion", "")),
+    ],
     "Ingress": [
         ("Name", "string", 0, _name),
         ("Class", "string", 0, lambda i: i.get("spec", {}).get("ingressClassName", "<none>")),
         ("Hosts", "string", 0, lambda i: ",".join(r.get("host", "*") for r in i.get("spec", {}).get("rules") or [])),
-        ("Address", "string", 0, lambda i: "192.168.49.2"), ("Ports", "string", 0, lambda i: "80"),
-        ("Age", "string", 0, _age)],
+        ("Address", "string", 0, lambda i: "192.168.49.2"),
+        ("Ports", "string", 0, lambda i: "80"),
+        ("Age", "string", 0, _age),
+    ],
 }
 DEFAULT_COLUMNS: list[Column] = [("Name", "string", 0, _name), ("Age", "string", 0, _age)]
 
@@ -139,9 +174,18 @@ def wants_table(accept: str) -> bool:
 def table(kind: str, items: list[Obj], resource_version: str) -> Obj:
     columns = COLUMNS.get(kind, DEFAULT_COLUMNS)
     return {
-        "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": resource_version},
-        "columnDefinitions": [{"name": name, "type": type_, "format": "name" if name == "Name" else "",
-                               "description": name, "priority": priority}
-                              for name, type_, priority, _ in columns],
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": resource_version},
+        "columnDefinitions": [
+            {
+                "name": name,
+                "type": type_,
+                "format": "name" if name == "Name" else "",
+                "description": name,
+                "priority": priority,
+            }
+            for name, type_, priority, _ in columns
+        ],
         "rows": [{"cells": [cell(obj) for _, _, _, cell in columns], "object": obj} for obj in items],
     }

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from .selectors import selector_matches
+from .labelselectors import selector_matches
 from .store import Obj
 
 HOSTNAME_KEY = "kubernetes.io/hostname"

@@ -163,10 +163,14 @@ def down(
         from orchestrator.commands.down import down as take_down
 
         settings = run.settings(_request(env_file, release, namespace, target, context, allow_remote))
-        result = take_down(settings, run.reporter, run.clock, keep_namespace=keep_namespace,
-                           delete_data=delete_data, guard=run.guard)
+        result = take_down(
+            settings, run.reporter, run.clock, keep_namespace=keep_namespace, delete_data=delete_data, guard=run.guard
+        )
         run.reporter.emit(
-            "down.result", release=settings.release, namespace=settings.namespace, removed=list(result.removed),
+            "down.result",
+            release=settings.release,
+            namespace=settings.namespace,
+            removed=list(result.removed),
             kept=list(result.kept),
         )
 

@@ -20,8 +20,8 @@ from orchestrator.run.events import Reporter
 from orchestrator.run.phases import PhaseClock
 from orchestrator.settings.config import Settings, Target
 from orchestrator.settings.defaults import HEALTH_TIMEOUT_S, IMAGE_BUDGET_MB, ROLLOUT_TIMEOUT_S
-from orchestrator.settings.profiles import merge_values, profile_values
 from orchestrator.settings.embedded import DATABASE_IMAGE, KEPT_KEYS, Resolved, embedded_database
+from orchestrator.settings.profiles import merge_values, profile_values
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,8 @@ def release_values(settings: Settings, refs: Mapping[str, str], secret: SecretWr
 
 
 def logs_redacted(cluster: Cluster, settings: Settings) -> Any:
-    from orchestrator.redact import Redactor
     from orchestrator.kube.rollout.wait import api_logs_fn
+    from orchestrator.redact import Redactor
 
     fetch = api_logs_fn(cluster.api)
     redactor = Redactor(settings.secret_values().values())
@@ -114,23 +114,25 @@ def probe_failures_redacted(cluster: Cluster, settings: Settings) -> Any:
 
 def build_step(settings: Settings, opts: UpOptions, cluster: Cluster, reporter: Reporter) -> dict[str, str]:
     from orchestrator.images.budget import Budget
-    from orchestrator.images.pipeline import build_and_check
     from orchestrator.images.build import connect, default_specs
+    from orchestrator.images.pipeline import build_and_check
 
     client = None
     if opts.build_in_cluster:
         client = _in_cluster_docker(cluster)
     report = build_and_check(
-        default_specs(), reporter, settings.secret_values(),
+        default_specs(),
+        reporter,
+        settings.secret_values(),
         Budget.from_mb(opts.budget_mb, dict(opts.image_budgets_mb)),
-        require_scan=opts.require_scan, client=client or connect(),
+        require_scan=opts.require_scan,
+        client=client or connect(),
     )
     return {image.name: image.ref for image in report.images}
 
 
 def _in_cluster_docker(cluster: Cluster) -> Any:
     import docker
-
     from orchestrator.errors import InputError
     from orchestrator.kube.targets import MinikubeTarget
 
@@ -141,8 +143,9 @@ def _in_cluster_docker(cluster: Cluster) -> Any:
     tls = None
     if env.get("DOCKER_TLS_VERIFY") == "1" and env.get("DOCKER_CERT_PATH"):
         cert = Path(env["DOCKER_CERT_PATH"])
-        tls = docker.tls.TLSConfig(client_cert=(str(cert / "cert.pem"), str(cert / "key.pem")),
-                                   ca_cert=str(cert / "ca.pem"), verify=True)
+        tls = docker.tls.TLSConfig(
+            client_cert=(str(cert / "cert.pem"), str(cert / "key.pem")), ca_cert=str(cert / "ca.pem"), verify=True
+        )
 
     def client(version: str) -> Any:
         made = docker.DockerClient(base_url=env["DOCKER_HOST"], tls=tls, timeout=60, version=version)
@@ -194,12 +197,19 @@ def prepare_minikube(reporter: Reporter, *, no_start: bool, binary: str = "minik
             raise needs_action(actions)
         action = actions[0]
         command = action.command()
-        reporter.emit("minikube.action", step=action.step.value, command=command, reason=action.why,
-                      message=f"{action.why}: running `{command}`")
+        reporter.emit(
+            "minikube.action",
+            step=action.step.value,
+            command=command,
+            reason=action.why,
+            message=f"{action.why}: running `{command}`",
+        )
         target.run_action(action.argv)
         done.append(command)
-    raise EnvironmentProblem("minikube did not become ready after " + ", ".join(done),
-                             "check `minikube status` and `minikube logs`, then run `invoke up` again")
+    raise EnvironmentProblem(
+        "minikube did not become ready after " + ", ".join(done),
+        "check `minikube status` and `minikube logs`, then run `invoke up` again",
+    )
 
 
 def wait_for_ingress_controller(cluster: Cluster, reporter: Reporter, timeout_s: float = 300) -> None:
@@ -218,15 +228,20 @@ def wait_for_ingress_controller(cluster: Cluster, reporter: Reporter, timeout_s:
             pods = call(core.list_namespaced_pod, "ingress-nginx", label_selector=selector).items or []
         except Exception as exc:
             raise api_error(exc, "reading the ingress controller's pods") from None
-        ready = [p for p in pods if any(c.type == "Ready" and c.status == "True"
-                                        for c in (p.status.conditions or []) if p.status)]
+        ready = [
+            p
+            for p in pods
+            if any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []) if p.status)
+        ]
         if ready:
             if announced:
                 reporter.emit("minikube.ingress_ready", pod=ready[0].metadata.name)
             return
         if time.monotonic() > deadline:
-            raise EnvironmentProblem("the ingress controller (namespace ingress-nginx) is not ready",
-                                     "check `kubectl -n ingress-nginx get pods` and `minikube addons enable ingress`")
+            raise EnvironmentProblem(
+                "the ingress controller (namespace ingress-nginx) is not ready",
+                "check `kubectl -n ingress-nginx get pods` and `minikube addons enable ingress`",
+            )
         if not announced:
             reporter.emit("minikube.ingress_waiting", message="waiting for the ingress controller to be ready")
             announced = True
@@ -238,8 +253,7 @@ def database_image_step(opts: UpOptions, cluster: Cluster, reporter: Reporter) -
     when the node has it; otherwise taken from this machine's engine (pulled first when missing)."""
     ref = DATABASE_IMAGE
     if opts.build_in_cluster or opts.registry:
-        reporter.emit("image.load_skipped", image=ref, target="cluster",
-                      reason="the cluster's own engine pulls it")
+        reporter.emit("image.load_skipped", image=ref, target="cluster", reason="the cluster's own engine pulls it")
         return ref
     target = cluster.image_target()
     present = getattr(target, "present", None)
@@ -271,6 +285,7 @@ def secret_step(settings: Settings, cluster: Cluster, reporter: Reporter) -> Sec
     from orchestrator.kube.secret_store import ensure_namespace, read_secret_keys, write_secret
 
     core = cluster.core()
+
     def waiting() -> None:
         reporter.emit("namespace.waiting", namespace=settings.namespace, reason="Terminating")
         reporter.log(f"namespace {settings.namespace} is being deleted: waiting for it to go before creating it again")
@@ -278,8 +293,12 @@ def secret_step(settings: Settings, cluster: Cluster, reporter: Reporter) -> Sec
     if ensure_namespace(core, settings.namespace, on_wait=waiting):
         reporter.emit("namespace.created", namespace=settings.namespace)
     written = write_secret(core, settings.namespace, settings.release, settings.secret_values())
-    reporter.emit("secret.written" if written.written else "secret.unchanged", name=written.name,
-                  version=written.version, namespace=settings.namespace)
+    reporter.emit(
+        "secret.written" if written.written else "secret.unchanged",
+        name=written.name,
+        version=written.version,
+        namespace=settings.namespace,
+    )
     missing = sorted(set(settings.secrets) - read_secret_keys(core, settings.namespace, written.name))
     if missing:
         raise DeployNeedsAction(
@@ -295,27 +314,46 @@ def check_kubernetes_version(settings: Settings, opts: UpOptions, cluster: Clust
 
     minimum = chart_minimum(opts.chart_dir)
     verdict = judge(server_git_version(cluster.api), minimum)
-    reporter.emit("cluster.version", server=verdict.server, minimum=dotted(minimum) if minimum else None,
-                  ok=verdict.ok)
+    reporter.emit("cluster.version", server=verdict.server, minimum=dotted(minimum) if minimum else None, ok=verdict.ok)
     if not verdict.ok:
         raise verdict.error(settings.target)
 
 
-def rollout_and_health(settings: Settings, opts: UpOptions, cluster: Cluster, reporter: Reporter,
-                       clock: PhaseClock, *, previous_revision: int | None, first_install: bool,
-                       upgraded: bool) -> str:
+def rollout_and_health(
+    settings: Settings,
+    opts: UpOptions,
+    cluster: Cluster,
+    reporter: Reporter,
+    clock: PhaseClock,
+    *,
+    previous_revision: int | None,
+    first_install: bool,
+    upgraded: bool,
+) -> str:
     """Watch the rollout, then /health. On a rollout failure roll back (after collecting diagnostics)."""
     from orchestrator.kube.rollout.wait import wait_for_rollout
 
     workloads = cluster.workloads
     with clock.phase("rollout") as note:
         outcome = wait_for_rollout(
-            cluster.api, settings.namespace, workloads.deployments, opts.timeout_s, reporter,
-            logs_fn=logs_redacted(cluster, settings), probes_fn=probe_failures_redacted(cluster, settings),
+            cluster.api,
+            settings.namespace,
+            workloads.deployments,
+            opts.timeout_s,
+            reporter,
+            logs_fn=logs_redacted(cluster, settings),
+            probes_fn=probe_failures_redacted(cluster, settings),
             selector=workloads.selector,
         )
-        reporter.emit("rollout.result", ok=outcome.ok, reason=outcome.reason, mode=outcome.mode,
-                      retries=outcome.retries, relists=outcome.relists, seconds=outcome.seconds)
+        reporter.emit(
+            "rollout.result",
+            ok=outcome.ok,
+            reason=outcome.reason,
+            mode=outcome.mode,
+            retries=outcome.retries,
+            relists=outcome.relists,
+            seconds=outcome.seconds,
+        )
         if not outcome.ok:
             raise _after_failed_rollout(outcome, opts, cluster, reporter, previous_revision, first_install, upgraded)
         note["summary"] = f"{len(workloads.deployments)} deployments ready ({outcome.mode})"
@@ -325,8 +363,15 @@ def rollout_and_health(settings: Settings, opts: UpOptions, cluster: Cluster, re
     return url
 
 
-def _after_failed_rollout(outcome: Any, opts: UpOptions, cluster: Cluster, reporter: Reporter,
-                          previous_revision: int | None, first_install: bool, upgraded: bool) -> OrchestratorError:
+def _after_failed_rollout(
+    outcome: Any,
+    opts: UpOptions,
+    cluster: Cluster,
+    reporter: Reporter,
+    previous_revision: int | None,
+    first_install: bool,
+    upgraded: bool,
+) -> OrchestratorError:
     """The diagnostics are in `outcome` already; now undo the release change when asked to."""
     if not opts.rollback or not upgraded:
         return outcome.error(rolled_back=False)
@@ -334,8 +379,7 @@ def _after_failed_rollout(outcome: Any, opts: UpOptions, cluster: Cluster, repor
     try:
         if first_install:
             helm.uninstall()
-            reporter.emit("helm.rolled_back", release=cluster.settings.release, to_revision=None,
-                          uninstalled=True)
+            reporter.emit("helm.rolled_back", release=cluster.settings.release, to_revision=None, uninstalled=True)
         elif previous_revision is not None:
             helm.rollback(previous_revision)
         else:
@@ -368,10 +412,13 @@ def health_step(settings: Settings, opts: UpOptions, cluster: Cluster, reporter:
                 ip = None
     frontend = cluster.workloads.frontend
     candidates = build_candidates(
-        url=opts.url, minikube_ip=ip, ingress_host=settings.ingress_host,
+        url=opts.url,
+        minikube_ip=ip,
+        ingress_host=settings.ingress_host,
         node_port=frontend_node_port(cluster.api, settings.namespace, frontend) if ip else None,
-        port_forward=PortForward(frontend, settings.namespace, str(cluster.frozen.kubeconfig_path),
-                                 cluster.frozen.name),
+        port_forward=PortForward(
+            frontend, settings.namespace, str(cluster.frozen.kubeconfig_path), cluster.frozen.name
+        ),
     )
     result = check_health(candidates, reporter, opts.health_timeout_s)
     if not result.ok:
@@ -401,8 +448,8 @@ def deployed_secret(helm_values: Mapping[str, Any]) -> str | None:
 
 
 def show_plan(settings: Settings, opts: UpOptions, cluster: Cluster, reporter: Reporter) -> dict[str, Any]:
-    from orchestrator.kube import helm as helm_mod
     from orchestrator.images.build import _image_attrs, connect, default_specs, plan
+    from orchestrator.kube import helm as helm_mod
     from orchestrator.kube.secret_store import SecretWrite, read_secret_keys, secret_name, secret_version
 
     client = connect()
@@ -430,6 +477,10 @@ def show_plan(settings: Settings, opts: UpOptions, cluster: Cluster, reporter: R
     fp = helm_mod.fingerprint(opts.chart_dir, values)
     history = cluster.helm().history()
     action = helm_mod.decide(history, fp)
-    reporter.emit("plan.release", release=settings.release, action=action.value,
-                  revision=history[-1].revision if history else None)
+    reporter.emit(
+        "plan.release",
+        release=settings.release,
+        action=action.value,
+        revision=history[-1].revision if history else None,
+    )
     return {"images": refs, "secret": name, "release": action.value}

@@ -165,9 +165,7 @@ def _selected_workloads(service: Resource, manifests: Sequence[Resource]) -> lis
     selector = _map(_get(service, "spec", "selector"))
     if not selector:
         return []
-    return [
-        w for w in _workloads(manifests) if all(_pod_labels(w).get(k) == v for k, v in selector.items())
-    ]
+    return [w for w in _workloads(manifests) if all(_pod_labels(w).get(k) == v for k, v in selector.items())]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -257,7 +255,9 @@ def _non_root(docs: Sequence[Resource]) -> Iterator[Problem]:
                 yield w, f"container {_cname(c)} may run as root (runAsNonRoot is not true)"
 
 
-@_rule("DEP005", "RollingUpdate with maxUnavailable 0", "set strategy.type RollingUpdate, rollingUpdate.maxUnavailable: 0")
+@_rule(
+    "DEP005", "RollingUpdate with maxUnavailable 0", "set strategy.type RollingUpdate, rollingUpdate.maxUnavailable: 0"
+)
 def _rolling_update(docs: Sequence[Resource]) -> Iterator[Problem]:
     for w in _of_kind(docs, "Deployment"):
         strategy = _map(_get(w, "spec", "strategy"))
@@ -269,7 +269,11 @@ def _rolling_update(docs: Sequence[Resource]) -> Iterator[Problem]:
             yield w, f"rollingUpdate.maxUnavailable is {max_unavailable!r} (default 25%), must be 0"
 
 
-@_rule("DEP006", f"revisionHistoryLimit {REVISION_HISTORY_LIMIT}", f"set spec.revisionHistoryLimit: {REVISION_HISTORY_LIMIT}")
+@_rule(
+    "DEP006",
+    f"revisionHistoryLimit {REVISION_HISTORY_LIMIT}",
+    f"set spec.revisionHistoryLimit: {REVISION_HISTORY_LIMIT}",
+)
 def _history(docs: Sequence[Resource]) -> Iterator[Problem]:
     for w in _of_kind(docs, "Deployment"):
         limit = _get(w, "spec", "revisionHistoryLimit")
@@ -341,12 +345,17 @@ def _probe_delays(docs: Sequence[Resource]) -> Iterator[Problem]:
                 yield w, f"container {_cname(c)}: liveness initialDelaySeconds {ld!r} is not > readiness {rd!r}"
 
 
-@_rule("HC002", f"failureThreshold >= {MIN_FAILURE_THRESHOLD}", f"set failureThreshold to {MIN_FAILURE_THRESHOLD} or more")
+@_rule(
+    "HC002", f"failureThreshold >= {MIN_FAILURE_THRESHOLD}", f"set failureThreshold to {MIN_FAILURE_THRESHOLD} or more"
+)
 def _failure_threshold(docs: Sequence[Resource]) -> Iterator[Problem]:
     for w, c, kind, probe in _probe_pairs(docs):
         threshold = probe.get("failureThreshold", 3)  # Kubernetes default is 3
         if not _is_int(threshold) or threshold < MIN_FAILURE_THRESHOLD:
-            yield w, f"container {_cname(c)} {kind}.failureThreshold is {threshold!r}, must be >= {MIN_FAILURE_THRESHOLD}"
+            yield (
+                w,
+                f"container {_cname(c)} {kind}.failureThreshold is {threshold!r}, must be >= {MIN_FAILURE_THRESHOLD}",
+            )
 
 
 @_rule("HC003", "timeoutSeconds < periodSeconds", "make timeoutSeconds smaller than periodSeconds")
@@ -407,7 +416,11 @@ def _distinct_probes(docs: Sequence[Resource]) -> Iterator[Problem]:
 # Services.
 
 
-@_rule("SVC001", "Service selector matches a Deployment's pod labels", "make spec.selector a subset of the pod template labels")
+@_rule(
+    "SVC001",
+    "Service selector matches a Deployment's pod labels",
+    "make spec.selector a subset of the pod template labels",
+)
 def _service_selector(docs: Sequence[Resource]) -> Iterator[Problem]:
     for svc in _of_kind(docs, "Service"):
         selector = _map(_get(svc, "spec", "selector"))
@@ -418,7 +431,11 @@ def _service_selector(docs: Sequence[Resource]) -> Iterator[Problem]:
             yield svc, f"no Deployment's pods carry the selector labels {pairs}"
 
 
-@_rule("SVC002", "Service targetPort matches a container port", "set targetPort to a containerPort name or number of the selected pods")
+@_rule(
+    "SVC002",
+    "Service targetPort matches a container port",
+    "set targetPort to a containerPort name or number of the selected pods",
+)
 def _service_ports(docs: Sequence[Resource]) -> Iterator[Problem]:
     for svc in _of_kind(docs, "Service"):
         workloads = _selected_workloads(svc, docs)
@@ -428,8 +445,11 @@ def _service_ports(docs: Sequence[Resource]) -> Iterator[Problem]:
         if not ports:
             yield svc, "spec.ports is empty"
         container_ports = [
-            p for w in workloads for c in _containers(w, init=False)
-            for p in _list(c.get("ports")) if isinstance(p, Mapping)
+            p
+            for w in workloads
+            for c in _containers(w, init=False)
+            for p in _list(c.get("ports"))
+            if isinstance(p, Mapping)
         ]
         for port in ports:
             target = port.get("targetPort", port.get("port"))
@@ -437,7 +457,11 @@ def _service_ports(docs: Sequence[Resource]) -> Iterator[Problem]:
                 yield svc, f"targetPort {target!r} is not a port of the selected containers"
 
 
-@_rule("SVC003", "Service type fits the component (backend ClusterIP, frontend NodePort)", "set <component>.service.type to the design's type")
+@_rule(
+    "SVC003",
+    "Service type fits the component (backend ClusterIP, frontend NodePort)",
+    "set <component>.service.type to the design's type",
+)
 def _service_type(docs: Sequence[Resource]) -> Iterator[Problem]:
     for svc in _of_kind(docs, "Service"):
         svc_type = _get(svc, "spec", "type") or "ClusterIP"
@@ -464,7 +488,11 @@ def _secret_looking(key: str, value: Any) -> str | None:
     return None
 
 
-@_rule("SEC001", "no secret-looking values in ConfigMaps or env literals", "move the value into the existing Secret and reference it")
+@_rule(
+    "SEC001",
+    "no secret-looking values in ConfigMaps or env literals",
+    "move the value into the existing Secret and reference it",
+)
 def _no_literal_secrets(docs: Sequence[Resource]) -> Iterator[Problem]:
     for cm in _of_kind(docs, "ConfigMap"):
         for key, value in _map(cm.get("data")).items():
@@ -483,7 +511,11 @@ def _no_literal_secrets(docs: Sequence[Resource]) -> Iterator[Problem]:
                         yield w, f"container {_cname(c)} env {reason}"
 
 
-@_rule("SEC002", "no Secret object rendered by the chart", "remove the Secret template; reference secrets.existingSecret instead")
+@_rule(
+    "SEC002",
+    "no Secret object rendered by the chart",
+    "remove the Secret template; reference secrets.existingSecret instead",
+)
 def _no_secret_objects(docs: Sequence[Resource]) -> Iterator[Problem]:
     for secret in _of_kind(docs, "Secret"):
         yield secret, "the chart renders a Secret: secret values would end up in values and the release"
@@ -533,7 +565,10 @@ def _secret_version(docs: Sequence[Resource]) -> Iterator[Problem]:
     for w in _workloads(docs):
         uses_secret = any(any(_secret_refs(c)) for c in _containers(w))
         if uses_secret and SECRET_VERSION_ANNOTATION not in _pod_annotations(w):
-            yield w, f"uses a Secret but has no {SECRET_VERSION_ANNOTATION} pod annotation: a rotation would not roll it"
+            yield (
+                w,
+                f"uses a Secret but has no {SECRET_VERSION_ANNOTATION} pod annotation: a rotation would not roll it",
+            )
 
 
 @_rule(
@@ -554,7 +589,9 @@ def _config_maps_used(workload: Resource) -> list[tuple[str, Any]]:
     """(container name, ConfigMap name) for every envFrom.configMapRef and env configMapKeyRef."""
     used: list[tuple[str, Any]] = []
     for c in _containers(workload):
-        used += [(_cname(c), _get(s, "configMapRef", "name")) for s in _list(c.get("envFrom")) if _get(s, "configMapRef")]
+        used += [
+            (_cname(c), _get(s, "configMapRef", "name")) for s in _list(c.get("envFrom")) if _get(s, "configMapRef")
+        ]
         used += [
             (_cname(c), _get(e, "valueFrom", "configMapKeyRef", "name"))
             for e in _list(c.get("env"))
@@ -593,7 +630,9 @@ def _ingress_backends(ing: Resource) -> Iterator[Mapping[str, Any]]:
             yield _map(_get(path, "backend", "service"))
 
 
-@_rule("ING002", "Ingress backend Service exists with that port", "point the Ingress at a rendered Service name and port")
+@_rule(
+    "ING002", "Ingress backend Service exists with that port", "point the Ingress at a rendered Service name and port"
+)
 def _ingress_backend(docs: Sequence[Resource]) -> Iterator[Problem]:
     services = {_name(s): s for s in _of_kind(docs, "Service")}
     for ing in _of_kind(docs, "Ingress"):
@@ -622,7 +661,11 @@ def _ingress_host(docs: Sequence[Resource]) -> Iterator[Problem]:
                 yield ing, f"rule host is {host!r}: the Ingress would catch every host"
 
 
-@_rule("ING004", "TLS entries name a Secret and cover the rule hosts", "set ingress.tls.secretName and list the Ingress host")
+@_rule(
+    "ING004",
+    "TLS entries name a Secret and cover the rule hosts",
+    "set ingress.tls.secretName and list the Ingress host",
+)
 def _ingress_tls(docs: Sequence[Resource]) -> Iterator[Problem]:
     for ing in _of_kind(docs, "Ingress"):
         tls = _list(_get(ing, "spec", "tls"))
@@ -706,7 +749,11 @@ def _image_tags(docs: Sequence[Resource]) -> Iterator[Problem]:
                 yield w, f"container {_cname(c)} image {image} uses the latest tag"
 
 
-@_rule("IMG002", f"imagePullPolicy {PULL_POLICY}", f"set imagePullPolicy: {PULL_POLICY} (images are loaded into the cluster, not pulled)")
+@_rule(
+    "IMG002",
+    f"imagePullPolicy {PULL_POLICY}",
+    f"set imagePullPolicy: {PULL_POLICY} (images are loaded into the cluster, not pulled)",
+)
 def _pull_policy(docs: Sequence[Resource]) -> Iterator[Problem]:
     for w in _workloads(docs):
         for c in _containers(w):
@@ -719,7 +766,9 @@ def _pull_policy(docs: Sequence[Resource]) -> Iterator[Problem]:
 # Pod Security Standards, "restricted" profile.
 
 
-@_rule("PSS001", "allowPrivilegeEscalation false", "set securityContext.allowPrivilegeEscalation: false on every container")
+@_rule(
+    "PSS001", "allowPrivilegeEscalation false", "set securityContext.allowPrivilegeEscalation: false on every container"
+)
 def _no_escalation(docs: Sequence[Resource]) -> Iterator[Problem]:
     for w in _workloads(docs):
         for c in _containers(w):
@@ -748,7 +797,11 @@ def _seccomp(docs: Sequence[Resource]) -> Iterator[Problem]:
                 yield w, f"container {_cname(c)} seccompProfile is {profile!r}"
 
 
-@_rule("PSS004", "readOnlyRootFilesystem true", "set securityContext.readOnlyRootFilesystem: true and mount emptyDirs where the app writes")
+@_rule(
+    "PSS004",
+    "readOnlyRootFilesystem true",
+    "set securityContext.readOnlyRootFilesystem: true and mount emptyDirs where the app writes",
+)
 def _read_only_root(docs: Sequence[Resource]) -> Iterator[Problem]:
     for w in _workloads(docs):
         for c in _containers(w):
@@ -756,7 +809,9 @@ def _read_only_root(docs: Sequence[Resource]) -> Iterator[Problem]:
                 yield w, f"container {_cname(c)} has a writable root filesystem"
 
 
-@_rule("PSS005", "numeric, non-zero runAsUser, runAsGroup and fsGroup", "set runAsUser, runAsGroup and fsGroup to 10001")
+@_rule(
+    "PSS005", "numeric, non-zero runAsUser, runAsGroup and fsGroup", "set runAsUser, runAsGroup and fsGroup to 10001"
+)
 def _numeric_ids(docs: Sequence[Resource]) -> Iterator[Problem]:
     for w in _workloads(docs):
         for c in _containers(w):
@@ -769,7 +824,11 @@ def _numeric_ids(docs: Sequence[Resource]) -> Iterator[Problem]:
             yield w, f"pod fsGroup is {fs_group!r}, must be a non-zero number"
 
 
-@_rule("PSS006", "no privileged containers, host namespaces or host ports", "remove privileged, hostNetwork, hostPID, hostIPC and hostPort")
+@_rule(
+    "PSS006",
+    "no privileged containers, host namespaces or host ports",
+    "remove privileged, hostNetwork, hostPID, hostIPC and hostPort",
+)
 def _host_access(docs: Sequence[Resource]) -> Iterator[Problem]:
     for w in _workloads(docs):
         spec = _pod_spec(w)
@@ -797,7 +856,9 @@ def _volume_types(docs: Sequence[Resource]) -> Iterator[Problem]:
 @_rule("PSS008", "a read-only root has a writable /tmp", "mount an emptyDir volume at /tmp")
 def _writable_tmp(docs: Sequence[Resource]) -> Iterator[Problem]:
     for w in _workloads(docs):
-        empty_dirs = {_get(v, "name") for v in _list(_pod_spec(w).get("volumes")) if isinstance(_get(v, "emptyDir"), Mapping)}
+        empty_dirs = {
+            _get(v, "name") for v in _list(_pod_spec(w).get("volumes")) if isinstance(_get(v, "emptyDir"), Mapping)
+        }
         for c in _containers(w, init=False):
             if _get(c, "securityContext", "readOnlyRootFilesystem") is not True:
                 continue
@@ -810,7 +871,11 @@ def _writable_tmp(docs: Sequence[Resource]) -> Iterator[Problem]:
 # Labels.
 
 
-@_rule("LBL001", "app.kubernetes.io/name and instance labels on every resource", "include the todo-app.labels helper in metadata.labels")
+@_rule(
+    "LBL001",
+    "app.kubernetes.io/name and instance labels on every resource",
+    "include the todo-app.labels helper in metadata.labels",
+)
 def _labels(docs: Sequence[Resource]) -> Iterator[Problem]:
     for res in docs:
         labels = _map(_get(res, "metadata", "labels"))
@@ -857,8 +922,11 @@ def _absolute(value: Any, total: int) -> int | None:
     return None
 
 
-@_rule("PDB001", "a PodDisruptionBudget selects exactly one workload's pods",
-       "use the component's selector labels (todo-app.selectorLabels) in spec.selector.matchLabels")
+@_rule(
+    "PDB001",
+    "a PodDisruptionBudget selects exactly one workload's pods",
+    "use the component's selector labels (todo-app.selectorLabels) in spec.selector.matchLabels",
+)
 def _pdb_selector(docs: Sequence[Resource]) -> Iterator[Problem]:
     for pdb in _of_kind(docs, "PodDisruptionBudget"):
         selector = _map(_get(pdb, "spec", "selector", "matchLabels"))
@@ -868,8 +936,11 @@ def _pdb_selector(docs: Sequence[Resource]) -> Iterator[Problem]:
             yield pdb, f"selects the pods of {len(selected)} workloads ({names}), must select exactly one"
 
 
-@_rule("PDB002", "a PodDisruptionBudget allows at least one disruption with the default replicas",
-       "keep minAvailable below the replicas (or the autoscaler's minReplicas), e.g. replicas 2, minAvailable 1")
+@_rule(
+    "PDB002",
+    "a PodDisruptionBudget allows at least one disruption with the default replicas",
+    "keep minAvailable below the replicas (or the autoscaler's minReplicas), e.g. replicas 2, minAvailable 1",
+)
 def _pdb_allows_disruption(docs: Sequence[Resource]) -> Iterator[Problem]:
     for pdb in _of_kind(docs, "PodDisruptionBudget"):
         selector = _map(_get(pdb, "spec", "selector", "matchLabels"))
@@ -882,25 +953,39 @@ def _pdb_allows_disruption(docs: Sequence[Resource]) -> Iterator[Problem]:
                 min_available = _absolute(spec.get("minAvailable"), replicas)
                 allowed = None if min_available is None else replicas - min_available
             if allowed is None or allowed < 1:
-                yield pdb, (f"with {replicas} pod(s) of {_name(w)} it allows {allowed if allowed is not None else 'no'} "
-                            "disruption: a node drain would block")
+                yield (
+                    pdb,
+                    (
+                        f"with {replicas} pod(s) of {_name(w)} it allows {allowed if allowed is not None else 'no'} "
+                        "disruption: a node drain would block"
+                    ),
+                )
 
 
-@_rule("HPA001", "an autoscaler targets a Deployment the chart renders",
-       "set scaleTargetRef to apiVersion apps/v1, kind Deployment and the component's Deployment name")
+@_rule(
+    "HPA001",
+    "an autoscaler targets a Deployment the chart renders",
+    "set scaleTargetRef to apiVersion apps/v1, kind Deployment and the component's Deployment name",
+)
 def _hpa_target(docs: Sequence[Resource]) -> Iterator[Problem]:
     names = {_name(d) for d in _of_kind(docs, "Deployment")}
     for hpa in _of_kind(docs, "HorizontalPodAutoscaler"):
         ref = _map(_get(hpa, "spec", "scaleTargetRef"))
         if ref.get("apiVersion") != "apps/v1" or ref.get("kind") != "Deployment" or ref.get("name") not in names:
-            yield hpa, f"scaleTargetRef {ref.get('apiVersion')}/{ref.get('kind')}/{ref.get('name')} is no Deployment of this chart"
+            yield (
+                hpa,
+                f"scaleTargetRef {ref.get('apiVersion')}/{ref.get('kind')}/{ref.get('name')} is no Deployment of this chart",
+            )
         low, high = _get(hpa, "spec", "minReplicas"), _get(hpa, "spec", "maxReplicas")
         if not (_is_int(low) and _is_int(high) and 1 <= low <= high):
             yield hpa, f"minReplicas {low!r} and maxReplicas {high!r} must be integers with 1 <= min <= max"
 
 
-@_rule("HPA002", "a CPU autoscaler's target has CPU requests to work from",
-       "give every container of the target resources.requests.cpu and the autoscaler a cpu Resource metric")
+@_rule(
+    "HPA002",
+    "a CPU autoscaler's target has CPU requests to work from",
+    "give every container of the target resources.requests.cpu and the autoscaler a cpu Resource metric",
+)
 def _hpa_cpu(docs: Sequence[Resource]) -> Iterator[Problem]:
     for hpa in _of_kind(docs, "HorizontalPodAutoscaler"):
         metrics = _list(_get(hpa, "spec", "metrics"))
@@ -914,16 +999,22 @@ def _hpa_cpu(docs: Sequence[Resource]) -> Iterator[Problem]:
                     yield hpa, f"container {_cname(c)} of {ref_name} has no CPU request: utilisation is undefined"
 
 
-@_rule("HPA003", "a Deployment scaled by an autoscaler leaves replicas to it",
-       "leave spec.replicas out while <component>.autoscaling.enabled (the todo-app.replicas helper does)")
+@_rule(
+    "HPA003",
+    "a Deployment scaled by an autoscaler leaves replicas to it",
+    "leave spec.replicas out while <component>.autoscaling.enabled (the todo-app.replicas helper does)",
+)
 def _hpa_owns_replicas(docs: Sequence[Resource]) -> Iterator[Problem]:
     for w in _of_kind(docs, "Deployment"):
         if _hpa_for(w, docs) is not None and _get(w, "spec", "replicas") is not None:
             yield w, "sets spec.replicas while an autoscaler scales it: every upgrade would reset the count"
 
 
-@_rule("SPR001", "spread constraints select the workload's own pods on node or zone keys",
-       "use the component's selector labels in labelSelector and topologyKey kubernetes.io/hostname or topology.kubernetes.io/zone")
+@_rule(
+    "SPR001",
+    "spread constraints select the workload's own pods on node or zone keys",
+    "use the component's selector labels in labelSelector and topologyKey kubernetes.io/hostname or topology.kubernetes.io/zone",
+)
 def _spread(docs: Sequence[Resource]) -> Iterator[Problem]:
     for w in _workloads(docs):
         for i, tsc in enumerate(_list(_pod_spec(w).get("topologySpreadConstraints"))):
@@ -931,9 +1022,15 @@ def _spread(docs: Sequence[Resource]) -> Iterator[Problem]:
             if not _selects(selector, _pod_labels(w)):
                 yield w, f"topologySpreadConstraints[{i}].labelSelector does not select the workload's own pods"
             if _get(tsc, "topologyKey") not in SPREAD_KEYS:
-                yield w, f"topologySpreadConstraints[{i}].topologyKey {_get(tsc, 'topologyKey')!r} is not a node or zone key"
+                yield (
+                    w,
+                    f"topologySpreadConstraints[{i}].topologyKey {_get(tsc, 'topologyKey')!r} is not a node or zone key",
+                )
             if _get(tsc, "whenUnsatisfiable") not in SPREAD_WHEN:
-                yield w, f"topologySpreadConstraints[{i}].whenUnsatisfiable {_get(tsc, 'whenUnsatisfiable')!r} is not valid"
+                yield (
+                    w,
+                    f"topologySpreadConstraints[{i}].whenUnsatisfiable {_get(tsc, 'whenUnsatisfiable')!r} is not valid",
+                )
             skew = _get(tsc, "maxSkew")
             if not _is_int(skew) or skew < 1:
                 yield w, f"topologySpreadConstraints[{i}].maxSkew {skew!r} must be an integer >= 1"

@@ -139,8 +139,13 @@ def helm_value_args(options: ValidateOptions) -> list[str]:
 
 def template_argv(options: ValidateOptions) -> list[str]:
     return [
-        options.helm, "template", options.release, str(options.chart),
-        "--namespace", options.namespace, *helm_value_args(options),
+        options.helm,
+        "template",
+        options.release,
+        str(options.chart),
+        "--namespace",
+        options.namespace,
+        *helm_value_args(options),
     ]
 
 
@@ -220,8 +225,12 @@ def check_kubernetes_schemas(manifests: Sequence[Mapping[str, Any]], versions: I
                     message = exc.message
                 failures.setdefault((_resource_name(doc), message), []).append(version)
         problems = [
-            Problem("K8S-SCHEMA", resource, f"{message} (Kubernetes {', '.join(vs)})",
-                    "fix the field in the chart template (a typo or a field this version lacks)")
+            Problem(
+                "K8S-SCHEMA",
+                resource,
+                f"{message} (Kubernetes {', '.join(vs)})",
+                "fix the field in the chart template (a typo or a field this version lacks)",
+            )
             for (resource, message), vs in failures.items()
         ]
         summary = f"{len(manifests)} resources x Kubernetes {wanted[0]}..{wanted[-1]}" if wanted else "no versions"
@@ -244,7 +253,7 @@ def _checkov_reports(stdout: str) -> list[dict[str, Any]]:
     starts = [i for i in (stdout.find("["), stdout.find("{")) if i >= 0]
     if not starts:
         return []
-    data = json.loads(stdout[min(starts):])
+    data = json.loads(stdout[min(starts) :])
     return [r for r in (data if isinstance(data, list) else [data]) if isinstance(r, dict)]
 
 
@@ -258,7 +267,9 @@ def _checkov_resource(failed: Mapping[str, Any]) -> str:
     return f"{resource} ({file_name})"
 
 
-def run_checkov(options: ValidateOptions, manifests_file: Path | None, dockerfiles: Sequence[Path]) -> list[CheckResult]:
+def run_checkov(
+    options: ValidateOptions, manifests_file: Path | None, dockerfiles: Sequence[Path]
+) -> list[CheckResult]:
     """One checkov process for both frameworks (its start-up dominates); one result per framework."""
     start = time.monotonic()
     targets: list[tuple[str, str, list[Path]]] = []
@@ -268,8 +279,18 @@ def run_checkov(options: ValidateOptions, manifests_file: Path | None, dockerfil
         targets.append(("checkov-dockerfiles", "dockerfile", list(dockerfiles)))
     if not targets:
         return []
-    argv = [options.checkov, "--config-file", str(options.checkov_config), "--skip-download", "--quiet",
-            "--compact", "--output", "json", "--framework", *[t[1] for t in targets]]
+    argv = [
+        options.checkov,
+        "--config-file",
+        str(options.checkov_config),
+        "--skip-download",
+        "--quiet",
+        "--compact",
+        "--output",
+        "json",
+        "--framework",
+        *[t[1] for t in targets],
+    ]
     for _, _, files in targets:
         for path in files:
             argv += ["--file", str(path)]
@@ -283,8 +304,15 @@ def run_checkov(options: ValidateOptions, manifests_file: Path | None, dockerfil
     out: list[CheckResult] = []
     for name, framework, files in targets:
         if error is not None:
-            out.append(CheckResult(name, Status.PROBLEMS, seconds, "checkov did not run",
-                                   tuple(Problem("TOOL", "checkov", line, "run checkov by hand") for line in error)))
+            out.append(
+                CheckResult(
+                    name,
+                    Status.PROBLEMS,
+                    seconds,
+                    "checkov did not run",
+                    tuple(Problem("TOOL", "checkov", line, "run checkov by hand") for line in error),
+                )
+            )
             continue
         report = reports.get(framework, {})
         summary = report.get("summary") or {}
@@ -299,13 +327,28 @@ def run_checkov(options: ValidateOptions, manifests_file: Path | None, dockerfil
             for f in failed
         ]
         if summary.get("parsing_errors"):
-            problems.append(Problem("PARSE", framework, f"{summary['parsing_errors']} file(s) could not be parsed",
-                                    "run checkov on the file by hand"))
-        text = f"passed {summary.get('passed', 0)}, failed {summary.get('failed', 0)}, skipped {summary.get('skipped', 0)}"
+            problems.append(
+                Problem(
+                    "PARSE",
+                    framework,
+                    f"{summary['parsing_errors']} file(s) could not be parsed",
+                    "run checkov on the file by hand",
+                )
+            )
+        text = (
+            f"passed {summary.get('passed', 0)}, failed {summary.get('failed', 0)}, skipped {summary.get('skipped', 0)}"
+        )
         if not report:
             problems.append(Problem("TOOL", "checkov", f"no {framework} report in its output", "run checkov by hand"))
-        out.append(CheckResult(name, Status.PROBLEMS if problems else Status.OK, seconds,
-                               f"{text} on {', '.join(p.name for p in files)}", tuple(problems)))
+        out.append(
+            CheckResult(
+                name,
+                Status.PROBLEMS if problems else Status.OK,
+                seconds,
+                f"{text} on {', '.join(p.name for p in files)}",
+                tuple(problems),
+            )
+        )
     return out
 
 
@@ -313,21 +356,35 @@ def check_hadolint(options: ValidateOptions, dockerfiles: Sequence[Path]) -> Che
     def body() -> tuple[Status, str, list[Problem]]:
         if not dockerfiles:
             return Status.SKIPPED, f"no {DOCKER_DIR.name}/*.Dockerfile yet", []
-        argv = [options.hadolint, "--config", str(options.hadolint_config), "--format", "json",
-                *[str(p) for p in dockerfiles]]
+        argv = [
+            options.hadolint,
+            "--config",
+            str(options.hadolint_config),
+            "--format",
+            "json",
+            *[str(p) for p in dockerfiles],
+        ]
         result = run(argv, check=False, timeout=TOOL_TIMEOUT)
         try:
             found = json.loads(result.stdout or "[]")
         except json.JSONDecodeError:
             found = None
         if not isinstance(found, list):
-            return Status.PROBLEMS, "hadolint did not run", [
-                Problem("TOOL", "hadolint", line, "run hadolint by hand") for line in _tail(result.stderr or result.stdout, 5)
-            ]
+            return (
+                Status.PROBLEMS,
+                "hadolint did not run",
+                [
+                    Problem("TOOL", "hadolint", line, "run hadolint by hand")
+                    for line in _tail(result.stderr or result.stdout, 5)
+                ],
+            )
         problems = [
-            Problem(str(f.get("code")), f"{Path(str(f.get('file'))).name}:{f.get('line')}",
-                    f"{f.get('level')}: {f.get('message')}",
-                    f"https://github.com/hadolint/hadolint/wiki/{f.get('code')}")
+            Problem(
+                str(f.get("code")),
+                f"{Path(str(f.get('file'))).name}:{f.get('line')}",
+                f"{f.get('level')}: {f.get('message')}",
+                f"https://github.com/hadolint/hadolint/wiki/{f.get('code')}",
+            )
             for f in found
             if isinstance(f, dict) and f.get("level") in ("error", "warning")
         ]
@@ -351,11 +408,16 @@ def base_image_problems(text: str, filename: str) -> list[Problem]:
         image = line.image
         tag, digest = policy.image_reference_tag(image)
         if not digest and (not tag or tag.lower() == "latest"):
-            problems.append(Problem(
-                "IMG003", f"{filename}:{line.number}",
-                f"base image {image or '<empty>'!r} has no fixed tag" if not tag else f"base image {image!r} uses latest",
-                "FROM a tagged base image (or give the ARG a tagged default), e.g. python:3.11-slim",
-            ))
+            problems.append(
+                Problem(
+                    "IMG003",
+                    f"{filename}:{line.number}",
+                    f"base image {image or '<empty>'!r} has no fixed tag"
+                    if not tag
+                    else f"base image {image!r} uses latest",
+                    "FROM a tagged base image (or give the ARG a tagged default), e.g. python:3.11-slim",
+                )
+            )
     return problems
 
 
@@ -377,8 +439,9 @@ def find_dockerfiles(docker_dir: Path = DOCKER_DIR) -> tuple[Path, ...]:
     return tuple(sorted(docker_dir.glob("*.Dockerfile"))) if docker_dir.is_dir() else ()
 
 
-def run_validation(options: ValidateOptions | None = None,
-                   on_result: Callable[[CheckResult], None] | None = None) -> Report:
+def run_validation(
+    options: ValidateOptions | None = None, on_result: Callable[[CheckResult], None] | None = None
+) -> Report:
     """Render the chart and run every check; `on_result` sees each result as it completes."""
     options = options or ValidateOptions()
     started = time.monotonic()
@@ -387,8 +450,12 @@ def run_validation(options: ValidateOptions | None = None,
     rendered = render_chart(options)
     manifests = parse_manifests(rendered)
     results: list[CheckResult] = [
-        CheckResult("render", Status.OK, time.monotonic() - render_start,
-                    f"{len(manifests)} resources from helm template {options.chart.name}")
+        CheckResult(
+            "render",
+            Status.OK,
+            time.monotonic() - render_start,
+            f"{len(manifests)} resources from helm template {options.chart.name}",
+        )
     ]
     if on_result:
         on_result(results[0])
@@ -414,13 +481,23 @@ def run_validation(options: ValidateOptions | None = None,
                 done(result)
         if not dockerfiles:
             done(CheckResult("checkov-dockerfiles", Status.SKIPPED, 0.0, f"no {DOCKER_DIR.name}/*.Dockerfile yet"))
-    order = ["render", "helm-lint", "kubernetes-validate", "policy", "checkov-manifests", "checkov-dockerfiles", "hadolint", "base-images"]
+    order = [
+        "render",
+        "helm-lint",
+        "kubernetes-validate",
+        "policy",
+        "checkov-manifests",
+        "checkov-dockerfiles",
+        "hadolint",
+        "base-images",
+    ]
     results.sort(key=lambda r: order.index(r.name) if r.name in order else len(order))
     return Report(tuple(results), time.monotonic() - started)
 
 
-def options_with_values(assignments: Iterable[str], base: ValidateOptions | None = None, *,
-                        profile: str | None = None) -> ValidateOptions:
+def options_with_values(
+    assignments: Iterable[str], base: ValidateOptions | None = None, *, profile: str | None = None
+) -> ValidateOptions:
     """Options whose chart values are the sample ones plus KEY=VALUE `assignments` (InputError if malformed),
     over the values files of `profile` (orchestrator.settings.profiles)."""
     base = base or ValidateOptions()
@@ -428,7 +505,9 @@ def options_with_values(assignments: Iterable[str], base: ValidateOptions | None
         try:
             chosen = Profile(profile.strip().lower())
         except ValueError:
-            raise InputError(f"unknown profile {profile!r}", f"use one of: {', '.join(p.value for p in Profile)}") from None
+            raise InputError(
+                f"unknown profile {profile!r}", f"use one of: {', '.join(p.value for p in Profile)}"
+            ) from None
         base = replace(base, values_files=base.values_files + values_files(chosen, base.chart))
     values = dict(base.set_values)
     for item in assignments:
@@ -450,13 +529,22 @@ class CheckPrinter:
     reporter: Reporter
 
     def __call__(self, result: CheckResult) -> None:
-        self.reporter.emit("validate.check", check=result.name, status=result.status.value,
-                           seconds=round(result.seconds, 2), summary=result.summary,
-                           problems=[asdict(p) for p in result.problems])
+        self.reporter.emit(
+            "validate.check",
+            check=result.name,
+            status=result.status.value,
+            seconds=round(result.seconds, 2),
+            summary=result.summary,
+            problems=[asdict(p) for p in result.problems],
+        )
 
     def finished(self, report: Report) -> None:
-        self.reporter.emit("validate.finished", ok=not report.failed, seconds=round(report.seconds, 2),
-                           failed=[r.name for r in report.failed])
+        self.reporter.emit(
+            "validate.finished",
+            ok=not report.failed,
+            seconds=round(report.seconds, 2),
+            failed=[r.name for r in report.failed],
+        )
 
 
 def require_clean(report: Report) -> None:

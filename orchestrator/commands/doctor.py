@@ -20,9 +20,9 @@ from typing import Any
 
 from orchestrator import shell
 from orchestrator.errors import OrchestratorError
-from orchestrator.paths import CHART_DIR
 from orchestrator.kube.rollout.status import Status, pod_status
 from orchestrator.kube.targets import MinikubeTarget
+from orchestrator.paths import CHART_DIR
 
 Runner = Callable[..., shell.Result]
 
@@ -141,8 +141,13 @@ def check_minikube(inp: DoctorInputs) -> Check:
     return Check("minikube", verdict.ok, verdict.message, verdict.fix)
 
 
-def _tool_version(inp: DoctorInputs, name: str, argv: list[str], parse: Callable[[str], str],
-                  supported: tuple[tuple[int, int, int], tuple[int, int, int]]) -> Check:
+def _tool_version(
+    inp: DoctorInputs,
+    name: str,
+    argv: list[str],
+    parse: Callable[[str], str],
+    supported: tuple[tuple[int, int, int], tuple[int, int, int]],
+) -> Check:
     if shutil.which(argv[0], path=inp.environ.get("PATH")) is None:
         return Check(name, False, f"{name} is not installed", f"install {name} (scripts/install-tools)")
     out = inp.run(argv, timeout=30).stdout
@@ -167,28 +172,40 @@ def check_kubectl(inp: DoctorInputs) -> Check:
 
 
 def check_context(inp: DoctorInputs) -> Check:
-    from orchestrator.settings.config import Target
     from orchestrator.kube.guard import decide, kubeconfig_paths, load_kubeconfig
+    from orchestrator.settings.config import Target
 
     config = load_kubeconfig(kubeconfig_paths(inp.environ))
     from orchestrator.kube.targets import minikube_ip
 
-    decision = decide(config, inp.kube_context, Target(inp.target), inp.allow_remote,
-                      minikube_ip=lambda profile: minikube_ip(profile, run=inp.run, environ=inp.environ))
+    decision = decide(
+        config,
+        inp.kube_context,
+        Target(inp.target),
+        inp.allow_remote,
+        minikube_ip=lambda profile: minikube_ip(profile, run=inp.run, environ=inp.environ),
+    )
     where = "remote, allowed by --allow-remote" if decision.remote else "local"
     return Check("kube-context", True, f"context {decision.context} -> {decision.server} ({where})")
 
 
 def check_kubernetes_version(inp: DoctorInputs) -> Check:
-    from orchestrator.settings.config import Target
     from orchestrator.kube.version import chart_minimum, dotted, judge
+    from orchestrator.settings.config import Target
 
     result = inp.run(["kubectl", "version", "-o", "json"], timeout=30, check=False)
-    server = str(json.loads(result.stdout or "{}").get("serverVersion", {}).get("gitVersion", "")) \
-        if result.stdout.strip().startswith("{") else ""
+    server = (
+        str(json.loads(result.stdout or "{}").get("serverVersion", {}).get("gitVersion", ""))
+        if result.stdout.strip().startswith("{")
+        else ""
+    )
     if not server:
-        return Check("kubernetes", False, "cannot read the cluster's Kubernetes version",
-                     "start the cluster and check `kubectl version` answers")
+        return Check(
+            "kubernetes",
+            False,
+            "cannot read the cluster's Kubernetes version",
+            "start the cluster and check `kubectl version` answers",
+        )
     minimum = chart_minimum(CHART_DIR)
     verdict = judge(server, minimum)
     if not verdict.ok:
@@ -202,16 +219,24 @@ def check_ingress(inp: DoctorInputs) -> Check:
     addons = inp.minikube().addons()
     if addons.get("ingress") != "enabled":
         return Check("ingress", False, "the ingress addon is disabled", "minikube addons enable ingress")
-    result = inp.run(["kubectl", "get", "pods", "-n", INGRESS_NAMESPACE, "-l", INGRESS_SELECTOR, "-o", "json"],
-                     timeout=30, check=False)
+    result = inp.run(
+        ["kubectl", "get", "pods", "-n", INGRESS_NAMESPACE, "-l", INGRESS_SELECTOR, "-o", "json"],
+        timeout=30,
+        check=False,
+    )
     if result.returncode != 0:
-        return Check("ingress", False, "cannot list the ingress controller pods",
-                     f"kubectl get pods -n {INGRESS_NAMESPACE}")
+        return Check(
+            "ingress", False, "cannot list the ingress controller pods", f"kubectl get pods -n {INGRESS_NAMESPACE}"
+        )
     pods = [dict(p, kind="Pod") for p in json.loads(result.stdout or "{}").get("items", [])]
     ready = [p for p in pods if pod_status(p).status is Status.CURRENT]
     if not ready:
-        return Check("ingress", False, f"ingress controller not ready ({len(pods)} pods, none ready)",
-                     f"kubectl -n {INGRESS_NAMESPACE} get pods; wait or `minikube addons enable ingress` again")
+        return Check(
+            "ingress",
+            False,
+            f"ingress controller not ready ({len(pods)} pods, none ready)",
+            f"kubectl -n {INGRESS_NAMESPACE} get pods; wait or `minikube addons enable ingress` again",
+        )
     return Check("ingress", True, f"ingress addon enabled, controller ready ({len(ready)}/{len(pods)})")
 
 
@@ -219,9 +244,13 @@ def check_hosts(inp: DoctorInputs) -> Check:
     text = inp.hosts_file.read_text(encoding="utf-8", errors="replace") if inp.hosts_file.exists() else ""
     address = hosts_entry(text, inp.ingress_host)
     if address is None:
-        return Check("hosts", False, f"{inp.ingress_host} is not in {inp.hosts_file}",
-                     f'echo "$(minikube ip) {inp.ingress_host}" | sudo tee -a {inp.hosts_file}   '
-                     f"(docker driver on macOS/Windows: 127.0.0.1 and `minikube tunnel`)")
+        return Check(
+            "hosts",
+            False,
+            f"{inp.ingress_host} is not in {inp.hosts_file}",
+            f'echo "$(minikube ip) {inp.ingress_host}" | sudo tee -a {inp.hosts_file}   '
+            f"(docker driver on macOS/Windows: 127.0.0.1 and `minikube tunnel`)",
+        )
     return Check("hosts", True, f"{inp.ingress_host} -> {address}")
 
 
@@ -237,9 +266,13 @@ def check_env_file(inp: DoctorInputs) -> Check:
 
 
 def check_base_images(inp: DoctorInputs) -> Check:
-    images = list(inp.base_images) if inp.base_images is not None else (
-        base_images_from(p.read_text() for p in sorted((inp.root / "docker").glob("*Dockerfile*")))
-        or list(DEFAULT_BASE_IMAGES)
+    images = (
+        list(inp.base_images)
+        if inp.base_images is not None
+        else (
+            base_images_from(p.read_text() for p in sorted((inp.root / "docker").glob("*Dockerfile*")))
+            or list(DEFAULT_BASE_IMAGES)
+        )
     )
     client = _docker_or_none(inp)
     if client is None:
@@ -258,8 +291,12 @@ def check_base_images(inp: DoctorInputs) -> Check:
         except Exception:
             missing.append(image)
     if missing:
-        return Check("base-images", False, f"not present and not pullable: {', '.join(missing)}",
-                     "connect to the registry (docker pull) or seed them: scripts/seed-base-images")
+        return Check(
+            "base-images",
+            False,
+            f"not present and not pullable: {', '.join(missing)}",
+            "connect to the registry (docker pull) or seed them: scripts/seed-base-images",
+        )
     detail = f"{len(images) - len(pullable)} present" + (f", pullable: {', '.join(pullable)}" if pullable else "")
     return Check("base-images", True, detail)
 
@@ -267,8 +304,12 @@ def check_base_images(inp: DoctorInputs) -> Check:
 def check_disk(inp: DoctorInputs) -> Check:
     free = shutil.disk_usage(inp.root).free
     if free < inp.min_free_gb * GB:
-        return Check("disk", False, f"{free / GB:.1f} GB free, need {inp.min_free_gb:.0f} GB",
-                     "free space: `docker system prune` and `minikube image rm` of old tags")
+        return Check(
+            "disk",
+            False,
+            f"{free / GB:.1f} GB free, need {inp.min_free_gb:.0f} GB",
+            "free space: `docker system prune` and `minikube image rm` of old tags",
+        )
     return Check("disk", True, f"{free / GB:.1f} GB free")
 
 
@@ -287,8 +328,9 @@ CHECKS: tuple[tuple[str, Callable[[DoctorInputs], Check]], ...] = (
 )
 
 
-def run_checks(inputs: DoctorInputs | None = None,
-               checks: Sequence[tuple[str, Callable[[DoctorInputs], Check]]] = CHECKS) -> list[Check]:
+def run_checks(
+    inputs: DoctorInputs | None = None, checks: Sequence[tuple[str, Callable[[DoctorInputs], Check]]] = CHECKS
+) -> list[Check]:
     """Run every check; a check that raises becomes a failed Check. Never raises."""
     inp = inputs or DoctorInputs()
     results: list[Check] = []
@@ -298,8 +340,14 @@ def run_checks(inputs: DoctorInputs | None = None,
         except OrchestratorError as err:
             results.append(Check(name, False, err.message, err.hint))
         except Exception as exc:  # one broken check must not hide the others
-            results.append(Check(name, False, f"check failed: {type(exc).__name__}: {str(exc)[:160]}",
-                                 "see the detail; re-run `invoke doctor` after fixing it"))
+            results.append(
+                Check(
+                    name,
+                    False,
+                    f"check failed: {type(exc).__name__}: {str(exc)[:160]}",
+                    "see the detail; re-run `invoke doctor` after fixing it",
+                )
+            )
     return results
 
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.kube.cluster import Cluster
-from orchestrator.settings.config import Settings
 from orchestrator.run.events import Reporter
 from orchestrator.run.interrupts import InterruptGuard
 from orchestrator.run.phases import PhaseClock
+from orchestrator.settings.config import Settings
 
 DATABASE_COMPONENT = "database"
 
@@ -44,8 +44,15 @@ def keep_plan(claims: list[str], versions: list[str], *, delete_data: bool) -> t
     return list(versions[1:]), [versions[0]]
 
 
-def down(settings: Settings, reporter: Reporter, clock: PhaseClock, *, keep_namespace: bool = False,
-         delete_data: bool = False, guard: InterruptGuard | None = None) -> DownResult:
+def down(
+    settings: Settings,
+    reporter: Reporter,
+    clock: PhaseClock,
+    *,
+    keep_namespace: bool = False,
+    delete_data: bool = False,
+    guard: InterruptGuard | None = None,
+) -> DownResult:
     from contextlib import nullcontext
 
     from orchestrator.errors import DeployNeedsAction
@@ -69,8 +76,11 @@ def down(settings: Settings, reporter: Reporter, clock: PhaseClock, *, keep_name
         core = cluster.core()
         claims = database_claims(core, settings.namespace, settings.release)
         with clock.phase("secrets"):
-            versions = [v.name for v in list_secret_versions(core, settings.namespace, settings.release)] \
-                if _namespace_exists(core, settings.namespace) else []
+            versions = (
+                [v.name for v in list_secret_versions(core, settings.namespace, settings.release)]
+                if _namespace_exists(core, settings.namespace)
+                else []
+            )
             delete, keep = keep_plan(claims, versions, delete_data=delete_data)
             for name in delete:
                 _delete(functools.partial(call, core.delete_namespaced_secret, name, settings.namespace))
@@ -80,14 +90,18 @@ def down(settings: Settings, reporter: Reporter, clock: PhaseClock, *, keep_name
             result.kept += [f"PersistentVolumeClaim {c}" for c in claims] + [f"secret {s}" for s in keep]
             result.kept.append(f"namespace {settings.namespace}")
             reporter.emit("data.kept", namespace=settings.namespace, claims=claims, secrets=keep)
-            reporter.log(f"kept the database's data: {', '.join(result.kept)}; "
-                         "`invoke down --delete-data` removes them too")
+            reporter.log(
+                f"kept the database's data: {', '.join(result.kept)}; `invoke down --delete-data` removes them too"
+            )
             return result
         if delete_data:
             with clock.phase("data"):
                 for claim in claims:
-                    _delete(functools.partial(call, core.delete_namespaced_persistent_volume_claim, claim,
-                                              settings.namespace))
+                    _delete(
+                        functools.partial(
+                            call, core.delete_namespaced_persistent_volume_claim, claim, settings.namespace
+                        )
+                    )
                     reporter.emit("volume.deleted", name=claim, namespace=settings.namespace)
                     result.removed.append(f"PersistentVolumeClaim {claim}")
         if is_protected_namespace(settings.namespace):
@@ -126,8 +140,10 @@ def database_claims(core: Any, namespace: str, release: str) -> list[str]:
     for item in listing.items or []:
         labels = item.metadata.labels or {}
         # Filter again: a server that ignored the selector must not make us keep or delete others.
-        if labels.get("app.kubernetes.io/instance") == release and \
-                labels.get("app.kubernetes.io/component") == DATABASE_COMPONENT:
+        if (
+            labels.get("app.kubernetes.io/instance") == release
+            and labels.get("app.kubernetes.io/component") == DATABASE_COMPONENT
+        ):
             names.append(item.metadata.name)
     return sorted(names)
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from collections.abc import Iterator
+from typing import Any
 
 from orchestrator.errors import InputError, OrchestratorError
 from orchestrator.kube.cluster import Cluster
@@ -46,8 +45,15 @@ def secret_values_to_redact(settings: Settings, core: Any) -> list[str]:
     return values
 
 
-def logs(settings: Settings, reporter: Reporter, *, component: str | None = None, tail: int = 100,
-         follow: bool = False, redact_values: list[str] | None = None) -> Iterator[str]:
+def logs(
+    settings: Settings,
+    reporter: Reporter,
+    *,
+    component: str | None = None,
+    tail: int = 100,
+    follow: bool = False,
+    redact_values: list[str] | None = None,
+) -> Iterator[str]:
     """Yield log lines of the release's pods (prefixed with the pod name), redacted."""
     from orchestrator.kube.api import api_error, call
     from orchestrator.redact import Redactor
@@ -64,14 +70,19 @@ def logs(settings: Settings, reporter: Reporter, *, component: str | None = None
         for pod, container in targets:
             try:
                 if follow:
-                    response = core.read_namespaced_pod_log(pod, settings.namespace, container=container,
-                                                            tail_lines=tail, follow=True, _preload_content=False)
+                    response = core.read_namespaced_pod_log(
+                        pod,
+                        settings.namespace,
+                        container=container,
+                        tail_lines=tail,
+                        follow=True,
+                        _preload_content=False,
+                    )
                     for raw in response.stream():
                         for line in raw.decode("utf-8", "replace").splitlines():
                             yield f"{pod}: {redactor.redact(line)}"
                     continue
-                text = call(core.read_namespaced_pod_log, pod, settings.namespace, container=container,
-                            tail_lines=tail)
+                text = call(core.read_namespaced_pod_log, pod, settings.namespace, container=container, tail_lines=tail)
             except OrchestratorError:
                 raise
             except Exception as exc:

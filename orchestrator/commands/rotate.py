@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
-from orchestrator.kube.cluster import Cluster
-from orchestrator.settings.config import Settings
 from orchestrator.errors import EnvironmentProblem, InputError
+from orchestrator.kube.cluster import Cluster
 from orchestrator.run.events import Reporter
 from orchestrator.run.interrupts import InterruptGuard
 from orchestrator.run.phases import PhaseClock
+from orchestrator.settings.config import Settings
 from orchestrator.settings.keys import SECRET_KEYS
 from orchestrator.steps import UpOptions, collect_garbage, deployed_secret, rollout_and_health
 
@@ -43,8 +43,9 @@ def check_keys(opts: RotateOptions) -> None:
             raise InputError(f"unknown secret key {key!r}", f"use one of {', '.join(SECRET_KEYS)}")
 
 
-def new_values(current: dict[str, str], from_env: dict[str, str], opts: RotateOptions,
-               generated: dict[str, str]) -> dict[str, str]:
+def new_values(
+    current: dict[str, str], from_env: dict[str, str], opts: RotateOptions, generated: dict[str, str]
+) -> dict[str, str]:
     """Pure: with --only, keep the deployed values except the named keys; else take the env's."""
     if opts.only:
         values = dict(current)
@@ -66,13 +67,14 @@ def read_secret_values(core, namespace: str, name: str) -> dict[str, str]:  # ty
     return {k: base64.b64decode(v).decode("utf-8") for k, v in (secret.data or {}).items()}
 
 
-def rotate(settings: Settings, opts: RotateOptions, reporter: Reporter, clock: PhaseClock,
-           guard: InterruptGuard | None = None) -> RotateResult:
-    from orchestrator.settings.envfile import set_env_value
-    from orchestrator.kube.helm import last_deployed
+def rotate(
+    settings: Settings, opts: RotateOptions, reporter: Reporter, clock: PhaseClock, guard: InterruptGuard | None = None
+) -> RotateResult:
     from orchestrator.kube.cluster import fullname
+    from orchestrator.kube.helm import last_deployed
     from orchestrator.kube.secret_store import generate_secret, write_secret
     from orchestrator.settings.embedded import resolve
+    from orchestrator.settings.envfile import set_env_value
 
     check_keys(opts)
     result = RotateResult()
@@ -88,16 +90,18 @@ def rotate(settings: Settings, opts: RotateOptions, reporter: Reporter, clock: P
             deployed_values = helm.get_values(good.revision)
             previous = deployed_secret(deployed_values)
             if previous is None:
-                raise EnvironmentProblem(f"release {settings.release} references no Secret",
-                                         "run `invoke up` to deploy it with one")
+                raise EnvironmentProblem(
+                    f"release {settings.release} references no Secret", "run `invoke up` to deploy it with one"
+                )
             result.previous = previous
             core = cluster.core()
             current = read_secret_values(core, settings.namespace, previous)
             generated = {key: generate_secret(key) for key in opts.generate}
             # Keys the user does not set keep the values the release runs on (generated ones, the
             # in-cluster database's password): a rotation changes only what it is asked to.
-            resolved = resolve(settings.secret_values(), current, release=settings.release,
-                               fullname=fullname(settings.release))
+            resolved = resolve(
+                settings.secret_values(), current, release=settings.release, fullname=fullname(settings.release)
+            )
             values = new_values(current, resolved.values, opts, generated)
             settings = settings.with_secrets(values)  # so the logs of this run redact them too
             written = write_secret(core, settings.namespace, settings.release, values)
@@ -114,8 +118,16 @@ def rotate(settings: Settings, opts: RotateOptions, reporter: Reporter, clock: P
             with guard.critical() if guard else nullcontext():
                 outcome = helm.upgrade(opts.up.chart_dir, values_next, timeout_s=opts.up.timeout_s)
             note["summary"] = f"revision {outcome.revision}"
-        result.url = rollout_and_health(settings, opts.up, cluster, reporter, clock,
-                                        previous_revision=good.revision, first_install=False, upgraded=True)
+        result.url = rollout_and_health(
+            settings,
+            opts.up,
+            cluster,
+            reporter,
+            clock,
+            previous_revision=good.revision,
+            first_install=False,
+            upgraded=True,
+        )
         result.rotated = True
         if generated and settings.env_file is not None:
             # Only now: a failed rotation must leave the env file deploying the values still in use.
@@ -123,7 +135,9 @@ def rotate(settings: Settings, opts: RotateOptions, reporter: Reporter, clock: P
                 set_env_value(settings.env_file, key, value)
             reporter.log(f"wrote the generated {', '.join(generated)} to {settings.env_file}")
         elif generated:
-            reporter.log(f"the generated {', '.join(generated)} is kept in the cluster (Secret {written.name}); "
-                         "the next `invoke up` reads it back from there")
+            reporter.log(
+                f"the generated {', '.join(generated)} is kept in the cluster (Secret {written.name}); "
+                "the next `invoke up` reads it back from there"
+            )
         collect_garbage(settings, cluster, reporter, {written.name, previous})
     return result

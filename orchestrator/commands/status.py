@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.kube.cluster import Cluster
-from orchestrator.settings.config import Settings
 from orchestrator.errors import OrchestratorError
+from orchestrator.kube.cluster import Cluster
 from orchestrator.run.events import Reporter
+from orchestrator.settings.config import Settings
 
 
 @dataclass
@@ -32,14 +32,22 @@ def last_exit(pod: dict[str, Any]) -> str:
     for status in pod.get("status", {}).get("containerStatuses") or []:
         ended = (status.get("lastState") or {}).get("terminated")
         if ended:
-            return f"{status.get('name', '?')}: {ended.get('reason') or 'Terminated'}, exit code {ended.get('exitCode')}"
+            return (
+                f"{status.get('name', '?')}: {ended.get('reason') or 'Terminated'}, exit code {ended.get('exitCode')}"
+            )
     return ""
 
 
-def status(settings: Settings, reporter: Reporter, *, check_health: bool = True, url: str | None = None,
-           health_timeout_s: float = 5.0) -> StatusReport:
-    from orchestrator.kube.helm import last_deployed
+def status(
+    settings: Settings,
+    reporter: Reporter,
+    *,
+    check_health: bool = True,
+    url: str | None = None,
+    health_timeout_s: float = 5.0,
+) -> StatusReport:
     from orchestrator.kube.api import api_error, list_raw
+    from orchestrator.kube.helm import last_deployed
     from orchestrator.kube.rollout.status import compute, name_of
     from orchestrator.kube.rollout.wait import api_probe_failures_fn
     from orchestrator.redact import Redactor
@@ -68,14 +76,26 @@ def status(settings: Settings, reporter: Reporter, *, check_health: bool = True,
         for d in sorted(deployments, key=name_of):
             r = compute(d, "Deployment")
             containers = d.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])
-            report.workloads.append({"name": name_of(d), "status": r.status.value, "reason": r.reason,
-                                     "message": r.message, "image": ",".join(c.get("image", "") for c in containers)})
+            report.workloads.append(
+                {
+                    "name": name_of(d),
+                    "status": r.status.value,
+                    "reason": r.reason,
+                    "message": r.message,
+                    "image": ",".join(c.get("image", "") for c in containers),
+                }
+            )
         probes = api_probe_failures_fn(cluster.api)
         for p in sorted(pods, key=name_of):
             r = compute(p, "Pod")
             restarts = sum(int(c.get("restartCount", 0)) for c in p.get("status", {}).get("containerStatuses") or [])
-            entry: dict[str, Any] = {"name": name_of(p), "status": r.status.value, "reason": r.reason,
-                                     "message": r.message, "restarts": restarts}
+            entry: dict[str, Any] = {
+                "name": name_of(p),
+                "status": r.status.value,
+                "reason": r.reason,
+                "message": r.message,
+                "restarts": restarts,
+            }
             if restarts:  # why it restarted: how it ended, and what the kubelet's probes said last
                 entry["last_exit"] = last_exit(p)
                 try:

@@ -23,8 +23,8 @@ from orchestrator.run.events import Reporter
 from orchestrator.run.interrupts import InterruptGuard
 from orchestrator.run.phases import PhaseClock
 from orchestrator.settings.config import Settings
-from orchestrator.settings.profiles import profile_problems
 from orchestrator.settings.embedded import embedded_database
+from orchestrator.settings.profiles import profile_problems
 from orchestrator.steps import (
     UpOptions,
     build_step,
@@ -53,12 +53,14 @@ class UpResult:
 # --- the command ----------------------------------------------------------------------------------
 
 
-def up(settings: Settings, opts: UpOptions, reporter: Reporter, clock: PhaseClock,
-       guard: InterruptGuard | None = None) -> UpResult:
+def up(
+    settings: Settings, opts: UpOptions, reporter: Reporter, clock: PhaseClock, guard: InterruptGuard | None = None
+) -> UpResult:
     """Deploy. Raises an OrchestratorError (with its exit code) on any failure."""
     result = UpResult()
-    problems = profile_problems(settings.profile, registry=opts.registry,
-                                database_url_set=bool(settings.secret_values().get("DATABASE_URL")))
+    problems = profile_problems(
+        settings.profile, registry=opts.registry, database_url_set=bool(settings.secret_values().get("DATABASE_URL"))
+    )
     if problems:
         raise InputError("; ".join(p for p, _ in problems), "; ".join(f for _, f in problems))
     with clock.phase("cluster") as note:
@@ -124,9 +126,14 @@ def up(settings: Settings, opts: UpOptions, reporter: Reporter, clock: PhaseCloc
             note["summary"] = f"revision {outcome.revision} ({outcome.action.value})"
 
         result.url = rollout_and_health(
-            settings, opts, cluster, reporter, clock,
+            settings,
+            opts,
+            cluster,
+            reporter,
+            clock,
             previous_revision=good.revision if good else None,
-            first_install=good is None, upgraded=upgraded,
+            first_install=good is None,
+            upgraded=upgraded,
         )
         keep = {secret.name} | ({previous_secret} if previous_secret else set())
         collect_garbage(settings, cluster, reporter, keep)

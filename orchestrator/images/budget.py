@@ -46,7 +46,9 @@ class Budget:
     per_image: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
-    def from_mb(cls, total_mb: float = DEFAULT_TOTAL_BUDGET_MB, per_image_mb: Mapping[str, float] | None = None) -> Budget:
+    def from_mb(
+        cls, total_mb: float = DEFAULT_TOTAL_BUDGET_MB, per_image_mb: Mapping[str, float] | None = None
+    ) -> Budget:
         return cls(int(total_mb * MB), {k: int(v * MB) for k, v in (per_image_mb or {}).items()})
 
 
@@ -97,7 +99,9 @@ def largest_layers(images: Sequence[ImageSize], count: int = 5) -> list[str]:
 
     A base image counts as one row (once, even when several images share it).
     """
-    rows = [(layer.size, image.name, _short(layer.created_by)) for image in images for layer in image.layers if layer.size]
+    rows = [
+        (layer.size, image.name, _short(layer.created_by)) for image in images for layer in image.layers if layer.size
+    ]
     bases = {(image.base, image.base_size) for image in images if image.base and image.base_size}
     rows += [(size, "base image", base) for base, size in bases]
     rows.sort(key=lambda row: row[0], reverse=True)

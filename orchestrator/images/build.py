@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import EnvironmentProblem, ImageError, OrchestratorError
-from orchestrator.run.events import Reporter
 from orchestrator.images.budget import (
     Budget,
     BudgetReport,
@@ -38,11 +37,13 @@ from orchestrator.images.budget import (
     mb,
 )
 from orchestrator.images.context import base_images, content_tag, context_digest_lines, context_files
+from orchestrator.run.events import Reporter
 
 if TYPE_CHECKING:  # docker is imported lazily: `invoke --list` must not pay for it
     from docker import DockerClient
 
 from orchestrator.paths import ROOT
+
 ENGINE_DOWN = "Docker engine unavailable"
 ENGINE_HINT = (
     "start the Docker engine (Docker Desktop, `sudo systemctl start docker`, or scripts/ensure-docker "
@@ -344,8 +345,9 @@ def _context_archive(spec: ImageSpec) -> tuple[Any, str]:
         exclude = [line.strip() for line in ignore.read_text().splitlines()]
         exclude = [line for line in exclude if line and not line.startswith("#")]
     name, text = process_dockerfile(str(spec.dockerfile.resolve()), str(spec.context))
-    archive = build_utils.tar(str(spec.context), exclude=exclude, dockerfile=(name, text),
-                              fileobj=tempfile.TemporaryFile())
+    archive = build_utils.tar(
+        str(spec.context), exclude=exclude, dockerfile=(name, text), fileobj=tempfile.TemporaryFile()
+    )
     return archive, name
 
 
@@ -399,7 +401,9 @@ def _build_one(
         raise engine_unavailable(f"lost while building {spec.name}") from exc
     except Exception as exc:
         if is_connection_loss(exc):
-            raise engine_unavailable(f"the connection dropped while building {spec.name} ({log.step or 'start'})") from exc
+            raise engine_unavailable(
+                f"the connection dropped while building {spec.name} ({log.step or 'start'})"
+            ) from exc
         raise
     finally:
         context.close()

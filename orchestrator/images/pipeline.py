@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import ImageError
-from orchestrator.run.events import Reporter
 from orchestrator.images.budget import Budget, BudgetReport
+from orchestrator.images.build import BuiltImage, ImageSpec, budget_error, build_images, connect, measure_budget
 from orchestrator.images.policy import PolicyResult, enforce_policy, failures
 from orchestrator.images.policy_cache import PolicyCache, policy_results
-from orchestrator.images.build import BuiltImage, ImageSpec, budget_error, build_images, connect, measure_budget
+from orchestrator.run.events import Reporter
 
 if TYPE_CHECKING:
     from docker import DockerClient

@@ -61,7 +61,12 @@ class PolicyResult:
     findings: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule.value, "status": self.status.value, "detail": self.detail, "findings": list(self.findings)}
+        return {
+            "rule": self.rule.value,
+            "status": self.status.value,
+            "detail": self.detail,
+            "findings": list(self.findings),
+        }
 
 
 MAX_FINDINGS = 20
@@ -344,11 +349,18 @@ def _limited(findings: Sequence[str]) -> tuple[str, ...]:
     return tuple(unique)
 
 
-def layer_results(scan: LayerScan, history_text: str, needles: Sequence[Needle], short_keys: Sequence[str], keys: int) -> list[PolicyResult]:
+def layer_results(
+    scan: LayerScan, history_text: str, needles: Sequence[Needle], short_keys: Sequence[str], keys: int
+) -> list[PolicyResult]:
     """The no-secret-files and canary-scan results of a finished walk."""
     where = f"{scan.layers} layers, {scan.files} files, {scan.bytes / 1e6:.0f} MB"
     files = (
-        PolicyResult(Rule.SECRET_FILES, Status.FAIL, f"{len(scan.secret_files)} secret file(s) ({where})", _limited(scan.secret_files))
+        PolicyResult(
+            Rule.SECRET_FILES,
+            Status.FAIL,
+            f"{len(scan.secret_files)} secret file(s) ({where})",
+            _limited(scan.secret_files),
+        )
         if scan.secret_files
         else PolicyResult(Rule.SECRET_FILES, Status.PASS, f"none in {where}")
     )
@@ -357,12 +369,16 @@ def layer_results(scan: LayerScan, history_text: str, needles: Sequence[Needle],
     hits += [f"{n.key} ({n.encoding}) in the image history" for n in find_needles(history, needles)]
     short_note = f"; not scanned (shorter than {MIN_CANARY_BYTES} bytes): {', '.join(short_keys)}" if short_keys else ""
     if hits:
-        canary = PolicyResult(Rule.CANARY, Status.FAIL, f"{len(set(hits))} secret value occurrence(s){short_note}", _limited(hits))
+        canary = PolicyResult(
+            Rule.CANARY, Status.FAIL, f"{len(set(hits))} secret value occurrence(s){short_note}", _limited(hits)
+        )
     elif not needles:
         canary = PolicyResult(Rule.CANARY, Status.SKIPPED, f"no secret values given to look for{short_note}")
     else:
         scanned = len({n.key for n in needles})
-        canary = PolicyResult(Rule.CANARY, Status.PASS, f"{scanned} of {keys} secret values absent (raw, base64) in {where}{short_note}")
+        canary = PolicyResult(
+            Rule.CANARY, Status.PASS, f"{scanned} of {keys} secret values absent (raw, base64) in {where}{short_note}"
+        )
     return [files, canary]
 
 
@@ -398,7 +414,9 @@ def _scanner_argv(tool: str, path: str, ref: str) -> list[str]:
     return [path, f"docker:{ref}", "-o", "json", "--quiet"]
 
 
-def scan_vulnerabilities(ref: str, which: Callable[[str], str | None] = shutil.which, runner: Runner = shell.run) -> PolicyResult:
+def scan_vulnerabilities(
+    ref: str, which: Callable[[str], str | None] = shutil.which, runner: Runner = shell.run
+) -> PolicyResult:
     """Run the first scanner on PATH; PASS / FAIL (critical or high) / SKIPPED with the reason."""
     for tool in SCANNERS:
         path = which(tool)
@@ -407,7 +425,9 @@ def scan_vulnerabilities(ref: str, which: Callable[[str], str | None] = shutil.w
         result = runner(_scanner_argv(tool, path, ref), check=False, timeout=SCAN_TIMEOUT)
         if result.returncode != 0:
             last = (result.stderr.strip().splitlines() or ["no output"])[-1][:200]
-            reason = "no vulnerability database" if re.search(r"(?i)\bdb\b|database", result.stderr) else "scanner error"
+            reason = (
+                "no vulnerability database" if re.search(r"(?i)\bdb\b|database", result.stderr) else "scanner error"
+            )
             return PolicyResult(Rule.VULNERABILITIES, Status.SKIPPED, f"{tool}: {reason} ({last})")
         try:
             report = json.loads(result.stdout or "{}")

@@ -71,13 +71,21 @@ def values_key(secret_values: Mapping[str, str]) -> str | None:
 
 
 def _encode(result: PolicyResult) -> dict[str, Any]:
-    return {"rule": result.rule.value, "status": result.status.value, "detail": result.detail,
-            "findings": list(result.findings)}
+    return {
+        "rule": result.rule.value,
+        "status": result.status.value,
+        "detail": result.detail,
+        "findings": list(result.findings),
+    }
 
 
 def _decode(data: Mapping[str, Any]) -> PolicyResult:
-    return PolicyResult(Rule(data["rule"]), Status(data["status"]), str(data["detail"]),
-                        tuple(str(f) for f in data.get("findings") or ()))
+    return PolicyResult(
+        Rule(data["rule"]),
+        Status(data["status"]),
+        str(data["detail"]),
+        tuple(str(f) for f in data.get("findings") or ()),
+    )
 
 
 @dataclass
@@ -134,8 +142,9 @@ class PolicyCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")
-            temporary.write_text(json.dumps({"format": FORMAT, "entries": self.entries, "layers": self.layers}),
-                                 encoding="utf-8")
+            temporary.write_text(
+                json.dumps({"format": FORMAT, "entries": self.entries, "layers": self.layers}), encoding="utf-8"
+            )
             temporary.replace(self.path)
             self.dirty = False
         except OSError:
@@ -159,22 +168,30 @@ class LayerMemoEntries:
         if not isinstance(stored, dict):
             return None
         try:
-            return LayerFindings(int(stored["files"]), int(stored["bytes"]),
-                                 [str(f) for f in stored["secret_files"]], [str(h) for h in stored["canary_hits"]])
+            return LayerFindings(
+                int(stored["files"]),
+                int(stored["bytes"]),
+                [str(f) for f in stored["secret_files"]],
+                [str(h) for h in stored["canary_hits"]],
+            )
         except (KeyError, TypeError, ValueError):
             return None
 
     def put(self, layer: str, findings: LayerFindings) -> None:
         key = f"{layer}|{self.suffix}"
         self.cache.layers.pop(key, None)
-        self.cache.layers[key] = {"files": findings.files, "bytes": findings.bytes,
-                                  "secret_files": list(findings.secret_files),
-                                  "canary_hits": list(findings.canary_hits)}
+        self.cache.layers[key] = {
+            "files": findings.files,
+            "bytes": findings.bytes,
+            "secret_files": list(findings.secret_files),
+            "canary_hits": list(findings.canary_hits),
+        }
         self.cache.dirty = True
 
 
-def policy_results(image: Any, secret_values: Mapping[str, str], client: DockerClient,
-                   cache: PolicyCache | None = None) -> tuple[PolicyResult, ...]:
+def policy_results(
+    image: Any, secret_values: Mapping[str, str], client: DockerClient, cache: PolicyCache | None = None
+) -> tuple[PolicyResult, ...]:
     """Every rule on `image` (a BuiltImage), in the order of Rule; kept results reused when they fit."""
     cache = cache if cache is not None else PolicyCache.load()
     key = cache.key(getattr(image, "image_id", ""), secret_values)

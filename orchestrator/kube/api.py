@@ -111,8 +111,9 @@ def list_raw(fn: Callable[..., Any], namespace: str, selector: str) -> list[dict
     return list(json.loads(response.data).get("items") or [])
 
 
-def api_error(exc: BaseException, what: str, namespace: str | None = None,
-              can_i: str = "list pods") -> OrchestratorError:
+def api_error(
+    exc: BaseException, what: str, namespace: str | None = None, can_i: str = "list pods"
+) -> OrchestratorError:
     """The one mapping of a failed API call to the project's errors (status and reason only: a response
     body can echo a Secret, so it is never shown). Used after the retries of `call`, so a status that
     was worth retrying and still failed (no answer, 429, 5xx) is the environment's problem: exit 3.
@@ -150,7 +151,8 @@ def api_error(exc: BaseException, what: str, namespace: str | None = None,
     if status == 404:
         return EnvironmentProblem(
             f"not found (404) while {what}",
-            f"the namespace may be missing: `kubectl create namespace {namespace}`" if namespace
+            f"the namespace may be missing: `kubectl create namespace {namespace}`"
+            if namespace
             else "check the kube context points at the cluster you deployed to: `kubectl config current-context`",
         )
     return OrchestratorError(

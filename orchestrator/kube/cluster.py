@@ -8,12 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.settings.config import Settings, Target
 from orchestrator.kube.guard import FrozenContext, freeze_context
-from orchestrator.run.events import Reporter
 from orchestrator.kube.helm import Helm, HelmTarget
-
 from orchestrator.paths import CHART_NAME
+from orchestrator.run.events import Reporter
+from orchestrator.settings.config import Settings, Target
 
 
 def fullname(release: str) -> str:
@@ -51,8 +50,7 @@ class Cluster:
 
     @classmethod
     def open(cls, settings: Settings, reporter: Reporter, registry: str | None = None) -> Cluster:
-        frozen = freeze_context(settings.target, requested=settings.kube_context,
-                                allow_remote=settings.allow_remote)
+        frozen = freeze_context(settings.target, requested=settings.kube_context, allow_remote=settings.allow_remote)
         return cls(settings, frozen, reporter, registry)
 
     def close(self) -> None:
@@ -95,12 +93,12 @@ class Cluster:
         return Workloads.of(self.settings.release)
 
     def helm(self) -> Helm:
-        target = HelmTarget(self.settings.release, self.settings.namespace, str(self.frozen.kubeconfig_path),
-                            self.frozen.name)
+        target = HelmTarget(
+            self.settings.release, self.settings.namespace, str(self.frozen.kubeconfig_path), self.frozen.name
+        )
         from orchestrator.kube.ingress import controller_waiter
 
-        return Helm(target, self.reporter, env=self.env,
-                    await_ingress_controller=lambda: controller_waiter(self.api)())
+        return Helm(target, self.reporter, env=self.env, await_ingress_controller=lambda: controller_waiter(self.api)())
 
     def image_target(self) -> Any:
         """How images reach this cluster; one object per run, so what it learned (the node's image
@@ -111,6 +109,7 @@ class Cluster:
 
     def _make_target(self) -> Any:
         from orchestrator.kube import targets
+
         kubeconfig = str(self.frozen.kubeconfig_path)
         kind = self.settings.target
         if self.registry:
@@ -123,5 +122,7 @@ class Cluster:
             return targets.K3dTarget(cluster=self.frozen.name.removeprefix("k3d-"), kubeconfig=kubeconfig)
         from orchestrator.errors import InputError
 
-        raise InputError("the registry target needs --registry HOST[:PORT]",
-                         "pass --registry, e.g. --registry registry.example.com:5000")
+        raise InputError(
+            "the registry target needs --registry HOST[:PORT]",
+            "pass --registry, e.g. --registry registry.example.com:5000",
+        )

@@ -38,9 +38,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from orchestrator.settings.config import Target
 from orchestrator.errors import EnvironmentProblem
 from orchestrator.run.interrupts import scratch, unscratch
+from orchestrator.settings.config import Target
 
 LOCAL_CONTEXT_PATTERNS: dict[Target, tuple[str, ...]] = {
     Target.MINIKUBE: ("minikube",),
@@ -209,8 +209,9 @@ def load_kubeconfig(paths: list[Path]) -> KubeConfig:
     return KubeConfig(current, contexts, clusters, users, tuple(read))
 
 
-def decide(config: KubeConfig, requested: str | None, target: Target, allow_remote: bool,
-           minikube_ip: MinikubeIp | None = None) -> Decision:
+def decide(
+    config: KubeConfig, requested: str | None, target: Target, allow_remote: bool, minikube_ip: MinikubeIp | None = None
+) -> Decision:
     """The guard itself: raises EnvironmentProblem with the fix when the context is refused.
 
     Pure but for `minikube_ip`, asked only for a `minikube` context whose server is not loopback."""
@@ -241,8 +242,11 @@ def decide(config: KubeConfig, requested: str | None, target: Target, allow_remo
         return Decision(name, server, remote=False)
     why = f"context {name} is not a local {target.value} context"
     if local_name:
-        said = (f"minikube reports {reported} for profile {name}" if reported
-                else f"minikube does not report an address for profile {name}")
+        said = (
+            f"minikube reports {reported} for profile {name}"
+            if reported
+            else f"minikube does not report an address for profile {name}"
+        )
         why = f"context {name} points at {server}, which is not a local address"
         why += f" ({said})" if minikube_profile else ""
     if requested == name and allow_remote:

@@ -50,8 +50,18 @@ class PortForward:
     kubectl: str = "kubectl"
 
     def argv(self) -> list[str]:
-        argv = [self.kubectl, "port-forward", f"svc/{self.service}", f"0:{self.remote_port}",
-                "--namespace", self.namespace, "--kubeconfig", self.kubeconfig, "--address", "127.0.0.1"]
+        argv = [
+            self.kubectl,
+            "port-forward",
+            f"svc/{self.service}",
+            f"0:{self.remote_port}",
+            "--namespace",
+            self.namespace,
+            "--kubeconfig",
+            self.kubeconfig,
+            "--address",
+            "127.0.0.1",
+        ]
         if self.kube_context:
             argv += ["--context", self.kube_context]
         return argv
@@ -113,8 +123,15 @@ def port_forwarded(pf: PortForward, start_timeout_s: float = 15.0) -> Iterator[i
 
     from orchestrator.shell import child_environment
 
-    proc = subprocess.Popen(pf.argv(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            stdin=subprocess.DEVNULL, start_new_session=True, env=child_environment(os.environ))
+    proc = subprocess.Popen(
+        pf.argv(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        env=child_environment(os.environ),
+    )
     found: list[int] = []
     ready = threading.Event()
 
@@ -218,8 +235,12 @@ def check_health(
         for probe in probes:
             if not probe.alive:
                 continue
-            if (probe.candidate.port_forward is not None and probe._forward is None and answering
-                    and time.monotonic() - started < port_forward_grace_s):
+            if (
+                probe.candidate.port_forward is not None
+                and probe._forward is None
+                and answering
+                and time.monotonic() - started < port_forward_grace_s
+            ):
                 probe.last = "not started: a direct way is answering, waiting for it first"
                 continue
             try:
@@ -275,6 +296,7 @@ def frontend_node_port(api_client: Any, namespace: str, service: str, port: int 
     from kubernetes.client import CoreV1Api
 
     from orchestrator.kube import api as kube
+
     try:
         resp: Any = kube.call(CoreV1Api(api_client).read_namespaced_service, service, namespace, _preload_content=False)
         svc = json.loads(resp.data)
@@ -286,16 +308,24 @@ def frontend_node_port(api_client: Any, namespace: str, service: str, port: int 
     return None
 
 
-def access_lines(url: str, via: str, *, ip: str | None, host: str = DEFAULT_HOST, node_port: int | None = None,
-                 host_addresses: frozenset[str] = frozenset(), namespace: str = "todo-app",
-                 service: str = "todo-app-frontend") -> list[str]:
+def access_lines(
+    url: str,
+    via: str,
+    *,
+    ip: str | None,
+    host: str = DEFAULT_HOST,
+    node_port: int | None = None,
+    host_addresses: frozenset[str] = frozenset(),
+    namespace: str = "todo-app",
+    service: str = "todo-app-frontend",
+) -> list[str]:
     """The final summary (pure): the URL that works now, and when `host` does not resolve to the
     cluster here (`host_addresses`), the /etc/hosts line (or the tunnel advice) that makes it work.
     `via`: the health candidate that answered (ingress, nodeport, port-forward, url)."""
     pretty = f"http://{host}/"
     if via == "ingress" and ip and ip in host_addresses:
         return [f"todo-app is up: {pretty}"]
-    forward = (f"`kubectl -n {namespace} port-forward svc/{service} 3000:3000`, then http://localhost:3000/")
+    forward = f"`kubectl -n {namespace} port-forward svc/{service} 3000:3000`, then http://localhost:3000/"
     if via == "ingress":
         now = f"http://{ip}:{node_port}/" if node_port else f"http://{ip}/ with the header `Host: {host}`"
     elif via == "port-forward":
@@ -304,9 +334,11 @@ def access_lines(url: str, via: str, *, ip: str | None, host: str = DEFAULT_HOST
         now = url.removesuffix(HEALTH_PATH).rstrip("/") + "/"
     lines = [f"todo-app is up: {now}"]
     if ip and ip not in host_addresses:
-        lines.append(f"{host} does not point at the cluster here; for {pretty} add this line to /etc/hosts: "
-                     f"`{ip} {host}` (macOS/Windows with the docker driver: run `minikube tunnel` and use "
-                     f"`127.0.0.1 {host}` instead)")
+        lines.append(
+            f"{host} does not point at the cluster here; for {pretty} add this line to /etc/hosts: "
+            f"`{ip} {host}` (macOS/Windows with the docker driver: run `minikube tunnel` and use "
+            f"`127.0.0.1 {host}` instead)"
+        )
     return lines
 
 

@@ -92,7 +92,9 @@ def upgrade_argv(
     """`helm upgrade --install` with one values file; no --wait, no --set."""
     for arg in extra:
         if arg.startswith("--set") or arg.startswith("--wait"):
-            raise InputError(f"helm argument {arg.split('=')[0]} is not allowed", "put non-secret values in the chart values")
+            raise InputError(
+                f"helm argument {arg.split('=')[0]} is not allowed", "put non-secret values in the chart values"
+            )
     argv = [binary, "upgrade", "--install", release, str(chart_dir)]
     argv += HelmTarget(release, namespace, kubeconfig, kube_context).common()
     argv += ["-f", str(values_file), "--timeout", f"{int(max(1, timeout_s))}s", "--description", description]
@@ -160,7 +162,7 @@ class Revision:
     @property
     def fingerprint(self) -> str | None:
         if self.description.startswith(FINGERPRINT_PREFIX):
-            return self.description[len(FINGERPRINT_PREFIX):].split()[0]
+            return self.description[len(FINGERPRINT_PREFIX) :].split()[0]
         return None
 
 
@@ -302,14 +304,20 @@ def classify_failure(exc: CommandFailed, release: str) -> OrchestratorError:
             details=exc.details,
         )
     if "another operation (install/upgrade/rollback) is in progress" in lowered:
-        return DeployNeedsAction(f"helm release {release} is locked by an unfinished operation", RECOVER_HINT,
-                                 details=exc.details)
+        return DeployNeedsAction(
+            f"helm release {release} is locked by an unfinished operation", RECOVER_HINT, details=exc.details
+        )
     if "values don't meet the specifications of the schema" in lowered or "parse error" in lowered:
-        return InputError(f"the chart rejected the values for release {release}",
-                          "fix the values named above (charts/todo-app/values.schema.json)", details=exc.details)
-    return DeployNeedsAction(f"helm failed for release {release}",
-                             "read the helm output above; `helm history` shows the release state",
-                             details=exc.details)
+        return InputError(
+            f"the chart rejected the values for release {release}",
+            "fix the values named above (charts/todo-app/values.schema.json)",
+            details=exc.details,
+        )
+    return DeployNeedsAction(
+        f"helm failed for release {release}",
+        "read the helm output above; `helm history` shows the release state",
+        details=exc.details,
+    )
 
 
 # --- values file ---------------------------------------------------------------------------------
@@ -344,10 +352,18 @@ class UpgradeOutcome:
 class Helm:
     """Helm calls for one release. `run` is injectable (tests pass a fake helm through PATH instead)."""
 
-    def __init__(self, target: HelmTarget, reporter: Reporter, *, run: Runner = shell.run,
-                 env: Mapping[str, str] | None = None, retry_waits_s: Sequence[float] = RETRY_WAITS_S,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-                 await_ingress_controller: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self,
+        target: HelmTarget,
+        reporter: Reporter,
+        *,
+        run: Runner = shell.run,
+        env: Mapping[str, str] | None = None,
+        retry_waits_s: Sequence[float] = RETRY_WAITS_S,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        await_ingress_controller: Callable[[], bool] | None = None,
+    ) -> None:
         self.target = target
         self.await_ingress_controller = await_ingress_controller
         self.reporter = reporter
@@ -367,8 +383,13 @@ class Helm:
                 fast = self._clock() - started < FAST_FAILURE_S
                 if wait_s is None or not fast or not unreachable(exc.result.stderr):
                     raise
-                self.reporter.emit("helm.retry", command=argv[1], attempt=attempt, wait_s=wait_s,
-                                   reason="the Kubernetes API server was unreachable")
+                self.reporter.emit(
+                    "helm.retry",
+                    command=argv[1],
+                    attempt=attempt,
+                    wait_s=wait_s,
+                    reason="the Kubernetes API server was unreachable",
+                )
                 self._sleep(wait_s)
         raise AssertionError("unreachable")  # the loop returns or raises
 
@@ -417,22 +438,32 @@ class Helm:
         if action is Action.STUCK:
             raise stuck_error(self.target.release, history[-1].status)
         if action is Action.SKIP and not force:
-            self.reporter.emit("helm.skipped", release=self.target.release, revision=history[-1].revision,
-                               fingerprint=fp[:12])
+            self.reporter.emit(
+                "helm.skipped", release=self.target.release, revision=history[-1].revision, fingerprint=fp[:12]
+            )
             return UpgradeOutcome(Action.SKIP, fp, history[-1].revision)
         if action is Action.SKIP:
             action = Action.UPGRADE
         with values_file(values) as path:
             argv = upgrade_argv(
-                self.target.release, chart_dir, self.target.namespace, path, self.target.kubeconfig,
-                self.target.kube_context, timeout_s, description_for(fp),
-                disable_openapi_validation=disable_openapi_validation, extra=extra, binary=self.target.binary,
+                self.target.release,
+                chart_dir,
+                self.target.namespace,
+                path,
+                self.target.kubeconfig,
+                self.target.kube_context,
+                timeout_s,
+                description_for(fp),
+                disable_openapi_validation=disable_openapi_validation,
+                extra=extra,
+                binary=self.target.binary,
             )
             self._upgrade_call(argv, timeout=timeout_s + 60)
         after = self.history()
         revision = after[-1].revision if after else None
-        self.reporter.emit("helm.upgraded", release=self.target.release, action=action.value, revision=revision,
-                           fingerprint=fp[:12])
+        self.reporter.emit(
+            "helm.upgraded", release=self.target.release, action=action.value, revision=revision, fingerprint=fp[:12]
+        )
         return UpgradeOutcome(action, fp, revision)
 
     def _upgrade_call(self, argv: list[str], timeout: float) -> None:
@@ -444,9 +475,13 @@ class Helm:
         except CommandFailed as exc:
             if self.await_ingress_controller is None or not webhook_unavailable(exc.result.stderr):
                 raise classify_failure(exc, self.target.release) from exc
-            self.reporter.emit("helm.retry", command=argv[1], attempt=1, wait_s=None,
-                               reason="the ingress controller's admission webhook is not ready: waiting for the "
-                                      "controller")
+            self.reporter.emit(
+                "helm.retry",
+                command=argv[1],
+                attempt=1,
+                wait_s=None,
+                reason="the ingress controller's admission webhook is not ready: waiting for the controller",
+            )
             started = self._clock()
             if not self.await_ingress_controller():
                 error = classify_failure(exc, self.target.release)
@@ -459,8 +494,7 @@ class Helm:
         self._call(rollback_argv(self.target, to_revision, timeout_s), timeout=timeout_s + 60, own_session=True)
         after = self.history()
         revision = after[-1].revision if after else None
-        self.reporter.emit("helm.rolled_back", release=self.target.release, to_revision=to_revision,
-                           revision=revision)
+        self.reporter.emit("helm.rolled_back", release=self.target.release, to_revision=to_revision, revision=revision)
         return revision
 
     def uninstall(self, timeout_s: float = ROLLOUT_TIMEOUT_S, missing_ok: bool = True) -> bool:

@@ -28,9 +28,14 @@ def ready_controllers(pods: list[dict[str, Any]]) -> int:
     return sum(1 for pod in pods if pod_status(dict(pod, kind="Pod")).status is Status.CURRENT)
 
 
-def controller_waiter(api_client: Any, timeout_s: float = CONTROLLER_WAIT_S, *, interval_s: float = 1.0,
-                      sleep: Callable[[float], None] = time.sleep,
-                      clock: Callable[[], float] = time.monotonic) -> Callable[[], bool]:
+def controller_waiter(
+    api_client: Any,
+    timeout_s: float = CONTROLLER_WAIT_S,
+    *,
+    interval_s: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Callable[[], bool]:
     """A function that waits until an ingress controller pod is ready; True when one is, False at the
     deadline. API errors count as "not ready yet" (the wait is bounded either way)."""
 
@@ -41,8 +46,12 @@ def controller_waiter(api_client: Any, timeout_s: float = CONTROLLER_WAIT_S, *, 
         deadline = clock() + timeout_s
         while True:
             try:
-                resp: Any = core.list_namespaced_pod(INGRESS_NAMESPACE, label_selector=CONTROLLER_SELECTOR,
-                                                _preload_content=False, _request_timeout=(5, 15))
+                resp: Any = core.list_namespaced_pod(
+                    INGRESS_NAMESPACE,
+                    label_selector=CONTROLLER_SELECTOR,
+                    _preload_content=False,
+                    _request_timeout=(5, 15),
+                )
                 if ready_controllers(json.loads(resp.data).get("items") or []):
                     return True
             except Exception:  # not answering is "not ready yet" here; the deadline bounds it

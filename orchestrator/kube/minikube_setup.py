@@ -75,13 +75,16 @@ def install_hint(system: str | None = None, machine: str | None = None) -> str:
     """The command that installs minikube on this OS (minikube.sigs.k8s.io/docs/start)."""
     system = (system or platform.system()).lower()
     arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
-        (machine or platform.machine()).lower(), "amd64")
+        (machine or platform.machine()).lower(), "amd64"
+    )
     if system == "darwin":
         return "install minikube: `brew install minikube`"
     if system == "windows":
         return "install minikube: `winget install Kubernetes.minikube`"
-    return ("install minikube: `curl -LO https://storage.googleapis.com/minikube/releases/latest/"
-            f"minikube-linux-{arch} && sudo install minikube-linux-{arch} /usr/local/bin/minikube`")
+    return (
+        "install minikube: `curl -LO https://storage.googleapis.com/minikube/releases/latest/"
+        f"minikube-linux-{arch} && sudo install minikube-linux-{arch} /usr/local/bin/minikube`"
+    )
 
 
 def require_minikube(binary: str = "minikube") -> str:

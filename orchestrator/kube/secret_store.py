@@ -94,12 +94,18 @@ def is_protected_namespace(name: str) -> bool:
 def _terminating(namespace: Any) -> bool:
     status = getattr(namespace, "status", None)
     return getattr(status, "phase", None) == "Terminating" or bool(
-        getattr(getattr(namespace, "metadata", None), "deletion_timestamp", None))
+        getattr(getattr(namespace, "metadata", None), "deletion_timestamp", None)
+    )
 
 
-def wait_namespace_gone(api: Any, name: str, timeout_s: float = NAMESPACE_WAIT_S, *,
-                        sleep: Callable[[float], None] = time.sleep,
-                        clock: Callable[[], float] = time.monotonic) -> bool:
+def wait_namespace_gone(
+    api: Any,
+    name: str,
+    timeout_s: float = NAMESPACE_WAIT_S,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> bool:
     """Poll until the namespace is gone (True) or `timeout_s` passed (False)."""
     deadline = clock() + timeout_s
     while True:
@@ -111,9 +117,14 @@ def wait_namespace_gone(api: Any, name: str, timeout_s: float = NAMESPACE_WAIT_S
         sleep(0.5)
 
 
-def ensure_namespace(api: Any, name: str, *, wait_s: float = NAMESPACE_WAIT_S,
-                     sleep: Callable[[float], None] = time.sleep,
-                     on_wait: Callable[[], None] | None = None) -> bool:
+def ensure_namespace(
+    api: Any,
+    name: str,
+    *,
+    wait_s: float = NAMESPACE_WAIT_S,
+    sleep: Callable[[float], None] = time.sleep,
+    on_wait: Callable[[], None] | None = None,
+) -> bool:
     """Create the namespace unless it exists; True when it was created.
 
     A namespace still Terminating (an interrupted `invoke down`, someone's `kubectl delete ns`) cannot take
@@ -214,8 +225,9 @@ def read_kept_values(api: Any, namespace: str, release: str, keys: Collection[st
     if not versions:
         return {}
     newest = versions[0].name
-    secret, status = _api(lambda: api.read_namespaced_secret(newest, namespace), f"read secret {newest}", namespace,
-                          tolerate=(404,))
+    secret, status = _api(
+        lambda: api.read_namespaced_secret(newest, namespace), f"read secret {newest}", namespace, tolerate=(404,)
+    )
     if status is not None or secret is None:
         return {}
     data = secret.data or {}

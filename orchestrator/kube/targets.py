@@ -89,29 +89,37 @@ def classify_status(exit_code: int, fields: Mapping[str, str], profile: str = "m
     """
     p = "" if profile == "minikube" else f" -p {profile}"
     if exit_code == STATUS_NO_PROFILE:
-        return MinikubeVerdict(MinikubeCondition.NO_PROFILE, f"minikube profile {profile} does not exist",
-                               f"minikube start{p}")
+        return MinikubeVerdict(
+            MinikubeCondition.NO_PROFILE, f"minikube profile {profile} does not exist", f"minikube start{p}"
+        )
     if exit_code == 0:
         return MinikubeVerdict(MinikubeCondition.RUNNING, f"minikube {profile} is running")
     if exit_code & STATUS_HOST or fields.get("Host", "Running") != "Running":
         host = fields.get("Host") or "not running"
-        return MinikubeVerdict(MinikubeCondition.HOST_STOPPED, f"minikube is stopped (host {host})",
-                               f"minikube start{p}")
+        return MinikubeVerdict(
+            MinikubeCondition.HOST_STOPPED, f"minikube is stopped (host {host})", f"minikube start{p}"
+        )
     if fields.get("APIServer") == "Paused":
-        return MinikubeVerdict(MinikubeCondition.PAUSED, "minikube is paused (`minikube pause`)",
-                               f"minikube unpause{p}")
+        return MinikubeVerdict(
+            MinikubeCondition.PAUSED, "minikube is paused (`minikube pause`)", f"minikube unpause{p}"
+        )
     if exit_code & STATUS_CLUSTER:
         parts = ", ".join(f"{k.lower()} {fields[k]}" for k in ("APIServer", "Kubelet") if k in fields)
-        return MinikubeVerdict(MinikubeCondition.CLUSTER_STOPPED,
-                               f"minikube's control plane is not running{f' ({parts})' if parts else ''}",
-                               f"minikube start{p}")
+        return MinikubeVerdict(
+            MinikubeCondition.CLUSTER_STOPPED,
+            f"minikube's control plane is not running{f' ({parts})' if parts else ''}",
+            f"minikube start{p}",
+        )
     if exit_code & STATUS_KUBECONFIG:
         state = fields.get("Kubeconfig") or "not configured"
-        return MinikubeVerdict(MinikubeCondition.KUBECONFIG,
-                               f"the kubeconfig entry of minikube {profile} is {state} (it does not point at the cluster)",
-                               f"minikube update-context{p}")
-    return MinikubeVerdict(MinikubeCondition.CLUSTER_STOPPED, f"minikube status exited {exit_code}",
-                           f"minikube start{p}")
+        return MinikubeVerdict(
+            MinikubeCondition.KUBECONFIG,
+            f"the kubeconfig entry of minikube {profile} is {state} (it does not point at the cluster)",
+            f"minikube update-context{p}",
+        )
+    return MinikubeVerdict(
+        MinikubeCondition.CLUSTER_STOPPED, f"minikube status exited {exit_code}", f"minikube start{p}"
+    )
 
 
 @dataclass(frozen=True)
@@ -135,8 +143,11 @@ class MinikubeState:
     def problems(self) -> list[str]:
         if self.profile_missing:
             return ["profile not found"]
-        names = [(STATUS_HOST, "host not running"), (STATUS_CLUSTER, "apiserver or kubelet not running"),
-                 (STATUS_KUBECONFIG, "kubeconfig not configured")]
+        names = [
+            (STATUS_HOST, "host not running"),
+            (STATUS_CLUSTER, "apiserver or kubelet not running"),
+            (STATUS_KUBECONFIG, "kubeconfig not configured"),
+        ]
         out = [label for bit, label in names if self.exit_code & bit]
         return out or ([f"exit code {self.exit_code}"] if self.exit_code else [])
 
@@ -178,8 +189,9 @@ def _is_ip(text: str) -> bool:
     return True
 
 
-def minikube_ip(profile: str, *, run: Runner = shell.run, environ: Mapping[str, str] | None = None,
-                binary: str = "minikube") -> str | None:
+def minikube_ip(
+    profile: str, *, run: Runner = shell.run, environ: Mapping[str, str] | None = None, binary: str = "minikube"
+) -> str | None:
     """The address minikube reports for `profile`: `minikube ip -p PROFILE`, else the profile's config
     (a stopped cluster keeps its address there); None when minikube knows no such profile."""
     env = dict(environ if environ is not None else os.environ)
@@ -226,8 +238,14 @@ class Target(Protocol):
 class MinikubeTarget:
     name = "minikube"
 
-    def __init__(self, profile: str = "minikube", kubeconfig: str | None = None, *,
-                 binary: str = "minikube", run: Runner = shell.run) -> None:
+    def __init__(
+        self,
+        profile: str = "minikube",
+        kubeconfig: str | None = None,
+        *,
+        binary: str = "minikube",
+        run: Runner = shell.run,
+    ) -> None:
         self.profile = profile
         self.binary = binary
         self._run = run
@@ -271,8 +289,11 @@ class MinikubeTarget:
         try:
             self._call("image", "load", ref, timeout=900)
         except CommandFailed as exc:
-            raise ImageError(f"`minikube image load {ref}` failed", "check `minikube status` and free disk in the node",
-                             details=exc.details) from exc
+            raise ImageError(
+                f"`minikube image load {ref}` failed",
+                "check `minikube status` and free disk in the node",
+                details=exc.details,
+            ) from exc
         if not self.has_image(ref):
             raise DeployNeedsAction(
                 f"minikube did not keep {ref} after loading it",
@@ -290,16 +311,20 @@ class MinikubeTarget:
         try:
             self._call(*argv, timeout=timeout)
         except CommandFailed as exc:
-            raise EnvironmentProblem(f"`minikube {' '.join(argv)}` failed",
-                                     "run it yourself to see minikube's full message, then `invoke up` again",
-                                     details=exc.details) from exc
+            raise EnvironmentProblem(
+                f"`minikube {' '.join(argv)}` failed",
+                "run it yourself to see minikube's full message, then `invoke up` again",
+                details=exc.details,
+            ) from exc
 
     def docker_env(self) -> dict[str, str]:
         """The environment that points a Docker client at the node's engine (for --build-in-cluster)."""
         env = parse_docker_env(self._call("docker-env", "--shell", "bash", timeout=60).stdout)
         if "DOCKER_HOST" not in env:
-            raise EnvironmentProblem("`minikube docker-env` gave no DOCKER_HOST",
-                                     "--build-in-cluster needs the docker driver or runtime: `minikube start --driver=docker`")
+            raise EnvironmentProblem(
+                "`minikube docker-env` gave no DOCKER_HOST",
+                "--build-in-cluster needs the docker driver or runtime: `minikube start --driver=docker`",
+            )
         check_node_engine(env)
         return env
 
@@ -325,18 +350,22 @@ def check_node_engine(env: Mapping[str, str]) -> None:
             "or recreate the cluster with `minikube start --container-runtime=docker`",
         )
     if not host.startswith(("tcp://", "unix://", "npipe://")):
-        raise EnvironmentProblem(f"`minikube docker-env` gave a DOCKER_HOST this tool cannot use ({host})",
-                                 "drop --build-in-cluster")
+        raise EnvironmentProblem(
+            f"`minikube docker-env` gave a DOCKER_HOST this tool cannot use ({host})", "drop --build-in-cluster"
+        )
     if host.startswith("tcp://") and env.get("DOCKER_TLS_VERIFY") == "1" and not env.get("DOCKER_CERT_PATH"):
-        raise EnvironmentProblem("`minikube docker-env` asks for TLS but gave no DOCKER_CERT_PATH",
-                                 "run `minikube docker-env` to see what it prints; `minikube update-context`")
+        raise EnvironmentProblem(
+            "`minikube docker-env` asks for TLS but gave no DOCKER_CERT_PATH",
+            "run `minikube docker-env` to see what it prints; `minikube update-context`",
+        )
 
 
 class KindTarget:
     name = "kind"
 
-    def __init__(self, cluster: str = "kind", kubeconfig: str | None = None, *,
-                 binary: str = "kind", run: Runner = shell.run) -> None:
+    def __init__(
+        self, cluster: str = "kind", kubeconfig: str | None = None, *, binary: str = "kind", run: Runner = shell.run
+    ) -> None:
         self.cluster = cluster
         self.binary = binary
         self._run = run
@@ -345,15 +374,17 @@ class KindTarget:
     def ensure_ready(self) -> None:
         result = self._run([self.binary, "get", "clusters"], env=self.env, timeout=60, check=False)
         if self.cluster not in result.stdout.split():
-            raise EnvironmentProblem(f"kind cluster {self.cluster} does not exist",
-                                     f"run `kind create cluster --name {self.cluster}`")
+            raise EnvironmentProblem(
+                f"kind cluster {self.cluster} does not exist", f"run `kind create cluster --name {self.cluster}`"
+            )
 
     def load(self, ref: str, reporter: Reporter) -> str:
         try:
             self._run([self.binary, "load", "docker-image", ref, "--name", self.cluster], env=self.env, timeout=900)
         except CommandFailed as exc:
-            raise ImageError(f"`kind load docker-image {ref}` failed", "check `kind get clusters` and Docker",
-                             details=exc.details) from exc
+            raise ImageError(
+                f"`kind load docker-image {ref}` failed", "check `kind get clusters` and Docker", details=exc.details
+            ) from exc
         reporter.emit("image.loaded", image=ref, target=self.name)
         return ref
 
@@ -363,8 +394,14 @@ class K3dTarget:
 
     name = "k3d"
 
-    def __init__(self, cluster: str = "k3s-default", kubeconfig: str | None = None, *,
-                 binary: str = "k3d", run: Runner = shell.run) -> None:
+    def __init__(
+        self,
+        cluster: str = "k3s-default",
+        kubeconfig: str | None = None,
+        *,
+        binary: str = "k3d",
+        run: Runner = shell.run,
+    ) -> None:
         self.cluster = cluster
         self.binary = binary
         self._run = run
@@ -374,15 +411,17 @@ class K3dTarget:
         result = self._run([self.binary, "cluster", "list", "--no-headers"], env=self.env, timeout=60, check=False)
         names = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
         if self.cluster not in names:
-            raise EnvironmentProblem(f"k3d cluster {self.cluster} does not exist",
-                                     f"run `k3d cluster create {self.cluster}`")
+            raise EnvironmentProblem(
+                f"k3d cluster {self.cluster} does not exist", f"run `k3d cluster create {self.cluster}`"
+            )
 
     def load(self, ref: str, reporter: Reporter) -> str:
         try:
             self._run([self.binary, "image", "import", ref, "--cluster", self.cluster], env=self.env, timeout=900)
         except CommandFailed as exc:
-            raise ImageError(f"`k3d image import {ref}` failed", "check `k3d cluster list` and Docker",
-                             details=exc.details) from exc
+            raise ImageError(
+                f"`k3d image import {ref}` failed", "check `k3d cluster list` and Docker", details=exc.details
+            ) from exc
         reporter.emit("image.loaded", image=ref, target=self.name)
         return ref
 
@@ -420,24 +459,41 @@ class RegistryTarget:
         client = self._client()
         existing = self._registry_digest(client, target)
         if existing:
-            reporter.emit("image.load_skipped", image=target, target=self.name, reason="the registry has this tag",
-                          digest=existing)
+            reporter.emit(
+                "image.load_skipped",
+                image=target,
+                target=self.name,
+                reason="the registry has this tag",
+                digest=existing,
+            )
             return f"{target}@{existing}"
         try:
             client.images.get(ref).tag(repository, tag)
-            chunks = [c for c in client.images.push(repository, tag=tag, stream=True, decode=True) if isinstance(c, Mapping)]
+            chunks = [
+                c for c in client.images.push(repository, tag=tag, stream=True, decode=True) if isinstance(c, Mapping)
+            ]
         except Exception as exc:
-            raise ImageError(f"pushing {target} failed: {type(exc).__name__}",
-                             f"check the registry {self.registry} answers and you are logged in") from exc
-        errors = [str(c.get("error") or c.get("errorDetail", {}).get("message", ""))
-                  for c in chunks if "error" in c or "errorDetail" in c]
+            raise ImageError(
+                f"pushing {target} failed: {type(exc).__name__}",
+                f"check the registry {self.registry} answers and you are logged in",
+            ) from exc
+        errors = [
+            str(c.get("error") or c.get("errorDetail", {}).get("message", ""))
+            for c in chunks
+            if "error" in c or "errorDetail" in c
+        ]
         if errors:
-            raise ImageError(f"pushing {target} failed", f"check the registry {self.registry} and `docker login`",
-                             details=errors[-3:])
+            raise ImageError(
+                f"pushing {target} failed",
+                f"check the registry {self.registry} and `docker login`",
+                details=errors[-3:],
+            )
         digest = push_digest(chunks)
         if digest is None:
-            raise ImageError(f"pushing {target} reported no digest",
-                             f"check that {self.registry} is a Docker Registry HTTP API v2 registry")
+            raise ImageError(
+                f"pushing {target} reported no digest",
+                f"check that {self.registry} is a Docker Registry HTTP API v2 registry",
+            )
         reporter.emit("image.loaded", image=target, source=ref, target=self.name, digest=digest)
         return f"{target}@{digest}"
 

@@ -54,8 +54,10 @@ def upgrade_hint(target: Target, minimum: Version) -> str:
     """How to get a cluster that is new enough, for each kind of target."""
     wanted = f"v{minimum[0]}.{minimum[1]}.{minimum[2]}"
     if target is Target.MINIKUBE:
-        return (f"`minikube start --kubernetes-version={wanted}` (upgrades the cluster in place), "
-                "or install minikube v1.33.0 or newer, whose default Kubernetes is new enough")
+        return (
+            f"`minikube start --kubernetes-version={wanted}` (upgrades the cluster in place), "
+            "or install minikube v1.33.0 or newer, whose default Kubernetes is new enough"
+        )
     if target is Target.KIND:
         return f"recreate the cluster with a newer node image: `kind create cluster --image kindest/node:{wanted}`"
     if target is Target.K3D:
@@ -86,9 +88,9 @@ def judge(server_git_version: str, minimum: Version | None) -> VersionVerdict:
 
 def server_git_version(api_client: Any) -> str:
     """`GET /version` through the run's API client (retryable errors retried, as every API call is)."""
-    from orchestrator.kube.api import api_error, call
-
     from kubernetes.client import VersionApi
+
+    from orchestrator.kube.api import api_error, call
 
     try:
         return str(call(VersionApi(api_client).get_code, _request_timeout=15).git_version or "")

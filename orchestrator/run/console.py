@@ -580,8 +580,13 @@ class ConsoleRenderer:
         removed = e.get("removed") or []
         self._result(Text("nothing to remove" if not removed else "removed: " + ", ".join(removed)))
         if e.get("kept"):
-            self._result(Text("kept (the database's data): " + ", ".join(e["kept"])
-                              + "\n`invoke down --delete-data` removes them too"))
+            self._result(
+                Text(
+                    "kept (the database's data): "
+                    + ", ".join(e["kept"])
+                    + "\n`invoke down --delete-data` removes them too"
+                )
+            )
 
     def on_default_used(self, e: Event) -> None:
         self._progress(Text(f"  {e['message']}", style="cyan"))

@@ -64,9 +64,13 @@ class Run:
                 # No .env is a valid start: the environment and the embedded defaults. An --env-file
                 # that does not exist stays an error (a typo must not silently deploy the defaults).
                 path = None
-                self.reporter.emit("default.used", key="env_file", origin="absent",
-                                   message=f"no {DEFAULT_ENV_FILE} file: using the environment and the defaults "
-                                           "(see .env.example to set your own)")
+                self.reporter.emit(
+                    "default.used",
+                    key="env_file",
+                    origin="absent",
+                    message=f"no {DEFAULT_ENV_FILE} file: using the environment and the defaults "
+                    "(see .env.example to set your own)",
+                )
             settings = load_settings(
                 path,
                 os.environ if environ is None else environ,

@@ -48,7 +48,6 @@ from orchestrator.settings.keys import SECRET_KEYS
 from orchestrator.settings.profiles import Profile
 from orchestrator.shell import run
 
-
 E = TypeVar("E", bound=Enum)
 
 
@@ -91,7 +90,12 @@ _DEFAULTS: dict[str, str] = {
     "TODO_TARGET": Target.MINIKUBE.value,
     "TODO_PROFILE": Profile.DEV.value,
 }
-_FLAG_KEYS = {"release": "TODO_RELEASE", "namespace": "TODO_NAMESPACE", "target": "TODO_TARGET", "profile": "TODO_PROFILE"}
+_FLAG_KEYS = {
+    "release": "TODO_RELEASE",
+    "namespace": "TODO_NAMESPACE",
+    "target": "TODO_TARGET",
+    "profile": "TODO_PROFILE",
+}
 
 # Placeholder markers: .env.example uses them, and a required key holding one is refused.
 PLACEHOLDER_MARKERS: tuple[str, ...] = (

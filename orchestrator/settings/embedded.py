@@ -32,10 +32,10 @@ GENERATED_BYTES = 48  # > the 32 bytes JWT_SECRET needs
 class Origin(str, Enum):
     """Where a secret value of this run came from."""
 
-    USER = "user"           # the environment or the env file
-    KEPT = "kept"           # read back from the newest Secret version in the cluster
+    USER = "user"  # the environment or the env file
+    KEPT = "kept"  # read back from the newest Secret version in the cluster
     GENERATED = "generated"  # made by this run
-    ABSENT = "absent"       # not set, and the app runs without it
+    ABSENT = "absent"  # not set, and the app runs without it
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,14 @@ def database_url(service: str, password: str) -> str:
     return f"postgresql://{DATABASE_USER}:{password}@{service}:{DATABASE_PORT}/{DATABASE_NAME}"
 
 
-def resolve(user: Mapping[str, str], kept: Mapping[str, str], *, release: str, fullname: str,
-            make: Callable[[], str] = random_value) -> Resolved:
+def resolve(
+    user: Mapping[str, str],
+    kept: Mapping[str, str],
+    *,
+    release: str,
+    fullname: str,
+    make: Callable[[], str] = random_value,
+) -> Resolved:
     """Decide every secret value of this run. `user`: what the environment/env file set; `kept`: the
     newest Secret version's values (empty on a first run)."""
     values: dict[str, str] = {}
@@ -113,12 +119,15 @@ def resolve(user: Mapping[str, str], kept: Mapping[str, str], *, release: str, f
         values["DATABASE_URL"] = database_url(service, password)
         origins["DATABASE_URL"] = origins[DATABASE_PASSWORD_KEY]  # composed from the password
         fresh = origins[DATABASE_PASSWORD_KEY] is Origin.GENERATED
-        notes.append(Announcement(
-            "DATABASE_URL", origins[DATABASE_PASSWORD_KEY],
-            f"DATABASE_URL not set: using the chart's own PostgreSQL 15 (Service {service}, data on a "
-            f"PersistentVolumeClaim); its password was {'generated now' if fresh else 'read back'} and is kept "
-            f"in {where}. To use Neon or another server, set DATABASE_URL in .env",
-        ))
+        notes.append(
+            Announcement(
+                "DATABASE_URL",
+                origins[DATABASE_PASSWORD_KEY],
+                f"DATABASE_URL not set: using the chart's own PostgreSQL 15 (Service {service}, data on a "
+                f"PersistentVolumeClaim); its password was {'generated now' if fresh else 'read back'} and is kept "
+                f"in {where}. To use Neon or another server, set DATABASE_URL in .env",
+            )
+        )
 
     if "JWT_SECRET" in user:
         values["JWT_SECRET"] = user["JWT_SECRET"]
@@ -126,21 +135,27 @@ def resolve(user: Mapping[str, str], kept: Mapping[str, str], *, release: str, f
     else:
         values["JWT_SECRET"] = kept_or_new("JWT_SECRET")
         fresh = origins["JWT_SECRET"] is Origin.GENERATED
-        notes.append(Announcement(
-            "JWT_SECRET", origins["JWT_SECRET"],
-            f"JWT_SECRET not set: {'generated one now' if fresh else 'using the one generated before'} "
-            f"({GENERATED_BYTES} random bytes), kept in {where} so sign-ins survive the next `up`; "
-            "set JWT_SECRET in .env to choose it",
-        ))
+        notes.append(
+            Announcement(
+                "JWT_SECRET",
+                origins["JWT_SECRET"],
+                f"JWT_SECRET not set: {'generated one now' if fresh else 'using the one generated before'} "
+                f"({GENERATED_BYTES} random bytes), kept in {where} so sign-ins survive the next `up`; "
+                "set JWT_SECRET in .env to choose it",
+            )
+        )
 
     if "COHERE_API_KEY" in user:
         values["COHERE_API_KEY"] = user["COHERE_API_KEY"]
         origins["COHERE_API_KEY"] = Origin.USER
     else:
         origins["COHERE_API_KEY"] = Origin.ABSENT
-        notes.append(Announcement(
-            "COHERE_API_KEY", Origin.ABSENT,
-            "COHERE_API_KEY not set: the chat runs on the backend's local intent parser; "
-            "set COHERE_API_KEY in .env to use Cohere",
-        ))
+        notes.append(
+            Announcement(
+                "COHERE_API_KEY",
+                Origin.ABSENT,
+                "COHERE_API_KEY not set: the chat runs on the backend's local intent parser; "
+                "set COHERE_API_KEY in .env to use Cohere",
+            )
+        )
     return Resolved(values, embedded, origins, tuple(notes))

@@ -37,15 +37,19 @@ def profile_problems(profile: Profile, *, registry: str | None, database_url_set
     problems: list[tuple[str, str]] = []
     if profile is Profile.PRODUCTION:
         if not registry:
-            problems.append((
-                "the production profile deploys images by digest from a registry, and no --registry was given",
-                "add --registry HOST[:PORT]/PATH (a registry every node can pull from)",
-            ))
+            problems.append(
+                (
+                    "the production profile deploys images by digest from a registry, and no --registry was given",
+                    "add --registry HOST[:PORT]/PATH (a registry every node can pull from)",
+                )
+            )
         if not database_url_set:
-            problems.append((
-                "the production profile needs an external database, and DATABASE_URL is not set",
-                "set DATABASE_URL (environment or env file) to your PostgreSQL, e.g. a Neon connection string",
-            ))
+            problems.append(
+                (
+                    "the production profile needs an external database, and DATABASE_URL is not set",
+                    "set DATABASE_URL (environment or env file) to your PostgreSQL, e.g. a Neon connection string",
+                )
+            )
     return problems
 
 

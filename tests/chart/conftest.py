@@ -31,7 +31,8 @@ def render(extra: dict[str, str] | None = None, profile: Profile = Profile.DEV) 
 def find(docs: list[dict[str, Any]], kind: str, component: str | None = None) -> dict[str, Any]:
     """The one resource of `kind` (and app.kubernetes.io/component) in docs."""
     hits = [
-        d for d in docs
+        d
+        for d in docs
         if d["kind"] == kind
         and (component is None or d["metadata"]["labels"].get("app.kubernetes.io/component") == component)
     ]

@@ -47,7 +47,9 @@ def test_production_profile_renders_availability_objects(production_manifests: D
         assert pdb["spec"]["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
         spread = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
         assert [(c["topologyKey"], c["whenUnsatisfiable"]) for c in spread] == [
-            ("kubernetes.io/hostname", "DoNotSchedule"), ("topology.kubernetes.io/zone", "ScheduleAnyway")]
+            ("kubernetes.io/hostname", "DoNotSchedule"),
+            ("topology.kubernetes.io/zone", "ScheduleAnyway"),
+        ]
         assert all(c["labelSelector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"] for c in spread)
     tls = find(production_manifests, "Ingress")["spec"]["tls"]
     assert tls == [{"hosts": ["todo-app.local"], "secretName": "todo-app-tls"}]
@@ -55,8 +57,14 @@ def test_production_profile_renders_availability_objects(production_manifests: D
 
 def test_certificate_issuer_and_digest_references() -> None:
     digest = "sha256:" + "ab" * 32
-    docs = render({"ingress.tls.clusterIssuer": "letsencrypt-prod", "backend.image.tag": "abc123",
-                   "backend.image.digest": digest}, profile=Profile.PRODUCTION)
+    docs = render(
+        {
+            "ingress.tls.clusterIssuer": "letsencrypt-prod",
+            "backend.image.tag": "abc123",
+            "backend.image.digest": digest,
+        },
+        profile=Profile.PRODUCTION,
+    )
     ingress = find(docs, "Ingress")
     assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "letsencrypt-prod"
     image = find(docs, "Deployment", "backend")["spec"]["template"]["spec"]["containers"][0]["image"]
@@ -110,7 +118,9 @@ def test_services_and_ingress(default_manifests: Docs) -> None:
     assert (backend["type"], backend["ports"][0]["port"]) == ("ClusterIP", 8000)
     assert (frontend["type"], frontend["ports"][0]["port"]) == ("NodePort", 3000)
     assert set(backend["selector"]) == {
-        "app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component"
+        "app.kubernetes.io/name",
+        "app.kubernetes.io/instance",
+        "app.kubernetes.io/component",
     }
     spec = find(default_manifests, "Ingress")["spec"]
     assert spec["ingressClassName"] == "nginx"
@@ -136,8 +146,10 @@ def test_backend_takes_secrets_by_reference_and_frontend_none(default_manifests:
     assert not [d for d in default_manifests if d["kind"] == "Secret"]
     backend = find(default_manifests, "Deployment", "backend")["spec"]["template"]["spec"]["containers"][0]
     refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in backend["env"] if "valueFrom" in e}
-    assert refs == {k: {"name": "todo-app-secrets", "key": k, **({"optional": True} if k == "COHERE_API_KEY" else {})}
-                    for k in ("COHERE_API_KEY", "DATABASE_URL", "JWT_SECRET")}
+    assert refs == {
+        k: {"name": "todo-app-secrets", "key": k, **({"optional": True} if k == "COHERE_API_KEY" else {})}
+        for k in ("COHERE_API_KEY", "DATABASE_URL", "JWT_SECRET")
+    }
     frontend = find(default_manifests, "Deployment", "frontend")["spec"]["template"]["spec"]["containers"][0]
     assert "secret" not in str(frontend).lower()
 
@@ -146,7 +158,9 @@ def test_backend_takes_secrets_by_reference_and_frontend_none(default_manifests:
     ("component", "liveness", "readiness", "port"),
     [("backend", "/health", "/ready", 8000), ("frontend", "/api/health", "/health", 3000)],
 )
-def test_probes_ports_and_security(default_manifests: Docs, component: str, liveness: str, readiness: str, port: int) -> None:
+def test_probes_ports_and_security(
+    default_manifests: Docs, component: str, liveness: str, readiness: str, port: int
+) -> None:
     dep = find(default_manifests, "Deployment", component)
     pod = dep["spec"]["template"]["spec"]
     [c] = pod["containers"]
@@ -157,7 +171,10 @@ def test_probes_ports_and_security(default_manifests: Docs, component: str, live
     assert c["imagePullPolicy"] == "IfNotPresent"
     assert pod["automountServiceAccountToken"] is False
     assert pod["securityContext"] == {
-        "runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001,
+        "runAsNonRoot": True,
+        "runAsUser": 10001,
+        "runAsGroup": 10001,
+        "fsGroup": 10001,
         "seccompProfile": {"type": "RuntimeDefault"},
     }
     sc = c["securityContext"]
@@ -193,21 +210,34 @@ def test_config_checksum_follows_the_configmap(default_manifests: Docs) -> None:
 
 def test_image_tags_follow_values() -> None:
     docs = render({"backend.image.tag": "abc123", "frontend.image.repository": "todo-web"})
-    assert find(docs, "Deployment", "backend")["spec"]["template"]["spec"]["containers"][0]["image"] == "todo-backend:abc123"
-    assert find(docs, "Deployment", "frontend")["spec"]["template"]["spec"]["containers"][0]["image"] == "todo-web:0.1.0"
+    assert (
+        find(docs, "Deployment", "backend")["spec"]["template"]["spec"]["containers"][0]["image"]
+        == "todo-backend:abc123"
+    )
+    assert (
+        find(docs, "Deployment", "frontend")["spec"]["template"]["spec"]["containers"][0]["image"] == "todo-web:0.1.0"
+    )
 
 
 def test_orchestrator_values_shape_renders() -> None:
     # What the orchestrator passes: a registry-qualified repository, content tags, a versioned Secret
     # name and free-text feature flags.
-    docs = render({
-        "backend.image.repository": "localhost:5000/todo-backend", "backend.image.tag": "3f2a9c1b7d",
-        "secrets.existingSecret": "todo-app-secrets-0a1b2c3d4e", "secrets.version": "0a1b2c3d4e",
-        "config.featureFlags": "chat reminders", "config.environment": "production", "config.logLevel": "WARNING",
-    })
+    docs = render(
+        {
+            "backend.image.repository": "localhost:5000/todo-backend",
+            "backend.image.tag": "3f2a9c1b7d",
+            "secrets.existingSecret": "todo-app-secrets-0a1b2c3d4e",
+            "secrets.version": "0a1b2c3d4e",
+            "config.featureFlags": "chat reminders",
+            "config.environment": "production",
+            "config.logLevel": "WARNING",
+        }
+    )
     backend = find(docs, "Deployment", "backend")["spec"]["template"]["spec"]["containers"][0]
     assert backend["image"] == "localhost:5000/todo-backend:3f2a9c1b7d"
-    assert {e["valueFrom"]["secretKeyRef"]["name"] for e in backend["env"] if "valueFrom" in e} == {"todo-app-secrets-0a1b2c3d4e"}
+    assert {e["valueFrom"]["secretKeyRef"]["name"] for e in backend["env"] if "valueFrom" in e} == {
+        "todo-app-secrets-0a1b2c3d4e"
+    }
     assert find(docs, "ConfigMap")["data"]["FEATURE_FLAGS"] == "chat reminders"
 
 
@@ -233,12 +263,29 @@ def test_kubernetes_validate_catches_a_misspelt_field(default_manifests: Docs) -
 
 
 def test_notes_explain_how_to_reach_the_app() -> None:
-    from orchestrator.shell import run
     from orchestrator.chart.tools import CHART, helm_value_args, tool
+    from orchestrator.shell import run
 
     opts = options()
-    notes = run([tool("helm"), "install", "todo-app", str(CHART), "--dry-run=client", "--namespace", "todo-app",
-                 *helm_value_args(opts)]).stdout
-    for needle in ("http://todo-app.local", "minikube addons enable ingress", "minikube ip", "minikube tunnel",
-                   "127.0.0.1 todo-app.local", "NodePort", "minikube service todo-app-frontend"):
+    notes = run(
+        [
+            tool("helm"),
+            "install",
+            "todo-app",
+            str(CHART),
+            "--dry-run=client",
+            "--namespace",
+            "todo-app",
+            *helm_value_args(opts),
+        ]
+    ).stdout
+    for needle in (
+        "http://todo-app.local",
+        "minikube addons enable ingress",
+        "minikube ip",
+        "minikube tunnel",
+        "127.0.0.1 todo-app.local",
+        "NodePort",
+        "minikube service todo-app-frontend",
+    ):
         assert needle in notes, needle

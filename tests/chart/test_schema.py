@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.errors import ExitCode, InputError
 from orchestrator.chart.tools import CHART, render_chart
+from orchestrator.errors import ExitCode, InputError
 from tests.chart.conftest import options
 
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())
@@ -50,8 +50,11 @@ def test_the_secret_name_defaults_to_one_derived_from_the_release() -> None:
 
     docs = parse_manifests(render_chart(ValidateOptions(set_values={})))
     backend = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("-backend"))
-    names = {e["valueFrom"]["secretKeyRef"]["name"] for e in backend["spec"]["template"]["spec"]["containers"][0]["env"]
-             if "valueFrom" in e}
+    names = {
+        e["valueFrom"]["secretKeyRef"]["name"]
+        for e in backend["spec"]["template"]["spec"]["containers"][0]["env"]
+        if "valueFrom" in e
+    }
     assert names == {"todo-app-secrets"}
     assert not [d for d in docs if d["kind"] == "Secret"]
 
@@ -77,8 +80,23 @@ def test_every_object_in_the_schema_is_closed() -> None:
 
 
 # Keys that only group documented children, and mappings documented as one value.
-GROUPS = {"namespace", "secrets", "config", "podSecurity", "backend", "frontend", "image", "service", "probes",
-          "ingress", "tls", "networkPolicy", "rollout", "database", "storage"}
+GROUPS = {
+    "namespace",
+    "secrets",
+    "config",
+    "podSecurity",
+    "backend",
+    "frontend",
+    "image",
+    "service",
+    "probes",
+    "ingress",
+    "tls",
+    "networkPolicy",
+    "rollout",
+    "database",
+    "storage",
+}
 DOCUMENTED_AS_A_WHOLE = {"resources", "liveness", "readiness"}
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestrator.errors import ExitCode, InputError
 from orchestrator.chart.tools import (
     CHECKOV_CONFIG,
     HADOLINT_CONFIG,
@@ -24,6 +23,7 @@ from orchestrator.chart.tools import (
     require_clean,
     run_checkov,
 )
+from orchestrator.errors import ExitCode, InputError
 from orchestrator.paths import ROOT
 
 GOOD_DOCKERFILE = """\
@@ -175,8 +175,14 @@ def test_set_values_are_parsed_strictly() -> None:
 def _invoke(*args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env["PATH"] = f"{ROOT / '.tools' / 'bin'}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    return subprocess.run([str(Path(sys.executable).parent / "invoke"), "validate", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "invoke"), "validate", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_invoke_validate_exits_2_on_a_bad_value() -> None:
@@ -191,8 +197,16 @@ def test_invoke_validate_prints_one_line_per_check() -> None:
 
     events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     checks = {e["check"]: e for e in events if e["event"] == "validate.check"}
-    assert {"render", "helm-lint", "kubernetes-validate", "policy", "checkov-manifests", "checkov-dockerfiles",
-            "hadolint", "base-images"} <= set(checks)
+    assert {
+        "render",
+        "helm-lint",
+        "kubernetes-validate",
+        "policy",
+        "checkov-manifests",
+        "checkov-dockerfiles",
+        "hadolint",
+        "base-images",
+    } <= set(checks)
     for name in ("render", "helm-lint", "kubernetes-validate", "policy", "checkov-manifests"):
         assert checks[name]["status"] == "ok", checks[name]
     [finished] = [e for e in events if e["event"] == "validate.finished"]

@@ -24,8 +24,17 @@ INVOKE = ROOT / ".venv" / "bin" / "invoke"
 # Real pods: probe initial delays at 0.3 of the chart's, periods as in the chart (a 3 s liveness period
 # killed a backend busy hashing passwords under its 500m CPU limit on a loaded machine), the restart
 # back-off at 0.1 (1 s, 2 s, 4 s ...).
-FAST = Timings(ready_after=0.3, slow_ready_after=4.0, crash_interval=0.5, flaky_delay=0.2,
-               flaky_error_seconds=1.5, outage_seconds=3.0, tick=0.1, probe_scale=0.3, backoff_scale=0.1)
+FAST = Timings(
+    ready_after=0.3,
+    slow_ready_after=4.0,
+    crash_interval=0.5,
+    flaky_delay=0.2,
+    flaky_error_seconds=1.5,
+    outage_seconds=3.0,
+    tick=0.1,
+    probe_scale=0.3,
+    backoff_scale=0.1,
+)
 
 # Canary secret values, new for every test session (so a search of the git tree means something):
 # shell and YAML metacharacters, a space, non-ASCII, and (JWT) a newline.
@@ -118,8 +127,13 @@ class CliRun:
         return f"{' '.join(self.argv)} -> {self.returncode}\nstdout:\n{self.stdout[-4000:]}\nstderr:\n{self.stderr[-4000:]}"
 
 
-def _argv_env(cluster: FakeCluster, args: tuple[str, ...], env_file: Path | None, json_lines: bool,
-              extra_env: Mapping[str, str] | None) -> tuple[list[str], dict[str, str]]:
+def _argv_env(
+    cluster: FakeCluster,
+    args: tuple[str, ...],
+    env_file: Path | None,
+    json_lines: bool,
+    extra_env: Mapping[str, str] | None,
+) -> tuple[list[str], dict[str, str]]:
     argv = [str(INVOKE), *args]
     if json_lines:
         argv.append("--json")
@@ -131,24 +145,39 @@ def _argv_env(cluster: FakeCluster, args: tuple[str, ...], env_file: Path | None
     return argv, env
 
 
-def invoke(cluster: FakeCluster, *args: str, env_file: Path | None = None, json_lines: bool = True,
-           timeout: float = 900, extra_env: Mapping[str, str] | None = None, root: Path = ROOT,
-           cwd: Path | None = None) -> CliRun:
+def invoke(
+    cluster: FakeCluster,
+    *args: str,
+    env_file: Path | None = None,
+    json_lines: bool = True,
+    timeout: float = 900,
+    extra_env: Mapping[str, str] | None = None,
+    root: Path = ROOT,
+    cwd: Path | None = None,
+) -> CliRun:
     """`invoke ARGS` in `root` (a copy of the repository when a test edits the chart), or from `cwd`
     (e.g. a directory without a `.env`) with `root` as invoke's search root."""
     argv, env = _argv_env(cluster, args, env_file, json_lines, extra_env)
     if cwd is not None:
         argv[1:1] = ["--search-root", str(root)]
-    proc = subprocess.run(argv, cwd=cwd or root, env=env, capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        argv, cwd=cwd or root, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
     return CliRun(argv, proc.returncode, proc.stdout, proc.stderr)
 
 
 class Background:
     """The CLI running in the background, so a test can act on the cluster or the process meanwhile."""
 
-    def __init__(self, cluster: FakeCluster, *args: str, env_file: Path | None = None, json_lines: bool = True,
-                 extra_env: Mapping[str, str] | None = None, cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        cluster: FakeCluster,
+        *args: str,
+        env_file: Path | None = None,
+        json_lines: bool = True,
+        extra_env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
         self.argv, env = _argv_env(cluster, args, env_file, json_lines, extra_env)
         if cwd is not None:
             self.argv[1:1] = ["--search-root", str(ROOT)]
@@ -156,8 +185,16 @@ class Background:
         self.err = tempfile.TemporaryFile("w+")
         # Its own process group, as a shell gives a foreground job: a test can signal the whole
         # group (what a terminal's Ctrl-C does) without signalling pytest.
-        self.proc = subprocess.Popen(self.argv, cwd=cwd or ROOT, env=env, stdout=self.out, stderr=self.err,
-                                     stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.argv,
+            cwd=cwd or ROOT,
+            env=env,
+            stdout=self.out,
+            stderr=self.err,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
 
     def stdout_so_far(self) -> str:
         self.out.flush()
@@ -262,8 +299,11 @@ def environ_without_secrets() -> dict[str, str]:
 
 def running_container(cluster: FakeCluster, namespace: str, component: str) -> dict[str, Any]:
     """`docker inspect` of the container the node agent runs for the component's (only) pod."""
-    pods = [p for p in cluster.objects("Pod", namespace)
-            if p["metadata"].get("labels", {}).get("app.kubernetes.io/component") == component]
+    pods = [
+        p
+        for p in cluster.objects("Pod", namespace)
+        if p["metadata"].get("labels", {}).get("app.kubernetes.io/component") == component
+    ]
     assert len(pods) == 1, [p["metadata"]["name"] for p in pods]
     status = pods[0]["status"]["containerStatuses"][0]
     docker_id = status["containerID"].removeprefix("docker://")
@@ -271,8 +311,9 @@ def running_container(cluster: FakeCluster, namespace: str, component: str) -> d
     return json.loads(out.stdout)[0]
 
 
-def http(method: str, url: str, body: Mapping[str, Any] | None = None, token: str | None = None,
-         timeout: float = 15) -> tuple[int, Any]:
+def http(
+    method: str, url: str, body: Mapping[str, Any] | None = None, token: str | None = None, timeout: float = 15
+) -> tuple[int, Any]:
     """One JSON request; (status, decoded body)."""
     import urllib.error
     import urllib.request

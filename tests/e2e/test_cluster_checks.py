@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import FAST, invoke
 from fakecluster import FakeCluster
+from tests.e2e.harness import FAST, invoke
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 

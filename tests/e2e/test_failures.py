@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fakecluster import FakeCluster
 from tests.e2e.harness import (
-    Background,
     CANARIES,
     FAST,
+    Background,
     app_secrets,
     checkout_copy,
     decoded,
@@ -24,7 +25,6 @@ from tests.e2e.harness import (
     leaks,
     write_env,
 )
-from fakecluster import FakeCluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.proof("faults")]
 NS = "todo-app"
@@ -41,8 +41,9 @@ def helm_calls(run) -> int:  # type: ignore[no-untyped-def]
         ("unschedulable", "Unschedulable", ["Insufficient cpu", "cpu", "still unschedulable after 20 s"]),
     ],
 )
-def test_first_install_that_cannot_heal_is_uninstalled(scenario: str, reason: str, words: list[str],
-                                                         env_file: Path) -> None:
+def test_first_install_that_cannot_heal_is_uninstalled(
+    scenario: str, reason: str, words: list[str], env_file: Path
+) -> None:
     with FakeCluster(scenario, timings=FAST, ingress_port="none") as cluster:
         run = invoke(cluster, "up", "--timeout", "120", env_file=env_file, json_lines=True)
         assert run.returncode == 5, run.explain()
@@ -83,7 +84,9 @@ def test_break_fix_redeploy_rolls_the_fix(env_file: Path, tmp_path: Path) -> Non
     # ReplicaSet keeps running (and crashing) under the Deployment's labels: it must not fail the fix.
     checkout = checkout_copy(tmp_path)
     # the fix starts slowly (15 s to Ready), so the old crashing pod is still there while `up` waits
-    with FakeCluster("healthy", timings=dataclasses.replace(FAST, slow_ready_after=15.0), ingress_port="none") as cluster:
+    with FakeCluster(
+        "healthy", timings=dataclasses.replace(FAST, slow_ready_after=15.0), ingress_port="none"
+    ) as cluster:
         assert invoke(cluster, "up", env_file=env_file, root=checkout).returncode == 0
         cluster.set_scenario("crash-loop")
         edit_backend(checkout, "a change that crashes at start")
@@ -96,9 +99,13 @@ def test_break_fix_redeploy_rolls_the_fix(env_file: Path, tmp_path: Path) -> Non
         fixed = invoke(cluster, "up", env_file=env_file, root=checkout)
         assert fixed.returncode == 0, fixed.explain()
         assert not fixed.named("helm.rolled_back")
+
         def backend_ref(run) -> str:  # type: ignore[no-untyped-def]
-            return next(e["ref"] for e in run.events if e["event"] in ("image.built", "image.skipped")
-                        and e["image"] == "todo-backend")
+            return next(
+                e["ref"]
+                for e in run.events
+                if e["event"] in ("image.built", "image.skipped") and e["image"] == "todo-backend"
+            )
 
         assert backend_ref(fixed) != backend_ref(broken)  # the fix is a new image...
         assert backend_ref(fixed) in {img for imgs in deployment_images(cluster, NS).values() for img in imgs}
@@ -106,8 +113,9 @@ def test_break_fix_redeploy_rolls_the_fix(env_file: Path, tmp_path: Path) -> Non
         assert replaced and all(e["message"] == "old revision, being replaced" for e in replaced), fixed.explain()
 
 
-def test_failed_upgrade_rolls_back_to_the_last_good_revision(cluster: FakeCluster, env_file: Path,
-                                                             tmp_path: Path) -> None:
+def test_failed_upgrade_rolls_back_to_the_last_good_revision(
+    cluster: FakeCluster, env_file: Path, tmp_path: Path
+) -> None:
     assert invoke(cluster, "up", env_file=env_file).returncode == 0
     good_images = {d["metadata"]["name"]: d["spec"]["template"] for d in cluster.objects("Deployment", NS)}
     cluster.set_scenario("crash-loop")
@@ -120,8 +128,9 @@ def test_failed_upgrade_rolls_back_to_the_last_good_revision(cluster: FakeCluste
     assert backend["spec"]["template"] == good_images[backend["metadata"]["name"]]
 
 
-def test_rotation_whose_pods_never_get_ready_is_rolled_back(cluster: FakeCluster, env_file: Path,
-                                                            tmp_path: Path) -> None:
+def test_rotation_whose_pods_never_get_ready_is_rolled_back(
+    cluster: FakeCluster, env_file: Path, tmp_path: Path
+) -> None:
     assert invoke(cluster, "up", env_file=env_file).returncode == 0
     (old,) = app_secrets(cluster, NS)
     old_bytes = dict(old["data"])
@@ -145,12 +154,33 @@ def test_a_failed_last_revision_is_not_what_is_deployed(cluster: FakeCluster, en
     (deployed,) = app_secrets(cluster, NS)
     cluster.set_scenario("crash-loop")
     failed = subprocess.run(
-        ["helm", "upgrade", "todo-app", "charts/todo-app", "-n", NS, "--reuse-values",
-         "--set", "secrets.existingSecret=todo-app-secrets-never-written", "--wait", "--timeout", "3s"],
-        env=cluster.env, capture_output=True, text=True, timeout=120)
+        [
+            "helm",
+            "upgrade",
+            "todo-app",
+            "charts/todo-app",
+            "-n",
+            NS,
+            "--reuse-values",
+            "--set",
+            "secrets.existingSecret=todo-app-secrets-never-written",
+            "--wait",
+            "--timeout",
+            "3s",
+        ],
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert failed.returncode != 0, failed.stdout + failed.stderr
-    history = subprocess.run(["helm", "history", "todo-app", "-n", NS, "-o", "json"], env=cluster.env,
-                             capture_output=True, text=True, check=True).stdout
+    history = subprocess.run(
+        ["helm", "history", "todo-app", "-n", NS, "-o", "json"],
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert '"failed"' in history
     cluster.set_scenario("healthy")
 
@@ -162,7 +192,9 @@ def test_a_failed_last_revision_is_not_what_is_deployed(cluster: FakeCluster, en
     rotated = write_env(tmp_path / "rotated.env", {**CANARIES, "COHERE_API_KEY": "co-canary-rotated-5e1f"})
     rotate = invoke(cluster, "rotate-secrets", "--only", "COHERE_API_KEY", env_file=rotated)
     assert rotate.returncode == 0, rotate.explain()
-    new = next(s for s in app_secrets(cluster, NS) if s["metadata"]["name"] == rotate.named("secret.written")[0]["name"])
+    new = next(
+        s for s in app_secrets(cluster, NS) if s["metadata"]["name"] == rotate.named("secret.written")[0]["name"]
+    )
     assert decoded(new) == {**CANARIES, "COHERE_API_KEY": "co-canary-rotated-5e1f"}
 
 
@@ -195,13 +227,24 @@ def test_secret_missing_a_key_is_caught_before_helm(cluster: FakeCluster, env_fi
 
     name = secret_name("todo-app", secret_version(CANARIES))
     partial = {k: base64.b64encode(v.encode()).decode() for k, v in CANARIES.items() if k != "JWT_SECRET"}
-    manifest = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": NS},
-                "type": "Opaque", "data": partial}
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": NS},
+        "type": "Opaque",
+        "data": partial,
+    }
     import subprocess
 
     subprocess.run(["kubectl", "create", "namespace", NS], env=cluster.env, check=True, capture_output=True)
-    subprocess.run(["kubectl", "apply", "-f", "-"], input=yaml.safe_dump(manifest), text=True, env=cluster.env,
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["kubectl", "apply", "-f", "-"],
+        input=yaml.safe_dump(manifest),
+        text=True,
+        env=cluster.env,
+        check=True,
+        capture_output=True,
+    )
     run = invoke(cluster, "up", env_file=env_file)
     assert run.returncode == 6, run.explain()
     assert "JWT_SECRET" in run.output and f"delete secret {name}" in run.output

@@ -41,24 +41,69 @@ def test_up_waits_for_the_ingress_controller_then_installs(env_file: Path) -> No
         assert run.named("health.ok")
         (ingress,) = cluster.objects("Ingress", NS)
         assert ingress["spec"]["rules"][0]["host"] == "todo-app.local"
-        history = subprocess.run(["helm", "history", "todo-app", "-n", NS, "-o", "json"], env=cluster.env,
-                                 check=True, capture_output=True, text=True)
+        history = subprocess.run(
+            ["helm", "history", "todo-app", "-n", NS, "-o", "json"],
+            env=cluster.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         assert [r["status"] for r in json.loads(history.stdout)][-1] == "deployed"
 
 
 def test_each_release_gets_its_own_host_and_a_foreign_collision_is_refused_with_the_fix(
-        cluster: FakeCluster, env_file: Path, tmp_path: Path) -> None:
+    cluster: FakeCluster, env_file: Path, tmp_path: Path
+) -> None:
     _enable_ingress(cluster)
-    cluster.wait_for(lambda: subprocess.run(
-        ["kubectl", "wait", "-n", "ingress-nginx", "--for=condition=Ready", "pod", "-l",
-         "app.kubernetes.io/component=controller", "--timeout=5s"], env=cluster.env, capture_output=True).returncode == 0,
-        timeout=30)
+    cluster.wait_for(
+        lambda: (
+            subprocess.run(
+                [
+                    "kubectl",
+                    "wait",
+                    "-n",
+                    "ingress-nginx",
+                    "--for=condition=Ready",
+                    "pod",
+                    "-l",
+                    "app.kubernetes.io/component=controller",
+                    "--timeout=5s",
+                ],
+                env=cluster.env,
+                capture_output=True,
+            ).returncode
+            == 0
+        ),
+        timeout=30,
+    )
     # Someone else's Ingress already serves todo-app.local/ from another namespace.
     foreign = tmp_path / "foreign.json"
-    foreign.write_text(json.dumps({
-        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web", "namespace": "default"},
-        "spec": {"ingressClassName": "nginx", "rules": [{"host": "todo-app.local", "http": {"paths": [{
-            "path": "/", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}}))
+    foreign.write_text(
+        json.dumps(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "Ingress",
+                "metadata": {"name": "web", "namespace": "default"},
+                "spec": {
+                    "ingressClassName": "nginx",
+                    "rules": [
+                        {
+                            "host": "todo-app.local",
+                            "http": {
+                                "paths": [
+                                    {
+                                        "path": "/",
+                                        "pathType": "Prefix",
+                                        "backend": {"service": {"name": "web", "port": {"number": 80}}},
+                                    }
+                                ]
+                            },
+                        }
+                    ],
+                },
+            }
+        )
+    )
     subprocess.run(["kubectl", "apply", "-f", str(foreign)], env=cluster.env, check=True, capture_output=True)
     refused = invoke(cluster, "up", env_file=env_file)
     assert refused.returncode == 2, refused.explain()

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from fakecluster import FakeCluster, Timings
 from fakecluster.network import port_is_free
 from tests.e2e.harness import (
     CANARIES,
@@ -28,7 +29,6 @@ from tests.e2e.harness import (
     running_container,
     write_env,
 )
-from fakecluster import FakeCluster, Timings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 NS = "todo-app"
@@ -44,8 +44,7 @@ def _free_loopback_address() -> str:
 
 
 @pytest.fixture(params=["nodeport", "ingress", "port-forward"])
-def health_path(request: pytest.FixtureRequest,
-                cluster_options: dict[str, Any]) -> Iterator[tuple[str, FakeCluster]]:
+def health_path(request: pytest.FixtureRequest, cluster_options: dict[str, Any]) -> Iterator[tuple[str, FakeCluster]]:
     """The suite's cluster, set up so that exactly one of the three ways to /health works."""
     path = request.param
     options = dict(cluster_options)
@@ -60,8 +59,9 @@ def health_path(request: pytest.FixtureRequest,
         if not cluster.real_pods:
             cluster.start_upstream()  # a backend still starting would time out and let port-forward win
         if path == "ingress":
-            subprocess.run(["minikube", "addons", "enable", "ingress"], env=cluster.env, check=True,
-                           capture_output=True)
+            subprocess.run(
+                ["minikube", "addons", "enable", "ingress"], env=cluster.env, check=True, capture_output=True
+            )
             cluster.wait_for(lambda: cluster.get("ValidatingWebhookConfiguration", "", "ingress-nginx-admission"))
         yield path, cluster
 
@@ -83,8 +83,16 @@ def test_up_noop_status_rotate_down(health_path: tuple[str, FakeCluster], env_fi
     (ok,) = first.named("health.ok")
     assert _health_url_is_through(path, ok["url"], cluster), (path, ok)
     assert first.finished["exit_code"] == 0
-    assert set(first.finished["phases"]) >= {"input", "cluster", "images", "load", "secret", "release",
-                                             "rollout", "health"}
+    assert set(first.finished["phases"]) >= {
+        "input",
+        "cluster",
+        "images",
+        "load",
+        "secret",
+        "release",
+        "rollout",
+        "health",
+    }
     assert len(first.named("image.loaded")) == 2
     assert len(first.named("secret.written")) == 1
     assert len(first.named("helm.upgraded")) == 1
@@ -95,8 +103,11 @@ def test_up_noop_status_rotate_down(health_path: tuple[str, FakeCluster], env_fi
     assert len(secrets) == 1
     assert decoded(secrets[0]) == CANARIES  # exact values, newline and all, arrived
     assert secrets[0].get("immutable") is True
-    built = {e["image"] if "image" in e else e["name"]: e["ref"] for e in first.events
-             if e["event"] in ("image.built", "image.skipped")}
+    built = {
+        e["image"] if "image" in e else e["name"]: e["ref"]
+        for e in first.events
+        if e["event"] in ("image.built", "image.skipped")
+    }
     images = deployment_images(cluster, NS)
     assert sorted(img for imgs in images.values() for img in imgs) == sorted(built.values())
     assert not any(img.endswith(":latest") for imgs in images.values() for img in imgs)
@@ -122,8 +133,14 @@ def test_up_noop_status_rotate_down(health_path: tuple[str, FakeCluster], env_fi
     assert status == 200, token
     bearer = token["access_token"]
     status, task = http("POST", f"http://127.0.0.1:{port}/api/tasks", {"title": "ship it"}, bearer)
-    assert status == 201, (task, [(e["reason"], e["message"]) for e in cluster.objects("Event", NS)
-                                  if e["type"] == "Warning" or e["reason"] == "Killing"])
+    assert status == 201, (
+        task,
+        [
+            (e["reason"], e["message"])
+            for e in cluster.objects("Event", NS)
+            if e["type"] == "Warning" or e["reason"] == "Killing"
+        ],
+    )
     status, tasks = http("GET", f"http://127.0.0.1:{port}/api/tasks", token=bearer)
     assert status == 200 and [t["title"] for t in tasks] == ["ship it"]
     logs = invoke(cluster, "logs", "backend", env_file=env_file, json_lines=False)

@@ -9,15 +9,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.harness import Background, app_secrets, helm_release_records, invoke
 from fakecluster import FakeCluster
+from tests.e2e.harness import Background, app_secrets, helm_release_records, invoke
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
 
 def kubectl(cluster: FakeCluster, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["kubectl", *args], input=stdin, env=cluster.env, capture_output=True, text=True,
-                          timeout=60, check=True)
+    return subprocess.run(
+        ["kubectl", *args], input=stdin, env=cluster.env, capture_output=True, text=True, timeout=60, check=True
+    )
 
 
 def test_down_in_the_default_namespace_keeps_it_and_succeeds(cluster: FakeCluster, env_file: Path) -> None:
@@ -37,8 +38,11 @@ def test_down_in_the_default_namespace_keeps_it_and_succeeds(cluster: FakeCluste
 def test_up_waits_for_a_terminating_namespace_then_recreates_it(cluster: FakeCluster, env_file: Path) -> None:
     # An interrupted `down` (or someone's `kubectl delete ns`) leaves the namespace Terminating; creating
     # anything in it is a 403 until it is gone. Here a finalizer holds it until the test removes it.
-    held = {"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": "todo-app", "finalizers": ["example.com/hold"]}}
+    held = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "todo-app", "finalizers": ["example.com/hold"]},
+    }
     kubectl(cluster, "apply", "-f", "-", stdin=yaml.safe_dump(held))
     kubectl(cluster, "delete", "namespace", "todo-app", "--wait=false")
     run = Background(cluster, "up", env_file=env_file)

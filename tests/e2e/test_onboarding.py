@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.harness import app_secrets, decoded, invoke, leaks, pod_uids, write_env
 from fakecluster import FakeCluster
+from tests.e2e.harness import app_secrets, decoded, invoke, leaks, pod_uids, write_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 NS = "todo-app"
@@ -56,7 +56,9 @@ def test_up_without_env_file_or_keys_then_noop_then_down_keeps_data(cluster: Fak
     refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in backend["env"] if "valueFrom" in e}
     assert refs["DATABASE_URL"] == {"name": secret["metadata"]["name"], "key": "DATABASE_URL"}
     assert refs["COHERE_API_KEY"].get("optional") is True
-    db_env = {e["name"]: e for e in cluster.get("StatefulSet", NS, DB)["spec"]["template"]["spec"]["containers"][0]["env"]}
+    db_env = {
+        e["name"]: e for e in cluster.get("StatefulSet", NS, DB)["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
     assert db_env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == secret["metadata"]["name"]
 
     # The generated values are never shown, and only the Secret's create carried them.
@@ -102,12 +104,14 @@ def test_up_without_env_file_or_keys_then_noop_then_down_keeps_data(cluster: Fak
     assert wipe.returncode == 0, wipe.explain()
     assert not cluster.objects("PersistentVolumeClaim", NS)
     assert NS not in {n["metadata"]["name"] for n in cluster.objects("Namespace")}
-    assert f"PersistentVolumeClaim {CLAIM}" in " ".join(e.get("name", "") and f"PersistentVolumeClaim {e['name']}"
-                                                        for e in wipe.named("volume.deleted"))
+    assert f"PersistentVolumeClaim {CLAIM}" in " ".join(
+        e.get("name", "") and f"PersistentVolumeClaim {e['name']}" for e in wipe.named("volume.deleted")
+    )
 
 
-def test_with_a_database_url_no_database_renders_and_each_default_is_one_line(cluster: FakeCluster,
-                                                                              tmp_path: Path, database: str) -> None:
+def test_with_a_database_url_no_database_renders_and_each_default_is_one_line(
+    cluster: FakeCluster, tmp_path: Path, database: str
+) -> None:
     url = database  # the test PostgreSQL server the containers reach
     env_file = write_env(tmp_path / "deploy.env", {"DATABASE_URL": url})
     run = invoke(cluster, "up", env_file=env_file, json_lines=False)

@@ -28,9 +28,14 @@ def test_an_expired_watch_is_followed_by_a_new_list_and_watch(env_file: Path) ->
     (result,) = run.named("rollout.result")
     assert result["mode"] == "watch", run.explain()  # not the 1 s polling fallback
     assert result["relists"] >= 1  # 2 when the other feed's first watch also started after the compaction
-    watched = [r for r in requests if r.path.endswith(("/deployments", "/pods")) and r.method == "GET"
-               and f"/namespaces/{NS}/" in r.path]
-    calls = {plural: ["watch" if r.query.get("watch") else "list" for r in watched if r.path.endswith(plural)]
-             for plural in ("deployments", "pods")}
+    watched = [
+        r
+        for r in requests
+        if r.path.endswith(("/deployments", "/pods")) and r.method == "GET" and f"/namespaces/{NS}/" in r.path
+    ]
+    calls = {
+        plural: ["watch" if r.query.get("watch") else "list" for r in watched if r.path.endswith(plural)]
+        for plural in ("deployments", "pods")
+    }
     # The expired feed: list, watch (410), list again, watch again.
     assert ["list", "watch", "list", "watch"] in [c[:4] for c in calls.values()], calls

@@ -13,11 +13,20 @@ from fakecluster import FakeCluster, Timings
 
 DOCKER = "/usr/bin/docker"
 CHART = Path(__file__).resolve().parent / "chart"
-FAST = Timings(ready_after=0.2, slow_ready_after=2.0, crash_interval=0.5, flaky_delay=0.5,
-               flaky_error_seconds=1.5, outage_seconds=2.0, tick=0.1)
+FAST = Timings(
+    ready_after=0.2,
+    slow_ready_after=2.0,
+    crash_interval=0.5,
+    flaky_delay=0.5,
+    flaky_error_seconds=1.5,
+    outage_seconds=2.0,
+    tick=0.1,
+)
 
 
-def run(cmd: list[str], env: dict[str, str], check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(
+    cmd: list[str], env: dict[str, str], check: bool = True, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}")

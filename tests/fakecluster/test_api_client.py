@@ -65,7 +65,9 @@ def test_protected_namespaces_cannot_be_deleted(api: client.ApiClient, name: str
     with pytest.raises(ApiException) as err:
         client.CoreV1Api(api).delete_namespace(name)
     assert err.value.status == 403
-    assert json.loads(err.value.body)["message"] == f'namespaces "{name}" is forbidden: this namespace may not be deleted'
+    assert (
+        json.loads(err.value.body)["message"] == f'namespaces "{name}" is forbidden: this namespace may not be deleted'
+    )
     assert client.CoreV1Api(api).read_namespace(name).status.phase == "Active"
 
 
@@ -122,8 +124,9 @@ def test_immutable_secret_rejects_data_changes_with_422(api: client.ApiClient, n
 def test_label_and_field_selectors(api: client.ApiClient, namespace: str) -> None:
     core = client.CoreV1Api(api)
     for name, tier in (("a", "web"), ("b", "db"), ("c", "web")):
-        core.create_namespaced_config_map(namespace, client.V1ConfigMap(
-            metadata=client.V1ObjectMeta(name=name, labels={"tier": tier})))
+        core.create_namespaced_config_map(
+            namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name=name, labels={"tier": tier}))
+        )
     names = lambda items: sorted(i.metadata.name for i in items.items)  # noqa: E731
     assert names(core.list_namespaced_config_map(namespace, label_selector="tier=web")) == ["a", "c"]
     assert names(core.list_namespaced_config_map(namespace, label_selector="tier!=web,tier")) == ["b"]
@@ -136,15 +139,30 @@ def test_label_and_field_selectors(api: client.ApiClient, namespace: str) -> Non
 
 def test_patch_flavours(api: client.ApiClient, namespace: str) -> None:
     apps = client.AppsV1Api(api)
-    apps.create_namespaced_deployment(namespace, {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
-        "spec": {"selector": {"matchLabels": {"app": "d"}}, "template": {
-            "metadata": {"labels": {"app": "d"}},
-            "spec": {"containers": [{"name": "a", "image": "x:1", "env": [{"name": "A", "value": "1"}]},
-                                    {"name": "b", "image": "y:1"}]}}}})
+    apps.create_namespaced_deployment(
+        namespace,
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "d"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "d"}},
+                "template": {
+                    "metadata": {"labels": {"app": "d"}},
+                    "spec": {
+                        "containers": [
+                            {"name": "a", "image": "x:1", "env": [{"name": "A", "value": "1"}]},
+                            {"name": "b", "image": "y:1"},
+                        ]
+                    },
+                },
+            },
+        },
+    )
     # Strategic merge: containers merge by name.
-    apps.patch_namespaced_deployment("d", namespace, {"spec": {"template": {"spec": {
-        "containers": [{"name": "b", "image": "y:2"}]}}}})
+    apps.patch_namespaced_deployment(
+        "d", namespace, {"spec": {"template": {"spec": {"containers": [{"name": "b", "image": "y:2"}]}}}}
+    )
     containers = apps.read_namespaced_deployment("d", namespace).spec.template.spec.containers
     assert [(c.name, c.image) for c in containers] == [("a", "x:1"), ("b", "y:2")]
     # A list body makes the client send a JSON patch.
@@ -160,8 +178,9 @@ def test_watch_streams_changes_from_a_resource_version(api: client.ApiClient, na
     seen: list[tuple[str, str]] = []
 
     def consume() -> None:
-        for event in watch.Watch().stream(core.list_namespaced_config_map, namespace,
-                                          resource_version=start, timeout_seconds=3):
+        for event in watch.Watch().stream(
+            core.list_namespaced_config_map, namespace, resource_version=start, timeout_seconds=3
+        ):
             seen.append((event["type"], event["object"].metadata.name))
             if len(seen) == 3:
                 return
@@ -207,8 +226,9 @@ def _client_version() -> tuple[int, int]:
     return int(major), int(minor)
 
 
-def test_expire_watches_on_demand_and_what_the_client_makes_of_it(cluster: FakeCluster, api: client.ApiClient,
-                                                                    namespace: str) -> None:
+def test_expire_watches_on_demand_and_what_the_client_makes_of_it(
+    cluster: FakeCluster, api: client.ApiClient, namespace: str
+) -> None:
     """cluster.expire_watches(n): the next n watches from a resourceVersion get the real 410 ERROR
     event. The client's own Watch turns it into ApiException(410) when it deserializes; with
     deserialize=False (34.1+) it fails with KeyError('raw_object') instead, and before 34.1 the
@@ -219,8 +239,9 @@ def test_expire_watches_on_demand_and_what_the_client_makes_of_it(cluster: FakeC
 
     cluster.expire_watches(1)
     with pytest.raises(ApiException) as expired:
-        list(watch.Watch().stream(core.list_namespaced_config_map, namespace, resource_version=start,
-                                  timeout_seconds=2))
+        list(
+            watch.Watch().stream(core.list_namespaced_config_map, namespace, resource_version=start, timeout_seconds=2)
+        )
     assert expired.value.status == 410 and "too old resource version" in str(expired.value.reason)
     watches = [r for r in cluster.requests if r.query.get("watch")]
     assert watches[-1].status == 200  # the error travels inside the stream, not as the HTTP status
@@ -229,5 +250,8 @@ def test_expire_watches_on_demand_and_what_the_client_makes_of_it(cluster: FakeC
     fresh = core.list_namespaced_config_map(namespace).metadata.resource_version
     expected: type[BaseException] = KeyError if _client_version() >= (34, 1) else TypeError
     with pytest.raises(expected):
-        list(watch.Watch().stream(core.list_namespaced_config_map, namespace, resource_version=fresh,
-                                  timeout_seconds=2, deserialize=False))
+        list(
+            watch.Watch().stream(
+                core.list_namespaced_config_map, namespace, resource_version=fresh, timeout_seconds=2, deserialize=False
+            )
+        )

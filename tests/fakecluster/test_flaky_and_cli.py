@@ -53,8 +53,9 @@ def test_outage_on_demand_from_a_healthy_cluster(cluster: FakeCluster) -> None:
     cluster.outage(2.0)  # 1 s of 503s, then 1 s of refused connections
     assert httpx.get(f"{cluster.url}/version", timeout=1).status_code == 503
     cluster.wait_for(lambda: not _port_open(cluster), timeout=3, interval=0.05)
-    cluster.wait_for(lambda: _port_open(cluster) and httpx.get(f"{cluster.url}/version", timeout=1).status_code
-                     == 200, timeout=3)
+    cluster.wait_for(
+        lambda: _port_open(cluster) and httpx.get(f"{cluster.url}/version", timeout=1).status_code == 200, timeout=3
+    )
 
 
 def _port_open(cluster: FakeCluster) -> bool:
@@ -66,11 +67,33 @@ def _port_open(cluster: FakeCluster) -> bool:
 
 
 def test_cli_runs_the_command_against_the_cluster_and_passes_its_exit_code(tmp_path: Path) -> None:
-    script = ("kubectl create namespace cli-test >/dev/null && minikube status >/dev/null && "
-              "kubectl get namespace cli-test -o jsonpath={.status.phase} && exit 3")
-    proc = subprocess.run([sys.executable, "-m", "fakecluster", "--scenario", "healthy",
-                           "--state-dir", str(tmp_path), "--ingress-port", "none", "--upstream", "builtin",
-                           "--", "sh", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    script = (
+        "kubectl create namespace cli-test >/dev/null && minikube status >/dev/null && "
+        "kubectl get namespace cli-test -o jsonpath={.status.phase} && exit 3"
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fakecluster",
+            "--scenario",
+            "healthy",
+            "--state-dir",
+            str(tmp_path),
+            "--ingress-port",
+            "none",
+            "--upstream",
+            "builtin",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 3, proc.stderr
     assert proc.stdout == "Active"
     kubeconfig = (tmp_path / "kubeconfig").read_text()
@@ -82,24 +105,66 @@ def test_every_scenario_name_still_works_from_the_cli(tmp_path: Path) -> None:
 
     runs = [(scenario, "real") for scenario in Scenario] + [(Scenario.CRASH_LOOP, "scripted")]
     for scenario, pods in runs:
-        proc = subprocess.run([sys.executable, "-m", "fakecluster", "--scenario", scenario.value, "--pods", pods,
-                               "--state-dir", str(tmp_path / f"{scenario.value}-{pods}"), "--ingress-port", "none",
-                               "--upstream", "builtin", "--", "sh", "-c", "cat $FAKE_MINIKUBE_STATE >/dev/null"],
-                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "fakecluster",
+                "--scenario",
+                scenario.value,
+                "--pods",
+                pods,
+                "--state-dir",
+                str(tmp_path / f"{scenario.value}-{pods}"),
+                "--ingress-port",
+                "none",
+                "--upstream",
+                "builtin",
+                "--",
+                "sh",
+                "-c",
+                "cat $FAKE_MINIKUBE_STATE >/dev/null",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert proc.returncode == 0, (scenario, pods, proc.stderr)
         assert (tmp_path / f"{scenario.value}-{pods}" / "scenario").read_text() == scenario.value
 
 
 def test_the_cli_runs_pods_as_containers_by_default(tmp_path: Path) -> None:
-    manifest = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: hello}\nspec:\n  selector: {matchLabels: "
-                "{app: hello}}\n  template:\n    metadata: {labels: {app: hello}}\n    spec:\n      containers:\n"
-                "      - name: hello\n        image: python:3.11-slim\n        imagePullPolicy: Never\n"
-                "        command: [sh, -c, 'echo hello from $(hostname); sleep 600']\n")
-    script = ("minikube image load python:3.11-slim && kubectl apply -f - >/dev/null && "
-              "kubectl wait --for=condition=Ready pod -l app=hello --timeout=90s >/dev/null && sleep 1 && "
-              "kubectl logs deploy/hello")
-    proc = subprocess.run([sys.executable, "-m", "fakecluster", "--state-dir", str(tmp_path), "--ingress-port",
-                           "none", "--", "sh", "-c", script], cwd=ROOT, capture_output=True, text=True,
-                          timeout=180, input=manifest)
+    manifest = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: hello}\nspec:\n  selector: {matchLabels: "
+        "{app: hello}}\n  template:\n    metadata: {labels: {app: hello}}\n    spec:\n      containers:\n"
+        "      - name: hello\n        image: python:3.11-slim\n        imagePullPolicy: Never\n"
+        "        command: [sh, -c, 'echo hello from $(hostname); sleep 600']\n"
+    )
+    script = (
+        "minikube image load python:3.11-slim && kubectl apply -f - >/dev/null && "
+        "kubectl wait --for=condition=Ready pod -l app=hello --timeout=90s >/dev/null && sleep 1 && "
+        "kubectl logs deploy/hello"
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fakecluster",
+            "--state-dir",
+            str(tmp_path),
+            "--ingress-port",
+            "none",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        input=manifest,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("hello from hello-"), proc.stdout  # the container's hostname: the pod name

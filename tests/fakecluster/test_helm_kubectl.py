@@ -39,16 +39,30 @@ spec:
 
 
 def helm_install(cluster: FakeCluster, namespace: str, *extra: str, check: bool = True, release: str = "tiny"):
-    return run(["helm", "upgrade", "--install", release, str(CHART), "-n", namespace, "--set", f"image={IMAGE}",
-                *extra], cluster.env, check=check)
+    return run(
+        ["helm", "upgrade", "--install", release, str(CHART), "-n", namespace, "--set", f"image={IMAGE}", *extra],
+        cluster.env,
+        check=check,
+    )
 
 
 @pytest.fixture
 def ready_world(cluster: FakeCluster, namespace: str, local_image: str) -> str:
     """The tiny chart's prerequisites: its image loaded, its Secret created (holding a canary)."""
     run(["minikube", "image", "load", local_image], cluster.env)
-    run(["kubectl", "-n", namespace, "create", "secret", "generic", "tiny-secrets",
-         "--from-literal=API_KEY=canary-helm-7781"], cluster.env)
+    run(
+        [
+            "kubectl",
+            "-n",
+            namespace,
+            "create",
+            "secret",
+            "generic",
+            "tiny-secrets",
+            "--from-literal=API_KEY=canary-helm-7781",
+        ],
+        cluster.env,
+    )
     return namespace
 
 
@@ -67,8 +81,20 @@ def test_kubectl_apply_get_rollout_status_and_logs(cluster: FakeCluster, namespa
     assert logs.strip().startswith("INFO:")
     table = run(["kubectl", "-n", namespace, "get", "pods"], env).stdout
     assert "Running" in table and "1/1" in table
-    events = run(["kubectl", "-n", namespace, "get", "events", "--field-selector", "reason=Scheduled",
-                  "-o", "jsonpath={.items[*].reason}"], env).stdout
+    events = run(
+        [
+            "kubectl",
+            "-n",
+            namespace,
+            "get",
+            "events",
+            "--field-selector",
+            "reason=Scheduled",
+            "-o",
+            "jsonpath={.items[*].reason}",
+        ],
+        env,
+    ).stdout
     assert events == "Scheduled"
 
 
@@ -76,8 +102,9 @@ def test_kubectl_rollout_status_fails_on_progress_deadline(cluster: FakeCluster,
     manifest = cluster.state_dir / "web.yaml"
     manifest.write_text(MANIFEST.format(image="not-loaded:1", deadline=1))
     run(["kubectl", "-n", namespace, "apply", "-f", str(manifest)], cluster.env)
-    proc = run(["kubectl", "-n", namespace, "rollout", "status", "deployment/web", "--timeout=10s"], cluster.env,
-               check=False)
+    proc = run(
+        ["kubectl", "-n", namespace, "rollout", "status", "deployment/web", "--timeout=10s"], cluster.env, check=False
+    )
     assert proc.returncode != 0
     assert 'deployment "web" exceeded its progress deadline' in proc.stderr
 
@@ -97,8 +124,9 @@ def test_helm_install_history_status_rollback_uninstall(cluster: FakeCluster, re
     # helm keeps its releases in Secrets (sent as protobuf by its Go client).
     releases = [s for s in cluster.objects("Secret", ns) if s["type"] == "helm.sh/release.v1"]
     assert len(releases) == 3 and releases[0]["metadata"]["labels"]["owner"] == "helm"
-    assert "application/vnd.kubernetes.protobuf" in {r.content_type for r in cluster.requests
-                                                       if r.path.endswith("/secrets")}
+    assert "application/vnd.kubernetes.protobuf" in {
+        r.content_type for r in cluster.requests if r.path.endswith("/secrets")
+    }
     run(["helm", "uninstall", "tiny", "-n", ns, "--wait"], env)
     assert cluster.objects("Deployment", ns) == [] and cluster.objects("Pod", ns) == []
     assert not [s for s in cluster.objects("Secret", ns) if s["type"] == "helm.sh/release.v1"]
@@ -132,8 +160,17 @@ def test_values_inside_helm_release_records_are_found(cluster: FakeCluster, read
 def test_helm_wait_fails_on_crash_loop_and_rolls_back(cluster: FakeCluster, ready_world: str) -> None:
     helm_install(cluster, ready_world, "--wait", "--timeout", "20s")
     cluster.set_scenario("crash-loop")
-    proc = helm_install(cluster, ready_world, "--wait", "--timeout", "3s", "--rollback-on-failure",
-                        "--set", "message=broken", check=False)
+    proc = helm_install(
+        cluster,
+        ready_world,
+        "--wait",
+        "--timeout",
+        "3s",
+        "--rollback-on-failure",
+        "--set",
+        "message=broken",
+        check=False,
+    )
     assert proc.returncode != 0
     assert "not ready" in proc.stderr or "context deadline exceeded" in proc.stderr
     history = json.loads(run(["helm", "history", "tiny", "-n", ready_world, "-o", "json"], cluster.env).stdout)
@@ -146,8 +183,9 @@ def test_helm_wait_fails_on_crash_loop_and_rolls_back(cluster: FakeCluster, read
 
 
 def test_helm_wait_fails_when_the_secret_lacks_a_key(cluster: FakeCluster, ready_world: str) -> None:
-    proc = helm_install(cluster, ready_world, "--wait", "--timeout", "3s", "--set", "secretKey=COHERE_API_KEY",
-                        check=False)
+    proc = helm_install(
+        cluster, ready_world, "--wait", "--timeout", "3s", "--set", "secretKey=COHERE_API_KEY", check=False
+    )
     assert proc.returncode != 0
     pod = cluster.objects("Pod", ready_world)[0]
     waiting = pod["status"]["containerStatuses"][0]["state"]["waiting"]
@@ -162,13 +200,45 @@ def test_project_chart_installs_and_becomes_ready(cluster: FakeCluster, namespac
     for name in ("todo-backend", "todo-frontend"):
         run(["/usr/bin/docker", "tag", local_image, f"{name}:fake1"], env)
         run(["minikube", "image", "load", f"{name}:fake1"], env)
-    run(["kubectl", "-n", namespace, "create", "secret", "generic", "todo-secrets",
-         "--from-literal=COHERE_API_KEY=c", "--from-literal=DATABASE_URL=sqlite:////tmp/x.db",
-         "--from-literal=JWT_SECRET=j"], env)
-    proc = run(["helm", "upgrade", "--install", "todo", str(PROJECT_CHART), "-n", namespace, "--wait",
-                "--timeout", "30s", "--set", "secrets.existingSecret=todo-secrets",
-                "--set", "backend.image.tag=fake1", "--set", "frontend.image.tag=fake1",
-                "--set", "database.enabled=false"], env, check=False)  # DATABASE_URL is given
+    run(
+        [
+            "kubectl",
+            "-n",
+            namespace,
+            "create",
+            "secret",
+            "generic",
+            "todo-secrets",
+            "--from-literal=COHERE_API_KEY=c",
+            "--from-literal=DATABASE_URL=sqlite:////tmp/x.db",
+            "--from-literal=JWT_SECRET=j",
+        ],
+        env,
+    )
+    proc = run(
+        [
+            "helm",
+            "upgrade",
+            "--install",
+            "todo",
+            str(PROJECT_CHART),
+            "-n",
+            namespace,
+            "--wait",
+            "--timeout",
+            "30s",
+            "--set",
+            "secrets.existingSecret=todo-secrets",
+            "--set",
+            "backend.image.tag=fake1",
+            "--set",
+            "frontend.image.tag=fake1",
+            "--set",
+            "database.enabled=false",
+        ],
+        env,
+        check=False,
+    )  # DATABASE_URL is given
     assert proc.returncode == 0, proc.stderr
     deployments = cluster.objects("Deployment", namespace)
     assert len(deployments) == 2

@@ -15,8 +15,14 @@ def test_status_running_text_and_json(cluster: FakeCluster) -> None:
     assert text.returncode == 0
     assert "host: Running\nkubelet: Running\napiserver: Running\nkubeconfig: Configured" in text.stdout
     status = json.loads(run(["minikube", "status", "-o", "json"], cluster.env).stdout)
-    assert status == {"Name": "minikube", "Host": "Running", "Kubelet": "Running", "APIServer": "Running",
-                      "Kubeconfig": "Configured", "Worker": False}
+    assert status == {
+        "Name": "minikube",
+        "Host": "Running",
+        "Kubelet": "Running",
+        "APIServer": "Running",
+        "Kubeconfig": "Configured",
+        "Worker": False,
+    }
 
 
 def test_stopped_machine_exits_non_zero_and_the_api_is_unreachable(cluster: FakeCluster) -> None:
@@ -63,8 +69,15 @@ def test_addons(cluster: FakeCluster) -> None:
     assert after["ingress"]["Status"] == "enabled"
     # The addon's controller runs in the cluster, healthy whatever the scenario.
     cluster.set_scenario("crash-loop")
-    cluster.wait_for(lambda: (cluster.get("Deployment", "ingress-nginx", "ingress-nginx-controller") or {})
-                     .get("status", {}).get("availableReplicas") == 1, timeout=5)
+    cluster.wait_for(
+        lambda: (
+            (cluster.get("Deployment", "ingress-nginx", "ingress-nginx-controller") or {})
+            .get("status", {})
+            .get("availableReplicas")
+            == 1
+        ),
+        timeout=5,
+    )
     assert cluster.get("IngressClass", "", "nginx")["spec"]["controller"] == "k8s.io/ingress-nginx"
     run(["minikube", "addons", "disable", "ingress"], cluster.env)
     cluster.wait_for(lambda: not cluster.objects("Deployment", "ingress-nginx"), timeout=3)
@@ -91,8 +104,10 @@ def test_pause_and_unpause(cluster: FakeCluster) -> None:
 
 def test_update_context_repairs_a_misconfigured_kubeconfig(cluster: FakeCluster) -> None:
     cluster.set_minikube(kubeconfig="Misconfigured")
-    assert json.loads(run(["minikube", "status", "-o", "json"], cluster.env, check=False).stdout)["Kubeconfig"] \
+    assert (
+        json.loads(run(["minikube", "status", "-o", "json"], cluster.env, check=False).stdout)["Kubeconfig"]
         == "Misconfigured"
+    )
     run(["minikube", "update-context"], cluster.env)
     assert cluster.minikube_state["kubeconfig"] == "Configured"
 
@@ -103,8 +118,11 @@ def test_docker_env_is_tcp_with_tls_for_docker_and_ssh_for_containerd(cluster: F
     import ssl
     import urllib.request
 
-    env = dict(line.removeprefix("export ").replace('"', "").split("=", 1)
-               for line in run(["minikube", "docker-env"], cluster.env).stdout.splitlines() if line.startswith("export"))
+    env = dict(
+        line.removeprefix("export ").replace('"', "").split("=", 1)
+        for line in run(["minikube", "docker-env"], cluster.env).stdout.splitlines()
+        if line.startswith("export")
+    )
     assert env["DOCKER_TLS_VERIFY"] == "1" and env["MINIKUBE_ACTIVE_DOCKERD"] == "minikube"
     assert env["DOCKER_HOST"].startswith("tcp://127.0.0.1:")
     certs = Path(env["DOCKER_CERT_PATH"])

@@ -55,13 +55,16 @@ def reachable(url: str, host: str | None = None) -> bool:
 def install_tiny(cluster: FakeCluster, namespace: str, image: str, load: bool = True) -> None:
     if load:
         run(["minikube", "image", "load", image], cluster.env)
-    run(["kubectl", "-n", namespace, "create", "secret", "generic", "tiny-secrets",
-         "--from-literal=API_KEY=x"], cluster.env)
+    run(
+        ["kubectl", "-n", namespace, "create", "secret", "generic", "tiny-secrets", "--from-literal=API_KEY=x"],
+        cluster.env,
+    )
     helm_install(cluster, namespace)
 
 
 def test_node_port_forwards_only_when_a_ready_pod_backs_the_service(
-        cluster: FakeCluster, namespace: str, local_image: str) -> None:
+    cluster: FakeCluster, namespace: str, local_image: str
+) -> None:
     install_tiny(cluster, namespace, local_image, load=False)
     port = cluster.node_port(namespace, "tiny-web")
     assert port is not None and 30000 <= port <= 32767
@@ -71,8 +74,10 @@ def test_node_port_forwards_only_when_a_ready_pod_backs_the_service(
     run(["minikube", "image", "load", local_image], cluster.env)
     cluster.wait_for(lambda: reachable(f"http://127.0.0.1:{port}/health"), timeout=5)
     assert get(f"http://127.0.0.1:{port}/health").json() == {"status": "ok"}
-    assert run(["minikube", "service", "tiny-web", "-n", namespace, "--url"], cluster.env).stdout.strip() == \
-        f"http://127.0.0.1:{port}"
+    assert (
+        run(["minikube", "service", "tiny-web", "-n", namespace, "--url"], cluster.env).stdout.strip()
+        == f"http://127.0.0.1:{port}"
+    )
 
 
 def test_ingress_routes_by_host_when_the_addon_is_enabled(local_image: str) -> None:
@@ -105,8 +110,9 @@ def test_default_upstream_is_the_real_backend(local_image: str) -> None:
 def test_a_service_can_have_its_own_upstream(local_image: str) -> None:
     with FakeCluster("healthy", upstream="builtin", timings=FAST) as other:  # any real HTTP server will do
         other_url = f"{other.url}"
-        with FakeCluster("healthy", upstream="builtin", timings=FAST,
-                         service_upstreams={"web/tiny-web": other_url}) as cluster:
+        with FakeCluster(
+            "healthy", upstream="builtin", timings=FAST, service_upstreams={"web/tiny-web": other_url}
+        ) as cluster:
             run(["kubectl", "create", "namespace", "web"], cluster.env)
             install_tiny(cluster, "web", local_image)
             port = cluster.node_port("web", "tiny-web")
@@ -130,8 +136,9 @@ def test_paths_come_from_the_caller_or_the_environment(monkeypatch: pytest.Monke
 
 
 def _forward(cluster: FakeCluster, *args: str) -> tuple[subprocess.Popen[str], list[str]]:
-    proc = subprocess.Popen(["kubectl", "port-forward", *args], env=cluster.env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        ["kubectl", "port-forward", *args], env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     lines: list[str] = []
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -142,7 +149,8 @@ def _forward(cluster: FakeCluster, *args: str) -> tuple[subprocess.Popen[str], l
 
 
 def test_kubectl_port_forward_is_emulated_and_every_other_command_is_the_real_kubectl(
-        cluster: FakeCluster, namespace: str, local_image: str) -> None:
+    cluster: FakeCluster, namespace: str, local_image: str
+) -> None:
     assert "Client Version: v1.35" in run(["kubectl", "version", "--client"], cluster.env).stdout
     install_tiny(cluster, namespace, local_image, load=False)
     # The pod exists but is not running (its image is not on the node): kubectl's refusal, exit 1.
@@ -152,8 +160,9 @@ def test_kubectl_port_forward_is_emulated_and_every_other_command_is_the_real_ku
     assert "error: unable to forward port because pod is not running. Current status=Pending" in refused.stderr
 
     run(["minikube", "image", "load", local_image], cluster.env)
-    cluster.wait_for(lambda: all(p.get("status", {}).get("phase") == "Running" for p in cluster.objects("Pod", namespace)),
-                     timeout=5)
+    cluster.wait_for(
+        lambda: all(p.get("status", {}).get("phase") == "Running" for p in cluster.objects("Pod", namespace)), timeout=5
+    )
     proc, lines = _forward(cluster, "svc/tiny-web", "0:80", "--namespace", namespace, "--address", "127.0.0.1")
     try:
         match = re.fullmatch(r"Forwarding from 127\.0\.0\.1:(\d+) -> 8000", lines[-1])  # the Service's targetPort

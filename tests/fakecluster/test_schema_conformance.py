@@ -52,17 +52,46 @@ def deployed(local_image: str) -> Iterator[tuple[FakeCluster, str]]:
         for name in ("todo-backend", "todo-frontend"):
             run(["/usr/bin/docker", "tag", local_image, f"{name}:fake1"], env)
             run(["minikube", "image", "load", f"{name}:fake1"], env)
-        run(["kubectl", "-n", namespace, "create", "secret", "generic", "todo-secrets",
-             "--from-literal=COHERE_API_KEY=c", "--from-literal=DATABASE_URL=sqlite:////tmp/x.db",
-             "--from-literal=JWT_SECRET=j"], env)
-        helm = ["helm", "upgrade", "--install", "todo", str(CHART), "-n", namespace, "--wait", "--timeout", "60s",
-                "--set", "secrets.existingSecret=todo-secrets", "--set", "backend.image.tag=fake1",
-                "--set", "frontend.image.tag=fake1"]
+        run(
+            [
+                "kubectl",
+                "-n",
+                namespace,
+                "create",
+                "secret",
+                "generic",
+                "todo-secrets",
+                "--from-literal=COHERE_API_KEY=c",
+                "--from-literal=DATABASE_URL=sqlite:////tmp/x.db",
+                "--from-literal=JWT_SECRET=j",
+            ],
+            env,
+        )
+        helm = [
+            "helm",
+            "upgrade",
+            "--install",
+            "todo",
+            str(CHART),
+            "-n",
+            namespace,
+            "--wait",
+            "--timeout",
+            "60s",
+            "--set",
+            "secrets.existingSecret=todo-secrets",
+            "--set",
+            "backend.image.tag=fake1",
+            "--set",
+            "frontend.image.tag=fake1",
+        ]
         run(helm, env, timeout=120)
         run([*helm, "--set", "secrets.version=2"], env, timeout=120)  # a second revision: two ReplicaSets
         run(["kubectl", "-n", namespace, "run", "bare", f"--image={local_image}", "--image-pull-policy=Never"], env)
-        cluster.wait_for(lambda: (cluster.get("Pod", namespace, "bare") or {}).get("status", {}).get("phase")
-                         == "Running", timeout=10)
+        cluster.wait_for(
+            lambda: (cluster.get("Pod", namespace, "bare") or {}).get("status", {}).get("phase") == "Running",
+            timeout=10,
+        )
         yield cluster, namespace
 
 
@@ -70,8 +99,10 @@ def _schema_errors(obj: dict[str, Any]) -> list[str]:
     try:
         kubernetes_validate.validate(obj, SERVED, strict=True)
     except kubernetes_validate.ValidationError as exc:
-        return [f"{obj['kind']} {obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}: "
-                f"{'.'.join(str(p) for p in exc.path)}: {exc.message}"]
+        return [
+            f"{obj['kind']} {obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}: "
+            f"{'.'.join(str(p) for p in exc.path)}: {exc.message}"
+        ]
     return []
 
 
@@ -91,8 +122,11 @@ def test_every_object_validates_against_the_served_schema(deployed: tuple[FakeCl
         # List items carry no kind/apiVersion (as from the real server); clients put them back.
         errors += _schema_errors({"kind": kind, "apiVersion": listing["apiVersion"], **item})
         meta = item["metadata"]
-        single_path = path if "namespace" not in meta else \
-            path.replace(path.rsplit("/", 1)[1], f"namespaces/{meta['namespace']}/{path.rsplit('/', 1)[1]}")
+        single_path = (
+            path
+            if "namespace" not in meta
+            else path.replace(path.rsplit("/", 1)[1], f"namespaces/{meta['namespace']}/{path.rsplit('/', 1)[1]}")
+        )
         single = httpx.get(f"{cluster.url}{single_path}/{meta['name']}")
         if single.status_code == 404:  # deleted meanwhile (an event folded, a pod replaced)
             continue
@@ -122,8 +156,13 @@ def test_the_typed_list_calls_work(deployed: tuple[FakeCluster, str]) -> None:
 
 def test_kubectl_reads_them_too(deployed: tuple[FakeCluster, str]) -> None:
     cluster, namespace = deployed
-    out = subprocess.run(["kubectl", "get", "pods,svc,deploy,rs,ing,cm,secret,events", "-n", namespace, "-o", "json"],
-                         env=cluster.env, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["kubectl", "get", "pods,svc,deploy,rs,ing,cm,secret,events", "-n", namespace, "-o", "json"],
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     kinds = {i["kind"] for i in json.loads(out)["items"]}
     assert {"Pod", "Service", "Deployment", "ReplicaSet", "Ingress", "ConfigMap", "Secret", "Event"} <= kinds
 
@@ -140,5 +179,8 @@ def test_the_check_catches_a_missing_required_field() -> None:
         del node["status"]["nodeInfo"][field]
     assert "'machineID' is a required property" in _schema_errors(node)[0]
     with pytest.raises(ValueError, match="machineID"):
-        client.ApiClient().deserialize(json.dumps({"kind": "NodeList", "apiVersion": "v1", "metadata": {},
-                                                   "items": [node]}), "V1NodeList", "application/json")
+        client.ApiClient().deserialize(
+            json.dumps({"kind": "NodeList", "apiVersion": "v1", "metadata": {}, "items": [node]}),
+            "V1NodeList",
+            "application/json",
+        )

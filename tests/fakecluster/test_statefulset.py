@@ -7,15 +7,24 @@ from fakecluster import FakeCluster
 from fakecluster.statefulset import claims_for
 
 STS = {
-    "apiVersion": "apps/v1", "kind": "StatefulSet",
+    "apiVersion": "apps/v1",
+    "kind": "StatefulSet",
     "metadata": {"name": "db", "namespace": "default", "uid": "u1"},
-    "spec": {"serviceName": "db", "replicas": 1,
-             "selector": {"matchLabels": {"app": "db"}},
-             "template": {"metadata": {"labels": {"app": "db"}},
-                          "spec": {"containers": [{"name": "postgres", "image": "registry.k8s.io/pause:3.10"}]}},
-             "volumeClaimTemplates": [{"metadata": {"name": "data", "labels": {"tier": "storage"}},
-                                       "spec": {"accessModes": ["ReadWriteOnce"],
-                                                "resources": {"requests": {"storage": "1Gi"}}}}]},
+    "spec": {
+        "serviceName": "db",
+        "replicas": 1,
+        "selector": {"matchLabels": {"app": "db"}},
+        "template": {
+            "metadata": {"labels": {"app": "db"}},
+            "spec": {"containers": [{"name": "postgres", "image": "registry.k8s.io/pause:3.10"}]},
+        },
+        "volumeClaimTemplates": [
+            {
+                "metadata": {"name": "data", "labels": {"tier": "storage"}},
+                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+            }
+        ],
+    },
 }
 
 
@@ -33,10 +42,18 @@ def test_the_set_gets_a_bound_claim_and_a_ready_pod_and_the_claim_outlives_it(cl
 
     body = copy.deepcopy(STS)
     del body["metadata"]["uid"]
-    subprocess.run(["kubectl", "apply", "-f", "-"], input=yaml.safe_dump(body), text=True, env=cluster.env,
-                   check=True, capture_output=True)
-    cluster.wait_for(lambda: (cluster.get("StatefulSet", "default", "db") or {}).get("status", {})
-                     .get("readyReplicas") == 1, timeout=10)
+    subprocess.run(
+        ["kubectl", "apply", "-f", "-"],
+        input=yaml.safe_dump(body),
+        text=True,
+        env=cluster.env,
+        check=True,
+        capture_output=True,
+    )
+    cluster.wait_for(
+        lambda: (cluster.get("StatefulSet", "default", "db") or {}).get("status", {}).get("readyReplicas") == 1,
+        timeout=10,
+    )
     claim = cluster.get("PersistentVolumeClaim", "default", "data-db-0")
     assert claim["status"]["phase"] == "Bound"
     pod = cluster.get("Pod", "default", "db-0")

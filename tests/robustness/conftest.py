@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import FAST, INVOKE, ROOT, environ_without_secrets, write_env
 from fakecluster import FakeCluster
+from tests.e2e.harness import FAST, INVOKE, ROOT, environ_without_secrets, write_env
 from tests.robustness import spies
 
 
@@ -39,8 +39,14 @@ def images_built(tmp_path_factory: pytest.TempPathFactory) -> None:
     """A cold image cache builds here (minutes), so time bounds and interrupt windows in the tests
     measure what they are about, not a build."""
     env_file = write_env(tmp_path_factory.mktemp("build") / "deploy.env")
-    done = subprocess.run([str(INVOKE), "build", "--json", "--env-file", str(env_file)], cwd=ROOT,
-                          env=environ_without_secrets(), capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [str(INVOKE), "build", "--json", "--env-file", str(env_file)],
+        cwd=ROOT,
+        env=environ_without_secrets(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 

@@ -16,16 +16,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.harness import Background, CliRun, invoke
 from fakecluster import FakeCluster
+from tests.e2e.harness import Background, CliRun, invoke
 
 DOCKER = "/usr/bin/docker"
 ENGINE_SOCKET = "/var/run/docker.sock"
 KEEP_REPOSITORY = "proof-keep/todo-backend"
 
 
-def wait_for(background: Background, event: str, phase: str | None = None, timeout: float = 600,
-             **fields: Any) -> dict[str, Any]:
+def wait_for(
+    background: Background, event: str, phase: str | None = None, timeout: float = 600, **fields: Any
+) -> dict[str, Any]:
     """The first event named `event` (with `phase` and `fields`, when given) the CLI printed."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -122,8 +123,11 @@ class HeldEngine:
 def held_engine(directory: Path, hold: str = "request") -> Iterator[HeldEngine]:
     """`hold`: "request" (the engine never gets the build) or "response" (the client stops hearing from it)."""
     sock = directory / "engine.sock"
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("docker_hold.py")), str(sock), ENGINE_SOCKET,
-                             hold], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("docker_hold.py")), str(sock), ENGINE_SOCKET, hold],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     engine = HeldEngine(sock, proc)
     try:

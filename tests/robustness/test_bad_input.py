@@ -38,27 +38,36 @@ CASES: list[Case] = [
     ("file-missing", lambda d: d / "nope.env", ["nope.env", "does not exist"]),
     ("not-a-regular-file", lambda d: (d / "dir.env").mkdir() or d / "dir.env", ["dir.env"]),
     # A key left out is not bad input: it takes its embedded default (tests/e2e/test_onboarding.py).
-    ("misspelt-JWT_SECRET", (without("JWT_SECRET") + env_file_text({"JWT_SECRT": C["JWT_SECRET"]})).encode(),
-     ["JWT_SECRET", "JWT_SECRT"]),
+    (
+        "misspelt-JWT_SECRET",
+        (without("JWT_SECRET") + env_file_text({"JWT_SECRT": C["JWT_SECRET"]})).encode(),
+        ["JWT_SECRET", "JWT_SECRT"],
+    ),
     ("empty-COHERE_API_KEY", with_value("COHERE_API_KEY", "").encode(), ["COHERE_API_KEY"]),
     ("empty-DATABASE_URL", with_value("DATABASE_URL", "").encode(), ["DATABASE_URL"]),
     ("empty-JWT_SECRET", with_value("JWT_SECRET", "").encode(), ["JWT_SECRET"]),
     ("line-without-equals", lines_plus(f"{C['COHERE_API_KEY']}\n").encode(), [":4"]),
     ("unterminated-quote", lines_plus(f'EXTRA="{C["COHERE_API_KEY"]}\n').encode(), [":4"]),
-    ("duplicate-key", lines_plus(f'JWT_SECRET="{C["JWT_SECRET"]}-2"\n'.replace("\n-2", "-2")).encode(),
-     ["JWT_SECRET", ":4"]),
+    (
+        "duplicate-key",
+        lines_plus(f'JWT_SECRET="{C["JWT_SECRET"]}-2"\n'.replace("\n-2", "-2")).encode(),
+        ["JWT_SECRET", ":4"],
+    ),
     ("invalid-key-name", lines_plus(f"BAD-KEY={C['COHERE_API_KEY']}\n").encode(), [":4"]),
     ("nul-byte", lines_plus("EXTRA=a\x00b\n").encode(), [":4"]),
     ("invalid-utf8", GOOD.encode() + b"EXTRA=\xff\xfe\n", [":4"]),
-    ("database-url-without-scheme", with_value("DATABASE_URL", "db.canary-host.internal/todo").encode(),
-     ["DATABASE_URL"]),
+    (
+        "database-url-without-scheme",
+        with_value("DATABASE_URL", "db.canary-host.internal/todo").encode(),
+        ["DATABASE_URL"],
+    ),
     ("database-url-without-host", with_value("DATABASE_URL", "postgresql:///todo").encode(), ["DATABASE_URL"]),
     ("short-jwt-secret", with_value("JWT_SECRET", "short-canary-77").encode(), ["JWT_SECRET", "32"]),
     ("placeholder-value", with_value("COHERE_API_KEY", "changethis").encode(), ["COHERE_API_KEY"]),
 ]
 
 
-def materialize(case: "bytes | Callable[[Path], Path]", directory: Path) -> Path:
+def materialize(case: bytes | Callable[[Path], Path], directory: Path) -> Path:
     if callable(case):
         return case(directory)
     path = directory / "deploy.env"
@@ -107,9 +116,17 @@ def test_env_file_tracked_by_git(spied: SpiedCluster, tmp_path: Path) -> None:
 
 
 @pytest.mark.proof("bad input")
-@pytest.mark.parametrize("flags", [["--timeout", "soon"], ["--budget-mb", "-1"], ["--target", "aks"],
-                                   ["--health-timeout", "0"], ["--profile", "staging"]],
-                         ids=["timeout", "budget", "target", "health", "profile"])
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--timeout", "soon"],
+        ["--budget-mb", "-1"],
+        ["--target", "aks"],
+        ["--health-timeout", "0"],
+        ["--profile", "staging"],
+    ],
+    ids=["timeout", "budget", "target", "health", "profile"],
+)
 def test_bad_flag(spied: SpiedCluster, tmp_path: Path, flags: list[str]) -> None:
     spied.reset()
     env_file = materialize(GOOD.encode(), tmp_path)
@@ -143,20 +160,32 @@ EDGE_CASES = {
     "crlf-line-endings": (GOOD.replace("\n", "\r\n").encode(), C),
     "utf8-bom": (b"\xef\xbb\xbf" + GOOD.encode(), C),
     "export-prefix": ("".join(f"export {line}\n" for line in GOOD.splitlines()).encode(), C),
-    "quoted-hash": (with_value("COHERE_API_KEY", "co-edge # not a comment-0001").encode(),
-                    {**C, "COHERE_API_KEY": "co-edge # not a comment-0001"}),
-    "dollar-brace-literal": (with_value("COHERE_API_KEY", "co-edge-${HOME}-$USER-0002").encode(),
-                             {**C, "COHERE_API_KEY": "co-edge-${HOME}-$USER-0002"}),
+    "quoted-hash": (
+        with_value("COHERE_API_KEY", "co-edge # not a comment-0001").encode(),
+        {**C, "COHERE_API_KEY": "co-edge # not a comment-0001"},
+    ),
+    "dollar-brace-literal": (
+        with_value("COHERE_API_KEY", "co-edge-${HOME}-$USER-0002").encode(),
+        {**C, "COHERE_API_KEY": "co-edge-${HOME}-$USER-0002"},
+    ),
     "single-quoted-metacharacters": (
-        (env_file_text({k: v for k, v in C.items() if k != "COHERE_API_KEY"})
-         + "COHERE_API_KEY='co-edge $ # \" = \\\\ sp ace ü-0003'\n").encode(),
-        {**C, "COHERE_API_KEY": "co-edge $ # \" = \\ sp ace ü-0003"}),
+        (
+            env_file_text({k: v for k, v in C.items() if k != "COHERE_API_KEY"})
+            + "COHERE_API_KEY='co-edge $ # \" = \\\\ sp ace ü-0003'\n"
+        ).encode(),
+        {**C, "COHERE_API_KEY": 'co-edge $ # " = \\ sp ace ü-0003'},
+    ),
     "unquoted-with-inner-spaces": (
-        (env_file_text({k: v for k, v in C.items() if k != "COHERE_API_KEY"})
-         + "COHERE_API_KEY=co-edge inner  spaces é-0004   # trailing comment\n").encode(),
-        {**C, "COHERE_API_KEY": "co-edge inner  spaces é-0004"}),
-    "escaped-newline": (with_value("JWT_SECRET", "jwt-edge-line-one-0123456789abcdef\nline-two-0005").encode(),
-                        {**C, "JWT_SECRET": "jwt-edge-line-one-0123456789abcdef\nline-two-0005"}),
+        (
+            env_file_text({k: v for k, v in C.items() if k != "COHERE_API_KEY"})
+            + "COHERE_API_KEY=co-edge inner  spaces é-0004   # trailing comment\n"
+        ).encode(),
+        {**C, "COHERE_API_KEY": "co-edge inner  spaces é-0004"},
+    ),
+    "escaped-newline": (
+        with_value("JWT_SECRET", "jwt-edge-line-one-0123456789abcdef\nline-two-0005").encode(),
+        {**C, "JWT_SECRET": "jwt-edge-line-one-0123456789abcdef\nline-two-0005"},
+    ),
 }
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fakecluster import FakeCluster
+from orchestrator.images.budget import MB
 from tests.e2e.harness import (
     CANARIES,
     Background,
@@ -31,8 +33,6 @@ from tests.e2e.harness import (
     leaks,
     write_env,
 )
-from orchestrator.images.budget import MB
-from fakecluster import FakeCluster
 from tests.robustness import rig, wrappers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.proof("faults"), pytest.mark.usefixtures("images_built")]
@@ -121,27 +121,41 @@ def test_api_outage_longer_than_the_rollout_budget(cluster: FakeCluster, env_fil
 def pending_copy(cluster: FakeCluster, status: str = "pending-upgrade") -> int:
     """What a helm killed mid-upgrade leaves: a new release record stuck in `pending-upgrade`."""
     last = history(cluster)[-1]
-    record = {**last, "version": last["version"] + 1,
-              "info": {**last["info"], "status": status, "description": "Preparing upgrade"}}
+    record = {
+        **last,
+        "version": last["version"] + 1,
+        "info": {**last["info"], "status": status, "description": "Preparing upgrade"},
+    }
     blob = base64.b64encode(gzip.compress(json.dumps(record).encode())).decode()
     name = f"sh.helm.release.v1.{RELEASE}.v{record['version']}"
     manifest = {
-        "apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
-        "metadata": {"name": name, "namespace": NS,
-                     "labels": {"name": RELEASE, "owner": "helm", "status": status,
-                                "version": str(record["version"])}},
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "helm.sh/release.v1",
+        "metadata": {
+            "name": name,
+            "namespace": NS,
+            "labels": {"name": RELEASE, "owner": "helm", "status": status, "version": str(record["version"])},
+        },
         "data": {"release": base64.b64encode(blob.encode()).decode()},
     }
-    subprocess.run(["kubectl", "create", "-f", "-"], input=yaml.safe_dump(manifest), text=True, env=cluster.env,
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["kubectl", "create", "-f", "-"],
+        input=yaml.safe_dump(manifest),
+        text=True,
+        env=cluster.env,
+        check=True,
+        capture_output=True,
+    )
     return record["version"]
 
 
 def test_release_locked_by_a_killed_helm_needs_recover(cluster: FakeCluster, env_file: Path) -> None:
     deployed_up(cluster, env_file)
     stuck = pending_copy(cluster)
-    helm_status = subprocess.run(["helm", "status", RELEASE, "-n", NS, "-o", "json"], env=cluster.env,
-                                 capture_output=True, text=True, check=True)
+    helm_status = subprocess.run(
+        ["helm", "status", RELEASE, "-n", NS, "-o", "json"], env=cluster.env, capture_output=True, text=True, check=True
+    )
     assert json.loads(helm_status.stdout)["info"]["status"] == "pending-upgrade"  # helm itself sees the lock
 
     blocked = invoke(cluster, "up", env_file=env_file)
@@ -160,19 +174,21 @@ def test_release_locked_by_a_killed_helm_needs_recover(cluster: FakeCluster, env
 
 
 UPGRADE_FAILED = (
-    'Error: UPGRADE FAILED: failed to create resource: Internal error occurred: failed calling webhook '
+    "Error: UPGRADE FAILED: failed to create resource: Internal error occurred: failed calling webhook "
     '"validate.nginx.ingress.kubernetes.io": failed to call webhook: Post '
     '"https://ingress-nginx-controller-admission.ingress-nginx.svc:443/networking/v1/ingresses?timeout=10s": '
-    'context deadline exceeded\n'
+    "context deadline exceeded\n"
 )
 
 
-def test_helm_failing_mid_upgrade_keeps_the_previous_release(cluster: FakeCluster, env_file: Path,
-                                                             tmp_path: Path) -> None:
+def test_helm_failing_mid_upgrade_keeps_the_previous_release(
+    cluster: FakeCluster, env_file: Path, tmp_path: Path
+) -> None:
     before = deployed_up(cluster, env_file)
     templates = {d["metadata"]["name"]: d["spec"]["template"] for d in cluster.objects("Deployment", NS)}
-    failing = wrappers.install(tmp_path / "bin", "helm", cluster.env["PATH"], ("upgrade",), exit_code=1,
-                               stderr=UPGRADE_FAILED)
+    failing = wrappers.install(
+        tmp_path / "bin", "helm", cluster.env["PATH"], ("upgrade",), exit_code=1, stderr=UPGRADE_FAILED
+    )
     changed = write_env(tmp_path / "changed.env", {**CANARIES, "COHERE_API_KEY": "co-canary-changed-5e0f"})
     run = invoke(cluster, "up", env_file=changed, extra_env={"PATH": failing.path})
     assert failing.started()

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import CANARIES, ROOT, CliRun, write_env
 from fakecluster import FakeCluster
+from tests.e2e.harness import CANARIES, ROOT, CliRun, write_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.usefixtures("images_built")]
 AUDIT = Path(__file__).with_name("import_audit.py")
@@ -28,13 +28,15 @@ def audited_up(cluster: FakeCluster, env_file: Path, out: Path) -> tuple[CliRun,
     env = {**cluster.env, "IMPORT_AUDIT_OUT": str(out)}
     for key in CANARIES:
         env.pop(key, None)
-    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
-                          stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL
+    )
     return CliRun(argv, proc.returncode, proc.stdout, proc.stderr), json.loads(out.read_text())
 
 
-def test_every_module_load_of_up_happens_on_the_main_thread(cluster: FakeCluster, env_file: Path,
-                                                            tmp_path: Path) -> None:
+def test_every_module_load_of_up_happens_on_the_main_thread(
+    cluster: FakeCluster, env_file: Path, tmp_path: Path
+) -> None:
     runs = {}
     runs["install"] = audited_up(cluster, env_file, tmp_path / "install.json")
     runs["no-op"] = audited_up(cluster, env_file, tmp_path / "noop.json")

@@ -18,19 +18,31 @@ from pathlib import Path
 
 import pytest
 
+from fakecluster import FakeCluster, Timings
 from tests.e2e.harness import (
     FAST,
     Background,
     CliRun,
     helm_release_records,
 )
-from fakecluster import FakeCluster, Timings
 from tests.robustness import rig, wrappers
 
-pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.proof("interrupts"), pytest.mark.usefixtures("images_built")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.docker,
+    pytest.mark.proof("interrupts"),
+    pytest.mark.usefixtures("images_built"),
+]
 NS = "todo-app"
-SLOW = Timings(ready_after=0.3, slow_ready_after=8.0, crash_interval=0.5, flaky_delay=0.2,
-               flaky_error_seconds=1.5, outage_seconds=3.0, tick=0.1)
+SLOW = Timings(
+    ready_after=0.3,
+    slow_ready_after=8.0,
+    crash_interval=0.5,
+    flaky_delay=0.2,
+    flaky_error_seconds=1.5,
+    outage_seconds=3.0,
+    tick=0.1,
+)
 
 
 @pytest.fixture
@@ -68,10 +80,10 @@ def assert_rerun_succeeds(cluster: FakeCluster, env_file: Path, tmpdir: Path) ->
     return rerun
 
 
-@pytest.mark.parametrize("hold", ["response", "request"],
-                         ids=["engine-building", "engine-not-answered-yet"])
-def test_during_the_build(cluster: FakeCluster, env_file: Path, tmpdir_for_cli: Path, tmp_path: Path,
-                          hold: str) -> None:
+@pytest.mark.parametrize("hold", ["response", "request"], ids=["engine-building", "engine-not-answered-yet"])
+def test_during_the_build(
+    cluster: FakeCluster, env_file: Path, tmpdir_for_cli: Path, tmp_path: Path, hold: str
+) -> None:
     ref = rig.backend_ref()
     with rig.backend_untagged(ref), rig.held_engine(tmp_path, hold=hold) as engine:
         background = start(cluster, env_file, tmpdir_for_cli, DOCKER_HOST=engine.docker_host)
@@ -88,8 +100,7 @@ def test_during_the_build(cluster: FakeCluster, env_file: Path, tmpdir_for_cli: 
     assert_rerun_succeeds(cluster, env_file, tmpdir_for_cli)
 
 
-def test_during_the_cluster_check(cluster: FakeCluster, env_file: Path, tmpdir_for_cli: Path,
-                                  tmp_path: Path) -> None:
+def test_during_the_cluster_check(cluster: FakeCluster, env_file: Path, tmpdir_for_cli: Path, tmp_path: Path) -> None:
     slow = wrappers.install(tmp_path / "bin", "minikube", cluster.env["PATH"], ("status",), sleep=60)
     background = start(cluster, env_file, tmpdir_for_cli, PATH=slow.path)
     pid = slow.wait_started(background.proc)
@@ -103,8 +114,7 @@ def test_during_the_cluster_check(cluster: FakeCluster, env_file: Path, tmpdir_f
     assert_rerun_succeeds(cluster, env_file, tmpdir_for_cli)
 
 
-def test_during_the_release_history(cluster: FakeCluster, env_file: Path, tmpdir_for_cli: Path,
-                                    tmp_path: Path) -> None:
+def test_during_the_release_history(cluster: FakeCluster, env_file: Path, tmpdir_for_cli: Path, tmp_path: Path) -> None:
     slow = wrappers.install(tmp_path / "bin", "helm", cluster.env["PATH"], ("history",), sleep=60)
     background = start(cluster, env_file, tmpdir_for_cli, PATH=slow.path)
     slow.wait_started(background.proc)
@@ -149,8 +159,9 @@ def test_after_the_secret_write(cluster: FakeCluster, env_file: Path, tmpdir_for
     assert rerun.named("secret.unchanged")  # the Secret written before the interrupt is reused
 
 
-def test_during_helm_upgrade_the_interrupt_waits_for_helm(cluster: FakeCluster, env_file: Path,
-                                                           tmpdir_for_cli: Path, tmp_path: Path) -> None:
+def test_during_helm_upgrade_the_interrupt_waits_for_helm(
+    cluster: FakeCluster, env_file: Path, tmpdir_for_cli: Path, tmp_path: Path
+) -> None:
     hold = 4.0
     slow = wrappers.install(tmp_path / "bin", "helm", cluster.env["PATH"], ("upgrade",), sleep=hold)
     background = start(cluster, env_file, tmpdir_for_cli, PATH=slow.path)
@@ -185,8 +196,10 @@ def test_during_the_rollout_wait(env_file: Path, tmpdir_for_cli: Path) -> None:
 
 
 def test_during_the_health_poll(env_file: Path, tmpdir_for_cli: Path) -> None:
-    with rig.HealthSwitch() as health, FakeCluster("healthy", timings=FAST, ingress_port="none",
-                                                   upstream=health.url) as cluster:
+    with (
+        rig.HealthSwitch() as health,
+        FakeCluster("healthy", timings=FAST, ingress_port="none", upstream=health.url) as cluster,
+    ):
         background = start(cluster, env_file, tmpdir_for_cli)
         rig.wait_for(background, "phase.started", "health")
         deadline = time.monotonic() + 30
@@ -204,8 +217,9 @@ def test_during_the_health_poll(env_file: Path, tmpdir_for_cli: Path) -> None:
         assert_rerun_succeeds(cluster, env_file, tmpdir_for_cli)
 
 
-def test_second_interrupt_during_helm_stops_at_once(cluster: FakeCluster, env_file: Path, tmpdir_for_cli: Path,
-                                                    tmp_path: Path) -> None:
+def test_second_interrupt_during_helm_stops_at_once(
+    cluster: FakeCluster, env_file: Path, tmpdir_for_cli: Path, tmp_path: Path
+) -> None:
     slow = wrappers.install(tmp_path / "bin", "helm", cluster.env["PATH"], ("upgrade",), sleep=8.0)
     background = start(cluster, env_file, tmpdir_for_cli, PATH=slow.path)
     helm_pid = slow.wait_started(background.proc)

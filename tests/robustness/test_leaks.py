@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from fakecluster import FakeCluster
 from tests.e2e.harness import (
     CANARIES,
     FAST,
@@ -22,7 +23,6 @@ from tests.e2e.harness import (
     leaks,
     write_env,
 )
-from fakecluster import FakeCluster
 from tests.robustness import spies
 from tests.robustness.procs import Sampler
 
@@ -45,10 +45,19 @@ class World:
         self.image_refs: dict[str, str] = {}
 
 
-def run_command(cluster: FakeCluster, path: str, tmpdir: Path, world: World, label: str, *args: str,
-                env_file: Path, exported: dict[str, str]) -> CliRun:
-    background = Background(cluster, *args, env_file=env_file,
-                            extra_env={"PATH": path, "TMPDIR": str(tmpdir), **exported})
+def run_command(
+    cluster: FakeCluster,
+    path: str,
+    tmpdir: Path,
+    world: World,
+    label: str,
+    *args: str,
+    env_file: Path,
+    exported: dict[str, str],
+) -> CliRun:
+    background = Background(
+        cluster, *args, env_file=env_file, extra_env={"PATH": path, "TMPDIR": str(tmpdir), **exported}
+    )
     sampler = Sampler(background.proc.pid).start()
     run = background.finish()
     sampler.stop()
@@ -86,35 +95,60 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         for label, args, file, env in steps:
             run = run_command(cluster, path, tmpdir, world, label, *args, env_file=file, exported=env)
             if label == "up":
-                world.image_refs = {e["image"]: e["ref"] for e in run.events
-                                    if e["event"] in ("image.built", "image.skipped")}
+                world.image_refs = {
+                    e["image"]: e["ref"] for e in run.events if e["event"] in ("image.built", "image.skipped")
+                }
         # failure paths: a crash loop (log lines of a pod that prints its DATABASE_URL), then status
         cluster.set_scenario("crash-loop")
         crash = write_env(base / "crash.env", {**ROTATED, "JWT_SECRET": CANARIES["JWT_SECRET"] + "-2"})
         ALL_VALUES.append(CANARIES["JWT_SECRET"] + "-2")
         # --no-rollback keeps the crashing pods, so `logs` below reads a pod that prints its DATABASE_URL
-        run_command(cluster, path, tmpdir, world, "up that crash-loops", "up", "--no-rollback", env_file=crash,
-                    exported={})
-        run_command(cluster, path, tmpdir, world, "logs during a crash loop", "logs", "backend", "--tail", "50",
-                    env_file=crash, exported={})
+        run_command(
+            cluster, path, tmpdir, world, "up that crash-loops", "up", "--no-rollback", env_file=crash, exported={}
+        )
+        run_command(
+            cluster,
+            path,
+            tmpdir,
+            world,
+            "logs during a crash loop",
+            "logs",
+            "backend",
+            "--tail",
+            "50",
+            env_file=crash,
+            exported={},
+        )
         run_command(cluster, path, tmpdir, world, "status after the failure", "status", env_file=crash, exported={})
         cluster.set_scenario("healthy")
 
-        manifest = subprocess.run(["helm", "get", "manifest", "todo-app", "-n", NS], env=cluster.env,
-                                  capture_output=True, text=True)
+        manifest = subprocess.run(
+            ["helm", "get", "manifest", "todo-app", "-n", NS], env=cluster.env, capture_output=True, text=True
+        )
         world.sinks["rendered manifests (helm get manifest)"] = manifest.stdout + manifest.stderr
         world.sinks["helm release records"] = "\n".join(helm_release_records(cluster, NS))
-        for kind in ("Deployment", "ReplicaSet", "Pod", "ConfigMap", "Service", "Ingress", "Event", "Namespace",
-                     "NetworkPolicy"):
+        for kind in (
+            "Deployment",
+            "ReplicaSet",
+            "Pod",
+            "ConfigMap",
+            "Service",
+            "Ingress",
+            "Event",
+            "Namespace",
+            "NetworkPolicy",
+        ):
             objects = cluster.objects(kind, None if kind == "Namespace" else NS)
             world.objects_checked += len(objects)
             world.sinks[f"API objects: {kind}"] = repr(objects)
         for request in cluster.requests:
             if request.is_write and any(request.mentions(v) for v in ALL_VALUES):
                 world.carrying_writes.append((request.method, request.path))
-        world.secret_writes = sum(1 for r in cluster.requests
-                                  if r.method == "POST" and r.path.endswith(f"/namespaces/{NS}/secrets")
-                                  and b"todo-app-secrets-" in r.body)
+        world.secret_writes = sum(
+            1
+            for r in cluster.requests
+            if r.method == "POST" and r.path.endswith(f"/namespaces/{NS}/secrets") and b"todo-app-secrets-" in r.body
+        )
 
         run_command(cluster, path, tmpdir, world, "down", "down", env_file=env_file, exported=exported)
         run_command(cluster, path, tmpdir, world, "down again", "down", env_file=env_file, exported=exported)
@@ -123,29 +157,68 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         world.sinks["tool command lines (spied)"] = "\n".join(" ".join(c["argv"]) for c in world.tool_calls)
         world.sinks["tool environments (spied)"] = "\n".join(repr(c["env"]) for c in world.tool_calls)
         world.sinks["values files given to helm"] = "\n".join(
-            text for c in world.tool_calls if c["tool"] == "helm" for text in c["files"].values())
+            text for c in world.tool_calls if c["tool"] == "helm" for text in c["files"].values()
+        )
         world.sinks["child command lines (sampled)"] = "\n".join(
-            cmd for s in world.samplers for cmd in s.cmdlines.values())
+            cmd for s in world.samplers for cmd in s.cmdlines.values()
+        )
         world.sinks["child environments (sampled)"] = "\n".join(
-            env for s in world.samplers for pid, env in s.environs.items())
-        files = [p for p in list(cluster.state_dir.rglob("*")) + list(tmpdir.rglob("*"))
-                 if p.is_file() and p.name not in ("minikube.json",)]
+            env for s in world.samplers for pid, env in s.environs.items()
+        )
+        files = [
+            p
+            for p in list(cluster.state_dir.rglob("*")) + list(tmpdir.rglob("*"))
+            if p.is_file() and p.name not in ("minikube.json",)
+        ]
         world.sinks["files written by the runs (state dir, TMPDIR, logs)"] = "\n".join(
-            p.read_bytes().decode("utf-8", "replace") for p in files if p.stat().st_size < 5_000_000)
+            p.read_bytes().decode("utf-8", "replace") for p in files if p.stat().st_size < 5_000_000
+        )
         world.sinks["temp files left behind"] = "\n".join(str(p) for p in tmpdir.rglob("*"))
     yield world
 
 
 SINK_NAMES = [
-    *(f"{label}: {stream}" for label in (
-        "up", "up again (no-op)", "up --dry-run", "status", "logs", "logs backend", "doctor", "rotate-secrets",
-        "up with a malformed env file", "up that crash-loops", "logs during a crash loop",
-        "status after the failure", "down", "down again") for stream in ("stdout", "stderr")),
-    "rendered manifests (helm get manifest)", "helm release records",
-    *(f"API objects: {k}" for k in ("Deployment", "ReplicaSet", "Pod", "ConfigMap", "Service", "Ingress", "Event",
-                                     "Namespace", "NetworkPolicy")),
-    "tool command lines (spied)", "tool environments (spied)", "values files given to helm",
-    "child command lines (sampled)", "child environments (sampled)",
+    *(
+        f"{label}: {stream}"
+        for label in (
+            "up",
+            "up again (no-op)",
+            "up --dry-run",
+            "status",
+            "logs",
+            "logs backend",
+            "doctor",
+            "rotate-secrets",
+            "up with a malformed env file",
+            "up that crash-loops",
+            "logs during a crash loop",
+            "status after the failure",
+            "down",
+            "down again",
+        )
+        for stream in ("stdout", "stderr")
+    ),
+    "rendered manifests (helm get manifest)",
+    "helm release records",
+    *(
+        f"API objects: {k}"
+        for k in (
+            "Deployment",
+            "ReplicaSet",
+            "Pod",
+            "ConfigMap",
+            "Service",
+            "Ingress",
+            "Event",
+            "Namespace",
+            "NetworkPolicy",
+        )
+    ),
+    "tool command lines (spied)",
+    "tool environments (spied)",
+    "values files given to helm",
+    "child command lines (sampled)",
+    "child environments (sampled)",
     "files written by the runs (state dir, TMPDIR, logs)",
 ]
 
@@ -162,8 +235,10 @@ def test_no_secret_in(world: World, sink: str) -> None:
 def test_the_sinks_were_really_filled(world: World) -> None:
     """A search of an empty place proves nothing: the places that must hold data do."""
     assert world.sinks["up: stdout"].count('"event"') > 10
-    assert "crash" in world.sinks["logs during a crash loop: stdout"].lower() or \
-        "could not connect" in world.sinks["logs during a crash loop: stdout"]
+    assert (
+        "crash" in world.sinks["logs during a crash loop: stdout"].lower()
+        or "could not connect" in world.sinks["logs during a crash loop: stdout"]
+    )
     assert "***" in world.sinks["logs during a crash loop: stdout"]  # the printed DATABASE_URL, redacted
     assert world.sinks["values files given to helm"].count("existingSecret") >= 2
     assert sum(s.samples for s in world.samplers) > 50
@@ -186,10 +261,14 @@ def test_no_temp_files_left(world: World) -> None:
 
 @pytest.mark.proof("secret leaks")
 def test_no_secret_in_the_git_tree() -> None:
-    files = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-co", "--exclude-standard", "-z"],
-                           capture_output=True, check=True).stdout.split(b"\0")
-    text = "\n".join((ROOT / f.decode()).read_bytes().decode("utf-8", "replace")
-                     for f in files if f and (ROOT / f.decode()).is_file())
+    files = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "-co", "--exclude-standard", "-z"], capture_output=True, check=True
+    ).stdout.split(b"\0")
+    text = "\n".join(
+        (ROOT / f.decode()).read_bytes().decode("utf-8", "replace")
+        for f in files
+        if f and (ROOT / f.decode()).is_file()
+    )
     assert len(text) > 100_000
     assert leaks(text, ALL_VALUES) == []
 
@@ -198,7 +277,6 @@ def test_no_secret_in_the_git_tree() -> None:
 @pytest.mark.parametrize("image", ["todo-backend", "todo-frontend"])
 def test_no_secret_in_image_layers_or_history(world: World, image: str) -> None:
     import docker
-
     from orchestrator.images.policy import canary_needles, find_needles, scan_image_archive
 
     client = docker.from_env(timeout=300)

@@ -53,16 +53,33 @@ class Wrapper:
         raise AssertionError(f"the wrapped call ({self.marker.name}) never started")
 
 
-def install(bin_dir: Path, tool: str, path: str, match: tuple[str, ...], *, sleep: float = 0.0,
-            exit_code: int | None = None, stderr: str = "") -> Wrapper:
+def install(
+    bin_dir: Path,
+    tool: str,
+    path: str,
+    match: tuple[str, ...],
+    *,
+    sleep: float = 0.0,
+    exit_code: int | None = None,
+    stderr: str = "",
+) -> Wrapper:
     """Put a `tool` wrapper in bin_dir, in front of the real tool found on `path`."""
     real = shutil.which(tool, path=path)
     assert real is not None, f"{tool} is not on {path}"
     bin_dir.mkdir(parents=True, exist_ok=True)
     marker = bin_dir / f"{tool}-{'-'.join(match)}.started"
     script = bin_dir / tool
-    script.write_text(_WRAPPER.format(python=sys.executable, match=list(match), marker=str(marker), sleep=sleep,
-                                      exit_code=exit_code, stderr=stderr, real=real))
+    script.write_text(
+        _WRAPPER.format(
+            python=sys.executable,
+            match=list(match),
+            marker=str(marker),
+            sleep=sleep,
+            exit_code=exit_code,
+            stderr=stderr,
+            real=real,
+        )
+    )
     script.chmod(0o755)
     return Wrapper(f"{bin_dir}{os.pathsep}{path}", marker)
 

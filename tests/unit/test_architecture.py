@@ -145,14 +145,17 @@ def _tree(tmp_path: Path, files: Mapping[str, str]) -> dict[str, set[str]]:
 
 
 def test_the_checker_sees_imports_inside_functions_and_relative_ones(tmp_path: Path) -> None:
-    graph = _tree(tmp_path, {
-        "__init__.py": "",
-        "steps.py": "def f():\n    from orchestrator.commands import up\n",
-        "commands/__init__.py": "",
-        "commands/up.py": "from .. import steps\nfrom . import down\n",
-        "commands/down.py": "import orchestrator.errors\n",
-        "errors.py": "",
-    })
+    graph = _tree(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "steps.py": "def f():\n    from orchestrator.commands import up\n",
+            "commands/__init__.py": "",
+            "commands/up.py": "from .. import steps\nfrom . import down\n",
+            "commands/down.py": "import orchestrator.errors\n",
+            "errors.py": "",
+        },
+    )
     assert graph["orchestrator.steps"] == {"orchestrator.commands.up"}
     assert graph["orchestrator.commands.up"] == {"orchestrator.steps", "orchestrator.commands.down"}
     assert graph["orchestrator.commands.down"] == {"orchestrator.errors"}

@@ -12,7 +12,7 @@ import pytest
 from orchestrator.redact import MASK, Redactor
 from tests.unit.conftest import CANARIES, CANARY_DATABASE_URL, CANARY_DB_PASSWORD, good_values
 
-ODD = "Sëcret/+?&=\"quote\" \\ back\nnew-line-👀"
+ODD = 'Sëcret/+?&="quote" \\ back\nnew-line-👀'
 
 
 @pytest.fixture

@@ -20,8 +20,11 @@ EARLY_EXIT = re.compile(
 
 
 def _code_lines(path: Path) -> list[tuple[int, str]]:
-    return [(n, line) for n, line in enumerate(path.read_text().splitlines(), 1)
-            if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        (n, line)
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def early_exit_pipes(text: str) -> list[str]:
@@ -36,23 +39,29 @@ def early_exit_pipes(text: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("bad", [
-    '"$bin/kubectl" version --client | head -1',
-    "kubectl version | grep -q v1.35",
-    "docker images | grep -m1 todo",
-    "minikube status | sed -n '1p;q'",
-    "helm version | awk '/v4/ { print; exit }'",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '"$bin/kubectl" version --client | head -1',
+        "kubectl version | grep -q v1.35",
+        "docker images | grep -m1 todo",
+        "minikube status | sed -n '1p;q'",
+        "helm version | awk '/v4/ { print; exit }'",
+    ],
+)
 def test_the_check_finds_an_early_exit_pipe(bad: str) -> None:
     assert early_exit_pipes(bad) == [bad]
 
 
-@pytest.mark.parametrize("fine", [
-    "sha256sum package-lock.json | cut -c1-16",
-    'command -v npm >/dev/null || exit 3',
-    "tar -C dir -c . | docker import - image",
-    "du -m file | cut -f1",
-])
+@pytest.mark.parametrize(
+    "fine",
+    [
+        "sha256sum package-lock.json | cut -c1-16",
+        "command -v npm >/dev/null || exit 3",
+        "tar -C dir -c . | docker import - image",
+        "du -m file | cut -f1",
+    ],
+)
 def test_the_check_leaves_full_readers_alone(fine: str) -> None:
     assert early_exit_pipes(fine) == []
 
@@ -62,8 +71,9 @@ def test_no_script_pipes_into_an_early_exit(script: Path) -> None:
     assert early_exit_pipes(script.read_text()) == []
 
 
-@pytest.mark.parametrize("script", [p for p in SCRIPTS if p.read_text().startswith("#!/usr/bin/env bash")],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "script", [p for p in SCRIPTS if p.read_text().startswith("#!/usr/bin/env bash")], ids=lambda p: p.name
+)
 def test_bash_scripts_are_strict_and_parse(script: Path) -> None:
     # pipefail everywhere (what the pipe check above is about); -e may be left out on purpose by a
     # script that collects failures (scripts/lint runs every check, then reports).

@@ -37,9 +37,7 @@ def redact_url(raw: str) -> str:
 def build_engine(raw_url: str) -> Engine:
     url = normalize_url(raw_url)
     if url.get_backend_name() == "sqlite":
-        return create_engine(
-            url, connect_args={"check_same_thread": False}, hide_parameters=True
-        )
+        return create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
     return create_engine(
         url,
         pool_pre_ping=True,

@@ -1,8 +1,8 @@
 """The application factory.
 
-    create_app(settings)            -> FastAPI   (raises InvalidSettings when unfit to run)
-    uvicorn todo_api.main:app       builds the app from the environment on first access
-    python -m todo_api              the same, served on HOST:PORT with graceful shutdown
+create_app(settings)            -> FastAPI   (raises InvalidSettings when unfit to run)
+uvicorn todo_api.main:app       builds the app from the environment on first access
+python -m todo_api              the same, served on HOST:PORT with graceful shutdown
 """
 
 from __future__ import annotations

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import Column, DateTime, Text
 from sqlmodel import Field, SQLModel
-
 
 MAX_ID = 2**31 - 1  # primary keys are 32-bit integers on every supported database
 
@@ -18,7 +17,7 @@ def is_storable_id(value: int | None) -> bool:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _created_at() -> Column:

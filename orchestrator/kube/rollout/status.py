@@ -268,38 +268,55 @@ def diagnose_pod(pod: Obj) -> Diagnosis | None:
         if last_reason == "OOMKilled" and not cs.get("ready"):
             limits = dict(_get(_container_spec(pod, container), "resources.limits", {}) or {})
             memory = limits.get("memory", "no limit")
-            return Diagnosis("OOMKilled", name, f"container {container} was killed for memory (limit {memory})",
-                             container=container, image=image, limits=limits)
+            return Diagnosis(
+                "OOMKilled",
+                name,
+                f"container {container} was killed for memory (limit {memory})",
+                container=container,
+                image=image,
+                limits=limits,
+            )
         if reason in IMAGE_REASONS:
-            return Diagnosis(reason, name, f"container {container} cannot get image {image}",
-                             container=container, image=image)
+            return Diagnosis(
+                reason, name, f"container {container} cannot get image {image}", container=container, image=image
+            )
         if reason == "CrashLoopBackOff":
             restarts = cs.get("restartCount", 0)
             code = _get(cs, "lastState.terminated.exitCode")
             tail = f", last exit code {code}" if code is not None else ""
-            return Diagnosis("CrashLoopBackOff", name,
-                             f"container {container} keeps crashing ({restarts} restarts{tail})",
-                             container=container, image=image, restarts=int(restarts or 0))
+            return Diagnosis(
+                "CrashLoopBackOff",
+                name,
+                f"container {container} keeps crashing ({restarts} restarts{tail})",
+                container=container,
+                image=image,
+                restarts=int(restarts or 0),
+            )
         if reason == "CreateContainerConfigError":
             key_match = _MISSING_KEY.search(message)
             secret_match = _MISSING_SECRET.search(message)
             if key_match:
                 secret = key_match.group("secret").split("/")[-1]
                 key = key_match.group("key")
-                return Diagnosis(reason, name, f"Secret {secret} has no key {key}",
-                                 container=container, secret=secret, key=key)
+                return Diagnosis(
+                    reason, name, f"Secret {secret} has no key {key}", container=container, secret=secret, key=key
+                )
             if secret_match:
                 secret = secret_match.group("secret")
                 return Diagnosis(reason, name, f"Secret {secret} does not exist", container=container, secret=secret)
-            return Diagnosis(reason, name, _short(message) or f"container {container} config error", container=container)
+            return Diagnosis(
+                reason, name, _short(message) or f"container {container} config error", container=container
+            )
         if reason == "RunContainerError":
-            return Diagnosis(reason, name, _short(message) or f"container {container} cannot start",
-                             container=container, image=image)
+            return Diagnosis(
+                reason, name, _short(message) or f"container {container} cannot start", container=container, image=image
+            )
 
     scheduled = _conditions(pod).get("PodScheduled")
     if scheduled is not None and scheduled.get("status") == "False" and scheduled.get("reason") == "Unschedulable":
         requests = pod_requests(pod)
         asked = ", ".join(f"{k}={v}" for k, v in sorted(requests.items())) or "no requests"
-        return Diagnosis("Unschedulable", name, f"{_short(scheduled.get('message', ''), 120)} (requests {asked})",
-                         requests=requests)
+        return Diagnosis(
+            "Unschedulable", name, f"{_short(scheduled.get('message', ''), 120)} (requests {asked})", requests=requests
+        )
     return None

@@ -32,9 +32,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.kube import api as kube
 from orchestrator.errors import DeployNeedsAction, DeployRolledBack, OrchestratorError
-from orchestrator.run.events import Reporter
+from orchestrator.kube import api as kube
 from orchestrator.kube.rollout.hints import hint_for
 from orchestrator.kube.rollout.status import (
     Diagnosis,
@@ -46,6 +45,7 @@ from orchestrator.kube.rollout.status import (
     name_of,
     waited_for,
 )
+from orchestrator.run.events import Reporter
 
 LogsFn = Callable[[str, str, str], list[str]]
 # (namespace, pod) -> the kubelet's probe failure messages for that pod ("Readiness probe failed: ..."), oldest first
@@ -94,8 +94,11 @@ class RolloutOutcome:
     def error(self, rolled_back: bool = False) -> OrchestratorError:
         """The error the deploy ends with: names every resource that is not ready and each fix."""
         names = ", ".join(r.resource for r in self.not_ready if r.resource.startswith("deployment/")) or "rollout"
-        what = {"CannotHeal": "cannot become ready", "Failed": "failed",
-                "DeadlineExceeded": "was not ready before the deadline"}.get(self.reason, "failed")
+        what = {
+            "CannotHeal": "cannot become ready",
+            "Failed": "failed",
+            "DeadlineExceeded": "was not ready before the deadline",
+        }.get(self.reason, "failed")
         hints = [r.hint for r in self.not_ready if r.hint]
         hint = hints[0] if hints else "look at `kubectl get pods` and `kubectl describe` for the resources above"
         if rolled_back:
@@ -115,9 +118,18 @@ class _Lister:
 class _Feed(threading.Thread):
     """List, then watch from the list's resourceVersion; on a non-watchable server, list repeatedly."""
 
-    def __init__(self, lister: _Lister, namespace: str, selector: str | None, out: queue.Queue[tuple[Any, ...]],
-                 stop: threading.Event, poll_interval: float, counter: kube.RetryCounter, lock: threading.Lock,
-                 deadline: float) -> None:
+    def __init__(
+        self,
+        lister: _Lister,
+        namespace: str,
+        selector: str | None,
+        out: queue.Queue[tuple[Any, ...]],
+        stop: threading.Event,
+        poll_interval: float,
+        counter: kube.RetryCounter,
+        lock: threading.Lock,
+        deadline: float,
+    ) -> None:
         super().__init__(name=f"rollout-{lister.kind.lower()}", daemon=True)
         self.lister = lister
         self.namespace = namespace
@@ -141,7 +153,9 @@ class _Feed(threading.Thread):
         return min(backoff * 2, 3.0)
 
     def _list(self) -> tuple[list[dict[str, Any]], str | None]:
-        resp = self.lister.list_fn(self.namespace, _preload_content=False, _request_timeout=(5, 15), **self._selector_kwargs())
+        resp = self.lister.list_fn(
+            self.namespace, _preload_content=False, _request_timeout=(5, 15), **self._selector_kwargs()
+        )
         data = json.loads(resp.data)
         items = [dict(item, kind=self.lister.kind) for item in data.get("items") or []]
         return items, (data.get("metadata") or {}).get("resourceVersion")
@@ -172,7 +186,9 @@ class _Feed(threading.Thread):
                         break
                     events += 1
                     if event.kind is not EventKind.BOOKMARK:
-                        self.out.put(("event", self.lister.kind, event.kind.value, dict(event.obj, kind=self.lister.kind)))
+                        self.out.put(
+                            ("event", self.lister.kind, event.kind.value, dict(event.obj, kind=self.lister.kind))
+                        )
             except Exception as exc:
                 if self.stop_event.is_set():
                     return
@@ -208,8 +224,13 @@ class _Feed(threading.Thread):
         kubernetes/base/watch/watch.py, `stream`). Reading the stream here behaves the same on every
         client version in pyproject.toml's range.
         """
-        kwargs: dict[str, Any] = dict(self._selector_kwargs(), watch=True, timeout_seconds=remaining,
-                                      _preload_content=False, _request_timeout=(5, remaining + 5))
+        kwargs: dict[str, Any] = dict(
+            self._selector_kwargs(),
+            watch=True,
+            timeout_seconds=remaining,
+            _preload_content=False,
+            _request_timeout=(5, remaining + 5),
+        )
         if version:
             kwargs["resource_version"] = version
         resp = self._opening(self.lister.list_fn)(self.namespace, **kwargs)
@@ -288,8 +309,12 @@ def parse_event(line: bytes) -> WatchEvent | None:
         raise ValueError("a watch event without an object")
     if kind is EventKind.ERROR:
         code = obj.get("code")
-        return WatchEvent(kind, obj, code=code if isinstance(code, int) else 500,
-                          reason=f"{obj.get('reason', '')}: {obj.get('message', '')}")
+        return WatchEvent(
+            kind,
+            obj,
+            code=code if isinstance(code, int) else 500,
+            reason=f"{obj.get('reason', '')}: {obj.get('message', '')}",
+        )
     return WatchEvent(kind, obj)
 
 
@@ -341,7 +366,7 @@ def _controlled_by(obj: Obj, owner: Obj, kind: str) -> bool:
 
 
 def pod_revision(deployment: Obj, pod: Obj, replica_sets: Sequence[Obj]) -> str:
-    """"new" when the pod belongs to the Deployment's newest ReplicaSet, "old" otherwise. Pure.
+    """ "new" when the pod belongs to the Deployment's newest ReplicaSet, "old" otherwise. Pure.
 
     The deployment controller (kubernetes/kubernetes pkg/controller/deployment/sync.go, getNewReplicaSet)
     owns one ReplicaSet per pod template (ownerReferences), stamps it with the revision annotation and
@@ -359,8 +384,9 @@ def pod_revision(deployment: Obj, pod: Obj, replica_sets: Sequence[Obj]) -> str:
     if generation is not None and (observed is None or int(observed) < int(generation)):
         return "old"
     revision = (_meta(deployment).get("annotations") or {}).get(REVISION)
-    newest = next((rs for rs in owned if revision and (_meta(rs).get("annotations") or {}).get(REVISION) == revision),
-                  None)
+    newest = next(
+        (rs for rs in owned if revision and (_meta(rs).get("annotations") or {}).get(REVISION) == revision), None
+    )
     if newest is None:
         return "old"
     if _controlled_by(pod, newest, "ReplicaSet"):
@@ -387,9 +413,15 @@ def diagnosis_key(pod: str, diagnosis: Diagnosis) -> str:
     return f"{pod}:{diagnosis.reason}"
 
 
-def evaluate(names: Sequence[str], deployments: Mapping[str, Obj], pods: Mapping[str, Obj],
-             replica_sets: Mapping[str, Obj] | None = None, *, first_seen: Mapping[str, float] | None = None,
-             now: float = 0.0) -> Verdict:
+def evaluate(
+    names: Sequence[str],
+    deployments: Mapping[str, Obj],
+    pods: Mapping[str, Obj],
+    replica_sets: Mapping[str, Obj] | None = None,
+    *,
+    first_seen: Mapping[str, float] | None = None,
+    now: float = 0.0,
+) -> Verdict:
     """The state of the rollout from what was last seen. Pure. Old-revision pods never fail it.
 
     `first_seen`: when each diagnosis (`diagnosis_key`) was first seen, on the clock of `now`; a
@@ -435,8 +467,9 @@ def _unready_container(pod: Obj | None) -> str:
     return ""
 
 
-def _probe_report(report: ResourceReport, namespace: str, pod: Obj | None, logs_fn: LogsFn | None,
-                  probes_fn: ProbeFailuresFn | None) -> None:
+def _probe_report(
+    report: ResourceReport, namespace: str, pod: Obj | None, logs_fn: LogsFn | None, probes_fn: ProbeFailuresFn | None
+) -> None:
     """A pod that runs but never turns Ready: what its probes said, and its own log."""
     if probes_fn is None:
         return
@@ -448,9 +481,11 @@ def _probe_report(report: ResourceReport, namespace: str, pod: Obj | None, logs_
         return
     report.probe_failures = failures[-3:]
     container = _unready_container(pod)
-    report.hint = (f"the container {container or '?'} runs but its probe keeps failing: fix what the probe "
-                   "checks (for /ready: the database it must reach), then `invoke up`; "
-                   f"`kubectl describe pod {report.resource.removeprefix('pod/')}` shows every probe result")
+    report.hint = (
+        f"the container {container or '?'} runs but its probe keeps failing: fix what the probe "
+        "checks (for /ready: the database it must reach), then `invoke up`; "
+        f"`kubectl describe pod {report.resource.removeprefix('pod/')}` shows every probe result"
+    )
     if logs_fn is not None and container:
         try:
             report.logs = list(logs_fn(namespace, report.resource.removeprefix("pod/"), container))[-20:]
@@ -458,8 +493,13 @@ def _probe_report(report: ResourceReport, namespace: str, pod: Obj | None, logs_
             report.logs = [f"(logs unavailable: {type(exc).__name__})"]
 
 
-def _reports(verdict: Verdict, namespace: str, logs_fn: LogsFn | None, probes_fn: ProbeFailuresFn | None = None,
-             pods: Mapping[str, Obj] | None = None) -> list[ResourceReport]:
+def _reports(
+    verdict: Verdict,
+    namespace: str,
+    logs_fn: LogsFn | None,
+    probes_fn: ProbeFailuresFn | None = None,
+    pods: Mapping[str, Obj] | None = None,
+) -> list[ResourceReport]:
     reports: list[ResourceReport] = []
     for name, result in verdict.deployments.items():
         if result.status is Status.CURRENT:
@@ -538,8 +578,9 @@ def wait_for_rollout(
 
     def judge() -> Verdict:
         now = clock()
-        verdict = evaluate(deployments, seen["Deployment"], seen["Pod"], seen["ReplicaSet"],
-                           first_seen=first_seen, now=now)
+        verdict = evaluate(
+            deployments, seen["Deployment"], seen["Pod"], seen["ReplicaSet"], first_seen=first_seen, now=now
+        )
         for pod_name, (_result, diagnosis, _owner) in verdict.pods.items():
             if diagnosis is not None:
                 first_seen.setdefault(diagnosis_key(pod_name, diagnosis), now)
@@ -554,8 +595,14 @@ def wait_for_rollout(
             key = (result.status.value, result.reason, result.message, *extra.values())
             if last.get(resource) != key:
                 last[resource] = key
-                reporter.emit("rollout.status", resource=resource, status=result.status.value,
-                              reason=result.reason, message=result.message, **extra)
+                reporter.emit(
+                    "rollout.status",
+                    resource=resource,
+                    status=result.status.value,
+                    reason=result.reason,
+                    message=result.message,
+                    **extra,
+                )
 
     for feed in feeds:
         feed.start()
@@ -632,12 +679,16 @@ def api_probe_failures_fn(api_client: Any) -> ProbeFailuresFn:
         from kubernetes.client import CoreV1Api
 
         response: Any = CoreV1Api(api_client).list_namespaced_event(
-            namespace, field_selector=f"involvedObject.name={pod},reason=Unhealthy", _request_timeout=10,
-            _preload_content=False)
+            namespace,
+            field_selector=f"involvedObject.name={pod},reason=Unhealthy",
+            _request_timeout=10,
+            _preload_content=False,
+        )
         items = json.loads(response.data).get("items") or []
         items.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
-        return [f"{e.get('message', '')}" + (f" ({e['count']} times)" if (e.get("count") or 1) > 1 else "")
-                for e in items]
+        return [
+            f"{e.get('message', '')}" + (f" ({e['count']} times)" if (e.get("count") or 1) > 1 else "") for e in items
+        ]
 
     return fetch
 
@@ -652,8 +703,9 @@ def api_logs_fn(api_client: Any, tail_lines: int = 20) -> LogsFn:
         from kubernetes.client import CoreV1Api
 
         core = CoreV1Api(api_client)
-        kwargs: dict[str, Any] = dict(container=container, tail_lines=tail_lines, _request_timeout=10,
-                                      _preload_content=False)
+        kwargs: dict[str, Any] = dict(
+            container=container, tail_lines=tail_lines, _request_timeout=10, _preload_content=False
+        )
         resp: Any  # the raw response (`_preload_content=False`), not the declared str
         try:
             resp = core.read_namespaced_pod_log(pod, namespace, previous=True, **kwargs)

@@ -14,7 +14,6 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from todo_api.core import security
-
 from todo_api.core.config import Settings
 from todo_api.main import create_app
 

@@ -72,9 +72,7 @@ class FakeCohere:
                 except ValueError:
                     body = raw.decode(errors="replace")
                 fake.requests.append(RecordedRequest(self.path, dict(self.headers.items()), body))
-                reply = fake.replies.popleft() if fake.replies else ScriptedReply(
-                    500, {"message": "no scripted reply"}
-                )
+                reply = fake.replies.popleft() if fake.replies else ScriptedReply(500, {"message": "no scripted reply"})
                 if reply.delay:
                     time.sleep(reply.delay)
                 payload = reply.body

@@ -69,8 +69,17 @@ class PostgresServer:
                 handle.write("".join(line + "\n" for line in hba))
         options = f"-p {self.port} -k {self.root} -c listen_addresses={','.join(listen)} -c fsync=off"
         self._run(
-            "pg_ctl", "-D", str(self.data_dir), "-l", str(self.root / "server.log"),
-            "-o", options, "-w", "-t", "30", "start",
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.root / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "30",
+            "start",
         )
 
     def stop(self) -> None:

@@ -23,16 +23,12 @@ def test_ready_when_database_answers(client: TestClient) -> None:
 
 
 def test_register_login_me(client: TestClient) -> None:
-    created = client.post(
-        "/api/auth/register", json={"email": "Ada@Example.com", "password": "correct-horse-1"}
-    )
+    created = client.post("/api/auth/register", json={"email": "Ada@Example.com", "password": "correct-horse-1"})
     assert created.status_code == 201
     body = created.json()
     assert set(body) == {"id", "email"} and body["email"] == "ada@example.com"
 
-    login = client.post(
-        "/api/auth/login", json={"email": "ada@example.com", "password": "correct-horse-1"}
-    )
+    login = client.post("/api/auth/login", json={"email": "ada@example.com", "password": "correct-horse-1"})
     assert login.status_code == 200
     token = login.json()
     assert token["token_type"] == "bearer"
@@ -46,9 +42,7 @@ def test_register_login_me(client: TestClient) -> None:
 
 def test_register_conflict_and_validation(client: TestClient) -> None:
     signup(client)
-    again = client.post(
-        "/api/auth/register", json={"email": "ada@example.com", "password": "another-pass-2"}
-    )
+    again = client.post("/api/auth/register", json={"email": "ada@example.com", "password": "another-pass-2"})
     assert again.status_code == 409
     assert client.post("/api/auth/register", json={"email": "nope", "password": "longenough"}).status_code == 422
     short = client.post("/api/auth/register", json={"email": "b@example.com", "password": "pw-7chr"})
@@ -127,9 +121,7 @@ def test_chat_turns_sentences_into_task_operations(client: TestClient) -> None:
     milk_id = added["task_id"]
 
     def say(message: str) -> dict:
-        response = client.post(
-            "/api/chat", json={"message": message, "conversation_id": conversation}, headers=auth
-        )
+        response = client.post("/api/chat", json={"message": message, "conversation_id": conversation}, headers=auth)
         assert response.status_code == 200, response.text
         assert response.json()["conversation_id"] == conversation
         return response.json()
@@ -178,6 +170,7 @@ def test_chat_by_title_and_scoping(client: TestClient) -> None:
     # Bob can neither read nor continue Ada's conversation.
     conversation = ada_turn["conversation_id"]
     assert client.get(f"/api/chat/{conversation}", headers=bob).status_code == 404
-    assert client.post(
-        "/api/chat", json={"message": "list", "conversation_id": conversation}, headers=bob
-    ).status_code == 404
+    assert (
+        client.post("/api/chat", json={"message": "list", "conversation_id": conversation}, headers=bob).status_code
+        == 404
+    )

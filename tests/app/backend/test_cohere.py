@@ -32,9 +32,7 @@ def cohere_client(make_client: AppFactory, fake_cohere: FakeCohere) -> TestClien
     )
 
 
-def test_intent_from_cohere_drives_the_task_operation(
-    cohere_client: TestClient, fake_cohere: FakeCohere
-) -> None:
+def test_intent_from_cohere_drives_the_task_operation(cohere_client: TestClient, fake_cohere: FakeCohere) -> None:
     auth = signup(cohere_client)
     fake_cohere.script(body=intent_response(intent="add", title="buy milk", task_id=None, reply="Sure!"))
     turn = cohere_client.post("/api/chat", json={"message": "I need milk, note it"}, headers=auth).json()

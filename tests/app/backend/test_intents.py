@@ -7,7 +7,11 @@ import pytest
 from todo_api.chat.intents import Intent, IntentKind, parse_intent
 
 ADD, LIST, COMPLETE, DELETE, UNKNOWN = (
-    IntentKind.ADD, IntentKind.LIST, IntentKind.COMPLETE, IntentKind.DELETE, IntentKind.UNKNOWN,
+    IntentKind.ADD,
+    IntentKind.LIST,
+    IntentKind.COMPLETE,
+    IntentKind.DELETE,
+    IntentKind.UNKNOWN,
 )
 
 

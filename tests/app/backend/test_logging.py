@@ -16,8 +16,7 @@ def test_redactor_scrubs_registered_values_tokens_and_url_passwords() -> None:
     redactor = Redactor()
     redactor.register("canary-value-123", None, "", "abc")  # short and empty values are ignored
     text = redactor.scrub(
-        f"key=canary-value-123 auth=Bearer {TOKEN} raw={TOKEN} "
-        "url=postgresql://app:pa55word@db:5432/todo abc"
+        f"key=canary-value-123 auth=Bearer {TOKEN} raw={TOKEN} url=postgresql://app:pa55word@db:5432/todo abc"
     )
     assert "canary-value-123" not in text and TOKEN not in text and "pa55word" not in text
     assert "postgresql://app:***@db:5432/todo" in text

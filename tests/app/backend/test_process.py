@@ -103,12 +103,15 @@ def assert_no_secrets(text: str, *secrets: str) -> None:
 def exercise(url: str) -> str:
     """Sign up, log in, use the token in a header and a query string; return the token."""
     with httpx.Client(base_url=url, timeout=10) as client:
-        assert client.post(
-            "/api/auth/register", json={"email": "ada@example.com", "password": PASSWORD_CANARY}
-        ).status_code == 201
-        token = client.post(
-            "/api/auth/login", json={"email": "ada@example.com", "password": PASSWORD_CANARY}
-        ).json()["access_token"]
+        assert (
+            client.post(
+                "/api/auth/register", json={"email": "ada@example.com", "password": PASSWORD_CANARY}
+            ).status_code
+            == 201
+        )
+        token = client.post("/api/auth/login", json={"email": "ada@example.com", "password": PASSWORD_CANARY}).json()[
+            "access_token"
+        ]
         auth = {"Authorization": f"Bearer {token}"}
         assert client.get("/api/auth/me", headers=auth).status_code == 200
         assert client.get("/api/auth/me", headers={"Authorization": "Bearer wrong"}).status_code == 401
@@ -188,21 +191,17 @@ def test_database_password_is_redacted(run_server, pg_server: PostgresServer, pg
     elapsed, out, err = server.terminate()
     assert server.proc.returncode in CLEAN_EXIT and elapsed < 5
     started = next(r for r in json_lines(out) if r["msg"] == "started")
-    assert started["database"] == (
-        f"postgresql+psycopg://postgres:***@127.0.0.1:{pg_server.port}/{pg_database}"
-    )
+    assert started["database"] == (f"postgresql+psycopg://postgres:***@127.0.0.1:{pg_server.port}/{pg_database}")
     assert_no_secrets(out + err, DB_PASSWORD_CANARY, JWT_CANARY, PASSWORD_CANARY)
 
 
 def exercise_tasks_only(url: str) -> None:
     with httpx.Client(base_url=url, timeout=10) as client:
         client.post("/api/auth/register", json={"email": "a@example.com", "password": PASSWORD_CANARY})
-        token = client.post(
-            "/api/auth/login", json={"email": "a@example.com", "password": PASSWORD_CANARY}
-        ).json()["access_token"]
-        created = client.post(
-            "/api/tasks", json={"title": "t"}, headers={"Authorization": f"Bearer {token}"}
-        )
+        token = client.post("/api/auth/login", json={"email": "a@example.com", "password": PASSWORD_CANARY}).json()[
+            "access_token"
+        ]
+        created = client.post("/api/tasks", json={"title": "t"}, headers={"Authorization": f"Bearer {token}"})
         assert created.status_code == 201
 
 
@@ -246,7 +245,9 @@ def test_runs_as_uid_10001_on_a_read_only_root_filesystem(run_server) -> None:
     assert system_python.exists(), "needs /usr/bin/python3 (a python readable by any uid)"
     version = subprocess.run(
         [str(system_python), "-c", "import sys; print(sys.version_info[:2])"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     assert version == str(sys.version_info[:2]), "system python must match the test python"
     site_packages = Path(fastapi.__file__).resolve().parents[1]
@@ -259,8 +260,17 @@ def test_runs_as_uid_10001_on_a_read_only_root_filesystem(run_server) -> None:
         JWT_SECRET=JWT_CANARY,
     )
     argv = [
-        "unshare", "--mount", "--propagation", "private",
-        "sh", "-c", READ_ONLY_ROOT, "sh", str(system_python), "-m", "todo_api",
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        READ_ONLY_ROOT,
+        "sh",
+        str(system_python),
+        "-m",
+        "todo_api",
     ]
     server = run_server(env, argv)
     server.wait_healthy()

@@ -1,9 +1,9 @@
 """The real backend (uvicorn) and the real frontend (`node server.js`) as child processes.
 
-    free_port() -> int
-    ServerProcess(name, argv, cwd, env, port, log_path).start() / .stop() / .url
-    backend_process(db_path, log_dir) -> ServerProcess       (not started)
-    frontend_process(app_dir, backend_url, log_dir) -> ServerProcess   (not started)
+free_port() -> int
+ServerProcess(name, argv, cwd, env, port, log_path).start() / .stop() / .url
+backend_process(db_path, log_dir) -> ServerProcess       (not started)
+frontend_process(app_dir, backend_url, log_dir) -> ServerProcess   (not started)
 """
 
 from __future__ import annotations
@@ -75,8 +75,7 @@ class ServerProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(
-                    f"{self.name} exited with {self.proc.returncode} before it was healthy:\n"
-                    f"{self.log_tail()}"
+                    f"{self.name} exited with {self.proc.returncode} before it was healthy:\n{self.log_tail()}"
                 )
             try:
                 if httpx.get(self.url + self.health_path, timeout=2).status_code == 200:

@@ -50,9 +50,7 @@ def register_and_sign_in(page: Page, frontend: ServerProcess) -> None:
     expect(page.get_by_test_id("task-empty")).to_be_visible()
 
 
-def test_register_chat_add_complete_delete(
-    page: Page, backend: ServerProcess, frontend: ServerProcess
-) -> None:
+def test_register_chat_add_complete_delete(page: Page, backend: ServerProcess, frontend: ServerProcess) -> None:
     register_and_sign_in(page, frontend)
 
     # Add a task through the chat; the list refreshes on its own.

@@ -48,9 +48,7 @@ def test_liveness_needs_no_backend(
     assert "unreachable" in proxied.json()["detail"]
 
 
-def test_health_proxies_backend_then_502_when_it_stops(
-    backend: ServerProcess, frontend: ServerProcess
-) -> None:
+def test_health_proxies_backend_then_502_when_it_stops(backend: ServerProcess, frontend: ServerProcess) -> None:
     direct = httpx.get(f"{backend.url}/health")
     through = httpx.get(f"{frontend.url}/health")
     assert through.status_code == direct.status_code == 200
@@ -140,8 +138,11 @@ def test_a_real_next_build_leaves_the_frontend_image_tag_alone(frontend_app, tmp
 
     spec = next(s for s in default_specs() if s.name == "todo-frontend")
     assert (spec.context / "next-env.d.ts").exists()  # what the build writes
-    tracked = subprocess.run(["git", "-C", str(spec.context), "ls-files", "-z", "--", "."],
-                             capture_output=True, check=True).stdout.decode().split("\0")
+    tracked = (
+        subprocess.run(["git", "-C", str(spec.context), "ls-files", "-z", "--", "."], capture_output=True, check=True)
+        .stdout.decode()
+        .split("\0")
+    )
     clone = tmp_path / "clone"
     for rel in filter(None, tracked):
         (clone / rel).parent.mkdir(parents=True, exist_ok=True)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.run.events import Reporter
 from orchestrator.images.build import ImageSpec, connect
+from orchestrator.run.events import Reporter
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

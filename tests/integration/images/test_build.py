@@ -9,13 +9,13 @@ import sys
 import time
 from pathlib import Path
 
-import docker
 import pytest
 
+import docker
 from orchestrator.errors import EnvironmentProblem, ExitCode, ImageError
-from orchestrator.run.events import Reporter
 from orchestrator.images.budget import Budget
 from orchestrator.images.build import build_images, check_budget
+from orchestrator.run.events import Reporter
 from tests.integration.images.conftest import PREFIX, ROOT, fixture_spec, nonce
 
 pytestmark = pytest.mark.docker
@@ -87,8 +87,7 @@ def test_failed_build_names_the_step_and_leaves_no_tag_or_container(docker_clien
     assert "fix" in err.hint
     assert not docker_client.images.list(name=spec.name)
     leftovers = [
-        c for c in docker_client.containers.list(all=True)
-        if marker in " ".join(c.attrs["Config"].get("Cmd") or [])
+        c for c in docker_client.containers.list(all=True) if marker in " ".join(c.attrs["Config"].get("Cmd") or [])
     ]
     assert leftovers == []
 
@@ -112,7 +111,12 @@ def test_engine_down_at_start_is_an_environment_problem(monkeypatch, tmp_path: P
 def test_invoke_build_with_engine_down_exits_3_without_traceback(tmp_path: Path) -> None:
     env = dict(os.environ, DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock")
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "invoke"), "build"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [str(Path(sys.executable).parent / "invoke"), "build"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 3, done.stderr
     assert "Docker engine unavailable" in done.stderr + done.stdout
@@ -159,16 +163,22 @@ def test_engine_lost_mid_build_is_an_environment_problem(docker_client, engine_p
     assert not docker_client.images.list(name=spec.name)
     deadline = time.monotonic() + 40
     while time.monotonic() < deadline:
-        left = [c for c in docker_client.containers.list(all=True) if marker in " ".join(c.attrs["Config"].get("Cmd") or [])]
+        left = [
+            c for c in docker_client.containers.list(all=True) if marker in " ".join(c.attrs["Config"].get("Cmd") or [])
+        ]
         if not left:
             break
         time.sleep(1)
     assert not left
 
 
-def test_size_budget_reports_sizes_and_fails_with_the_largest_layers(docker_client, cleanup, fixture_context: Path) -> None:
+def test_size_budget_reports_sizes_and_fails_with_the_largest_layers(
+    docker_client, cleanup, fixture_context: Path
+) -> None:
     reporter = Reporter()
-    images = build_images([fixture_spec("good", fixture_context), fixture_spec("large", fixture_context)], reporter, docker_client)
+    images = build_images(
+        [fixture_spec("good", fixture_context), fixture_spec("large", fixture_context)], reporter, docker_client
+    )
     cleanup.refs.extend(i.ref for i in images)
     good, large = images
     assert large.above_base is not None and 29_000_000 < large.above_base < 32_000_000
@@ -223,7 +233,9 @@ def test_interrupt_stops_the_builds_at_once_and_leaves_nothing(docker_client, fi
     assert docker_client.ping()
     deadline = time.monotonic() + 40
     while time.monotonic() < deadline:
-        left = [c for c in docker_client.containers.list(all=True) if marker in " ".join(c.attrs["Config"].get("Cmd") or [])]
+        left = [
+            c for c in docker_client.containers.list(all=True) if marker in " ".join(c.attrs["Config"].get("Cmd") or [])
+        ]
         if not left:
             break
         time.sleep(1)

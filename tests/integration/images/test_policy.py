@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import ImageError
-from orchestrator.run.events import Reporter
 from orchestrator.images.budget import Budget
+from orchestrator.images.build import build_images
 from orchestrator.images.pipeline import build_and_check
 from orchestrator.images.policy import PolicyResult, Rule, Status, check_policy
-from orchestrator.images.build import build_images
+from orchestrator.run.events import Reporter
 from tests.integration.images.conftest import fixture_spec, nonce
 
 pytestmark = pytest.mark.docker
@@ -65,21 +65,27 @@ def test_good_fixture_passes_and_the_scan_is_never_a_silent_pass(docker_client, 
         ("env-file-deleted", Rule.SECRET_FILES, "/app/.env"),
     ],
 )
-def test_bad_fixture_fails_its_rule(docker_client, cleanup, fixture_context: Path, kind: str, rule: Rule, expect: str) -> None:
+def test_bad_fixture_fails_its_rule(
+    docker_client, cleanup, fixture_context: Path, kind: str, rule: Rule, expect: str
+) -> None:
     result = _only_failure(_policy(docker_client, cleanup, fixture_spec(kind, fixture_context)), rule)
     assert expect in result.detail + " ".join(result.findings)
 
 
 def test_env_file_copied_without_dockerignore_fails(docker_client, cleanup, fixture_context: Path) -> None:
     (fixture_context / ".env").write_text("LOG_LEVEL=DEBUG\n")
-    result = _only_failure(_policy(docker_client, cleanup, fixture_spec("env-file", fixture_context)), Rule.SECRET_FILES)
+    result = _only_failure(
+        _policy(docker_client, cleanup, fixture_spec("env-file", fixture_context)), Rule.SECRET_FILES
+    )
     assert any(f.startswith("/app/.env in layer") for f in result.findings)
 
 
 def test_private_key_in_a_layer_fails(docker_client, cleanup, fixture_context: Path) -> None:
     body = base64.encodebytes(os.urandom(600)).decode()
     (fixture_context / "server.pem").write_text(f"-----BEGIN PRIVATE KEY-----\n{body}-----END PRIVATE KEY-----\n")
-    result = _only_failure(_policy(docker_client, cleanup, fixture_spec("private-key", fixture_context)), Rule.SECRET_FILES)
+    result = _only_failure(
+        _policy(docker_client, cleanup, fixture_spec("private-key", fixture_context)), Rule.SECRET_FILES
+    )
     assert any("/app/tls/server.pem" in f and "private key" in f for f in result.findings)
 
 
@@ -91,7 +97,9 @@ def test_private_key_in_a_layer_fails(docker_client, cleanup, fixture_context: P
         ("canary-history", "history", "raw"),
     ],
 )
-def test_canary_leak_is_caught(docker_client, cleanup, fixture_context: Path, kind: str, where: str, encoding: str) -> None:
+def test_canary_leak_is_caught(
+    docker_client, cleanup, fixture_context: Path, kind: str, where: str, encoding: str
+) -> None:
     spec = fixture_spec(kind, fixture_context, LEAK=CANARIES["JWT_SECRET"])
     result = _only_failure(_policy(docker_client, cleanup, spec), Rule.CANARY)
     assert any(f.startswith(f"JWT_SECRET ({encoding})") and where in f for f in result.findings), result.findings

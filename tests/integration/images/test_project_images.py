@@ -12,14 +12,14 @@ import re
 import time
 from collections.abc import Iterator
 
-import docker
 import httpx
 import pytest
 
-from orchestrator.run.events import Reporter
+import docker
 from orchestrator.images.budget import Budget
-from orchestrator.images.policy import Rule, Status, check_policy
 from orchestrator.images.build import BuiltImage, build_images, check_budget, default_specs
+from orchestrator.images.policy import Rule, Status, check_policy
+from orchestrator.run.events import Reporter
 from tests.integration.images.conftest import PREFIX, ROOT, Cleanup, nonce
 
 pytestmark = pytest.mark.docker
@@ -98,7 +98,16 @@ def _which_in(client, ref: str, names: list[str]) -> list[str]:
     return out.decode().split()
 
 
-def _run(client, cleanup: Cleanup, image: str, name: str, network: str, tmpfs: list[str], env: dict[str, str], alias: str | None = None):
+def _run(
+    client,
+    cleanup: Cleanup,
+    image: str,
+    name: str,
+    network: str,
+    tmpfs: list[str],
+    env: dict[str, str],
+    alias: str | None = None,
+):
     container = client.containers.run(
         image,
         name=name,
@@ -162,9 +171,23 @@ def test_pod_contract(docker_client, cleanup: Cleanup, project_images) -> None:
     docker_client.networks.create(network, driver="bridge")
     cleanup.networks.append(network)
 
-    be = _run(docker_client, cleanup, backend.ref, f"{PREFIX}-backend-{nonce()}", network, ["/tmp"], TEST_SECRET, BACKEND_ALIAS)
+    be = _run(
+        docker_client,
+        cleanup,
+        backend.ref,
+        f"{PREFIX}-backend-{nonce()}",
+        network,
+        ["/tmp"],
+        TEST_SECRET,
+        BACKEND_ALIAS,
+    )
     fe = _run(
-        docker_client, cleanup, frontend.ref, f"{PREFIX}-frontend-{nonce()}", network, ["/tmp", "/app/.next/cache"],
+        docker_client,
+        cleanup,
+        frontend.ref,
+        f"{PREFIX}-frontend-{nonce()}",
+        network,
+        ["/tmp", "/app/.next/cache"],
         {"BACKEND_URL": f"http://{BACKEND_ALIAS}:8000"},
     )
     assert _wait_for(_url(be, 8000, "/health")).json() == {"status": "ok"}

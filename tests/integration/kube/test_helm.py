@@ -12,13 +12,15 @@ from orchestrator.run.events import Reporter
 def test_real_helm_stores_the_fingerprint_skips_and_rolls_back(tmp_path: Path) -> None:
     from kubernetes.client import CoreV1Api
 
-    from orchestrator.kube import api as kube
     from fakecluster.cluster import FakeCluster
+    from orchestrator.kube import api as kube
 
     chart_dir = Path(__file__).resolve().parents[3] / "charts" / "todo-app"
-    values = {"backend": {"image": {"repository": "todo-backend", "tag": "abc123"}},
-              "frontend": {"image": {"repository": "todo-frontend", "tag": "abc123"}},
-              "secrets": {"existingSecret": "todo-app-secrets-v1", "version": "v1"}}
+    values = {
+        "backend": {"image": {"repository": "todo-backend", "tag": "abc123"}},
+        "frontend": {"image": {"repository": "todo-frontend", "tag": "abc123"}},
+        "secrets": {"existingSecret": "todo-app-secrets-v1", "version": "v1"},
+    }
     with FakeCluster(scenario="healthy") as cluster:
         client = kube.api_client(str(cluster.kubeconfig), "minikube")
         CoreV1Api(client).create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "todo-app"}})
@@ -36,4 +38,9 @@ def test_real_helm_stores_the_fingerprint_skips_and_rolls_back(tmp_path: Path) -
         assert real.upgrade(chart_dir, values, timeout_s=60, disable_openapi_validation=True).action is Action.SKIP
         assert real.get_values(3) == values
     assert [e["event"] for e in reporter.history] == [
-        "helm.upgraded", "helm.skipped", "helm.upgraded", "helm.rolled_back", "helm.skipped"]
+        "helm.upgraded",
+        "helm.skipped",
+        "helm.upgraded",
+        "helm.rolled_back",
+        "helm.skipped",
+    ]

@@ -13,9 +13,9 @@ def test_whole_flow_through_the_frozen_context_against_the_fake_cluster() -> Non
     """Guard -> frozen kubeconfig -> real client -> namespace, Secret, no-op rewrite, rotation, GC."""
     from kubernetes import client
 
-    from orchestrator.settings.config import Target
-    from orchestrator.kube.guard import freeze_context
     from fakecluster import FakeCluster
+    from orchestrator.kube.guard import freeze_context
+    from orchestrator.settings.config import Target
 
     with FakeCluster("healthy") as cluster:
         with freeze_context(Target.MINIKUBE, environ={"KUBECONFIG": str(cluster.kubeconfig)}) as frozen:

@@ -7,9 +7,9 @@ import tarfile
 import uuid
 from collections.abc import Iterator
 
-import docker
 import pytest
 
+import docker
 from fakecluster.registry import LocalRegistry
 from orchestrator.kube.targets import RegistryTarget
 from orchestrator.run.events import Reporter
@@ -64,8 +64,8 @@ def test_push_returns_the_digest_and_a_second_load_skips(registry: LocalRegistry
 
 
 def test_a_registry_that_does_not_answer_is_an_image_error(tiny_image: str) -> None:
-    from orchestrator.errors import ImageError
     from fakecluster.network import free_port
+    from orchestrator.errors import ImageError
 
     target = RegistryTarget(f"127.0.0.1:{free_port()}", docker.from_env)
     with pytest.raises(ImageError) as err:

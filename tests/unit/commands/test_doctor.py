@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-
 from orchestrator.commands import doctor
 from orchestrator.commands.doctor import Check, DoctorInputs, run_checks
 from orchestrator.errors import EnvironmentProblem
@@ -68,8 +67,12 @@ def test_a_check_that_crashes_becomes_a_failed_check(tmp_path: Path) -> None:
         return Check("fine", True, "ok")
 
     checks = run_checks(failing_inputs(tmp_path), [("explode", explode), ("fine", fine)])
-    assert checks[0] == Check("explode", False, "check failed: ZeroDivisionError: bad",
-                              "see the detail; re-run `invoke doctor` after fixing it")
+    assert checks[0] == Check(
+        "explode",
+        False,
+        "check failed: ZeroDivisionError: bad",
+        "see the detail; re-run `invoke doctor` after fixing it",
+    )
     assert checks[1].ok and not doctor.all_ok(checks)
 
 
@@ -82,7 +85,9 @@ def test_pure_helpers() -> None:
     hosts = "127.0.0.1 localhost\n# 10.0.0.1 todo-app.local\n192.168.49.2  todo-app.local other # minikube\n"
     assert doctor.hosts_entry(hosts, "todo-app.local") == "192.168.49.2"
     assert doctor.hosts_entry("127.0.0.1 localhost", "todo-app.local") is None
-    dockerfile = "FROM python:3.11-slim AS build\nRUN x\nFROM build AS final\nFROM --platform=linux/amd64 node:22-slim\n"
+    dockerfile = (
+        "FROM python:3.11-slim AS build\nRUN x\nFROM build AS final\nFROM --platform=linux/amd64 node:22-slim\n"
+    )
     assert doctor.base_images_from([dockerfile, "FROM scratch\n"]) == ["python:3.11-slim", "node:22-slim"]
 
 
@@ -92,10 +97,12 @@ def test_tool_versions_through_the_runner(tmp_path: Path) -> None:
     for tool in ("helm", "kubectl", "minikube"):
         (bin_dir / tool).write_text("#!/bin/sh\n")
         (bin_dir / tool).chmod(0o755)
-    run = Runner({
-        ("helm", "version"): (0, "v4.1.4+g05fa379\n"),
-        ("kubectl", "version"): (0, json.dumps({"clientVersion": {"gitVersion": "v1.35.2"}})),
-    })
+    run = Runner(
+        {
+            ("helm", "version"): (0, "v4.1.4+g05fa379\n"),
+            ("kubectl", "version"): (0, json.dumps({"clientVersion": {"gitVersion": "v1.35.2"}})),
+        }
+    )
     inp = DoctorInputs(root=tmp_path, environ={"PATH": str(bin_dir)}, run=run)
     assert doctor.check_helm(inp) == Check("helm", True, "helm 4.1.4")
     assert doctor.check_kubectl(inp) == Check("kubectl", True, "kubectl 1.35.2")
@@ -109,19 +116,28 @@ def test_minikube_and_ingress_checks(tmp_path: Path) -> None:
     bin_dir.mkdir()
     (bin_dir / "minikube").write_text("#!/bin/sh\n")
     (bin_dir / "minikube").chmod(0o755)
-    ready_pod = {"metadata": {"name": "ingress-nginx-controller-1"},
-                 "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
-                            "containerStatuses": [{"name": "controller", "ready": True, "state": {"running": {}}}]}}
-    run = Runner({
-        ("minikube", "-p", "minikube", "status"): (7, json.dumps({"Host": "Stopped"})),
-        ("minikube", "-p", "minikube", "addons"): (0, json.dumps({"ingress": {"Status": "enabled"}})),
-        ("kubectl", "get", "pods", "-n", "ingress-nginx"): (0, json.dumps({"items": [ready_pod]})),
-    })
+    ready_pod = {
+        "metadata": {"name": "ingress-nginx-controller-1"},
+        "status": {
+            "phase": "Running",
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "containerStatuses": [{"name": "controller", "ready": True, "state": {"running": {}}}],
+        },
+    }
+    run = Runner(
+        {
+            ("minikube", "-p", "minikube", "status"): (7, json.dumps({"Host": "Stopped"})),
+            ("minikube", "-p", "minikube", "addons"): (0, json.dumps({"ingress": {"Status": "enabled"}})),
+            ("kubectl", "get", "pods", "-n", "ingress-nginx"): (0, json.dumps({"items": [ready_pod]})),
+        }
+    )
     inp = DoctorInputs(root=tmp_path, environ={"PATH": str(bin_dir)}, run=run)
     stopped = doctor.check_minikube(inp)
     assert not stopped.ok and stopped.fix == "minikube start" and "host Stopped" in stopped.detail
-    run.answers[("minikube", "-p", "minikube", "status")] = (2, json.dumps(
-        {"Host": "Running", "Kubelet": "Stopped", "APIServer": "Paused", "Kubeconfig": "Configured"}))
+    run.answers[("minikube", "-p", "minikube", "status")] = (
+        2,
+        json.dumps({"Host": "Running", "Kubelet": "Stopped", "APIServer": "Paused", "Kubeconfig": "Configured"}),
+    )
     assert doctor.check_minikube(inp).fix == "minikube unpause"
     run.answers[("minikube", "-p", "minikube", "status")] = (0, "{}")
     assert doctor.check_minikube(inp).ok
@@ -136,15 +152,22 @@ def test_hosts_disk_and_context(tmp_path: Path) -> None:
     hosts = tmp_path / "hosts"
     hosts.write_text("192.168.49.2 todo-app.local\n")
     kubeconfig = tmp_path / "config"
-    kubeconfig.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "minikube",
-        "clusters": [{"name": "minikube", "cluster": {"server": "https://192.168.49.2:8443"}}],
-        "users": [{"name": "minikube", "user": {}}],
-        "contexts": [{"name": "minikube", "context": {"cluster": "minikube", "user": "minikube"}}],
-    }))
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "minikube",
+                "clusters": [{"name": "minikube", "cluster": {"server": "https://192.168.49.2:8443"}}],
+                "users": [{"name": "minikube", "user": {}}],
+                "contexts": [{"name": "minikube", "context": {"cluster": "minikube", "user": "minikube"}}],
+            }
+        )
+    )
     minikube_ip = Runner({("minikube", "-p", "minikube", "ip"): (0, "192.168.49.2\n")})
-    inp = DoctorInputs(root=tmp_path, hosts_file=hosts, min_free_gb=0.001, environ={"KUBECONFIG": str(kubeconfig)},
-                       run=minikube_ip)
+    inp = DoctorInputs(
+        root=tmp_path, hosts_file=hosts, min_free_gb=0.001, environ={"KUBECONFIG": str(kubeconfig)}, run=minikube_ip
+    )
     assert doctor.check_hosts(inp) == Check("hosts", True, "todo-app.local -> 192.168.49.2")
     assert doctor.check_disk(inp).ok
     context = doctor.check_context(inp)
@@ -203,7 +226,7 @@ def test_docker_and_base_images(tmp_path: Path) -> None:
 def test_base_images_resolve_arg_defaults() -> None:
     from orchestrator.commands.doctor import base_images_from
 
-    text = 'ARG PYTHON_IMAGE=python:3.11-slim\nFROM ${PYTHON_IMAGE} AS build\nFROM build\nFROM scratch\n'
+    text = "ARG PYTHON_IMAGE=python:3.11-slim\nFROM ${PYTHON_IMAGE} AS build\nFROM build\nFROM scratch\n"
     assert base_images_from([text, "FROM node:22-slim\n"]) == ["python:3.11-slim", "node:22-slim"]
 
 

@@ -46,8 +46,7 @@ def test_status_line_shows_restarts_and_why() -> None:
     backend = next(line for line in lines if "pod/todo-app-backend-1" in line)
     assert backend.split()[1:5] == ["Current", "Ready", "2", "Ready:"], backend
     assert backend.endswith(
-        "(last: backend: Error, exit code 137; "
-        "Liveness probe failed: HTTP probe failed with statuscode: 404 (6 times))"
+        "(last: backend: Error, exit code 137; Liveness probe failed: HTTP probe failed with statuscode: 404 (6 times))"
     ), backend
     frontend = next(line for line in lines if "pod/todo-app-frontend-1" in line)
     assert frontend.split()[1:4] == ["Current", "Ready", "0"] and "last:" not in frontend

@@ -10,7 +10,9 @@ import pytest
 from orchestrator.images.context import base_images, content_tag, context_digest_lines, context_files
 
 
-def _tag(context: Path, dockerfile: Path, args: dict[str, str] | None = None, bases: dict[str, str] | None = None) -> str:
+def _tag(
+    context: Path, dockerfile: Path, args: dict[str, str] | None = None, bases: dict[str, str] | None = None
+) -> str:
     lines = context_digest_lines(context, context_files(context, dockerfile))
     return content_tag(dockerfile.read_bytes(), args or {}, bases or {}, lines)
 
@@ -167,8 +169,9 @@ ROOT = Path(__file__).resolve().parents[3]
 def _tracked(directory: Path) -> list[str]:
     import subprocess
 
-    out = subprocess.run(["git", "-C", str(directory), "ls-files", "-z", "--", "."], capture_output=True,
-                         check=True).stdout.decode()
+    out = subprocess.run(
+        ["git", "-C", str(directory), "ls-files", "-z", "--", "."], capture_output=True, check=True
+    ).stdout.decode()
     return [p for p in out.split("\0") if p]
 
 

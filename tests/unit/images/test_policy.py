@@ -104,7 +104,10 @@ def test_ordinary_env_passes(env: str) -> None:
         ("/root/.ssh/id_rsa", b""),
         ("/root/.ssh/id_ed25519", b""),
         ("/srv/tls/server.pem", b"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC\n"),
-        ("/srv/any.txt", b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAA\n"),
+        (
+            "/srv/any.txt",
+            b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAA\n",
+        ),
         ("/root/.aws/credentials", b"[default]\n"),
         ("/root/.netrc", b""),
         ("/root/.git-credentials", b""),
@@ -128,7 +131,7 @@ def test_secret_files_are_named(path: str, head: bytes) -> None:
         ("/app/.npmrc", b"fund=false\n"),
         ("/root/.docker/config.json", b'{"credsStore": "desktop"}'),
         ("/app/.wh..env", b""),
-        ("/usr/lib/ssl/openssl.cnf", b"# PEM_STRING_RSA \"RSA PRIVATE KEY\"\n"),
+        ("/usr/lib/ssl/openssl.cnf", b'# PEM_STRING_RSA "RSA PRIVATE KEY"\n'),
         ("/srv/public.key", b"-----BEGIN PUBLIC KEY-----\n"),
     ],
 )
@@ -136,7 +139,7 @@ def test_ordinary_files_are_not_secret_files(path: str, head: bytes) -> None:
     assert secret_file_reason(path, head) is None
 
 
-@pytest.mark.parametrize("prefix", [b"", b"a", b"ab", b"abc", b"{\"k\": \""])
+@pytest.mark.parametrize("prefix", [b"", b"a", b"ab", b"abc", b'{"k": "'])
 @pytest.mark.parametrize("encode", [base64.b64encode, base64.urlsafe_b64encode])
 def test_canary_found_raw_and_base64_at_any_alignment(prefix: bytes, encode) -> None:
     needles, short = canary_needles({"JWT_SECRET": CANARY})
@@ -181,7 +184,9 @@ def test_trivy_high_finding_fails() -> None:
 
 def test_grype_clean_report_passes() -> None:
     report = {"matches": [{"vulnerability": {"severity": "Medium"}}]}
-    result = scan_vulnerabilities("x:1", which=lambda t: f"/bin/{t}" if t == "grype" else None, runner=_runner(0, json.dumps(report)))
+    result = scan_vulnerabilities(
+        "x:1", which=lambda t: f"/bin/{t}" if t == "grype" else None, runner=_runner(0, json.dumps(report))
+    )
     assert result.status is Status.PASS
 
 

@@ -13,8 +13,11 @@ from orchestrator.images import policy_cache as cache_module
 from orchestrator.images.policy import PolicyResult, Rule, Status
 from orchestrator.images.policy_cache import PolicyCache, default_path, policy_results
 
-VALUES = {"COHERE_API_KEY": "co-canary-5d1e9f", "DATABASE_URL": "postgresql://u:pw-canary-77@db/x",
-          "JWT_SECRET": "jwt-canary-" + "9" * 32}
+VALUES = {
+    "COHERE_API_KEY": "co-canary-5d1e9f",
+    "DATABASE_URL": "postgresql://u:pw-canary-77@db/x",
+    "JWT_SECRET": "jwt-canary-" + "9" * 32,
+}
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,11 @@ def checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return _results("scan at check time")
 
     monkeypatch.setattr(cache_module, "check_policy", fake_check)
-    monkeypatch.setattr(cache_module, "scan_vulnerabilities", lambda ref: PolicyResult(
-        Rule.VULNERABILITIES, Status.SKIPPED, f"scanned {ref} now"))
+    monkeypatch.setattr(
+        cache_module,
+        "scan_vulnerabilities",
+        lambda ref: PolicyResult(Rule.VULNERABILITIES, Status.SKIPPED, f"scanned {ref} now"),
+    )
     return calls
 
 
@@ -56,8 +62,9 @@ def test_same_image_and_values_reuse_every_rule_but_the_vulnerability_scan(tmp_p
 
 
 @pytest.mark.parametrize("change", ["image", "values", "policy"])
-def test_another_image_other_values_or_new_policy_code_check_again(tmp_path: Path, checks: list[str],
-                                                                    monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+def test_another_image_other_values_or_new_policy_code_check_again(
+    tmp_path: Path, checks: list[str], monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
     path = tmp_path / "policy.json"
     policy_results(Image("todo-backend:abc", "sha256:1111"), VALUES, client=None, cache=PolicyCache.load(path))
     image, values = Image("todo-backend:abc", "sha256:1111"), dict(VALUES)
@@ -118,8 +125,11 @@ def _layer_tar(files: dict[str, bytes]) -> bytes:
 
 def _archive(layers: dict[str, dict[str, bytes]]) -> list[bytes]:
     """A `docker save`-shaped archive: <layer id>/layer.tar per layer, then manifest.json."""
-    return [_layer_tar({f"{layer}/layer.tar": _layer_tar(files) for layer, files in layers.items()}
-                       | {"manifest.json": b"[]"})]
+    return [
+        _layer_tar(
+            {f"{layer}/layer.tar": _layer_tar(files) for layer, files in layers.items()} | {"manifest.json": b"[]"}
+        )
+    ]
 
 
 def test_a_new_image_walks_only_the_layers_no_earlier_walk_saw(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -127,8 +137,11 @@ def test_a_new_image_walks_only_the_layers_no_earlier_walk_saw(tmp_path: Path, m
 
     walked: list[str] = []
     real = policy._scan_layer
-    monkeypatch.setattr(policy, "_scan_layer", lambda handle, where, needles, found: (walked.append(where),
-                                                                                       real(handle, where, needles, found)))
+    monkeypatch.setattr(
+        policy,
+        "_scan_layer",
+        lambda handle, where, needles, found: (walked.append(where), real(handle, where, needles, found)),
+    )
     path = tmp_path / "policy.json"
     base = {"aaaa1111": {"usr/lib/x": b"library"}, "bbbb2222": {"app/.env": b"KEY=1"}}
     memo = PolicyCache.load(path).layer_memo(VALUES)
@@ -158,8 +171,16 @@ def _oci_archive(layers: dict[str, dict[str, bytes]], config: bytes) -> list[byt
     blobs = {f"blobs/sha256/{name}": _layer_tar(files) for name, files in layers.items()}
     blobs["blobs/sha256/c0nf1g"] = config
     manifest = json.dumps([{"Config": "blobs/sha256/c0nf1g", "Layers": [f"blobs/sha256/{n}" for n in layers]}])
-    return [_layer_tar(blobs | {"index.json": b"{}", "oci-layout": b'{"imageLayoutVersion": "1.0.0"}',
-                                "manifest.json": manifest.encode()})]
+    return [
+        _layer_tar(
+            blobs
+            | {
+                "index.json": b"{}",
+                "oci-layout": b'{"imageLayoutVersion": "1.0.0"}',
+                "manifest.json": manifest.encode(),
+            }
+        )
+    ]
 
 
 def test_the_oci_layout_of_docker_25_is_walked_too() -> None:
@@ -169,13 +190,17 @@ def test_the_oci_layout_of_docker_25_is_walked_too() -> None:
     needles, _ = policy.canary_needles(VALUES)
     leaked = VALUES["JWT_SECRET"].encode()
     scan = policy.scan_image_archive(
-        _oci_archive({"aaaa1111": {"usr/lib/x": b"library"}, "bbbb2222": {"app/.env": b"KEY=1", "app/main.py": leaked}},
-                     config=b'{"config": {"Env": ["PATH=/usr/bin"]}, "history": []}'),
-        needles)
+        _oci_archive(
+            {"aaaa1111": {"usr/lib/x": b"library"}, "bbbb2222": {"app/.env": b"KEY=1", "app/main.py": leaked}},
+            config=b'{"config": {"Env": ["PATH=/usr/bin"]}, "history": []}',
+        ),
+        needles,
+    )
     assert (scan.layers, scan.walked, scan.files) == (2, 2, 3)
     assert [f.split(":")[0] for f in scan.secret_files] == ["/app/.env in layer bbbb2222"]
     assert any("JWT_SECRET" in hit and "/app/main.py" in hit for hit in scan.canary_hits)
     in_config = policy.scan_image_archive(
         _oci_archive({"aaaa1111": {"usr/lib/x": b"library"}}, config=b'{"config": {"Env": ["K=' + leaked + b'"]}}'),
-        needles)
+        needles,
+    )
     assert any("config/history" in hit for hit in in_config.canary_hits)

@@ -13,14 +13,28 @@ import pytest
 import urllib3
 from kubernetes.client.exceptions import ApiException
 
-from orchestrator.kube import api as kube
 from orchestrator.errors import EnvironmentProblem, OrchestratorError
+from orchestrator.kube import api as kube
 
 
 @pytest.mark.parametrize(
     ("status", "retryable"),
-    [(0, True), (429, True), (500, True), (502, True), (503, True), (504, True), (501, False),
-     (400, False), (401, False), (403, False), (404, False), (409, False), (410, False), (422, False)],
+    [
+        (0, True),
+        (429, True),
+        (500, True),
+        (502, True),
+        (503, True),
+        (504, True),
+        (501, False),
+        (400, False),
+        (401, False),
+        (403, False),
+        (404, False),
+        (409, False),
+        (410, False),
+        (422, False),
+    ],
 )
 def test_retry_rule(status: int, retryable: bool) -> None:
     assert kube.is_retryable_status(status) is retryable
@@ -117,9 +131,19 @@ def version_server() -> Iterator[str]:
             pass
 
         def do_GET(self) -> None:  # noqa: N802
-            body = json.dumps({"major": "1", "minor": "34", "gitVersion": "v1.34.0", "gitCommit": "0" * 40,
-                               "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.24",
-                               "compiler": "gc", "platform": "linux/amd64"}).encode()
+            body = json.dumps(
+                {
+                    "major": "1",
+                    "minor": "34",
+                    "gitVersion": "v1.34.0",
+                    "gitCommit": "0" * 40,
+                    "gitTreeState": "clean",
+                    "buildDate": "2026-01-01T00:00:00Z",
+                    "goVersion": "go1.24",
+                    "compiler": "gc",
+                    "platform": "linux/amd64",
+                }
+            ).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -134,16 +158,23 @@ def version_server() -> Iterator[str]:
 
 
 def write_kubeconfig(path: Path, servers: dict[str, str], current: str) -> None:
-    path.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": current,
-        "clusters": [{"name": n, "cluster": {"server": s}} for n, s in servers.items()],
-        "users": [{"name": "u", "user": {}}],
-        "contexts": [{"name": n, "context": {"cluster": n, "user": "u"}} for n in servers],
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": current,
+                "clusters": [{"name": n, "cluster": {"server": s}} for n, s in servers.items()],
+                "users": [{"name": "u", "user": {}}],
+                "contexts": [{"name": n, "context": {"cluster": n, "user": "u"}} for n in servers],
+            }
+        )
+    )
 
 
-def test_api_client_reads_exactly_the_given_file_and_context(tmp_path: Path, version_server: str,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_api_client_reads_exactly_the_given_file_and_context(
+    tmp_path: Path, version_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from kubernetes.client import VersionApi
 
     decoy = tmp_path / "ambient"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from orchestrator.settings.config import Target
+from orchestrator.errors import EnvironmentProblem, ExitCode
 from orchestrator.kube.guard import (
     decide,
     freeze_context,
@@ -18,7 +18,7 @@ from orchestrator.kube.guard import (
     kubeconfig_paths,
     load_kubeconfig,
 )
-from orchestrator.errors import EnvironmentProblem, ExitCode
+from orchestrator.settings.config import Target
 
 TOKEN = "CANARY-kube-token-61d0"
 
@@ -37,7 +37,12 @@ def _kubeconfig(
         ],
         "contexts": [{"name": n, "context": {"cluster": n, "user": n, "namespace": "default"}} for n in clusters],
         "users": [
-            {"name": n, "user": extra_users.get(n, {"client-certificate": f"certs/{n}.crt", "client-key": f"{key_dir}/{n}.key"})}
+            {
+                "name": n,
+                "user": extra_users.get(
+                    n, {"client-certificate": f"certs/{n}.crt", "client-key": f"{key_dir}/{n}.key"}
+                ),
+            }
             for n in clusters
         ],
     }
@@ -67,8 +72,13 @@ def _minikube_says(address: str | None):  # type: ignore[no-untyped-def]
     return lambda profile: address if profile == "minikube" else None
 
 
-def _decide(path: Path, requested: str | None, target: Target = Target.MINIKUBE, allow_remote: bool = False,  # type: ignore[no-untyped-def]
-            minikube_ip: str | None = "192.168.49.2"):
+def _decide(
+    path: Path,
+    requested: str | None,
+    target: Target = Target.MINIKUBE,
+    allow_remote: bool = False,  # type: ignore[no-untyped-def]
+    minikube_ip: str | None = "192.168.49.2",
+):
     return decide(load_kubeconfig([path]), requested, target, allow_remote, minikube_ip=_minikube_says(minikube_ip))
 
 
@@ -80,7 +90,7 @@ def test_minikube_is_local_at_exactly_the_address_minikube_reports(tmp_path: Pat
     assert _decide(path, None, minikube_ip=address).remote is False
     with pytest.raises(EnvironmentProblem) as caught:  # any other address is remote, even the usual one
         _decide(path, None, minikube_ip="192.168.49.2")
-    assert f"minikube reports 192.168.49.2 for profile minikube" in caught.value.message
+    assert "minikube reports 192.168.49.2 for profile minikube" in caught.value.message
     with pytest.raises(EnvironmentProblem) as caught:
         _decide(path, None, minikube_ip=None)
     assert "minikube does not report an address" in caught.value.message
@@ -212,8 +222,12 @@ def test_kubeconfig_paths_and_merge_first_wins(tmp_path: Path) -> None:
     first = tmp_path / "a"
     second = tmp_path / "b"
     first.write_text(yaml.safe_dump(_kubeconfig(None, {"minikube": "https://127.0.0.1:1111"})))
-    second.write_text(yaml.safe_dump(_kubeconfig("minikube", {"minikube": "https://8.8.8.8:1", "kind-x": "https://127.0.0.1:2"})))
-    paths = kubeconfig_paths({"KUBECONFIG": f"{first}{os.pathsep}{os.pathsep}{tmp_path / 'missing'}{os.pathsep}{second}"})
+    second.write_text(
+        yaml.safe_dump(_kubeconfig("minikube", {"minikube": "https://8.8.8.8:1", "kind-x": "https://127.0.0.1:2"}))
+    )
+    paths = kubeconfig_paths(
+        {"KUBECONFIG": f"{first}{os.pathsep}{os.pathsep}{tmp_path / 'missing'}{os.pathsep}{second}"}
+    )
     assert paths == [first, tmp_path / "missing", second]
     merged = load_kubeconfig(paths)
     assert merged.current_context == "minikube"  # from the second file, the first sets none
@@ -248,8 +262,9 @@ def test_frozen_kubeconfig_is_private_minimal_and_absolute(kubeconfig: Path) -> 
 
 
 def test_frozen_file_drives_the_real_client(kubeconfig: Path) -> None:
-    with freeze_context("minikube", environ={"KUBECONFIG": str(kubeconfig)},
-                        minikube_ip=_minikube_says("192.168.49.2")) as frozen:
+    with freeze_context(
+        "minikube", environ={"KUBECONFIG": str(kubeconfig)}, minikube_ip=_minikube_says("192.168.49.2")
+    ) as frozen:
         with pytest.raises(EnvironmentProblem) as caught:
             frozen.api_client()  # the relative certificate paths resolve next to the ORIGINAL file
         assert "file is missing" in caught.value.message

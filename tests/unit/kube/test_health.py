@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.run.events import Reporter
 from orchestrator.kube.health import (
     Candidate,
     PortForward,
     build_candidates,
-    gives_up,
     check_health,
+    gives_up,
     parse_forwarded_port,
     port_forwarded,
 )
+from orchestrator.run.events import Reporter
 
 
 class Server:
@@ -81,8 +81,9 @@ def closed_port() -> int:
 
 def test_candidates_in_order() -> None:
     pf = PortForward("todo-app-frontend", "todo-app", "/tmp/kc", "minikube")
-    candidates = build_candidates(url="http://localhost:8080", minikube_ip="192.168.49.2", node_port=30080,
-                                  port_forward=pf)
+    candidates = build_candidates(
+        url="http://localhost:8080", minikube_ip="192.168.49.2", node_port=30080, port_forward=pf
+    )
     assert [c.label for c in candidates] == ["url", "ingress", "nodeport", "port-forward"]
     assert candidates[0].url == "http://localhost:8080/health"
     assert (candidates[1].url, candidates[1].host) == ("http://192.168.49.2/health", "todo-app.local")
@@ -135,8 +136,10 @@ def test_404_fails_fast(serve: Callable[[list[int]], Server]) -> None:
 def test_ingress_host_header_and_fallthrough_to_next_candidate(serve: Callable[[list[int]], Server]) -> None:
     ingress = serve([404])  # an ingress that does not know the host yet
     nodeport = serve([200])
-    candidates = [Candidate("ingress", f"{ingress.url}/health", host="todo-app.local"),
-                  Candidate("nodeport", f"{nodeport.url}/health")]
+    candidates = [
+        Candidate("ingress", f"{ingress.url}/health", host="todo-app.local"),
+        Candidate("nodeport", f"{nodeport.url}/health"),
+    ]
     result = check_health(candidates, Reporter(), timeout_s=10)
     assert result.ok and result.url == f"{nodeport.url}/health"
     assert ingress.hits == [("/health", "todo-app.local")]
@@ -144,8 +147,12 @@ def test_ingress_host_header_and_fallthrough_to_next_candidate(serve: Callable[[
 
 def test_an_ingress_404_means_not_synced_yet_until_the_deadline(serve: Callable[[list[int]], Server]) -> None:
     ingress = serve([404, 404, 200])  # ingress-nginx's catch-all server until it syncs the new Ingress
-    result = check_health([Candidate("ingress", f"{ingress.url}/health", host="todo-app.local")], Reporter(),
-                          timeout_s=10, initial_wait_s=0.05)
+    result = check_health(
+        [Candidate("ingress", f"{ingress.url}/health", host="todo-app.local")],
+        Reporter(),
+        timeout_s=10,
+        initial_wait_s=0.05,
+    )
     assert result.ok and result.url == f"{ingress.url}/health" and len(ingress.hits) == 3
     assert gives_up(Candidate("url", "http://x/health"), 404) and gives_up(Candidate("ingress"), 403)
     assert not gives_up(Candidate("ingress"), 404) and not gives_up(Candidate("nodeport"), 503)
@@ -154,8 +161,13 @@ def test_an_ingress_404_means_not_synced_yet_until_the_deadline(serve: Callable[
 def test_transport_errors_are_retried_until_the_deadline() -> None:
     reporter = Reporter()
     started = time.monotonic()
-    result = check_health([Candidate("url", f"http://127.0.0.1:{closed_port()}/health")], reporter, timeout_s=1.0,
-                          initial_wait_s=0.05, max_wait_s=0.2)
+    result = check_health(
+        [Candidate("url", f"http://127.0.0.1:{closed_port()}/health")],
+        reporter,
+        timeout_s=1.0,
+        initial_wait_s=0.05,
+        max_wait_s=0.2,
+    )
     elapsed = time.monotonic() - started
     assert not result.ok and 0.9 <= elapsed < 3
     assert "no answer (ConnectError)" in reporter.named("health.failed")[0]["tried"][0]
@@ -208,8 +220,10 @@ def _alive(pid: int) -> bool:
 
 def test_port_forward_is_used_last_and_always_terminated(fake_kubectl: Path) -> None:
     pf = PortForward("todo-app-frontend", "todo-app", "/tmp/kc")
-    candidates = [Candidate("nodeport", f"http://127.0.0.1:{closed_port()}/health"),
-                  Candidate("port-forward", port_forward=pf)]
+    candidates = [
+        Candidate("nodeport", f"http://127.0.0.1:{closed_port()}/health"),
+        Candidate("port-forward", port_forward=pf),
+    ]
     reporter = Reporter()
     result = check_health(candidates, reporter, timeout_s=15, initial_wait_s=0.05)
     assert result.ok and result.url.startswith("http://127.0.0.1:")
@@ -218,11 +232,14 @@ def test_port_forward_is_used_last_and_always_terminated(fake_kubectl: Path) -> 
     assert not _alive(pid)
 
 
-def test_port_forward_waits_while_the_ingress_is_syncing(fake_kubectl: Path,
-                                                        serve: Callable[[list[int]], Server]) -> None:
+def test_port_forward_waits_while_the_ingress_is_syncing(
+    fake_kubectl: Path, serve: Callable[[list[int]], Server]
+) -> None:
     ingress = serve([404, 404, 200])
-    candidates = [Candidate("ingress", f"{ingress.url}/health", host="todo-app.local"),
-                  Candidate("port-forward", port_forward=PortForward("todo-app-frontend", "todo-app", "/tmp/kc"))]
+    candidates = [
+        Candidate("ingress", f"{ingress.url}/health", host="todo-app.local"),
+        Candidate("port-forward", port_forward=PortForward("todo-app-frontend", "todo-app", "/tmp/kc")),
+    ]
     result = check_health(candidates, Reporter(), timeout_s=15, initial_wait_s=0.05)
     assert result.ok and result.url == f"{ingress.url}/health"
     assert not (fake_kubectl / "args").exists()  # kubectl port-forward was never started
@@ -253,9 +270,12 @@ def test_frontend_node_port_read_through_the_api() -> None:
 
     from orchestrator.kube.health import frontend_node_port
 
-    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "todo-app-frontend", "namespace": "todo-app"},
-               "spec": {"type": "NodePort", "ports": [{"name": "http", "port": 3000, "targetPort": 3000,
-                                                       "nodePort": 30517}]}}
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "todo-app-frontend", "namespace": "todo-app"},
+        "spec": {"type": "NodePort", "ports": [{"name": "http", "port": 3000, "targetPort": 3000, "nodePort": 30517}]},
+    }
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:

@@ -12,14 +12,16 @@ from typing import Any
 
 import pytest
 
-from orchestrator.kube import helm
 from orchestrator.errors import DeployNeedsAction, EnvironmentProblem, InputError
-from orchestrator.run.events import Reporter
+from orchestrator.kube import helm
 from orchestrator.kube.helm import Action, HelmTarget, Revision
+from orchestrator.run.events import Reporter
 
 TARGET = HelmTarget("todo-app", "todo-app", "/tmp/frozen/kubeconfig", "minikube")
-VALUES = {"backend": {"image": {"repository": "todo-backend", "tag": "3f2a9c1b"}},
-          "secrets": {"existingSecret": "todo-app-secrets-v2", "version": "v2"}}
+VALUES = {
+    "backend": {"image": {"repository": "todo-backend", "tag": "3f2a9c1b"}},
+    "secrets": {"existingSecret": "todo-app-secrets-v2", "version": "v2"},
+}
 
 # A stand-in for the helm binary: keeps release history in $FAKE_HELM_STATE, records each call
 # (argv, and for upgrades the values file's mode and content while helm runs) in $FAKE_HELM_LOG.
@@ -122,12 +124,25 @@ def rev(n: int, status: str, description: str = "Install complete") -> Revision:
 
 
 def test_upgrade_argv_has_install_namespace_kubeconfig_context_values_and_no_wait_or_set() -> None:
-    argv = helm.upgrade_argv("todo-app", "charts/todo-app", "todo-app", "/tmp/v.yaml", "/tmp/kc", "minikube",
-                             300, "todo-deploy fingerprint=abc")
+    argv = helm.upgrade_argv(
+        "todo-app",
+        "charts/todo-app",
+        "todo-app",
+        "/tmp/v.yaml",
+        "/tmp/kc",
+        "minikube",
+        300,
+        "todo-deploy fingerprint=abc",
+    )
     assert argv[:5] == ["helm", "upgrade", "--install", "todo-app", "charts/todo-app"]
-    for flag, value in [("--namespace", "todo-app"), ("--kubeconfig", "/tmp/kc"), ("--kube-context", "minikube"),
-                        ("-f", "/tmp/v.yaml"), ("--timeout", "300s"),
-                        ("--description", "todo-deploy fingerprint=abc")]:
+    for flag, value in [
+        ("--namespace", "todo-app"),
+        ("--kubeconfig", "/tmp/kc"),
+        ("--kube-context", "minikube"),
+        ("-f", "/tmp/v.yaml"),
+        ("--timeout", "300s"),
+        ("--description", "todo-deploy fingerprint=abc"),
+    ]:
         assert argv[argv.index(flag) + 1] == value
     assert not any(a.startswith("--wait") or a.startswith("--set") for a in argv)
     assert "--disable-openapi-validation" not in argv
@@ -174,12 +189,26 @@ def test_fingerprint_changes_with_chart_files_and_values(chart: Path) -> None:
 
 
 def test_parse_history_and_fingerprint_field() -> None:
-    text = json.dumps([
-        {"revision": 2, "updated": "x", "status": "deployed", "chart": "todo-app-0.1.0", "app_version": "1",
-         "description": "todo-deploy fingerprint=abc123"},
-        {"revision": 1, "updated": "x", "status": "superseded", "chart": "todo-app-0.1.0", "app_version": "1",
-         "description": "Install complete"},
-    ])
+    text = json.dumps(
+        [
+            {
+                "revision": 2,
+                "updated": "x",
+                "status": "deployed",
+                "chart": "todo-app-0.1.0",
+                "app_version": "1",
+                "description": "todo-deploy fingerprint=abc123",
+            },
+            {
+                "revision": 1,
+                "updated": "x",
+                "status": "superseded",
+                "chart": "todo-app-0.1.0",
+                "app_version": "1",
+                "description": "Install complete",
+            },
+        ]
+    )
     history = helm.parse_history(text)
     assert [r.revision for r in history] == [1, 2]
     assert history[-1].fingerprint == "abc123" and history[0].fingerprint is None
@@ -191,17 +220,33 @@ def test_parse_history_and_fingerprint_field() -> None:
         ([], Action.INSTALL),
         ([rev(1, "deployed", "todo-deploy fingerprint=fp")], Action.SKIP),
         ([rev(1, "deployed", "todo-deploy fingerprint=old")], Action.UPGRADE),
-        ([rev(1, "superseded", "todo-deploy fingerprint=fp"), rev(2, "failed", "todo-deploy fingerprint=fp")],
-         Action.UPGRADE),
-        ([rev(1, "deployed", "todo-deploy fingerprint=fp"), rev(2, "pending-upgrade", "Preparing upgrade")],
-         Action.STUCK),
+        (
+            [rev(1, "superseded", "todo-deploy fingerprint=fp"), rev(2, "failed", "todo-deploy fingerprint=fp")],
+            Action.UPGRADE,
+        ),
+        (
+            [rev(1, "deployed", "todo-deploy fingerprint=fp"), rev(2, "pending-upgrade", "Preparing upgrade")],
+            Action.STUCK,
+        ),
         ([rev(1, "pending-install", "Initial install underway")], Action.STUCK),
         ([rev(1, "pending-rollback", "x")], Action.STUCK),
         ([rev(1, "deployed", "Rollback to 1")], Action.UPGRADE),
-        ([rev(1, "superseded", "todo-deploy fingerprint=fp"), rev(2, "superseded", "todo-deploy fingerprint=x"),
-          rev(3, "deployed", "Rollback to 1")], Action.SKIP),
-        ([rev(1, "superseded", "todo-deploy fingerprint=fp"), rev(2, "superseded", "todo-deploy fingerprint=x"),
-          rev(3, "deployed", "Rollback to 2")], Action.UPGRADE),
+        (
+            [
+                rev(1, "superseded", "todo-deploy fingerprint=fp"),
+                rev(2, "superseded", "todo-deploy fingerprint=x"),
+                rev(3, "deployed", "Rollback to 1"),
+            ],
+            Action.SKIP,
+        ),
+        (
+            [
+                rev(1, "superseded", "todo-deploy fingerprint=fp"),
+                rev(2, "superseded", "todo-deploy fingerprint=x"),
+                rev(3, "deployed", "Rollback to 2"),
+            ],
+            Action.UPGRADE,
+        ),
     ],
 )
 def test_decide(history: list[Revision], expected: Action) -> None:
@@ -209,10 +254,12 @@ def test_decide(history: list[Revision], expected: Action) -> None:
 
 
 def test_recovery_plan_rolls_back_to_last_deployed_or_uninstalls_first_install() -> None:
-    assert helm.plan_recovery([rev(1, "superseded"), rev(2, "deployed"), rev(3, "pending-upgrade")]) == \
-        helm.RecoveryPlan("rollback", 2)
-    assert helm.plan_recovery([rev(1, "superseded"), rev(2, "failed"), rev(3, "pending-upgrade")]) == \
-        helm.RecoveryPlan("rollback", 1)
+    assert helm.plan_recovery(
+        [rev(1, "superseded"), rev(2, "deployed"), rev(3, "pending-upgrade")]
+    ) == helm.RecoveryPlan("rollback", 2)
+    assert helm.plan_recovery([rev(1, "superseded"), rev(2, "failed"), rev(3, "pending-upgrade")]) == helm.RecoveryPlan(
+        "rollback", 1
+    )
     assert helm.plan_recovery([rev(1, "pending-install")]) == helm.RecoveryPlan("uninstall")
     assert helm.plan_recovery([rev(1, "deployed")]) == helm.RecoveryPlan("none")
 
@@ -230,8 +277,10 @@ def test_values_file_is_0600_yaml_and_always_removed() -> None:
 @pytest.mark.parametrize(
     ("stderr", "error"),
     [
-        ("Error: Kubernetes cluster unreachable: Get \"https://127.0.0.1:8443/version\": dial tcp: connection refused",
-         EnvironmentProblem),
+        (
+            'Error: Kubernetes cluster unreachable: Get "https://127.0.0.1:8443/version": dial tcp: connection refused',
+            EnvironmentProblem,
+        ),
         ("Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress", DeployNeedsAction),
         ("Error: values don't meet the specifications of the schema(s) in the following chart(s)", InputError),
         ("Error: UPGRADE FAILED: some other failure", DeployNeedsAction),
@@ -272,11 +321,15 @@ def test_install_then_skip_then_upgrade(fake_helm: FakeHelm, chart: Path) -> Non
 
 
 def test_stuck_release_raises_needs_action_and_recover_rolls_back(fake_helm: FakeHelm, chart: Path) -> None:
-    fake_helm.set_state({"history": [
-        {"revision": 1, "status": "superseded", "description": "todo-deploy fingerprint=a"},
-        {"revision": 2, "status": "deployed", "description": "todo-deploy fingerprint=b"},
-        {"revision": 3, "status": "pending-upgrade", "description": "Preparing upgrade"},
-    ]})
+    fake_helm.set_state(
+        {
+            "history": [
+                {"revision": 1, "status": "superseded", "description": "todo-deploy fingerprint=a"},
+                {"revision": 2, "status": "deployed", "description": "todo-deploy fingerprint=b"},
+                {"revision": 3, "status": "pending-upgrade", "description": "Preparing upgrade"},
+            ]
+        }
+    )
     client = helm.Helm(TARGET, Reporter())
     with pytest.raises(DeployNeedsAction) as err:
         client.upgrade(chart, VALUES)

@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from orchestrator.kube import helm
 from orchestrator.errors import DeployNeedsAction, EnvironmentProblem, InputError
+from orchestrator.kube import helm
 from orchestrator.run.events import Reporter
 from orchestrator.shell import CommandFailed, Result
 
 TARGET = helm.HelmTarget("todo-app", "todo-app", "/tmp/kubeconfig", "minikube")
-UNREACHABLE = "Error: Kubernetes cluster unreachable: Get \"https://127.0.0.1:8443/version\": dial tcp: connect: connection refused\n"
-REFUSED = "Error: query: failed to query with labels: Get \"https://127.0.0.1:8443/api/v1/namespaces/todo-app/secrets\": dial tcp 127.0.0.1:8443: connect: connection refused\n"
+UNREACHABLE = 'Error: Kubernetes cluster unreachable: Get "https://127.0.0.1:8443/version": dial tcp: connect: connection refused\n'
+REFUSED = 'Error: query: failed to query with labels: Get "https://127.0.0.1:8443/api/v1/namespaces/todo-app/secrets": dial tcp 127.0.0.1:8443: connect: connection refused\n'
 UNAVAILABLE = "Error: query: failed to query with labels: the server is currently unable to handle the request\n"
 HISTORY = '[{"revision": 1, "status": "deployed", "description": "todo-deploy fingerprint=a"}]'
 
@@ -54,10 +54,13 @@ def test_three_attempts_at_most_then_the_reachability_error() -> None:
     assert "unreachable" in caught.value.message
 
 
-@pytest.mark.parametrize("stderr", [
-    "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress\n",
-    UNAVAILABLE,  # a 503: helm's client has retried it for ~10 s already
-])
+@pytest.mark.parametrize(
+    "stderr",
+    [
+        "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress\n",
+        UNAVAILABLE,  # a 503: helm's client has retried it for ~10 s already
+    ],
+)
 def test_other_failures_are_not_retried(stderr: str) -> None:
     script, reporter, sleeps = Script(stderr), Reporter(), []
     with pytest.raises((DeployNeedsAction, EnvironmentProblem)):
@@ -73,6 +76,7 @@ def test_unreachable_is_pure_and_case_blind() -> None:
 
 def test_values_file_is_scratch_until_removed(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from orchestrator.run import interrupts
+
     with helm.values_file({"a": 1}, str(tmp_path)) as path:
         assert path in interrupts._SCRATCH  # a second Ctrl-C (os._exit) removes it first
     assert path not in interrupts._SCRATCH and not path.exists()
@@ -100,12 +104,16 @@ def test_a_slow_failure_is_not_retried() -> None:
 
 # The API server's words when the ingress addon's webhook cannot be called (kubernetes/minikube#13799)
 # and when ingress-nginx refuses a host+path another Ingress has (as helm 4 prints them).
-WEBHOOK_DOWN = ('Error: INSTALLATION FAILED: failed to create resource: Internal error occurred: failed calling webhook '
-                '"validate.nginx.ingress.kubernetes.io": failed to call webhook: Post "https://ingress-nginx-controller-'
-                'admission.ingress-nginx.svc:443/networking/v1/ingresses?timeout=10s": dial tcp 10.96.0.12:443: '
-                'connect: connection refused\n')
-COLLISION = ('Error: UPGRADE FAILED: failed to create resource: admission webhook "validate.nginx.ingress.kubernetes.io" '
-             'denied the request: host "todo-app.local" and path "/" is already defined in ingress other/todo-app\n')
+WEBHOOK_DOWN = (
+    "Error: INSTALLATION FAILED: failed to create resource: Internal error occurred: failed calling webhook "
+    '"validate.nginx.ingress.kubernetes.io": failed to call webhook: Post "https://ingress-nginx-controller-'
+    'admission.ingress-nginx.svc:443/networking/v1/ingresses?timeout=10s": dial tcp 10.96.0.12:443: '
+    "connect: connection refused\n"
+)
+COLLISION = (
+    'Error: UPGRADE FAILED: failed to create resource: admission webhook "validate.nginx.ingress.kubernetes.io" '
+    'denied the request: host "todo-app.local" and path "/" is already defined in ingress other/todo-app\n'
+)
 
 
 def test_a_webhook_that_cannot_be_called_is_not_an_unreachable_cluster() -> None:
@@ -128,8 +136,9 @@ def _upgrade(script: Script, reporter: Reporter, waits: list[bool], tmp_path) ->
     chart.mkdir(exist_ok=True)
     (chart / "Chart.yaml").write_text("name: x\n")
     answers = iter(waits)
-    client = helm.Helm(TARGET, reporter, run=script, sleep=lambda s: None,
-                       await_ingress_controller=lambda: next(answers))
+    client = helm.Helm(
+        TARGET, reporter, run=script, sleep=lambda s: None, await_ingress_controller=lambda: next(answers)
+    )
     return client.upgrade(chart, {"a": 1}, history=[])
 
 
@@ -143,8 +152,7 @@ def test_upgrade_refused_by_the_webhook_waits_for_the_controller_and_runs_again(
     assert "admission webhook is not ready" in retry["reason"]
 
 
-def test_upgrade_refused_by_the_webhook_fails_with_its_own_message_when_the_controller_never_comes(
-        tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_upgrade_refused_by_the_webhook_fails_with_its_own_message_when_the_controller_never_comes(tmp_path) -> None:  # type: ignore[no-untyped-def]
     script, reporter = Script(WEBHOOK_DOWN), Reporter()
     with pytest.raises(EnvironmentProblem) as caught:
         _upgrade(script, reporter, [False], tmp_path)

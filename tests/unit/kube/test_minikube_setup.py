@@ -24,13 +24,18 @@ def test_no_profile_is_created_with_the_ingress_addon() -> None:
     assert action.step is Step.CREATE and action.command() == "minikube start --addons=ingress"
 
 
-@pytest.mark.parametrize(("fields", "expected"), [
-    ({**RUNNING, "Host": "Stopped", "Kubelet": "Stopped", "APIServer": "Stopped", "Kubeconfig": "Stopped"},
-     [Step.START]),
-    ({**RUNNING, "APIServer": "Paused", "Kubelet": "Stopped"}, [Step.UNPAUSE]),
-    ({**RUNNING, "Kubeconfig": "Misconfigured"}, [Step.UPDATE_CONTEXT]),
-    ({**RUNNING, "APIServer": "Stopped"}, [Step.START]),
-])
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        (
+            {**RUNNING, "Host": "Stopped", "Kubelet": "Stopped", "APIServer": "Stopped", "Kubeconfig": "Stopped"},
+            [Step.START],
+        ),
+        ({**RUNNING, "APIServer": "Paused", "Kubelet": "Stopped"}, [Step.UNPAUSE]),
+        ({**RUNNING, "Kubeconfig": "Misconfigured"}, [Step.UPDATE_CONTEXT]),
+        ({**RUNNING, "APIServer": "Stopped"}, [Step.START]),
+    ],
+)
 def test_each_state_gets_its_action(fields: dict[str, str], expected: list[Step]) -> None:
     assert steps(1, fields, None if fields["APIServer"] != "Running" else INGRESS_ON) == expected
 
@@ -38,8 +43,10 @@ def test_each_state_gets_its_action(fields: dict[str, str], expected: list[Step]
 def test_the_ingress_addon_is_enabled_once_the_cluster_runs() -> None:
     [action] = plan_actions(0, RUNNING, {"ingress": "disabled"})
     assert action.step is Step.ENABLE_INGRESS and action.command() == "minikube addons enable ingress"
-    assert steps(0, {**RUNNING, "Kubeconfig": "Misconfigured"}, {"ingress": "disabled"}) == \
-        [Step.UPDATE_CONTEXT, Step.ENABLE_INGRESS]
+    assert steps(0, {**RUNNING, "Kubeconfig": "Misconfigured"}, {"ingress": "disabled"}) == [
+        Step.UPDATE_CONTEXT,
+        Step.ENABLE_INGRESS,
+    ]
 
 
 def test_no_start_is_exit_3_with_the_commands() -> None:
@@ -48,12 +55,15 @@ def test_no_start_is_exit_3_with_the_commands() -> None:
     assert "minikube start" in err.hint and "stopped" in err.message
 
 
-@pytest.mark.parametrize(("system", "machine", "words"), [
-    ("Linux", "x86_64", ["minikube-linux-amd64", "sudo install"]),
-    ("Linux", "aarch64", ["minikube-linux-arm64"]),
-    ("Darwin", "arm64", ["brew install minikube"]),
-    ("Windows", "AMD64", ["winget install Kubernetes.minikube"]),
-])
+@pytest.mark.parametrize(
+    ("system", "machine", "words"),
+    [
+        ("Linux", "x86_64", ["minikube-linux-amd64", "sudo install"]),
+        ("Linux", "aarch64", ["minikube-linux-arm64"]),
+        ("Darwin", "arm64", ["brew install minikube"]),
+        ("Windows", "AMD64", ["winget install Kubernetes.minikube"]),
+    ],
+)
 def test_the_install_command_fits_the_os(system: str, machine: str, words: list[str]) -> None:
     hint = install_hint(system, machine)
     assert all(w in hint for w in words)

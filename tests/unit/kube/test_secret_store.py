@@ -48,8 +48,13 @@ def test_version_is_stable_short_hex_and_order_independent() -> None:
         "print(secret_version(json.loads(sys.stdin.read())))"
     )
     other = subprocess.run(
-        [sys.executable, "-c", code], input=json.dumps(values), capture_output=True, text=True, check=True,
-        env={"PYTHONHASHSEED": "123", "PATH": ""}, cwd=str(__import__("pathlib").Path(__file__).parents[3]),
+        [sys.executable, "-c", code],
+        input=json.dumps(values),
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "123", "PATH": ""},
+        cwd=str(__import__("pathlib").Path(__file__).parents[3]),
     )
     assert other.stdout.strip() == version
 
@@ -65,7 +70,9 @@ def test_version_changes_with_added_key_and_does_not_reveal_values() -> None:
     values = good_values()
     assert secret_version({**values, "EXTRA": ""}) != secret_version(values)
     # A boundary shift between key and value must not collide.
-    assert secret_version({"JWT_SECRET": CANARY_JWT, "AB": "C"}) != secret_version({"JWT_SECRET": CANARY_JWT, "A": "BC"})
+    assert secret_version({"JWT_SECRET": CANARY_JWT, "AB": "C"}) != secret_version(
+        {"JWT_SECRET": CANARY_JWT, "A": "BC"}
+    )
     # Without the key (JWT_SECRET) an observer cannot recompute it: a different key, other version.
     assert secret_version({**values, "JWT_SECRET": CANARY_JWT + "!"}) != secret_version(values)
     with pytest.raises(InputError):

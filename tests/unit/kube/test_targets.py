@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from orchestrator.errors import DeployNeedsAction, EnvironmentProblem, ImageError
-from orchestrator.run.events import Reporter
 from orchestrator.kube.targets import (
     KindTarget,
     MinikubeCondition,
@@ -25,6 +24,7 @@ from orchestrator.kube.targets import (
     parse_status,
     registry_ref,
 )
+from orchestrator.run.events import Reporter
 
 # A stand-in for minikube: state in $FAKE_MINIKUBE_STATE, every call appended to $FAKE_MINIKUBE_LOG.
 FAKE_MINIKUBE = textwrap.dedent(
@@ -128,11 +128,16 @@ def test_normalize_ref() -> None:
 
 def test_parse_image_list_and_status_bits() -> None:
     assert parse_image_list("docker.io/library/a:1\n\nregistry.k8s.io/pause:3.10\n") == {
-        "docker.io/library/a:1", "registry.k8s.io/pause:3.10"}
+        "docker.io/library/a:1",
+        "registry.k8s.io/pause:3.10",
+    }
     assert parse_status(0, '{"Host":"Running"}').running
     stopped = parse_status(7, '{"Host":"Stopped"}')
-    assert not stopped.running and stopped.problems() == ["host not running", "apiserver or kubelet not running",
-                                                         "kubeconfig not configured"]
+    assert not stopped.running and stopped.problems() == [
+        "host not running",
+        "apiserver or kubelet not running",
+        "kubeconfig not configured",
+    ]
     assert parse_status(6, "").problems() == ["apiserver or kubelet not running", "kubeconfig not configured"]
     assert parse_status(85, "").profile_missing
 
@@ -141,19 +146,43 @@ def test_parse_image_list_and_status_bits() -> None:
     ("code", "fields", "condition", "fix"),
     [
         # the exit bits and JSON of kubernetes/minikube cmd/minikube/cmd/status.go
-        (0, {"Host": "Running", "Kubelet": "Running", "APIServer": "Running", "Kubeconfig": "Configured"},
-         MinikubeCondition.RUNNING, ""),
+        (
+            0,
+            {"Host": "Running", "Kubelet": "Running", "APIServer": "Running", "Kubeconfig": "Configured"},
+            MinikubeCondition.RUNNING,
+            "",
+        ),
         (85, {}, MinikubeCondition.NO_PROFILE, "minikube start"),
-        (7, {"Host": "Stopped", "Kubelet": "Stopped", "APIServer": "Stopped", "Kubeconfig": "Stopped"},
-         MinikubeCondition.HOST_STOPPED, "minikube start"),
-        (2, {"Host": "Running", "Kubelet": "Stopped", "APIServer": "Paused", "Kubeconfig": "Configured"},
-         MinikubeCondition.PAUSED, "minikube unpause"),
-        (2, {"Host": "Running", "Kubelet": "Running", "APIServer": "Stopped", "Kubeconfig": "Configured"},
-         MinikubeCondition.CLUSTER_STOPPED, "minikube start"),
-        (4, {"Host": "Running", "Kubelet": "Running", "APIServer": "Running", "Kubeconfig": "Misconfigured"},
-         MinikubeCondition.KUBECONFIG, "minikube update-context"),
-        (6, {"Host": "Running", "Kubelet": "Stopped", "APIServer": "Paused", "Kubeconfig": "Misconfigured"},
-         MinikubeCondition.PAUSED, "minikube unpause"),
+        (
+            7,
+            {"Host": "Stopped", "Kubelet": "Stopped", "APIServer": "Stopped", "Kubeconfig": "Stopped"},
+            MinikubeCondition.HOST_STOPPED,
+            "minikube start",
+        ),
+        (
+            2,
+            {"Host": "Running", "Kubelet": "Stopped", "APIServer": "Paused", "Kubeconfig": "Configured"},
+            MinikubeCondition.PAUSED,
+            "minikube unpause",
+        ),
+        (
+            2,
+            {"Host": "Running", "Kubelet": "Running", "APIServer": "Stopped", "Kubeconfig": "Configured"},
+            MinikubeCondition.CLUSTER_STOPPED,
+            "minikube start",
+        ),
+        (
+            4,
+            {"Host": "Running", "Kubelet": "Running", "APIServer": "Running", "Kubeconfig": "Misconfigured"},
+            MinikubeCondition.KUBECONFIG,
+            "minikube update-context",
+        ),
+        (
+            6,
+            {"Host": "Running", "Kubelet": "Stopped", "APIServer": "Paused", "Kubeconfig": "Misconfigured"},
+            MinikubeCondition.PAUSED,
+            "minikube unpause",
+        ),
     ],
 )
 def test_classify_minikube_status(code: int, fields: dict[str, str], condition: MinikubeCondition, fix: str) -> None:
@@ -283,14 +312,22 @@ class FakeDocker:
 
 def test_registry_push_rewrites_ref_and_reports_errors() -> None:
     digest = "sha256:" + "1" * 64
-    ok = FakeDocker([{"status": "Pushed"}, {"status": f"abc: digest: {digest} size: 5"},
-                     {"progressDetail": {}, "aux": {"Tag": "abc", "Digest": digest, "Size": 5}}])
+    ok = FakeDocker(
+        [
+            {"status": "Pushed"},
+            {"status": f"abc: digest: {digest} size: 5"},
+            {"progressDetail": {}, "aux": {"Tag": "abc", "Digest": digest, "Size": 5}},
+        ]
+    )
     reporter = Reporter()
     target = RegistryTarget("localhost:5000", lambda: ok)
     target.ensure_ready()
     assert target.load("todo-backend:abc", reporter) == f"localhost:5000/todo-backend:abc@{digest}"
-    assert ok.images.log == [("get", "todo-backend:abc"), ("tag", "localhost:5000/todo-backend", "abc"),
-                             ("push", "localhost:5000/todo-backend", "abc")]
+    assert ok.images.log == [
+        ("get", "todo-backend:abc"),
+        ("tag", "localhost:5000/todo-backend", "abc"),
+        ("push", "localhost:5000/todo-backend", "abc"),
+    ]
     assert reporter.history[0]["image"] == "localhost:5000/todo-backend:abc"
     bad = FakeDocker([{"errorDetail": {"message": "denied"}, "error": "denied: requested access is denied"}])
     with pytest.raises(ImageError) as err:
@@ -316,8 +353,8 @@ def test_a_load_lists_again_before_the_next_skip(fake: FakeMinikube) -> None:
 
 
 def test_k3d_import_and_missing_cluster() -> None:
-    from orchestrator.shell import CommandFailed, Result
     from orchestrator.kube.targets import K3dTarget
+    from orchestrator.shell import CommandFailed, Result
 
     calls: list[list[str]] = []
 
@@ -348,9 +385,11 @@ def test_check_node_engine_refuses_what_is_not_a_docker_engine() -> None:
 
     check_node_engine({"DOCKER_HOST": "tcp://127.0.0.1:32770", "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": "/c"})
     check_node_engine({"DOCKER_HOST": "unix:///var/run/docker.sock"})
-    for env, words in (({"DOCKER_HOST": "ssh://docker@127.0.0.1:32772"}, "runs containerd"),
-                       ({"DOCKER_HOST": "tcp://127.0.0.1:2376", "DOCKER_TLS_VERIFY": "1"}, "DOCKER_CERT_PATH"),
-                       ({"DOCKER_HOST": "fd://"}, "cannot use")):
+    for env, words in (
+        ({"DOCKER_HOST": "ssh://docker@127.0.0.1:32772"}, "runs containerd"),
+        ({"DOCKER_HOST": "tcp://127.0.0.1:2376", "DOCKER_TLS_VERIFY": "1"}, "DOCKER_CERT_PATH"),
+        ({"DOCKER_HOST": "fd://"}, "cannot use"),
+    ):
         with pytest.raises(EnvironmentProblem) as caught:
             check_node_engine(env)
         assert words in caught.value.message

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.errors import InputError
 from orchestrator.settings.config import (
     ALL_KEYS,
     Environment,
@@ -17,7 +18,6 @@ from orchestrator.settings.config import (
     load_settings,
 )
 from orchestrator.settings.envfile import parse_env_file
-from orchestrator.errors import InputError
 from tests.unit.conftest import CANARIES, CANARY_COHERE, CANARY_DATABASE_URL, CANARY_JWT, good_values
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -156,8 +156,12 @@ def test_example_file_documents_every_key_and_is_a_valid_start_as_it_stands(tmp_
     s = load_settings(example, {}, check_git=False)
     assert dict(s.secrets) == {} and s.release == "todo-app" and s.target is Target.MINIKUBE
     uncommented = tmp_path / ".env"
-    uncommented.write_text("\n".join(line[2:] if line.startswith(("# COHERE_API_KEY=", "# DATABASE_URL=",
-                                                                   "# JWT_SECRET=")) else line for line in lines))
+    uncommented.write_text(
+        "\n".join(
+            line[2:] if line.startswith(("# COHERE_API_KEY=", "# DATABASE_URL=", "# JWT_SECRET=")) else line
+            for line in lines
+        )
+    )
     with pytest.raises(InputError) as caught:
         load_settings(uncommented, {}, check_git=False)
     for key in ("COHERE_API_KEY", "DATABASE_URL", "JWT_SECRET"):

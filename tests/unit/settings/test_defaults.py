@@ -13,8 +13,7 @@ from orchestrator.settings.embedded import (
     resolve,
 )
 
-USER = {"COHERE_API_KEY": "co-canary-1", "DATABASE_URL": "postgresql://u:p-canary@neon.tech/db",
-        "JWT_SECRET": "j" * 40}
+USER = {"COHERE_API_KEY": "co-canary-1", "DATABASE_URL": "postgresql://u:p-canary@neon.tech/db", "JWT_SECRET": "j" * 40}
 
 
 def counter():  # type: ignore[no-untyped-def]
@@ -55,7 +54,9 @@ def test_a_second_run_reads_the_kept_values_back_and_the_secret_version_stays() 
 
 
 def test_a_user_database_url_drops_the_embedded_database_and_its_password() -> None:
-    r = resolve({"DATABASE_URL": USER["DATABASE_URL"]}, {DATABASE_PASSWORD_KEY: "old"}, release="r", fullname="r-todo-app")
+    r = resolve(
+        {"DATABASE_URL": USER["DATABASE_URL"]}, {DATABASE_PASSWORD_KEY: "old"}, release="r", fullname="r-todo-app"
+    )
     assert not r.embedded_database
     assert DATABASE_PASSWORD_KEY not in r.values and r.values["DATABASE_URL"] == USER["DATABASE_URL"]
     assert [a.key for a in r.announcements] == ["JWT_SECRET", "COHERE_API_KEY"]

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
+from orchestrator.errors import ExitCode, InputError
 from orchestrator.settings.config import load_settings
 from orchestrator.settings.envfile import parse_env_bytes, parse_env_file
-from orchestrator.errors import ExitCode, InputError
 from tests.unit.conftest import CANARIES, CANARY_COHERE, CANARY_DATABASE_URL, CANARY_JWT
 
 CANARY = "CANARY-line-4e9d1b77"
@@ -63,13 +63,33 @@ BAD_FILES = [
     Bad("jwt-31-bytes", ("JWT_SECRET=" + "k" * 31,), "JWT_SECRET", skip="JWT_SECRET"),
     Bad("database-url-sqlite", (f"DATABASE_URL=sqlite:///{CANARY}.db",), "DATABASE_URL", skip="DATABASE_URL"),
     Bad("database-url-no-scheme", (f"DATABASE_URL={CANARY}.internal/todo",), "DATABASE_URL", skip="DATABASE_URL"),
-    Bad("database-url-bad-port", (f"DATABASE_URL=postgresql://u:{CANARY}@db:port/x",), "DATABASE_URL", skip="DATABASE_URL"),
-    Bad("database-url-example-host", (f"DATABASE_URL=postgresql://u:{CANARY}@db.example.com/x",), "DATABASE_URL", skip="DATABASE_URL"),
+    Bad(
+        "database-url-bad-port",
+        (f"DATABASE_URL=postgresql://u:{CANARY}@db:port/x",),
+        "DATABASE_URL",
+        skip="DATABASE_URL",
+    ),
+    Bad(
+        "database-url-example-host",
+        (f"DATABASE_URL=postgresql://u:{CANARY}@db.example.com/x",),
+        "DATABASE_URL",
+        skip="DATABASE_URL",
+    ),
     Bad("placeholder-changethis", ("COHERE_API_KEY=changethis",), "COHERE_API_KEY", skip="COHERE_API_KEY"),
-    Bad("placeholder-changeme-in-password", (f"DATABASE_URL=postgresql://{CANARY}:changeme@db.internal/x",), "DATABASE_URL", skip="DATABASE_URL"),
+    Bad(
+        "placeholder-changeme-in-password",
+        (f"DATABASE_URL=postgresql://{CANARY}:changeme@db.internal/x",),
+        "DATABASE_URL",
+        skip="DATABASE_URL",
+    ),
     Bad("placeholder-your", ("COHERE_API_KEY=your-cohere-api-key",), "COHERE_API_KEY", skip="COHERE_API_KEY"),
     Bad("placeholder-xxx", ("COHERE_API_KEY=xxxx",), "COHERE_API_KEY", skip="COHERE_API_KEY"),
-    Bad("placeholder-jwt-example", ("JWT_SECRET=changethis-with-at-least-32-random-bytes",), "JWT_SECRET", skip="JWT_SECRET"),
+    Bad(
+        "placeholder-jwt-example",
+        ("JWT_SECRET=changethis-with-at-least-32-random-bytes",),
+        "JWT_SECRET",
+        skip="JWT_SECRET",
+    ),
     Bad("bad-log-level", (f"LOG_LEVEL={CANARY}",), "LOG_LEVEL"),
     Bad("bad-environment", (f"ENVIRONMENT={CANARY}",), "ENVIRONMENT"),
     Bad("bad-namespace", (f"TODO_NAMESPACE={CANARY}",), "TODO_NAMESPACE"),
@@ -183,7 +203,7 @@ VALID = [
     ("unquoted-hash-no-space", b"KEY=abc#def\n", {"KEY": "abc#def"}),
     ("empty-then-comment", b"KEY= # only a comment\n", {"KEY": ""}),
     ("hash-first-no-space", b"KEY=#novalue\n", {"KEY": "#novalue"}),
-    ("interpolation-literal", b"KEY=${HOME}/x\nQ=\"${USER:-me}\"\n", {"KEY": "${HOME}/x", "Q": "${USER:-me}"}),
+    ("interpolation-literal", b'KEY=${HOME}/x\nQ="${USER:-me}"\n', {"KEY": "${HOME}/x", "Q": "${USER:-me}"}),
     ("specials-single", b"KEY='$ # \" = \\ end'\n", {"KEY": '$ # " = \\ end'}),
     ("specials-double", b'KEY="a$b \'c\' \\"d\\" e=f \\\\ g"\n', {"KEY": "a$b 'c' \"d\" e=f \\ g"}),
     ("equals-in-value", b"KEY=a=b==\n", {"KEY": "a=b=="}),
@@ -212,9 +232,9 @@ def test_values_survive_into_settings(tmp_path: Path) -> None:
     path.write_bytes(
         b"\xef\xbb\xbf# comment\r\n"
         + f"export COHERE_API_KEY='co-{CANARY}#x'\r\n".encode()
-        + f"DATABASE_URL=\"postgresql://u:p%40ss@db.internal:5432/todo\"\r\n".encode()
+        + b'DATABASE_URL="postgresql://u:p%40ss@db.internal:5432/todo"\r\n'
         + ("JWT_SECRET='" + jwt.replace("\\", "\\\\").replace("'", "\\'") + "'\r\n").encode()
-        + b"FEATURE_FLAGS=\"chat,${NEW_UI}\"\r\n"
+        + b'FEATURE_FLAGS="chat,${NEW_UI}"\r\n'
     )
     settings = load_settings(path, {}, check_git=False)
     assert settings.secret_values() == {

@@ -150,9 +150,7 @@ class CohereClient:
         }
         try:
             with httpx.Client(timeout=self.timeout, transport=self._transport) as client:
-                response = client.post(
-                    self.url, json=self.request_body(message, history or []), headers=headers
-                )
+                response = client.post(self.url, json=self.request_body(message, history or []), headers=headers)
         except httpx.TimeoutException as exc:
             raise CohereError("timed out") from exc
         except httpx.HTTPError as exc:

@@ -14,10 +14,7 @@ from todo_api.models import Task, User, is_storable_id
 
 log = logging.getLogger(__name__)
 
-HELP_REPLY = (
-    'I can manage your tasks. Try "add buy milk", "list my tasks", '
-    '"complete task 2" or "delete task 3".'
-)
+HELP_REPLY = 'I can manage your tasks. Try "add buy milk", "list my tasks", "complete task 2" or "delete task 3".'
 
 
 @dataclass
@@ -34,9 +31,7 @@ class TurnResult:
     actions: list[dict[str, Any]] = field(default_factory=list)
 
 
-def understand(
-    message: str, cohere: CohereClient | None, history: list[tuple[str, str]]
-) -> Understanding:
+def understand(message: str, cohere: CohereClient | None, history: list[tuple[str, str]]) -> Understanding:
     """Ask Cohere when configured; on any Cohere failure use the local parser and say why."""
     if cohere is None:
         return Understanding(parse_intent(message), "local")

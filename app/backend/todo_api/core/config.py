@@ -17,9 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_DATABASE_URL = "sqlite:////tmp/todo.db"
 MIN_JWT_SECRET_BYTES = 32
 PLACEHOLDERS = frozenset({"", "changethis", "changeme", "change-me", "placeholder", "secret", "xxx"})
-SUPPORTED_DATABASE_SCHEMES = frozenset(
-    {"sqlite", "postgresql", "postgres", "postgresql+psycopg"}
-)
+SUPPORTED_DATABASE_SCHEMES = frozenset({"sqlite", "postgresql", "postgres", "postgresql+psycopg"})
 
 
 class Environment(str, Enum):
@@ -62,9 +60,7 @@ class Settings(BaseSettings):
     @property
     def flags(self) -> frozenset[str]:
         """FEATURE_FLAGS as a set of lower-case names (comma or space separated)."""
-        return frozenset(
-            part.strip().lower() for part in self.feature_flags.replace(",", " ").split() if part
-        )
+        return frozenset(part.strip().lower() for part in self.feature_flags.replace(",", " ").split() if part)
 
     @property
     def cors_origin_list(self) -> list[str]:
@@ -122,9 +118,7 @@ def check_settings(settings: Settings) -> list[ConfigProblem]:
     if _is_placeholder(jwt):
         problems.append(ConfigProblem("JWT_SECRET", "is empty or a placeholder"))
     elif len(jwt.encode()) < MIN_JWT_SECRET_BYTES:
-        problems.append(
-            ConfigProblem("JWT_SECRET", f"is shorter than {MIN_JWT_SECRET_BYTES} bytes")
-        )
+        problems.append(ConfigProblem("JWT_SECRET", f"is shorter than {MIN_JWT_SECRET_BYTES} bytes"))
     cohere = settings.cohere_api_key.get_secret_value()
     if cohere and _is_placeholder(cohere):
         problems.append(ConfigProblem("COHERE_API_KEY", "is a placeholder (unset it or set a key)"))

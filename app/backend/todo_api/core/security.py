@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from pwdlib import PasswordHash
@@ -32,16 +32,14 @@ class TokenSigner:
         return f"TokenSigner(ttl={self.ttl!r})"
 
     def issue(self, user_id: int, now: datetime | None = None) -> str:
-        issued = now or datetime.now(timezone.utc)
+        issued = now or datetime.now(UTC)
         claims = {"sub": str(user_id), "iat": issued, "exp": issued + self.ttl}
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
     def user_id(self, token: str) -> int | None:
         """The user id in a valid, unexpired token; None for anything else."""
         try:
-            claims = jwt.decode(
-                token, self.secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]}
-            )
+            claims = jwt.decode(token, self.secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
             return int(claims["sub"])
         except (jwt.PyJWTError, ValueError, TypeError):
             return None

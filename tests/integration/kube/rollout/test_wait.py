@@ -15,11 +15,28 @@ RELEASE_LABELS = {"app.kubernetes.io/instance": "todo-app"}
 
 def _fake_cluster_deployment(name: str) -> dict[str, Any]:
     labels = {**RELEASE_LABELS, "app.kubernetes.io/name": name}
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels},
-            "spec": {"replicas": 1, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels}, "spec": {"containers": [
-                         {"name": name, "image": f"todo-{name}:abc123", "imagePullPolicy": "IfNotPresent",
-                          "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}]}}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": name,
+                            "image": f"todo-{name}:abc123",
+                            "imagePullPolicy": "IfNotPresent",
+                            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
+                        }
+                    ]
+                },
+            },
+        },
+    }
 
 
 @pytest.mark.parametrize(
@@ -31,13 +48,14 @@ def _fake_cluster_deployment(name: str) -> dict[str, Any]:
         ("unschedulable", True, False, "CannotHeal", "Unschedulable"),
     ],
 )
-def test_against_the_fake_cluster(scenario: str, load_images: bool, ok: bool, reason: str,
-                                  diagnosis: str | None) -> None:
+def test_against_the_fake_cluster(
+    scenario: str, load_images: bool, ok: bool, reason: str, diagnosis: str | None
+) -> None:
     from kubernetes.client import AppsV1Api, CoreV1Api
 
+    from fakecluster.cluster import FakeCluster
     from orchestrator.kube import api as kube
     from orchestrator.kube.rollout.wait import api_logs_fn
-    from fakecluster.cluster import FakeCluster
 
     with FakeCluster(scenario=scenario) as cluster:
         if load_images:
@@ -47,8 +65,15 @@ def test_against_the_fake_cluster(scenario: str, load_images: bool, ok: bool, re
         CoreV1Api(client).create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
         for name in ("backend", "frontend"):
             AppsV1Api(client).create_namespaced_deployment(NS, _fake_cluster_deployment(name))
-        outcome = wait_for_rollout(client, NS, ["backend", "frontend"], 30, Reporter(), logs_fn=api_logs_fn(client),
-                                   selector="app.kubernetes.io/instance=todo-app")
+        outcome = wait_for_rollout(
+            client,
+            NS,
+            ["backend", "frontend"],
+            30,
+            Reporter(),
+            logs_fn=api_logs_fn(client),
+            selector="app.kubernetes.io/instance=todo-app",
+        )
     assert (outcome.ok, outcome.reason, outcome.mode) == (ok, reason, "watch")
     from orchestrator.kube.rollout.status import UNSCHEDULABLE_SECONDS
 

@@ -15,40 +15,79 @@ def deployment(**status: Any) -> dict[str, Any]:
     obj: dict[str, Any] = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": "todo-app-backend", "namespace": "todo-app", "generation": 2,
-                     "labels": {"app.kubernetes.io/instance": "todo-app"}},
-        "spec": {"replicas": 2, "progressDeadlineSeconds": 600,
-                 "selector": {"matchLabels": {"app.kubernetes.io/name": "backend"}}},
-        "status": {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "readyReplicas": 2,
-                   "availableReplicas": 2,
-                   "conditions": [
-                       {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
-                       {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
-                   ]},
+        "metadata": {
+            "name": "todo-app-backend",
+            "namespace": "todo-app",
+            "generation": 2,
+            "labels": {"app.kubernetes.io/instance": "todo-app"},
+        },
+        "spec": {
+            "replicas": 2,
+            "progressDeadlineSeconds": 600,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": "backend"}},
+        },
+        "status": {
+            "observedGeneration": 2,
+            "replicas": 2,
+            "updatedReplicas": 2,
+            "readyReplicas": 2,
+            "availableReplicas": 2,
+            "conditions": [
+                {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
+                {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
+            ],
+        },
     }
     obj["status"].update(status)
     return obj
 
 
-def pod(phase: str = "Running", *, ready: bool = False, container_status: dict[str, Any] | None = None,
-        conditions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    cs = {"name": "backend", "image": "todo-backend:3f2a9c1b", "ready": ready, "restartCount": 0,
-          "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}
+def pod(
+    phase: str = "Running",
+    *,
+    ready: bool = False,
+    container_status: dict[str, Any] | None = None,
+    conditions: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    cs = {
+        "name": "backend",
+        "image": "todo-backend:3f2a9c1b",
+        "ready": ready,
+        "restartCount": 0,
+        "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}},
+    }
     if container_status:
         cs.update(container_status)
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": "todo-app-backend-6d4f9-x2k8p", "namespace": "todo-app",
-                     "labels": {"app.kubernetes.io/name": "backend"}},
-        "spec": {"containers": [{"name": "backend", "image": "todo-backend:3f2a9c1b",
-                                 "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
-                                               "limits": {"cpu": "500m", "memory": "512Mi"}}}]},
-        "status": {"phase": phase,
-                   "conditions": conditions if conditions is not None else [
-                       {"type": "PodScheduled", "status": "True"},
-                       {"type": "Ready", "status": "True" if ready else "False"}],
-                   "containerStatuses": [cs]},
+        "metadata": {
+            "name": "todo-app-backend-6d4f9-x2k8p",
+            "namespace": "todo-app",
+            "labels": {"app.kubernetes.io/name": "backend"},
+        },
+        "spec": {
+            "containers": [
+                {
+                    "name": "backend",
+                    "image": "todo-backend:3f2a9c1b",
+                    "resources": {
+                        "requests": {"cpu": "100m", "memory": "128Mi"},
+                        "limits": {"cpu": "500m", "memory": "512Mi"},
+                    },
+                }
+            ]
+        },
+        "status": {
+            "phase": phase,
+            "conditions": conditions
+            if conditions is not None
+            else [
+                {"type": "PodScheduled", "status": "True"},
+                {"type": "Ready", "status": "True" if ready else "False"},
+            ],
+            "containerStatuses": [cs],
+        },
     }
 
 
@@ -88,9 +127,18 @@ def test_replica_counts_in_fixed_order(status: dict[str, int], reason: str, mess
 
 
 def test_progress_deadline_exceeded_is_failed_before_counts() -> None:
-    obj = deployment(readyReplicas=0, availableReplicas=0,
-                     conditions=[{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
-                                  "message": 'ReplicaSet "todo-app-backend-6d4f9" has timed out progressing.'}])
+    obj = deployment(
+        readyReplicas=0,
+        availableReplicas=0,
+        conditions=[
+            {
+                "type": "Progressing",
+                "status": "False",
+                "reason": "ProgressDeadlineExceeded",
+                "message": 'ReplicaSet "todo-app-backend-6d4f9" has timed out progressing.',
+            }
+        ],
+    )
     result = deployment_status(obj)
     assert (result.status, result.reason) == (Status.FAILED, "ProgressDeadlineExceeded")
 
@@ -140,11 +188,13 @@ def test_image_reasons_are_diagnosed(reason: str) -> None:
 
 
 def test_crash_loop_is_diagnosed_with_restarts_and_exit_code() -> None:
-    obj = pod(container_status={
-        **waiting("CrashLoopBackOff", "back-off 40s restarting failed container"),
-        "restartCount": 4,
-        "lastState": {"terminated": {"reason": "Error", "exitCode": 3}},
-    })
+    obj = pod(
+        container_status={
+            **waiting("CrashLoopBackOff", "back-off 40s restarting failed container"),
+            "restartCount": 4,
+            "lastState": {"terminated": {"reason": "Error", "exitCode": 3}},
+        }
+    )
     diagnosis = diagnose_pod(obj)
     assert diagnosis is not None and diagnosis.reason == "CrashLoopBackOff"
     assert "4 restarts" in diagnosis.message and "exit code 3" in diagnosis.message
@@ -152,26 +202,43 @@ def test_crash_loop_is_diagnosed_with_restarts_and_exit_code() -> None:
 
 
 def test_missing_secret_key_names_secret_and_key() -> None:
-    obj = pod("Pending", container_status=waiting(
-        "CreateContainerConfigError", "couldn't find key JWT_SECRET in Secret todo-app/todo-app-secrets-v3"))
+    obj = pod(
+        "Pending",
+        container_status=waiting(
+            "CreateContainerConfigError", "couldn't find key JWT_SECRET in Secret todo-app/todo-app-secrets-v3"
+        ),
+    )
     diagnosis = diagnose_pod(obj)
     assert diagnosis is not None
     assert (diagnosis.reason, diagnosis.secret, diagnosis.key) == (
-        "CreateContainerConfigError", "todo-app-secrets-v3", "JWT_SECRET")
+        "CreateContainerConfigError",
+        "todo-app-secrets-v3",
+        "JWT_SECRET",
+    )
     assert hint_for(diagnosis) == "add JWT_SECRET to your .env then `invoke rotate-secrets`"
 
 
 def test_missing_secret_names_the_secret() -> None:
-    obj = pod("Pending", container_status=waiting("CreateContainerConfigError", 'secret "todo-app-secrets-v9" not found'))
+    obj = pod(
+        "Pending", container_status=waiting("CreateContainerConfigError", 'secret "todo-app-secrets-v9" not found')
+    )
     diagnosis = diagnose_pod(obj)
     assert diagnosis is not None and diagnosis.secret == "todo-app-secrets-v9" and diagnosis.key == ""
     assert "todo-app-secrets-v9" in hint_for(diagnosis)
 
 
 def test_unschedulable_reports_requests() -> None:
-    obj = pod("Pending", conditions=[{
-        "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-        "message": "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available."}])
+    obj = pod(
+        "Pending",
+        conditions=[
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available.",
+            }
+        ],
+    )
     obj["status"].pop("containerStatuses")
     diagnosis = diagnose_pod(obj)
     assert diagnosis is not None and diagnosis.reason == "Unschedulable"
@@ -181,11 +248,13 @@ def test_unschedulable_reports_requests() -> None:
 
 
 def test_oom_killed_wins_over_crash_loop_and_shows_limit() -> None:
-    obj = pod(container_status={
-        **waiting("CrashLoopBackOff"),
-        "restartCount": 2,
-        "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}},
-    })
+    obj = pod(
+        container_status={
+            **waiting("CrashLoopBackOff"),
+            "restartCount": 2,
+            "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}},
+        }
+    )
     diagnosis = diagnose_pod(obj)
     assert diagnosis is not None and diagnosis.reason == "OOMKilled"
     assert "512Mi" in diagnosis.message
@@ -219,8 +288,10 @@ def test_inputs_are_not_mutated() -> None:
 @pytest.mark.parametrize(
     ("diagnosis", "expected"),
     [
-        (Diagnosis("ErrImageNeverPull", "p", "m", image="docker.io/library/todo-backend:abc"),
-         "minikube image ls | grep todo-backend"),
+        (
+            Diagnosis("ErrImageNeverPull", "p", "m", image="docker.io/library/todo-backend:abc"),
+            "minikube image ls | grep todo-backend",
+        ),
         (Diagnosis("ErrImagePull", "p", "m", image="todo-frontend:1"), "invoke up"),
         (Diagnosis("CrashLoopBackOff", "p", "m", container="backend"), "kubectl logs p -c backend --previous"),
         (Diagnosis("SomethingNew", "p", "m"), "kubectl describe pod p"),
@@ -233,6 +304,17 @@ def test_hints_are_filled_from_the_diagnosis(diagnosis: Diagnosis, expected: str
 def test_every_hint_template_formats() -> None:
     for reason in HINTS:
         base = reason.split(":")[0]
-        text = hint_for(Diagnosis(base, "pod-1", "m", container="c", image="i:1", secret="s", key="K",
-                                  requests={"cpu": "1"}, limits={"memory": "1Gi"}))
+        text = hint_for(
+            Diagnosis(
+                base,
+                "pod-1",
+                "m",
+                container="c",
+                image="i:1",
+                secret="s",
+                key="K",
+                requests={"cpu": "1"},
+                limits={"memory": "1Gi"},
+            )
+        )
         assert "{" not in text

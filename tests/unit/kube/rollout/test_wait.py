@@ -20,9 +20,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 
 from orchestrator.errors import DeployNeedsAction, DeployRolledBack, EnvironmentProblem
-from orchestrator.run.events import Reporter
 from orchestrator.kube.rollout.status import Status
 from orchestrator.kube.rollout.wait import EventKind, evaluate, parse_event, wait_for_rollout
+from orchestrator.run.events import Reporter
 
 NS = "todo-app"
 RELEASE_LABELS = {"app.kubernetes.io/instance": "todo-app"}
@@ -83,8 +83,17 @@ def make_handler(api: StubApi) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def _status(self, code: int) -> None:
-            self._send(code, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code,
-                              "reason": "Scripted", "message": f"scripted {code}"})
+            self._send(
+                code,
+                {
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "status": "Failure",
+                    "code": code,
+                    "reason": "Scripted",
+                    "message": f"scripted {code}",
+                },
+            )
 
         def do_GET(self) -> None:  # noqa: N802
             url = urlsplit(self.path)
@@ -114,13 +123,21 @@ def make_handler(api: StubApi) -> type[BaseHTTPRequestHandler]:
                 if not api.watch_supported:
                     self._status(404)
                     return
-                self._watch(plural, int(query.get("resourceVersion") or 0), float(query.get("timeoutSeconds") or 30),
-                            selector)
+                self._watch(
+                    plural, int(query.get("resourceVersion") or 0), float(query.get("timeoutSeconds") or 30), selector
+                )
                 return
             with api.lock:
                 items = [o for o in api.objects[plural].values() if matches(o, selector)]
-                self._send(200, {"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": str(api.version)},
-                                 "items": items})
+                self._send(
+                    200,
+                    {
+                        "kind": "List",
+                        "apiVersion": "v1",
+                        "metadata": {"resourceVersion": str(api.version)},
+                        "items": items,
+                    },
+                )
 
         def _watch(self, plural: str, since: int, timeout: float, selector: dict[str, str]) -> None:
             self.send_response(200)
@@ -133,9 +150,22 @@ def make_handler(api: StubApi) -> type[BaseHTTPRequestHandler]:
                 expired = plural in api.expire_next
                 api.expire_next.discard(plural)
             if expired:  # as the API server ends a watch from a compacted resourceVersion
-                line = json.dumps({"type": "ERROR", "object": {
-                    "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Expired", "code": 410,
-                    "message": f"too old resource version: {since} ({since + 1})"}}).encode() + b"\n"
+                line = (
+                    json.dumps(
+                        {
+                            "type": "ERROR",
+                            "object": {
+                                "kind": "Status",
+                                "apiVersion": "v1",
+                                "status": "Failure",
+                                "reason": "Expired",
+                                "code": 410,
+                                "message": f"too old resource version: {since} ({since + 1})",
+                            },
+                        }
+                    ).encode()
+                    + b"\n"
+                )
                 self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n0\r\n\r\n")
                 self.wfile.flush()
                 return
@@ -192,31 +222,53 @@ def client(api: StubApi) -> Any:
 # --- objects as a controller would write them ----------------------------------------------------
 
 
-def deployment(name: str, *, ready: int = 0, replicas: int = 1, generation: int = 1, observed: int = 1) -> dict[str, Any]:
+def deployment(
+    name: str, *, ready: int = 0, replicas: int = 1, generation: int = 1, observed: int = 1
+) -> dict[str, Any]:
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": name, "namespace": NS, "generation": generation, "labels": dict(RELEASE_LABELS)},
         "spec": {"replicas": replicas, "selector": {"matchLabels": {"app.kubernetes.io/name": name}}},
-        "status": {"observedGeneration": observed, "replicas": replicas, "updatedReplicas": replicas,
-                   "readyReplicas": ready, "availableReplicas": ready},
+        "status": {
+            "observedGeneration": observed,
+            "replicas": replicas,
+            "updatedReplicas": replicas,
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+        },
     }
 
 
-def pod(name: str, owner: str, *, ready: bool = False, waiting: tuple[str, str] | None = None,
-        phase: str = "Running") -> dict[str, Any]:
-    state: dict[str, Any] = {"running": {}} if not waiting else {"waiting": {"reason": waiting[0], "message": waiting[1]}}
+def pod(
+    name: str, owner: str, *, ready: bool = False, waiting: tuple[str, str] | None = None, phase: str = "Running"
+) -> dict[str, Any]:
+    state: dict[str, Any] = (
+        {"running": {}} if not waiting else {"waiting": {"reason": waiting[0], "message": waiting[1]}}
+    )
     return {
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": NS,
-                     "labels": {**RELEASE_LABELS, "app.kubernetes.io/name": owner}},
-        "spec": {"containers": [{"name": owner, "image": f"todo-{owner}:abc123",
-                                 "resources": {"requests": {"cpu": "100m"}}}]},
-        "status": {"phase": phase,
-                   "conditions": [{"type": "PodScheduled", "status": "True"},
-                                  {"type": "Ready", "status": "True" if ready else "False"}],
-                   "containerStatuses": [{"name": owner, "image": f"todo-{owner}:abc123", "ready": ready,
-                                          "restartCount": 3 if waiting and waiting[0] == "CrashLoopBackOff" else 0,
-                                          "state": state}]},
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": NS, "labels": {**RELEASE_LABELS, "app.kubernetes.io/name": owner}},
+        "spec": {
+            "containers": [{"name": owner, "image": f"todo-{owner}:abc123", "resources": {"requests": {"cpu": "100m"}}}]
+        },
+        "status": {
+            "phase": phase,
+            "conditions": [
+                {"type": "PodScheduled", "status": "True"},
+                {"type": "Ready", "status": "True" if ready else "False"},
+            ],
+            "containerStatuses": [
+                {
+                    "name": owner,
+                    "image": f"todo-{owner}:abc123",
+                    "ready": ready,
+                    "restartCount": 3 if waiting and waiting[0] == "CrashLoopBackOff" else 0,
+                    "state": state,
+                }
+            ],
+        },
     }
 
 
@@ -251,8 +303,15 @@ def test_watch_sees_readiness_within_a_fraction_of_a_second(api: StubApi, client
 
     later(0, ready)
     reporter = Reporter()
-    outcome = wait_for_rollout(client, NS, ["backend", "frontend"], 20, reporter, poll_interval=10.0,
-                               selector="app.kubernetes.io/instance=todo-app")
+    outcome = wait_for_rollout(
+        client,
+        NS,
+        ["backend", "frontend"],
+        20,
+        reporter,
+        poll_interval=10.0,
+        selector="app.kubernetes.io/instance=todo-app",
+    )
     finished = time.monotonic()
     assert outcome.ok and outcome.reason == "Ready"
     assert outcome.mode == "watch"
@@ -311,10 +370,30 @@ def test_crash_loop_fails_fast_names_every_resource_and_attaches_logs(api: StubA
 def test_image_not_loaded_and_missing_key_are_both_reported(api: StubApi, client: Any) -> None:
     api.put("deployments", deployment("backend"))
     api.put("deployments", deployment("frontend"))
-    api.put("pods", pod("frontend-1", "frontend", phase="Pending", waiting=(
-        "ErrImageNeverPull", 'Container image "todo-frontend:abc123" is not present with pull policy of Never')))
-    api.put("pods", pod("backend-1", "backend", phase="Pending", waiting=(
-        "CreateContainerConfigError", "couldn't find key COHERE_API_KEY in Secret todo-app/todo-app-secrets-v1")))
+    api.put(
+        "pods",
+        pod(
+            "frontend-1",
+            "frontend",
+            phase="Pending",
+            waiting=(
+                "ErrImageNeverPull",
+                'Container image "todo-frontend:abc123" is not present with pull policy of Never',
+            ),
+        ),
+    )
+    api.put(
+        "pods",
+        pod(
+            "backend-1",
+            "backend",
+            phase="Pending",
+            waiting=(
+                "CreateContainerConfigError",
+                "couldn't find key COHERE_API_KEY in Secret todo-app/todo-app-secrets-v1",
+            ),
+        ),
+    )
     outcome = wait_for_rollout(client, NS, ["backend", "frontend"], 30, Reporter())
     reasons = {r.resource: r.diagnosis.reason for r in outcome.not_ready if r.diagnosis}
     assert reasons == {"pod/backend-1": "CreateContainerConfigError", "pod/frontend-1": "ErrImageNeverPull"}
@@ -369,8 +448,10 @@ def test_parse_event() -> None:
     assert parse_event(b"") is None and parse_event(b"  ") is None
     added = parse_event(b'{"type": "ADDED", "object": {"metadata": {"name": "a"}}}')
     assert added is not None and added.kind is EventKind.ADDED and added.obj["metadata"]["name"] == "a"
-    error = parse_event(b'{"type": "ERROR", "object": {"kind": "Status", "code": 410, "reason": "Expired", '
-                        b'"message": "too old resource version: 5 (9)"}}')
+    error = parse_event(
+        b'{"type": "ERROR", "object": {"kind": "Status", "code": 410, "reason": "Expired", '
+        b'"message": "too old resource version: 5 (9)"}}'
+    )
     assert error is not None and error.kind is EventKind.ERROR and error.code == 410
     assert error.reason == "Expired: too old resource version: 5 (9)"
     with pytest.raises(ValueError):
@@ -400,14 +481,19 @@ def test_deadline_names_what_is_not_ready(api: StubApi, client: Any) -> None:
     assert by_name["pod/backend-1"].status is Status.IN_PROGRESS
 
 
-def test_a_pod_whose_probe_keeps_failing_is_reported_with_the_failures_and_its_log(api: StubApi,
-                                                                                     client: Any) -> None:
+def test_a_pod_whose_probe_keeps_failing_is_reported_with_the_failures_and_its_log(api: StubApi, client: Any) -> None:
     api.put("deployments", deployment("backend"))
     api.put("pods", pod("backend-1", "backend"))
     failures = {("todo-app", "backend-1"): ["Readiness probe failed: HTTP probe failed with statuscode: 503 (7 times)"]}
-    outcome = wait_for_rollout(client, NS, ["backend"], 1.0, Reporter(),
-                               logs_fn=lambda ns, p, c: [f"{p}/{c}: database unreachable"],
-                               probes_fn=lambda ns, p: failures.get((ns, p), []))
+    outcome = wait_for_rollout(
+        client,
+        NS,
+        ["backend"],
+        1.0,
+        Reporter(),
+        logs_fn=lambda ns, p, c: [f"{p}/{c}: database unreachable"],
+        probes_fn=lambda ns, p: failures.get((ns, p), []),
+    )
     assert not outcome.ok and outcome.reason == "DeadlineExceeded"
     report = next(r for r in outcome.not_ready if r.resource == "pod/backend-1")
     assert report.probe_failures == failures[("todo-app", "backend-1")]
@@ -482,9 +568,17 @@ def test_unschedulable_gets_a_window_before_it_is_final() -> None:
     from orchestrator.kube.rollout.wait import _reports, diagnosis_key
 
     stuck = pod("b-1", "backend", phase="Pending")
-    stuck["status"] = {"phase": "Pending", "conditions": [
-        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-         "message": "0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }."}]}
+    stuck["status"] = {
+        "phase": "Pending",
+        "conditions": [
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": "0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }.",
+            }
+        ],
+    }
     deployments = {"backend": deployment("backend")}
     fresh = evaluate(["backend"], deployments, {"b-1": stuck}, now=100.0)
     assert not fresh.done and fresh.pending
@@ -503,10 +597,16 @@ def _revisioned(revision: int, *, generation: int = 2, observed: int = 2) -> tup
     sets = {}
     for n in range(1, revision + 1):
         sets[f"backend-h{n}"] = {
-            "apiVersion": "apps/v1", "kind": "ReplicaSet",
-            "metadata": {"name": f"backend-h{n}", "uid": f"rs-{n}", "labels": {"pod-template-hash": f"h{n}"},
-                         "annotations": {"deployment.kubernetes.io/revision": str(n)},
-                         "ownerReferences": [{"kind": "Deployment", "name": "backend", "uid": "dep-uid"}]}}
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {
+                "name": f"backend-h{n}",
+                "uid": f"rs-{n}",
+                "labels": {"pod-template-hash": f"h{n}"},
+                "annotations": {"deployment.kubernetes.io/revision": str(n)},
+                "ownerReferences": [{"kind": "Deployment", "name": "backend", "uid": "dep-uid"}],
+            },
+        }
     return dep, sets
 
 
@@ -520,8 +620,10 @@ def _pod_of(rs: int, name: str, **kwargs: Any) -> dict[str, Any]:
 def test_old_revisions_crashing_pod_is_being_replaced_not_a_failure() -> None:
     # break, fix, redeploy: revision 1 still crashes while revision 2 (the fix) starts
     dep, sets = _revisioned(2)
-    pods = {"old": _pod_of(1, "old", waiting=("CrashLoopBackOff", "back-off 40s")),
-            "new": _pod_of(2, "new", waiting=("ContainerCreating", ""))}
+    pods = {
+        "old": _pod_of(1, "old", waiting=("CrashLoopBackOff", "back-off 40s")),
+        "new": _pod_of(2, "new", waiting=("ContainerCreating", "")),
+    }
     verdict = evaluate(["backend"], {"backend": dep}, pods, sets)
     assert not verdict.done
     assert verdict.pods["old"][0].reason == "OldRevision" and verdict.pods["old"][1] is None

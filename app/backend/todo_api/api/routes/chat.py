@@ -16,9 +16,7 @@ HISTORY_TURNS = 10
 
 
 def owned_conversation(session: Session, user: User, conversation_id: int) -> Conversation:
-    conversation = (
-        session.get(Conversation, conversation_id) if is_storable_id(conversation_id) else None
-    )
+    conversation = session.get(Conversation, conversation_id) if is_storable_id(conversation_id) else None
     if conversation is None or conversation.user_id != user.id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Conversation not found")
     return conversation
@@ -48,8 +46,6 @@ def chat(body: ChatBody, user: CurrentUser, session: SessionDep, request: Reques
 
 
 @router.get("/{conversation_id}", response_model=list[MessageOut])
-def conversation_messages(
-    conversation_id: int, user: CurrentUser, session: SessionDep
-) -> list[Message]:
+def conversation_messages(conversation_id: int, user: CurrentUser, session: SessionDep) -> list[Message]:
     owned_conversation(session, user, conversation_id)
     return _messages(session, conversation_id)

@@ -18,9 +18,7 @@ def ready(request: Request) -> JSONResponse:
     problems = request.app.state.config_problems
     if problems:
         keys = ", ".join(sorted({p.key for p in problems}))
-        return JSONResponse(
-            status_code=503, content={"status": "not ready", "reason": f"invalid config: {keys}"}
-        )
+        return JSONResponse(status_code=503, content={"status": "not ready", "reason": f"invalid config: {keys}"})
     reason = request.app.state.db.ping()
     if reason is not None:
         return JSONResponse(status_code=503, content={"status": "not ready", "reason": reason})
