@@ -185,7 +185,7 @@ def test_a_failed_last_revision_is_not_what_is_deployed(cluster: FakeCluster, en
     cluster.set_scenario("healthy")
 
     status = invoke(cluster, "status", env_file=env_file)
-    report = status.named("status")[0]
+    report = status.named("status.report")[0]
     assert report["release_status"] == "failed"
     assert report["secret"] == deployed["metadata"]["name"], status.explain()
 
