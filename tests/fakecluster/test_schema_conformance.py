@@ -84,6 +84,8 @@ def deployed(local_image: str) -> Iterator[tuple[FakeCluster, str]]:
             "backend.image.tag=fake1",
             "--set",
             "frontend.image.tag=fake1",
+            "--set",
+            "database.enabled=false",  # the chart's postgres:15 is not loaded into this fake's node
         ]
         run(helm, env, timeout=120)
         run([*helm, "--set", "secrets.version=2"], env, timeout=120)  # a second revision: two ReplicaSets
