@@ -173,11 +173,13 @@ def test_release_locked_by_a_killed_helm_needs_recover(cluster: FakeCluster, env
     assert again.returncode == 0 and again.named("helm.skipped"), again.explain()
 
 
+# A failure helm reports mid-upgrade that is neither transient nor the ingress webhook (both have their own
+# handling): the API server refusing a changed object (kubernetes/kubernetes
+# staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go NewInvalid words it this way).
 UPGRADE_FAILED = (
-    "Error: UPGRADE FAILED: failed to create resource: Internal error occurred: failed calling webhook "
-    '"validate.nginx.ingress.kubernetes.io": failed to call webhook: Post '
-    '"https://ingress-nginx-controller-admission.ingress-nginx.svc:443/networking/v1/ingresses?timeout=10s": '
-    "context deadline exceeded\n"
+    'Error: UPGRADE FAILED: cannot patch "todo-app-backend" with kind Deployment: Deployment.apps '
+    '"todo-app-backend" is invalid: spec.template.spec.containers[0].resources.requests: Invalid value: '
+    '"2": must be less than or equal to cpu limit\n'
 )
 
 
