@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestrator import shell
 from orchestrator.errors import ImageError
@@ -232,6 +232,27 @@ class _ChunkReader(io.RawIOBase):
 
 
 @dataclass
+class LayerFindings:
+    """What one layer holds that the rules care about (file paths and key names, never a value)."""
+
+    files: int = 0
+    bytes: int = 0
+    secret_files: list[str] = field(default_factory=list)
+    canary_hits: list[str] = field(default_factory=list)
+
+
+class LayerMemo(Protocol):
+    """Findings of layers already walked, by the layer's directory name in the `docker save`
+    archive. That name is content-addressed (moby image/tarexport/save.go: v1.CreateID over the
+    layer's chain ID, i.e. over the digests of this layer and every layer below it), so the same
+    name is the same bytes; the memo must also be specific to the secret values looked for."""
+
+    def get(self, layer: str) -> LayerFindings | None: ...
+
+    def put(self, layer: str, findings: LayerFindings) -> None: ...
+
+
+@dataclass
 class LayerScan:
     """What the walk over every layer (and the image config) found."""
 
@@ -240,10 +261,18 @@ class LayerScan:
     bytes: int = 0
     secret_files: list[str] = field(default_factory=list)
     canary_hits: list[str] = field(default_factory=list)
+    walked: int = 0  # layers read file by file (the others came from the memo)
+
+    def add(self, found: LayerFindings) -> None:
+        self.files += found.files
+        self.bytes += found.bytes
+        self.secret_files += found.secret_files
+        self.canary_hits += found.canary_hits
 
 
-def scan_image_archive(stream: Iterable[bytes], needles: Sequence[Needle]) -> LayerScan:
-    """Walk a `docker save` archive: every file of every layer, plus the config (env, history)."""
+def scan_image_archive(stream: Iterable[bytes], needles: Sequence[Needle], memo: LayerMemo | None = None) -> LayerScan:
+    """Walk a `docker save` archive: every file of every layer, plus the config (env, history).
+    A layer the memo knows is passed over unread; a layer walked here goes into the memo."""
     scan = LayerScan()
     with tarfile.open(fileobj=io.BufferedReader(_ChunkReader(stream), 1 << 20), mode="r|") as outer:
         for member in outer:
@@ -251,10 +280,17 @@ def scan_image_archive(stream: Iterable[bytes], needles: Sequence[Needle]) -> La
                 continue
             if member.name.endswith("/layer.tar"):
                 scan.layers += 1
-                layer_id = member.name.split("/", 1)[0][:12]
-                handle = outer.extractfile(member)
-                if handle is not None:
-                    _scan_layer(handle, f"layer {layer_id}", needles, scan)
+                layer = member.name.split("/", 1)[0]
+                found = memo.get(layer) if memo is not None else None
+                if found is None:
+                    found = LayerFindings()
+                    handle = outer.extractfile(member)
+                    if handle is not None:
+                        _scan_layer(handle, f"layer {layer[:12]}", needles, found)
+                    scan.walked += 1
+                    if memo is not None:
+                        memo.put(layer, found)
+                scan.add(found)
             elif member.name.endswith(".json") and member.name not in ("manifest.json",):
                 handle = outer.extractfile(member)
                 data = handle.read() if handle else b""
@@ -263,7 +299,7 @@ def scan_image_archive(stream: Iterable[bytes], needles: Sequence[Needle]) -> La
     return scan
 
 
-def _scan_layer(handle: io.BufferedIOBase | Any, where: str, needles: Sequence[Needle], scan: LayerScan) -> None:
+def _scan_layer(handle: io.BufferedIOBase | Any, where: str, needles: Sequence[Needle], scan: LayerFindings) -> None:
     with tarfile.open(fileobj=handle, mode="r|") as layer:
         for entry in layer:
             if not entry.isfile():
@@ -374,8 +410,10 @@ def check_policy(
     *,
     which: Callable[[str], str | None] = shutil.which,
     runner: Runner = shell.run,
+    layers: LayerMemo | None = None,
 ) -> list[PolicyResult]:
-    """Every rule on one local image (a ref, or anything with a `.ref`), in the order of Rule."""
+    """Every rule on one local image (a ref, or anything with a `.ref`), in the order of Rule.
+    `layers`: findings of layers walked before for the same secret values (only new layers are read)."""
     from orchestrator.images.build import connect, engine_unavailable, is_connection_loss
 
     ref = image if isinstance(image, str) else image.ref
@@ -385,7 +423,7 @@ def check_policy(
         attrs = client.api.inspect_image(ref)
         config = attrs.get("Config") or {}
         history = json.dumps(client.api.history(ref))
-        scan = scan_image_archive(client.api.get_image(ref), needles)
+        scan = scan_image_archive(client.api.get_image(ref), needles, layers)
     except Exception as exc:
         if is_connection_loss(exc):
             raise engine_unavailable(f"lost while checking {ref}") from exc

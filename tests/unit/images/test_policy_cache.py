@@ -32,7 +32,7 @@ def _results(vuln_detail: str = "fresh scan") -> list[PolicyResult]:
 def checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
 
-    def fake_check(image, secret_values, client):
+    def fake_check(image, secret_values, client, **_):
         calls.append(image.ref)
         return _results("scan at check time")
 
@@ -97,3 +97,56 @@ def test_an_unreadable_file_is_an_empty_cache(tmp_path: Path, checks: list[str])
 
 def test_default_path_follows_xdg_cache_home(tmp_path: Path) -> None:
     assert default_path({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "todo-deploy" / "image-policy.json"
+
+
+# --- per-layer findings --------------------------------------------------------------------------
+
+
+def _layer_tar(files: dict[str, bytes]) -> bytes:
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _archive(layers: dict[str, dict[str, bytes]]) -> list[bytes]:
+    """A `docker save`-shaped archive: <layer id>/layer.tar per layer, then manifest.json."""
+    return [_layer_tar({f"{layer}/layer.tar": _layer_tar(files) for layer, files in layers.items()}
+                       | {"manifest.json": b"[]"})]
+
+
+def test_a_new_image_walks_only_the_layers_no_earlier_walk_saw(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.images import policy
+
+    walked: list[str] = []
+    real = policy._scan_layer
+    monkeypatch.setattr(policy, "_scan_layer", lambda handle, where, needles, found: (walked.append(where),
+                                                                                       real(handle, where, needles, found)))
+    path = tmp_path / "policy.json"
+    base = {"aaaa1111": {"usr/lib/x": b"library"}, "bbbb2222": {"app/.env": b"KEY=1"}}
+    memo = PolicyCache.load(path).layer_memo(VALUES)
+    needles, _ = policy.canary_needles(VALUES)
+    first = policy.scan_image_archive(_archive({**base, "cccc3333": {"app/main.py": b"v1"}}), needles, memo)
+    memo.cache.save()
+
+    leaked = VALUES["COHERE_API_KEY"].encode()
+    memo = PolicyCache.load(path).layer_memo(VALUES)
+    second = policy.scan_image_archive(_archive({**base, "dddd4444": {"app/main.py": b"v2 " + leaked}}), needles, memo)
+
+    assert walked == ["layer aaaa1111", "layer bbbb2222", "layer cccc3333", "layer dddd4444"]
+    assert (first.walked, second.walked) == (3, 1) and second.layers == 3
+    # What the kept layers held still counts: the .env of the shared layer, and the new layer's leak.
+    assert second.secret_files == first.secret_files
+    assert [f.split(":")[0] for f in second.secret_files] == ["/app/.env in layer bbbb2222"]
+    assert any("COHERE_API_KEY" in hit and "dddd4444" in hit for hit in second.canary_hits)
+    # Other secret values (another Secret version): nothing is reused.
+    other = dict(VALUES, JWT_SECRET="jwt-canary-" + "8" * 32)
+    third = policy.scan_image_archive(_archive(base), needles, PolicyCache.load(path).layer_memo(other))
+    assert third.walked == 2
+    assert leaked.decode() not in path.read_text()
