@@ -97,6 +97,9 @@ def build(c, json=False, budget_mb=IMAGE_BUDGET_MB, image_budget=None, require_s
     _edge(body)
 
 
+_WAIT_LOCK_HELP = ("wait while another run holds the release's deploy lock (default); --no-wait-lock stops "
+                   "at once with exit 7")
+
 _SETTINGS_HELP = {
     "env_file": "the env file with the secrets and settings (default .env; the process environment wins)",
     "context": "the kube context to deploy to (default: minikube, or the target's local context)",
@@ -136,11 +139,12 @@ def _say(text: str, as_json: bool) -> None:
         "budget_mb": f"total size budget of both images in MB, uncompressed (default {IMAGE_BUDGET_MB})",
         "require_scan": "fail when no vulnerability scanner (trivy, grype) can run",
         "profile": _PROFILE_HELP,
+        "wait_lock": _WAIT_LOCK_HELP,
     },
 )
 def up(c, env_file=None, context=None, allow_remote=False, target=None, release=None, namespace=None,
        dry_run=False, recover=False, rollback=True, timeout=None, health_timeout=None, url=None, registry=None,
-       build_in_cluster=False, budget_mb=None, require_scan=False, profile=None, json=False):
+       build_in_cluster=False, budget_mb=None, require_scan=False, profile=None, json=False, wait_lock=True):
     """Build, load, create the Secret, install the chart, watch the rollout and /health."""
 
     def body() -> None:
@@ -154,7 +158,8 @@ def up(c, env_file=None, context=None, allow_remote=False, target=None, release=
                              timeout_s=number("timeout", timeout, ROLLOUT_TIMEOUT_S, minimum=1),
                              health_timeout_s=number("health-timeout", health_timeout, HEALTH_TIMEOUT_S, minimum=1), url=url,
                              registry=registry, build_in_cluster=build_in_cluster,
-                             budget_mb=number("budget-mb", budget_mb, IMAGE_BUDGET_MB, minimum=1), require_scan=require_scan)
+                             budget_mb=number("budget-mb", budget_mb, IMAGE_BUDGET_MB, minimum=1), require_scan=require_scan,
+                             wait_lock=wait_lock)
 
         request = _request(env_file, release, namespace, "registry" if registry and not target else target,
                            context, allow_remote, profile)
@@ -173,9 +178,10 @@ def up(c, env_file=None, context=None, allow_remote=False, target=None, release=
     _edge(body)
 
 
-@task(help={**_SETTINGS_HELP, "keep_namespace": "uninstall and delete the Secrets but keep the namespace"})
+@task(help={**_SETTINGS_HELP, "keep_namespace": "uninstall and delete the Secrets but keep the namespace",
+            "wait_lock": _WAIT_LOCK_HELP})
 def down(c, env_file=None, context=None, allow_remote=False, target=None, release=None, namespace=None,
-         keep_namespace=False, json=False):
+         keep_namespace=False, json=False, wait_lock=True):
     """Uninstall the release, delete its Secrets and the namespace. Safe to run twice."""
 
     def body() -> None:
@@ -184,7 +190,8 @@ def down(c, env_file=None, context=None, allow_remote=False, target=None, releas
 
         def work(run):
             settings = run.settings(_request(env_file, release, namespace, target, context, allow_remote))
-            return take_down(settings, run.reporter, run.clock, keep_namespace=keep_namespace, guard=run.guard)
+            return take_down(settings, run.reporter, run.clock, keep_namespace=keep_namespace, guard=run.guard,
+                             wait_lock=wait_lock)
 
         result = run_command("down", json, work)
         _say("nothing to remove" if result.nothing_to_remove else "removed: " + ", ".join(result.removed), json)
@@ -201,11 +208,13 @@ def down(c, env_file=None, context=None, allow_remote=False, target=None, releas
         "timeout": f"seconds to wait for the rollout (default {ROLLOUT_TIMEOUT_S:g})",
         "health_timeout": f"seconds to wait for /health (default {HEALTH_TIMEOUT_S:g})",
         "url": "the URL to check /health at",
+        "wait_lock": _WAIT_LOCK_HELP,
     },
     iterable=["only", "generate"],
 )
 def rotate_secrets(c, env_file=None, context=None, allow_remote=False, target=None, release=None, namespace=None,
-                   only=None, generate=None, timeout=None, health_timeout=None, url=None, json=False):
+                   only=None, generate=None, timeout=None, health_timeout=None, url=None, json=False,
+                   wait_lock=True):
     """Write a new Secret version, move the release onto it, watch; roll back on failure."""
 
     def body() -> None:
@@ -222,7 +231,7 @@ def rotate_secrets(c, env_file=None, context=None, allow_remote=False, target=No
 
         def work(run):
             settings = run.settings(_request(env_file, release, namespace, target, context, allow_remote))
-            return rotate(settings, opts, run.reporter, run.clock, run.guard)
+            return rotate(settings, opts, run.reporter, run.clock, run.guard, wait_lock=wait_lock)
 
         result = run_command("rotate-secrets", json, work)
         _say(f"rotated: {result.previous} -> {result.secret}" if result.rotated else "nothing to rotate", json)

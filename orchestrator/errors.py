@@ -6,6 +6,7 @@
     ├── ImageError                  exit 4   image build, size budget or policy failure
     ├── DeployRolledBack            exit 5   deploy failed and was rolled back (or nothing was changed)
     ├── DeployNeedsAction           exit 6   deploy failed and needs a manual step
+    ├── LockBusy                    exit 7   another run holds the release's deploy lock (--no-wait-lock)
     └── Interrupted                 exit 130 stopped by Ctrl-C (SIGINT) or SIGTERM
 
 Every error carries a `hint`: the next thing to try. Messages never contain a secret value:
@@ -25,6 +26,7 @@ class ExitCode(IntEnum):
     IMAGE = 4
     ROLLED_BACK = 5
     NEEDS_ACTION = 6
+    LOCKED = 7
     INTERRUPTED = 130
 
 
@@ -70,3 +72,9 @@ class DeployNeedsAction(OrchestratorError):
 
 class Interrupted(OrchestratorError):
     exit_code = ExitCode.INTERRUPTED
+
+
+class LockBusy(OrchestratorError):
+    """Another run holds the deploy lock and this one was told not to wait (--no-wait-lock)."""
+
+    exit_code = ExitCode.LOCKED

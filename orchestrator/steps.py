@@ -38,6 +38,7 @@ class UpOptions:
     image_budgets_mb: Mapping[str, float] = field(default_factory=dict)
     require_scan: bool = False
     chart_dir: Path = CHART_DIR
+    wait_lock: bool = True
 
 
 # --- pure decisions -----------------------------------------------------------------------------
@@ -265,6 +266,39 @@ def collect_garbage(settings: Settings, cluster: Cluster, reporter: Reporter, ke
 def deployed_secret(helm_values: Mapping[str, Any]) -> str | None:
     secrets = helm_values.get("secrets") or {}
     return secrets.get("existingSecret") or None
+
+
+# --- what a run will change (decided before the deploy lock is taken) ----------------------------
+
+
+@dataclass(frozen=True)
+class ReleasePlan:
+    """What `up` would change, read without writing: the Secret version, whether it exists, the
+    release history and helm's decision on it."""
+
+    secret: SecretWrite
+    secret_present: bool
+    history: tuple[Any, ...]
+    action: Any  # helm.Action
+
+    @property
+    def changes_something(self) -> bool:
+        from orchestrator.kube.helm import Action
+
+        return not self.secret_present or self.action is not Action.SKIP
+
+
+def plan_release(settings: Settings, opts: UpOptions, cluster: Cluster, refs: Mapping[str, str]) -> ReleasePlan:
+    """Reads only: the Secret this run would write, and what helm would do with the release."""
+    from orchestrator.kube import helm as helm_mod
+    from orchestrator.kube.secret_store import read_secret_keys, secret_name, secret_version
+
+    version = secret_version(settings.secret_values())
+    secret = SecretWrite(secret_name(settings.release, version), version, False)
+    present = set(SECRET_KEYS) <= read_secret_keys(cluster.core(), settings.namespace, secret.name)
+    history = tuple(cluster.helm().history())
+    fp = helm_mod.fingerprint(opts.chart_dir, release_values(settings, refs, secret))
+    return ReleasePlan(secret, present, history, helm_mod.decide(history, fp))
 
 
 # --- dry run -------------------------------------------------------------------------------------

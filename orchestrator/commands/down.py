@@ -25,36 +25,60 @@ class DownResult:
 
 
 def down(settings: Settings, reporter: Reporter, clock: PhaseClock, *, keep_namespace: bool = False,
-         guard: InterruptGuard | None = None) -> DownResult:
+         guard: InterruptGuard | None = None, wait_lock: bool = True) -> DownResult:
     from contextlib import nullcontext
 
-    from orchestrator.kube.api import call
-    from orchestrator.kube.secret_store import list_secret_versions
+    from orchestrator.kube.lock import open_lock
 
     result = DownResult()
     with clock.phase("cluster") as note:
         cluster = Cluster.open(settings, reporter)
         note["summary"] = f"context {cluster.frozen.name}"
     with cluster:
-        with clock.phase("release"):
-            with guard.critical() if guard else nullcontext():
-                if cluster.helm().uninstall():
-                    result.removed.append(f"release {settings.release}")
-        with clock.phase("secrets"):
-            core = cluster.core()
-            for version in list_secret_versions(core, settings.namespace, settings.release):
-                _delete(functools.partial(call, core.delete_namespaced_secret, version.name, settings.namespace))
-                reporter.emit("secret.deleted", name=version.name)
-                result.removed.append(f"secret {version.name}")
-        if not keep_namespace:
-            with clock.phase("namespace"):
-                if _delete(lambda: call(core.delete_namespace, settings.namespace)):
-                    _wait_gone(core, settings.namespace)
-                    reporter.emit("namespace.deleted", namespace=settings.namespace)
-                    result.removed.append(f"namespace {settings.namespace}")
+        # The deploy lock lives in the namespace: no namespace, nothing to remove and nobody to wait for.
+        exists = _namespace_exists(cluster.core(), settings.namespace)
+        with open_lock(cluster, "down", reporter, wait=wait_lock).hold() if exists else nullcontext():
+            _take_down(settings, reporter, clock, cluster, result, keep_namespace=keep_namespace, guard=guard)
     if result.nothing_to_remove:
         reporter.log(f"nothing to remove: no release {settings.release} and no namespace {settings.namespace}")
     return result
+
+
+def _namespace_exists(core, namespace: str) -> bool:  # type: ignore[no-untyped-def]
+    from orchestrator.kube.api import api_error, call, status_of
+
+    try:
+        call(core.read_namespace, namespace)
+    except Exception as exc:
+        if status_of(exc) == 404:
+            return False
+        raise api_error(exc, f"reading namespace {namespace}") from None
+    return True
+
+
+def _take_down(settings: Settings, reporter: Reporter, clock: PhaseClock, cluster: Cluster, result: DownResult,
+               *, keep_namespace: bool, guard: InterruptGuard | None) -> None:
+    from contextlib import nullcontext
+
+    from orchestrator.kube.api import call
+    from orchestrator.kube.secret_store import list_secret_versions
+
+    with clock.phase("release"):
+        with guard.critical() if guard else nullcontext():
+            if cluster.helm().uninstall():
+                result.removed.append(f"release {settings.release}")
+    with clock.phase("secrets"):
+        core = cluster.core()
+        for version in list_secret_versions(core, settings.namespace, settings.release):
+            _delete(functools.partial(call, core.delete_namespaced_secret, version.name, settings.namespace))
+            reporter.emit("secret.deleted", name=version.name)
+            result.removed.append(f"secret {version.name}")
+    if not keep_namespace:
+        with clock.phase("namespace"):
+            if _delete(lambda: call(core.delete_namespace, settings.namespace)):
+                _wait_gone(core, settings.namespace)
+                reporter.emit("namespace.deleted", namespace=settings.namespace)
+                result.removed.append(f"namespace {settings.namespace}")
 
 
 def _delete(action) -> bool:  # type: ignore[no-untyped-def]

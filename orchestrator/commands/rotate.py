@@ -11,6 +11,7 @@ import copy
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 from orchestrator.kube.cluster import Cluster
 from orchestrator.settings.config import Settings
@@ -66,11 +67,42 @@ def read_secret_values(core, namespace: str, name: str) -> dict[str, str]:  # ty
     return {k: base64.b64decode(v).decode("utf-8") for k, v in (secret.data or {}).items()}
 
 
-def rotate(settings: Settings, opts: RotateOptions, reporter: Reporter, clock: PhaseClock,
-           guard: InterruptGuard | None = None) -> RotateResult:
-    from orchestrator.settings.envfile import set_env_value
+@dataclass(frozen=True)
+class RotationPlan:
+    """What a rotation would write, read without writing."""
+
+    good: Any  # the last deployed helm Revision
+    deployed_values: dict[str, Any]
+    previous: str
+    values: dict[str, str]
+    version: str  # the Secret version these values get
+    name: str
+
+
+def plan_rotation(settings: Settings, opts: RotateOptions, cluster: Cluster,
+                  generated: dict[str, str]) -> RotationPlan:
     from orchestrator.kube.helm import last_deployed
-    from orchestrator.kube.secret_store import generate_secret, write_secret
+    from orchestrator.kube.secret_store import secret_name, secret_version
+
+    helm = cluster.helm()
+    good = last_deployed(helm.history())
+    if good is None:
+        raise EnvironmentProblem(f"release {settings.release} is not deployed", "run `invoke up` first")
+    deployed_values = helm.get_values()
+    previous = deployed_secret(deployed_values)
+    if previous is None:
+        raise EnvironmentProblem(f"release {settings.release} references no Secret",
+                                 "run `invoke up` to deploy it with one")
+    current = read_secret_values(cluster.core(), settings.namespace, previous) if opts.only else {}
+    values = new_values(current, settings.secret_values(), opts, generated)
+    version = secret_version(values)
+    return RotationPlan(good, deployed_values, previous, values, version, secret_name(settings.release, version))
+
+
+def rotate(settings: Settings, opts: RotateOptions, reporter: Reporter, clock: PhaseClock,
+           guard: InterruptGuard | None = None, *, wait_lock: bool = True) -> RotateResult:
+    from orchestrator.kube.lock import open_lock
+    from orchestrator.kube.secret_store import generate_secret
 
     check_keys(opts)
     result = RotateResult()
@@ -78,42 +110,52 @@ def rotate(settings: Settings, opts: RotateOptions, reporter: Reporter, clock: P
         cluster = Cluster.open(settings, reporter)
         note["summary"] = f"context {cluster.frozen.name}"
     with cluster:
-        helm = cluster.helm()
-        with clock.phase("secret") as note:
-            good = last_deployed(helm.history())
-            if good is None:
-                raise EnvironmentProblem(f"release {settings.release} is not deployed", "run `invoke up` first")
-            deployed_values = helm.get_values()
-            previous = deployed_secret(deployed_values)
-            if previous is None:
-                raise EnvironmentProblem(f"release {settings.release} references no Secret",
-                                         "run `invoke up` to deploy it with one")
-            result.previous = previous
-            core = cluster.core()
-            current = read_secret_values(core, settings.namespace, previous) if opts.only else {}
-            generated = {key: generate_secret(key) for key in opts.generate}
-            values = new_values(current, settings.secret_values(), opts, generated)
-            written = write_secret(core, settings.namespace, settings.release, values)
-            result.secret = written.name
-            if written.name == previous:
-                reporter.emit("secret.unchanged", name=written.name, version=written.version)
-                note["summary"] = "values unchanged: nothing to rotate"
-                return result
-            reporter.emit("secret.written", name=written.name, version=written.version, namespace=settings.namespace)
-            note["summary"] = f"{previous} -> {written.name}"
-        with clock.phase("release") as note:
-            values_next = copy.deepcopy(deployed_values)
-            values_next.setdefault("secrets", {}).update(existingSecret=written.name, version=written.version)
-            with guard.critical() if guard else nullcontext():
-                outcome = helm.upgrade(opts.up.chart_dir, values_next, timeout_s=opts.up.timeout_s)
-            note["summary"] = f"revision {outcome.revision}"
-        result.url = rollout_and_health(settings, opts.up, cluster, reporter, clock,
-                                        previous_revision=good.revision, first_install=False, upgraded=True)
-        result.rotated = True
-        if generated and settings.env_file is not None:
-            # Only now: a failed rotation must leave the env file deploying the values still in use.
-            for key, value in generated.items():
-                set_env_value(settings.env_file, key, value)
-            reporter.log(f"wrote the generated {', '.join(generated)} to {settings.env_file}")
-        collect_garbage(settings, cluster, reporter, {written.name, previous})
+        generated = {key: generate_secret(key) for key in opts.generate}
+        lock = open_lock(cluster, "rotate-secrets", reporter, wait=wait_lock)
+        with clock.phase("plan") as note:
+            lock.wait_free()
+            plan = plan_rotation(settings, opts, cluster, generated)
+            note["summary"] = "nothing to rotate" if plan.name == plan.previous else f"{plan.previous} -> {plan.name}"
+        result.previous, result.secret = plan.previous, plan.name
+        if plan.name == plan.previous:
+            reporter.emit("secret.unchanged", name=plan.name, version=plan.version)
+            return result
+        with lock.hold():
+            plan = plan_rotation(settings, opts, cluster, generated)  # again, under the lock
+            _rotate(settings, opts, reporter, clock, guard, cluster, plan, generated, result)
     return result
+
+
+def _rotate(settings: Settings, opts: RotateOptions, reporter: Reporter, clock: PhaseClock,
+            guard: InterruptGuard | None, cluster: Cluster, plan: RotationPlan, generated: dict[str, str],
+            result: RotateResult) -> None:
+    from orchestrator.settings.envfile import set_env_value
+    from orchestrator.kube.secret_store import write_secret
+
+    helm = cluster.helm()
+    previous = plan.previous
+    result.previous = previous
+    with clock.phase("secret") as note:
+        written = write_secret(cluster.core(), settings.namespace, settings.release, plan.values)
+        result.secret = written.name
+        if written.name == previous:
+            reporter.emit("secret.unchanged", name=written.name, version=written.version)
+            note["summary"] = "values unchanged: nothing to rotate"
+            return
+        reporter.emit("secret.written", name=written.name, version=written.version, namespace=settings.namespace)
+        note["summary"] = f"{previous} -> {written.name}"
+    with clock.phase("release") as note:
+        values_next = copy.deepcopy(plan.deployed_values)
+        values_next.setdefault("secrets", {}).update(existingSecret=written.name, version=written.version)
+        with guard.critical() if guard else nullcontext():
+            outcome = helm.upgrade(opts.up.chart_dir, values_next, timeout_s=opts.up.timeout_s)
+        note["summary"] = f"revision {outcome.revision}"
+    result.url = rollout_and_health(settings, opts.up, cluster, reporter, clock,
+                                    previous_revision=plan.good.revision, first_install=False, upgraded=True)
+    result.rotated = True
+    if generated and settings.env_file is not None:
+        # Only now: a failed rotation must leave the env file deploying the values still in use.
+        for key, value in generated.items():
+            set_env_value(settings.env_file, key, value)
+        reporter.log(f"wrote the generated {', '.join(generated)} to {settings.env_file}")
+    collect_garbage(settings, cluster, reporter, {written.name, previous})

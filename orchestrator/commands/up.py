@@ -15,18 +15,21 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from orchestrator.errors import InputError, OrchestratorError
-from orchestrator.kube.cluster import Cluster, prewarm_clients
+from orchestrator.kube.cluster import Cluster
+from orchestrator.kube.lock import open_lock
 from orchestrator.run.events import Reporter
 from orchestrator.run.interrupts import InterruptGuard
 from orchestrator.run.phases import PhaseClock
 from orchestrator.settings.config import Settings
 from orchestrator.settings.profiles import profile_problems
 from orchestrator.steps import (
+    ReleasePlan,
     UpOptions,
     build_step,
     collect_garbage,
     deployed_secret,
     load_step,
+    plan_release,
     release_values,
     rollout_and_health,
     secret_step,
@@ -46,13 +49,16 @@ class UpResult:
 
 def up(settings: Settings, opts: UpOptions, reporter: Reporter, clock: PhaseClock,
        guard: InterruptGuard | None = None) -> UpResult:
-    """Deploy. Raises an OrchestratorError (with its exit code) on any failure."""
+    """Deploy. Raises an OrchestratorError (with its exit code) on any failure.
+
+    Nothing imports in a background thread: the `kubernetes` client is imported on this thread
+    when the first API call needs it (see tests/robustness/test_import_race.py).
+    """
     result = UpResult()
     problems = profile_problems(settings.profile, registry=opts.registry,
                                 database_url_set=bool(settings.secret_values().get("DATABASE_URL")))
     if problems:
         raise InputError("; ".join(p for p, _ in problems), "; ".join(f for _, f in problems))
-    prewarm_clients()
     with clock.phase("cluster") as note:
         cluster = Cluster.open(settings, reporter, registry=opts.registry)
         note["summary"] = f"context {cluster.frozen.name} ({cluster.frozen.server})"
@@ -73,44 +79,69 @@ def up(settings: Settings, opts: UpOptions, reporter: Reporter, clock: PhaseCloc
             note["summary"] = cluster.image_target().name if not opts.build_in_cluster else "built in cluster"
         result.images = refs
 
-        with clock.phase("secret") as note:
-            secret = secret_step(settings, cluster, reporter)
-            note["summary"] = secret.name
-        result.secret = secret.name
+        # The deploy lock: a run that changes nothing only waits while another run holds it (and
+        # writes nothing); a run that changes something takes it, then decides again under it.
+        lock = open_lock(cluster, "up", reporter, wait=opts.wait_lock)
+        with clock.phase("plan") as note:
+            lock.wait_free()
+            plan = plan_release(settings, opts, cluster, refs)
+            note["summary"] = "changes" if plan.changes_something else "nothing to change"
+        if not plan.changes_something:
+            _deploy(settings, opts, reporter, clock, guard, cluster, refs, plan, result, locked=False)
+            return result
+        from orchestrator.kube.secret_store import ensure_namespace
 
-        helm = cluster.helm()
-        with clock.phase("release") as note:
-            from orchestrator.kube.helm import Action, last_deployed
+        if ensure_namespace(cluster.core(), settings.namespace):  # the Lease lives in it
+            reporter.emit("namespace.created", namespace=settings.namespace)
+        with lock.hold():
+            plan = plan_release(settings, opts, cluster, refs)
+            _deploy(settings, opts, reporter, clock, guard, cluster, refs, plan, result, locked=True)
+    return result
 
-            history = helm.history()
-            if history and history[-1].status.startswith("pending-"):
-                if not opts.recover:
-                    from orchestrator.kube.helm import stuck_error
 
-                    raise stuck_error(settings.release, history[-1].status)
-                with guard.critical() if guard else nullcontext():
-                    plan = helm.recover()
-                reporter.log(f"recovered the release: {plan.action}")
-                history = helm.history()
-            good = last_deployed(history)
-            previous_secret = None
-            if good is not None:
-                try:
-                    previous_secret = deployed_secret(helm.get_values())
-                except OrchestratorError:
-                    previous_secret = None
-            values = release_values(settings, refs, secret)
+def _deploy(settings: Settings, opts: UpOptions, reporter: Reporter, clock: PhaseClock,
+            guard: InterruptGuard | None, cluster: Cluster, refs: dict[str, str], plan: ReleasePlan,
+            result: UpResult, *, locked: bool) -> None:
+    """Secret, release, rollout, health, cleanup. Writes only when `locked` (a no-op writes nothing)."""
+    with clock.phase("secret") as note:
+        secret = secret_step(settings, cluster, reporter)
+        note["summary"] = secret.name
+    result.secret = secret.name
+
+    helm = cluster.helm()
+    with clock.phase("release") as note:
+        from orchestrator.kube.helm import Action, last_deployed
+
+        history = list(plan.history)
+        if history and history[-1].status.startswith("pending-"):
+            # Under the deploy lock, so no live run of this tool is in the middle of it.
+            if not opts.recover:
+                from orchestrator.kube.helm import stuck_error
+
+                raise stuck_error(settings.release, history[-1].status)
             with guard.critical() if guard else nullcontext():
-                outcome = helm.upgrade(opts.chart_dir, values, timeout_s=opts.timeout_s, history=history)
-            result.revision = outcome.revision
-            upgraded = outcome.action is not Action.SKIP
-            note["summary"] = f"revision {outcome.revision} ({outcome.action.value})"
+                recovery = helm.recover()
+            reporter.log(f"recovered the release: {recovery.action}")
+            history = helm.history()
+        good = last_deployed(history)
+        previous_secret = None
+        if good is not None:
+            try:
+                previous_secret = deployed_secret(helm.get_values())
+            except OrchestratorError:
+                previous_secret = None
+        values = release_values(settings, refs, secret)
+        with guard.critical() if guard else nullcontext():
+            outcome = helm.upgrade(opts.chart_dir, values, timeout_s=opts.timeout_s, history=history)
+        result.revision = outcome.revision
+        upgraded = outcome.action is not Action.SKIP
+        note["summary"] = f"revision {outcome.revision} ({outcome.action.value})"
 
-        result.url = rollout_and_health(
-            settings, opts, cluster, reporter, clock,
-            previous_revision=good.revision if good else None,
-            first_install=good is None, upgraded=upgraded,
-        )
+    result.url = rollout_and_health(
+        settings, opts, cluster, reporter, clock,
+        previous_revision=good.revision if good else None,
+        first_install=good is None, upgraded=upgraded,
+    )
+    if locked:
         keep = {secret.name} | ({previous_secret} if previous_secret else set())
         collect_garbage(settings, cluster, reporter, keep)
-    return result

@@ -5,8 +5,6 @@ context switch in another terminal cannot redirect a run that has started.
 
 from __future__ import annotations
 
-import gc
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,29 +20,6 @@ def fullname(release: str) -> str:
     """The chart's `todo-app.fullname` for the default values (see charts/todo-app/_helpers.tpl)."""
     name = release if CHART_NAME in release else f"{release}-{CHART_NAME}"
     return name[:54].rstrip("-")
-
-
-def prewarm_clients() -> threading.Thread:
-    """Import the kubernetes client (most of a second: hundreds of model classes) in a background
-    thread, while the image steps wait on Docker and minikube, so the Secret and rollout steps find
-    it loaded. The cycle collector pauses during the import (the new classes are no garbage) and the
-    loaded modules are then frozen out of later collections, which also shortens the exit."""
-
-    def load() -> None:
-        gc.disable()
-        try:
-            from kubernetes.client import AppsV1Api, CoreV1Api  # noqa: F401
-
-            import httpx  # noqa: F401  (the /health check)
-        except Exception:  # the step that needs it reports the problem
-            pass
-        finally:
-            gc.enable()
-            gc.freeze()
-
-    thread = threading.Thread(target=load, name="prewarm-clients", daemon=True)
-    thread.start()
-    return thread
 
 
 @dataclass(frozen=True)
