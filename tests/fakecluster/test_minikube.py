@@ -68,3 +68,31 @@ def test_addons(cluster: FakeCluster) -> None:
     assert cluster.get("IngressClass", "", "nginx")["spec"]["controller"] == "k8s.io/ingress-nginx"
     run(["minikube", "addons", "disable", "ingress"], cluster.env)
     cluster.wait_for(lambda: not cluster.objects("Deployment", "ingress-nginx"), timeout=3)
+
+
+def test_image_commands_take_the_configured_real_minikube_time(cluster: FakeCluster, local_image: str) -> None:
+    import time
+
+    started = time.monotonic()
+    run(["minikube", "image", "ls"], cluster.env)
+    assert time.monotonic() - started < 1.0  # off by default
+    cluster.set_minikube(latency_image_ls=1.2, latency_image_load=1.5)
+    started = time.monotonic()
+    run(["minikube", "image", "ls"], cluster.env)
+    listed = time.monotonic() - started
+    run(["minikube", "image", "load", local_image], cluster.env)
+    loaded = time.monotonic() - started - listed
+    assert listed >= 1.2 and loaded >= 1.5
+    assert json.loads(run(["minikube", "status", "-o", "json"], cluster.env).stdout)["Host"] == "Running"
+
+
+def test_the_node_status_lists_the_loaded_images(cluster: FakeCluster, local_image: str) -> None:
+    run(["minikube", "image", "load", local_image], cluster.env)
+    ref = f"docker.io/library/{local_image}"
+
+    def listed() -> list[str]:
+        node = cluster.get("Node", "", "minikube") or {}
+        return [n for image in (node.get("status") or {}).get("images") or [] for n in image["names"]]
+
+    assert cluster.wait_for(lambda: ref in listed(), timeout=10)
+    assert "registry.k8s.io/pause:3.10" in listed()
