@@ -45,6 +45,7 @@ def test_every_module_load_of_up_happens_on_the_main_thread(cluster: FakeCluster
     for name, (run, audit) in runs.items():
         assert run.returncode == 0, f"{name}: {run.explain()}"
         assert audit["loads"] > 500, f"{name}: the hook saw the run's imports"  # kubernetes alone is hundreds
-        assert audit["off_main_thread"] == [], f"{name}: modules loaded off the main thread: {audit}"
+        off = audit["off_main_thread"]
+        assert off == [], f"{name}: {len(off)} modules loaded off the main thread, e.g. {off[:8]}"
     assert runs["install"][0].named("lock.acquired") and runs["change"][0].named("lock.acquired")
     assert runs["no-op"][0].named("helm.skipped") and not runs["no-op"][0].named("lock.acquired")
