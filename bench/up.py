@@ -449,13 +449,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         readiness: list[float] = []
         kept: list[str] = []
         for i in range(cold_runs):
-<<<<<<< HEAD
             with FakeCluster("healthy", timings=FAST, ingress_port="none", **CLUSTER_PATHS) as cluster:
-=======
-            with FakeCluster("healthy", timings=FAST, ingress_port="none") as cluster:
                 if latency:
                     cluster.set_minikube(**latency)
->>>>>>> 9dc3201 (Deploy lock documented (README, exit 7, events); fake README rows with sources; bench/up.py --minikube-latency and the table says which figures include it)
                 stamps = RolloutStamps(NAMESPACE)
                 cluster.call(lambda stamps=stamps: cluster.store.add_listener(stamps))
                 print(f"cold {i + 1}/{cold_runs}: ours ...", flush=True)
@@ -474,13 +470,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["cold"]["images_detail"] = {k: v for k, v in detail.items() if v is not None}
         readiness += [s.readiness for s in cold_ours if s.readiness is not None]
 
-<<<<<<< HEAD
         with FakeCluster("healthy", timings=FAST, ingress_port="none", **CLUSTER_PATHS) as cluster:
-=======
-        with FakeCluster("healthy", timings=FAST, ingress_port="none") as cluster:
             if latency:
                 cluster.set_minikube(**latency)
->>>>>>> 9dc3201 (Deploy lock documented (README, exit 7, events); fake README rows with sources; bench/up.py --minikube-latency and the table says which figures include it)
             stamps = RolloutStamps(NAMESPACE)
             cluster.call(lambda: cluster.store.add_listener(stamps))
             print("warm-up: ours and baseline deploy once ...", flush=True)

@@ -353,6 +353,17 @@ class FakeCluster:
         scenario = Scenario.parse(name)
         self.call(lambda: self._apply_scenario(scenario))
 
+    def set_timings(self, timings: Timings) -> None:
+        """New readiness/crash timings from the next controller tick on: e.g. let `slow` pods that a
+        test kept waiting become Ready now."""
+        self.timings = timings
+
+        def apply() -> None:
+            assert self.controller is not None
+            self.controller.timings = timings
+
+        self.call(apply)
+
     def outage(self, seconds: float, *, delay: float = 0.0, error_seconds: float = 0.0) -> None:
         """Script an outage now: optional 500s, then 503s, then refused connections, then recovery."""
         self.call(lambda: self._schedule_outage(delay, error_seconds, seconds))

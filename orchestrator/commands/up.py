@@ -125,7 +125,7 @@ def _deploy(settings: Settings, opts: UpOptions, reporter: Reporter, clock: Phas
             history = helm.history()
         good = last_deployed(history)
         previous_secret = None
-        if good is not None:
+        if good is not None and locked:  # only the cleanup needs it, and a no-op cleans nothing
             try:
                 previous_secret = deployed_secret(helm.get_values())
             except OrchestratorError:

@@ -14,7 +14,8 @@ each layer held under the layer's content-addressed name in the `docker save` ar
 Secret version and the policy digest, so only the changed top layers are read file by file
 (orchestrator.images.policy.LayerMemo). The image-level rules on the config are cheap and rerun.
 
-The file is `$XDG_CACHE_HOME/todo-deploy/image-policy.json` (default ~/.cache). It holds image IDs,
+The file is `$XDG_CACHE_HOME/todo-deploy/image-policy-v2.json` (default ~/.cache; the name carries the
+format, so an older version of the tool keeps its own file instead of emptying this one). It holds image IDs,
 versions and rule results, whose findings name keys and files, never values. A missing, unreadable
 or foreign file is an empty cache; a failed write is ignored (the next run checks again).
 """
@@ -51,7 +52,7 @@ KEPT_RULES = (Rule.HEALTHCHECK, Rule.NON_ROOT_USER, Rule.SECRET_ENV, Rule.SECRET
 def default_path(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path.home() / ".cache"
-    return base / "todo-deploy" / "image-policy.json"
+    return base / "todo-deploy" / f"image-policy-v{FORMAT}.json"
 
 
 def policy_digest() -> str:

@@ -96,3 +96,8 @@ def test_the_node_status_lists_the_loaded_images(cluster: FakeCluster, local_ima
 
     assert cluster.wait_for(lambda: ref in listed(), timeout=10)
     assert "registry.k8s.io/pause:3.10" in listed()
+    # The real client reads the Node (every NodeSystemInfo field it requires is there).
+    from kubernetes import client, config
+
+    nodes = client.CoreV1Api(config.new_client_from_config(config_file=str(cluster.kubeconfig))).list_node()
+    assert ref in {name for image in nodes.items[0].status.images for name in image.names}

@@ -96,7 +96,7 @@ def test_an_unreadable_file_is_an_empty_cache(tmp_path: Path, checks: list[str])
 
 
 def test_default_path_follows_xdg_cache_home(tmp_path: Path) -> None:
-    assert default_path({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "todo-deploy" / "image-policy.json"
+    assert default_path({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "todo-deploy" / "image-policy-v2.json"
 
 
 # --- per-layer findings --------------------------------------------------------------------------
