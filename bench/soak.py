@@ -33,6 +33,7 @@ from fakecluster import FakeCluster  # noqa: E402
 
 INVOKE = ROOT / ".venv" / "bin" / "invoke"
 NAMESPACE = "todo-app"
+CLUSTER_PATHS = {"backend_dir": ROOT / "app" / "backend", "tools_bin": ROOT / ".tools" / "bin"}
 
 
 def one_run(cluster: FakeCluster, env_file: Path) -> tuple[float, CliRun, int]:
@@ -66,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     walls: list[float] = []
     failures: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp, \
-            FakeCluster("healthy", timings=FAST, ingress_port="none") as cluster:
+            FakeCluster("healthy", timings=FAST, ingress_port="none", **CLUSTER_PATHS) as cluster:
         env_file = write_env(Path(tmp) / "deploy.env")
         wall, first, _ = one_run(cluster, env_file)
         if first.returncode != 0:
