@@ -85,19 +85,3 @@ def test_image_commands_take_the_configured_real_minikube_time(cluster: FakeClus
     assert listed >= 1.2 and loaded >= 1.5
     assert json.loads(run(["minikube", "status", "-o", "json"], cluster.env).stdout)["Host"] == "Running"
 
-
-def test_the_node_status_lists_the_loaded_images(cluster: FakeCluster, local_image: str) -> None:
-    run(["minikube", "image", "load", local_image], cluster.env)
-    ref = f"docker.io/library/{local_image}"
-
-    def listed() -> list[str]:
-        node = cluster.get("Node", "", "minikube") or {}
-        return [n for image in (node.get("status") or {}).get("images") or [] for n in image["names"]]
-
-    assert cluster.wait_for(lambda: ref in listed(), timeout=10)
-    assert "registry.k8s.io/pause:3.10" in listed()
-    # The real client reads the Node (every NodeSystemInfo field it requires is there).
-    from kubernetes import client, config
-
-    nodes = client.CoreV1Api(config.new_client_from_config(config_file=str(cluster.kubeconfig))).list_node()
-    assert ref in {name for image in nodes.items[0].status.images for name in image.names}
