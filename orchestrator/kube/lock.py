@@ -181,7 +181,7 @@ class DeployLock:
                  now: Callable[[], dt.datetime] = utcnow) -> None:
         from kubernetes.client import CoordinationV1Api
 
-        self.api = CoordinationV1Api(api_client)
+        self.api: Any = CoordinationV1Api(api_client)  # bodies go as plain dicts (the client sends them as-is)
         self.namespace = namespace
         self.release_name = release
         self.name = lease_name(release)
