@@ -67,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     walls: list[float] = []
     failures: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp, \
-            FakeCluster("healthy", timings=FAST, ingress_port="none", **CLUSTER_PATHS) as cluster:
+            FakeCluster("healthy", timings=FAST, ingress_port="none", real_pods=False, **CLUSTER_PATHS) as cluster:
         env_file = write_env(Path(tmp) / "deploy.env")
         wall, first, _ = one_run(cluster, env_file)
         if first.returncode != 0:

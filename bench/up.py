@@ -449,7 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         readiness: list[float] = []
         kept: list[str] = []
         for i in range(cold_runs):
-            with FakeCluster("healthy", timings=FAST, ingress_port="none", **CLUSTER_PATHS) as cluster:
+            with FakeCluster("healthy", timings=FAST, ingress_port="none", real_pods=False, **CLUSTER_PATHS) as cluster:
                 if latency:
                     cluster.set_minikube(**latency)
                 stamps = RolloutStamps(NAMESPACE)
@@ -470,7 +470,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["cold"]["images_detail"] = {k: v for k, v in detail.items() if v is not None}
         readiness += [s.readiness for s in cold_ours if s.readiness is not None]
 
-        with FakeCluster("healthy", timings=FAST, ingress_port="none", **CLUSTER_PATHS) as cluster:
+        with FakeCluster("healthy", timings=FAST, ingress_port="none", real_pods=False, **CLUSTER_PATHS) as cluster:
             if latency:
                 cluster.set_minikube(**latency)
             stamps = RolloutStamps(NAMESPACE)

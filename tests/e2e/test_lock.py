@@ -32,7 +32,7 @@ SHORT_LEASE = {"TODO_LOCK_LEASE_SECONDS": str(LEASE_S)}
 
 @pytest.fixture
 def slow_cluster() -> Any:
-    with FakeCluster("slow", timings=HELD, ingress_port="none") as fake:
+    with FakeCluster("slow", timings=HELD, ingress_port="none", real_pods=False) as fake:  # scripted: the test holds the pods
         yield fake
 
 
