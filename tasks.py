@@ -58,6 +58,10 @@ def build(c, json=False, budget_mb=None, image_budget=None, require_scan=False, 
     )
 
 
+_WAIT_LOCK_HELP = (
+    "wait while another run holds the release's deploy lock (default); --no-wait-lock stops at once with exit 7"
+)
+
 _SETTINGS_HELP = {
     "env_file": "the env file with the secrets and settings (default .env in the working directory; the process environment wins)",
     "context": "the kube context to deploy to (default: minikube, or the target's local context)",
@@ -83,6 +87,7 @@ _SETTINGS_HELP = {
         "budget_mb": f"total size budget of both images in MB, uncompressed (default {IMAGE_BUDGET_MB})",
         "require_scan": "fail when no vulnerability scanner (trivy, grype) can run",
         "profile": _PROFILE_HELP,
+        "wait_lock": _WAIT_LOCK_HELP,
     },
 )
 def up(
@@ -105,6 +110,7 @@ def up(
     require_scan=False,
     profile=None,
     json=False,
+    wait_lock=True,
 ):
     """Build, load, create the Secret, install the chart, watch the rollout and /health."""
     _run(
@@ -127,6 +133,7 @@ def up(
         budget_mb=budget_mb,
         require_scan=require_scan,
         profile=profile,
+        wait_lock=wait_lock,
     )
 
 
@@ -135,6 +142,7 @@ def up(
         **_SETTINGS_HELP,
         "keep_namespace": "uninstall and delete the Secrets but keep the namespace",
         "delete_data": "also delete the in-cluster database's volume and the Secret with its password",
+        "wait_lock": _WAIT_LOCK_HELP,
     }
 )
 def down(
@@ -148,6 +156,7 @@ def down(
     keep_namespace=False,
     delete_data=False,
     json=False,
+    wait_lock=True,
 ):
     """Uninstall the release, delete its Secrets and the namespace; the in-cluster database's data is
     kept unless --delete-data. Safe to run twice."""
@@ -162,6 +171,7 @@ def down(
         namespace=namespace,
         keep_namespace=keep_namespace,
         delete_data=delete_data,
+        wait_lock=wait_lock,
     )
 
 
@@ -174,6 +184,7 @@ def down(
         "timeout": f"seconds to wait for the rollout (default {ROLLOUT_TIMEOUT_S:g})",
         "health_timeout": f"seconds to wait for /health (default {HEALTH_TIMEOUT_S:g})",
         "url": "the URL to check /health at",
+        "wait_lock": _WAIT_LOCK_HELP,
     },
     iterable=["only", "generate"],
 )
@@ -191,6 +202,7 @@ def rotate_secrets(
     health_timeout=None,
     url=None,
     json=False,
+    wait_lock=True,
 ):
     """Write a new Secret version, move the release onto it, watch; roll back on failure."""
     _run(
@@ -207,6 +219,7 @@ def rotate_secrets(
         timeout=timeout,
         health_timeout=health_timeout,
         url=url,
+        wait_lock=wait_lock,
     )
 
 

@@ -1,6 +1,6 @@
 """`invoke up` benchmark against the fake cluster, with the real Docker engine and the real helm.
 
-    .venv/bin/python bench/up.py [--runs N] [--cold-runs N] [--no-cold] [--json PATH]
+    .venv/bin/python bench/up.py [--runs N] [--cold-runs N] [--no-cold] [--minikube-latency] [--json PATH]
 
 Scenarios (each figure the median of N runs; every comparison is a ratio measured in this run):
 - cold: no project images and no build cache for them (the content tags and the baseline's tags are
@@ -19,6 +19,11 @@ Scenarios (each figure the median of N runs; every comparison is a ratio measure
 - baseline: bench/baseline.sh, what hand-written deploy scripts do (sequential `docker build`,
   always `minikube image load`, `kubectl create secret ... | apply`, always `helm upgrade --install
   --wait`, `kubectl rollout status`), against the same fake cluster in its own namespace.
+
+The fake cluster runs its scripted node (pods Ready a fixed short time after they are created), so the
+figures measure the tool, not container start-up. With --minikube-latency the fake `minikube image ls`
+and `minikube image load` take what they take on a real minikube (fakecluster.minikube.MEASURED_LATENCY),
+for ours and the baseline alike; the table says whether the figures include it.
 
 Everything runs in a private copy of the repository (app, charts, docker, orchestrator, tasks.py),
 taken at the start, so edits elsewhere in the working tree cannot change what is measured. Results
@@ -49,6 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fakecluster import FakeCluster  # noqa: E402
+from fakecluster.minikube import MEASURED_LATENCY  # noqa: E402
 from tests.e2e.harness import CANARIES, FAST, CliRun, write_env  # noqa: E402
 
 INVOKE = ROOT / ".venv" / "bin" / "invoke"
@@ -65,7 +71,8 @@ EDITED_FILE = Path("app/backend/todo_api/main.py")
 SNAPSHOT_PARTS = ("app", "charts", "docker", "orchestrator", "tasks.py", "pyproject.toml")
 SNAPSHOT_IGNORE = shutil.ignore_patterns("node_modules", ".next", "__pycache__", ".pytest_cache", "*.egg-info")
 
-NOOP_TARGET_S = 1.5
+NOOP_TARGET_S = 1.2
+ONE_CHANGE_RATIO_TARGET = 1.5
 READINESS_TARGET_S = 0.5
 STARTUP_TARGET_S = 0.5
 
@@ -395,8 +402,8 @@ def table(results: dict[str, Any]) -> str:
         fmt(one["ours_median"]),
         fmt(one["baseline_median"]),
         fmt(one["ratio"], "x"),
-        "ratio < 1",
-        None if one["ratio"] is None else one["ratio"] < 1,
+        f"ratio <= {ONE_CHANGE_RATIO_TARGET}",
+        None if one["ratio"] is None else one["ratio"] <= ONE_CHANGE_RATIO_TARGET,
     )
     row("one change: rebuilt/loaded/rolled", one["what"], one["baseline_what"], "", "backend only", one["backend_only"])
     read = r["readiness"]
@@ -432,6 +439,17 @@ def table(results: dict[str, Any]) -> str:
             lines.append(f"{label}, per phase (median s): " + ", ".join(f"{k} {v:.2f}" for k, v in ph.items()))
     m = r["machine"]
     lines.append("")
+    latency = r.get("minikube_latency")
+    lines.append(
+        "Fake cluster, scripted node (pods Ready after a fixed short delay): the figures measure the tool. "
+        + (
+            f"Including a real minikube's image costs: `image ls` {latency['latency_image_ls']:.1f}s, "
+            f"`image load` {latency['latency_image_load']:.1f}s per call (--minikube-latency)."
+            if latency
+            else "Not including a real minikube's `image ls`/`image load` costs "
+            "(the fake answers at once; --minikube-latency adds them)."
+        )
+    )
     lines.append(
         f"{m['date']}; {m['nproc']} CPUs, {m['memory_gb']} GB RAM, Docker {m['docker']}, Python "
         f"{m['python']}; load average at start {m['load_average']}; commit {m['commit']}; "
@@ -483,8 +501,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs per scenario (median reported; default 3)")
     parser.add_argument("--cold-runs", type=int, help="cold runs (default: --runs); each takes minutes")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold scenario (no image is removed)")
+    parser.add_argument(
+        "--minikube-latency",
+        action="store_true",
+        help="the fake minikube's image ls/load take a real minikube's measured time",
+    )
     parser.add_argument("--json", type=Path, help="where to write the results (default bench/results/up-<time>.json)")
     args = parser.parse_args(argv)
+    latency = dict(MEASURED_LATENCY) if args.minikube_latency else None
     runs = max(1, args.runs)
     cold_runs = 0 if args.no_cold else max(1, args.cold_runs if args.cold_runs is not None else runs)
 
@@ -493,7 +517,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     client = docker.from_env(timeout=600)
     info = machine()
     print(f"bench/up.py: {runs} runs, {cold_runs} cold; {info['date']}", flush=True)
-    results: dict[str, Any] = {"machine": info, "runs": runs, "cold_runs": cold_runs}
+    results: dict[str, Any] = {"machine": info, "runs": runs, "cold_runs": cold_runs, "minikube_latency": latency}
 
     with tempfile.TemporaryDirectory(prefix="bench-up-") as tmp:
         repo = snapshot(Path(tmp))
@@ -508,7 +532,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         readiness: list[float] = []
         kept: list[str] = []
         for i in range(cold_runs):
-            with FakeCluster("healthy", timings=FAST, ingress_port="none", **CLUSTER_PATHS) as cluster:
+            with FakeCluster("healthy", timings=FAST, ingress_port="none", real_pods=False, **CLUSTER_PATHS) as cluster:
+                if latency:
+                    cluster.set_minikube(**latency)
                 stamps = RolloutStamps(NAMESPACE)
                 cluster.call(lambda stamps=stamps: cluster.store.add_listener(stamps))
                 print(f"cold {i + 1}/{cold_runs}: ours ...", flush=True)
@@ -527,7 +553,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["cold"]["images_detail"] = {k: v for k, v in detail.items() if v is not None}
         readiness += [s.readiness for s in cold_ours if s.readiness is not None]
 
-        with FakeCluster("healthy", timings=FAST, ingress_port="none", **CLUSTER_PATHS) as cluster:
+        with FakeCluster("healthy", timings=FAST, ingress_port="none", real_pods=False, **CLUSTER_PATHS) as cluster:
+            if latency:
+                cluster.set_minikube(**latency)
             stamps = RolloutStamps(NAMESPACE)
             cluster.call(lambda: cluster.store.add_listener(stamps))
             print("warm-up: ours and baseline deploy once ...", flush=True)

@@ -466,10 +466,11 @@ class FakeCluster:
         """Script an outage now: optional 500s, then 503s, then refused connections, then recovery."""
         self.call(lambda: self._schedule_outage(delay, error_seconds, seconds))
 
-    def set_timings(self, **fields: float) -> None:
-        """Change timings from now on, e.g. set_timings(ingress_ready_after=0) readies the ingress
-        controller at the next controller tick."""
-        self.timings = dataclasses.replace(self.timings, **fields)
+    def set_timings(self, timings: Timings | None = None, **fields: float) -> None:
+        """Change timings from the next controller tick on: a whole Timings, or some fields, e.g.
+        set_timings(ingress_ready_after=0) readies the ingress controller, set_timings(FAST) lets
+        `slow` pods that a test kept waiting become Ready."""
+        self.timings = dataclasses.replace(timings or self.timings, **fields)
         controller, network, timings = self.controller, self.network, self.timings
         if controller is not None:
             self.call(lambda: setattr(controller, "timings", timings))

@@ -135,6 +135,12 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("rbac.authorization.k8s.io", "v1", "roles", "Role"),
     Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
     Resource("events.k8s.io", "v1", "events", "Event", short_names=("ev",)),
+    # coordination.k8s.io/v1 Lease (kubernetes/kubernetes staging/src/k8s.io/api/coordination/v1/types.go):
+    # a plain object whose spec (holderIdentity, leaseDurationSeconds, acquireTime, renewTime,
+    # leaseTransitions) is all clients' business; no status subresource. Mutual exclusion comes from the
+    # generic optimistic concurrency: a PUT carrying a stale resourceVersion is a 409 Conflict, which
+    # client-go's LeaseLock.Update (tools/leaderelection/resourcelock/leaselock.go) relies on.
+    Resource("coordination.k8s.io", "v1", "leases", "Lease"),
 )
 
 

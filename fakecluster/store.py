@@ -173,6 +173,36 @@ class Store:
             obj.setdefault("status", {})["phase"] = obj.get("status", {}).get("phase") or "Active"
             obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
 
+    @staticmethod
+    def _validate(res: Resource, obj: Obj) -> None:
+        """Field validation the clients here rely on (everything else is stored as sent)."""
+        if res.kind == "Lease":
+            # kubernetes/kubernetes pkg/apis/coordination/validation/validation.go, ValidateLeaseSpec:
+            # leaseDurationSeconds and leaseTransitions, when set, must be > 0 and >= 0.
+            spec = obj.get("spec") or {}
+            causes = []
+            if spec.get("leaseDurationSeconds") is not None and int(spec["leaseDurationSeconds"]) <= 0:
+                causes.append(("spec.leaseDurationSeconds", spec["leaseDurationSeconds"], "must be greater than 0"))
+            if spec.get("leaseTransitions") is not None and int(spec["leaseTransitions"]) < 0:
+                causes.append(("spec.leaseTransitions", spec["leaseTransitions"], "must be greater than or equal to 0"))
+            if causes:
+                name = (obj.get("metadata") or {}).get("name", "")
+                message = "; ".join(f"{f}: Invalid value: {v}: {m}" for f, v, m in causes)
+                raise ApiError(
+                    422,
+                    "Invalid",
+                    f'Lease.coordination.k8s.io "{name}" is invalid: {message}',
+                    {
+                        "name": name,
+                        "group": "coordination.k8s.io",
+                        "kind": "Lease",
+                        "causes": [
+                            {"reason": "FieldValueInvalid", "message": f"Invalid value: {v}: {m}", "field": f}
+                            for f, v, m in causes
+                        ],
+                    },
+                )
+
     def create(self, res: Resource, namespace: str, body: Obj) -> Obj:
         obj = copy.deepcopy(body)
         meta = obj.setdefault("metadata", {})
@@ -209,6 +239,7 @@ class Store:
                 {"name": name, "kind": res.plural, **({"group": res.group} if res.group else {})},
             )
         self._normalise(res, obj)
+        self._validate(res, obj)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now_iso()
         meta.pop("deletionTimestamp", None)
@@ -248,6 +279,7 @@ class Store:
         if meta.get("name", name) != name:
             raise ApiError(400, "BadRequest", "the name of the object does not match the name on the URL")
         self._normalise(res, obj)
+        self._validate(res, obj)
         if res.kind == "Secret" and current.get("immutable"):
             changed = [f for f in ("data", "immutable") if obj.get(f) != current.get(f)]
             if changed:

@@ -105,6 +105,7 @@ def up(
     budget_mb: object = None,
     require_scan: bool = False,
     profile: str | None = None,
+    wait_lock: bool = True,
 ) -> int:
     def body(run: Run) -> None:
         from orchestrator.commands.up import up as deploy
@@ -121,6 +122,7 @@ def up(
             build_in_cluster=build_in_cluster,
             budget_mb=number("budget-mb", budget_mb, IMAGE_BUDGET_MB, minimum=1),
             require_scan=require_scan,
+            wait_lock=wait_lock,
         )
         request = _request(
             env_file,
@@ -158,13 +160,20 @@ def down(
     namespace: str | None = None,
     keep_namespace: bool = False,
     delete_data: bool = False,
+    wait_lock: bool = True,
 ) -> int:
     def body(run: Run) -> None:
         from orchestrator.commands.down import down as take_down
 
         settings = run.settings(_request(env_file, release, namespace, target, context, allow_remote))
         result = take_down(
-            settings, run.reporter, run.clock, keep_namespace=keep_namespace, delete_data=delete_data, guard=run.guard
+            settings,
+            run.reporter,
+            run.clock,
+            keep_namespace=keep_namespace,
+            delete_data=delete_data,
+            guard=run.guard,
+            wait_lock=wait_lock,
         )
         run.reporter.emit(
             "down.result",
@@ -191,6 +200,7 @@ def rotate_secrets(
     timeout: object = None,
     health_timeout: object = None,
     url: str | None = None,
+    wait_lock: bool = True,
 ) -> int:
     def body(run: Run) -> None:
         from orchestrator.commands.rotate import RotateOptions, check_keys, rotate
@@ -207,7 +217,7 @@ def rotate_secrets(
         )
         check_keys(opts)
         settings = run.settings(_request(env_file, release, namespace, target, context, allow_remote))
-        result = rotate(settings, opts, run.reporter, run.clock, run.guard)
+        result = rotate(settings, opts, run.reporter, run.clock, run.guard, wait_lock=wait_lock)
         run.reporter.emit(
             "rotate.result",
             release=settings.release,

@@ -5,7 +5,8 @@
     ├── EnvironmentProblem          exit 3   Docker down, cluster unreachable, wrong context, tool missing
     ├── ImageError                  exit 4   image build, size budget or policy failure
     ├── DeployRolledBack            exit 5   deploy failed and was rolled back (or nothing was changed)
-    └── DeployNeedsAction           exit 6   deploy failed and needs a manual step
+    ├── DeployNeedsAction           exit 6   deploy failed and needs a manual step
+    └── LockBusy                    exit 7   another run holds the release's deploy lock (--no-wait-lock)
 
     KeyboardInterrupt
     └── Interrupted                 exit 130 stopped by Ctrl-C (SIGINT) or SIGTERM
@@ -33,6 +34,7 @@ class ExitCode(IntEnum):
     IMAGE = 4
     ROLLED_BACK = 5
     NEEDS_ACTION = 6
+    LOCKED = 7
     INTERRUPTED = 130
 
 
@@ -74,6 +76,12 @@ class DeployRolledBack(OrchestratorError):
 
 class DeployNeedsAction(OrchestratorError):
     exit_code = ExitCode.NEEDS_ACTION
+
+
+class LockBusy(OrchestratorError):
+    """Another run holds the deploy lock and this one was told not to wait (--no-wait-lock)."""
+
+    exit_code = ExitCode.LOCKED
 
 
 INTERRUPT_HINT = "run the same command again: it continues where it stopped"

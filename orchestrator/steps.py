@@ -38,6 +38,7 @@ class UpOptions:
     image_budgets_mb: Mapping[str, float] = field(default_factory=dict)
     require_scan: bool = False
     chart_dir: Path = CHART_DIR
+    wait_lock: bool = True
 
 
 # --- pure decisions -----------------------------------------------------------------------------
@@ -264,9 +265,12 @@ def database_image_step(opts: UpOptions, cluster: Cluster, reporter: Reporter) -
     return target.load(ref, reporter)
 
 
-def resolve_secrets(settings: Settings, cluster: Cluster, reporter: Reporter) -> tuple[Settings, Resolved]:
+def resolve_secrets(
+    settings: Settings, cluster: Cluster, reporter: Reporter, *, announce: bool = True
+) -> tuple[Settings, Resolved]:
     """The run's secret values: the user's, and for each key left out its default (kept from an
-    earlier run in the newest Secret version, or generated now). Each default is announced once."""
+    earlier run in the newest Secret version, or generated now). Each default is announced once
+    (`announce=False` leaves that to `announce_defaults`)."""
     from orchestrator.kube.cluster import fullname
     from orchestrator.kube.secret_store import read_kept_values
     from orchestrator.settings.embedded import resolve
@@ -275,23 +279,34 @@ def resolve_secrets(settings: Settings, cluster: Cluster, reporter: Reporter) ->
     needs_kept = "JWT_SECRET" not in user or embedded_database(user)
     kept = read_kept_values(cluster.core(), settings.namespace, settings.release, KEPT_KEYS) if needs_kept else {}
     resolved = resolve(user, kept, release=settings.release, fullname=fullname(settings.release))
-    for note in resolved.announcements:
-        reporter.emit("default.used", key=note.key, origin=note.origin.value, message=note.message)
+    if announce:
+        announce_defaults(resolved, reporter)
     return settings.with_secrets(resolved.values), resolved
 
 
-def secret_step(settings: Settings, cluster: Cluster, reporter: Reporter) -> SecretWrite:
-    """Write the Secret of `settings` (resolved: the user's values and the defaults)."""
-    from orchestrator.kube.secret_store import ensure_namespace, read_secret_keys, write_secret
+def announce_defaults(resolved: Resolved, reporter: Reporter) -> None:
+    for note in resolved.announcements:
+        reporter.emit("default.used", key=note.key, origin=note.origin.value, message=note.message)
 
-    core = cluster.core()
+
+def namespace_step(settings: Settings, cluster: Cluster, reporter: Reporter) -> None:
+    """The release's namespace exists (created, or waited for while a deleted one is still going)."""
+    from orchestrator.kube.secret_store import ensure_namespace
 
     def waiting() -> None:
         reporter.emit("namespace.waiting", namespace=settings.namespace, reason="Terminating")
         reporter.log(f"namespace {settings.namespace} is being deleted: waiting for it to go before creating it again")
 
-    if ensure_namespace(core, settings.namespace, on_wait=waiting):
+    if ensure_namespace(cluster.core(), settings.namespace, on_wait=waiting):
         reporter.emit("namespace.created", namespace=settings.namespace)
+
+
+def secret_step(settings: Settings, cluster: Cluster, reporter: Reporter) -> SecretWrite:
+    """Write the Secret of `settings` (resolved: the user's values and the defaults)."""
+    from orchestrator.kube.secret_store import read_secret_keys, write_secret
+
+    core = cluster.core()
+    namespace_step(settings, cluster, reporter)
     written = write_secret(core, settings.namespace, settings.release, settings.secret_values())
     reporter.emit(
         "secret.written" if written.written else "secret.unchanged",
@@ -442,6 +457,39 @@ def collect_garbage(settings: Settings, cluster: Cluster, reporter: Reporter, ke
 def deployed_secret(helm_values: Mapping[str, Any]) -> str | None:
     secrets = helm_values.get("secrets") or {}
     return secrets.get("existingSecret") or None
+
+
+# --- what a run will change (decided before the deploy lock is taken) ----------------------------
+
+
+@dataclass(frozen=True)
+class ReleasePlan:
+    """What `up` would change, read without writing: the Secret version, whether it exists, the
+    release history and helm's decision on it."""
+
+    secret: SecretWrite
+    secret_present: bool
+    history: tuple[Any, ...]
+    action: Any  # helm.Action
+
+    @property
+    def changes_something(self) -> bool:
+        from orchestrator.kube.helm import Action
+
+        return not self.secret_present or self.action is not Action.SKIP
+
+
+def plan_release(settings: Settings, opts: UpOptions, cluster: Cluster, refs: Mapping[str, str]) -> ReleasePlan:
+    """Reads only: the Secret this run would write, and what helm would do with the release."""
+    from orchestrator.kube import helm as helm_mod
+    from orchestrator.kube.secret_store import read_secret_keys, secret_name, secret_version
+
+    version = secret_version(settings.secret_values())
+    secret = SecretWrite(secret_name(settings.release, version), version, False)
+    present = set(settings.secret_values()) <= read_secret_keys(cluster.core(), settings.namespace, secret.name)
+    history = tuple(cluster.helm().history())
+    fp = helm_mod.fingerprint(opts.chart_dir, release_values(settings, refs, secret))
+    return ReleasePlan(secret, present, history, helm_mod.decide(history, fp))
 
 
 # --- dry run -------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ The namespaces Kubernetes protects (default, kube-system, kube-public: deleting 
 deleted: `down` says so and succeeds.
 
 Every step tolerates what is already gone, so a second run reports that nothing was left to remove.
+While the namespace exists, the work runs under the release's deploy lock (orchestrator.kube.lock),
+so `down` never interleaves with an `up` or a `rotate-secrets` of the same release.
 """
 
 from __future__ import annotations
@@ -52,7 +54,46 @@ def down(
     keep_namespace: bool = False,
     delete_data: bool = False,
     guard: InterruptGuard | None = None,
+    wait_lock: bool = True,
 ) -> DownResult:
+    from contextlib import nullcontext
+
+    from orchestrator.kube.lock import open_lock
+
+    result = DownResult()
+    with clock.phase("cluster") as note:
+        cluster = Cluster.open(settings, reporter)
+        note["summary"] = f"context {cluster.frozen.name}"
+    with cluster:
+        # The deploy lock lives in the namespace: no namespace, nothing to remove and nobody to wait for.
+        exists = _namespace_exists(cluster.core(), settings.namespace)
+        with open_lock(cluster, "down", reporter, wait=wait_lock).hold() if exists else nullcontext():
+            _take_down(
+                settings,
+                reporter,
+                clock,
+                cluster,
+                result,
+                keep_namespace=keep_namespace,
+                delete_data=delete_data,
+                guard=guard,
+            )
+    if result.nothing_to_remove:
+        reporter.log(f"nothing to remove: no release {settings.release} and no namespace {settings.namespace}")
+    return result
+
+
+def _take_down(
+    settings: Settings,
+    reporter: Reporter,
+    clock: PhaseClock,
+    cluster: Cluster,
+    result: DownResult,
+    *,
+    keep_namespace: bool,
+    delete_data: bool,
+    guard: InterruptGuard | None,
+) -> None:
     from contextlib import nullcontext
 
     from orchestrator.errors import DeployNeedsAction
@@ -64,64 +105,54 @@ def down(
         wait_namespace_gone,
     )
 
-    result = DownResult()
-    with clock.phase("cluster") as note:
-        cluster = Cluster.open(settings, reporter)
-        note["summary"] = f"context {cluster.frozen.name}"
-    with cluster:
-        with clock.phase("release"):
-            with guard.critical() if guard else nullcontext():
-                if cluster.helm().uninstall():
-                    result.removed.append(f"release {settings.release}")
-        core = cluster.core()
-        claims = database_claims(core, settings.namespace, settings.release)
-        with clock.phase("secrets"):
-            versions = (
-                [v.name for v in list_secret_versions(core, settings.namespace, settings.release)]
-                if _namespace_exists(core, settings.namespace)
-                else []
-            )
-            delete, keep = keep_plan(claims, versions, delete_data=delete_data)
-            for name in delete:
-                _delete(functools.partial(call, core.delete_namespaced_secret, name, settings.namespace))
-                reporter.emit("secret.deleted", name=name)
-                result.removed.append(f"secret {name}")
-        if claims and not delete_data:
-            result.kept += [f"PersistentVolumeClaim {c}" for c in claims] + [f"secret {s}" for s in keep]
-            result.kept.append(f"namespace {settings.namespace}")
-            reporter.emit("data.kept", namespace=settings.namespace, claims=claims, secrets=keep)
-            reporter.log(
-                f"kept the database's data: {', '.join(result.kept)}; `invoke down --delete-data` removes them too"
-            )
-            return result
-        if delete_data:
-            with clock.phase("data"):
-                for claim in claims:
-                    _delete(
-                        functools.partial(
-                            call, core.delete_namespaced_persistent_volume_claim, claim, settings.namespace
-                        )
+    with clock.phase("release"):
+        with guard.critical() if guard else nullcontext():
+            if cluster.helm().uninstall():
+                result.removed.append(f"release {settings.release}")
+    core = cluster.core()
+    claims = database_claims(core, settings.namespace, settings.release)
+    with clock.phase("secrets"):
+        versions = (
+            [v.name for v in list_secret_versions(core, settings.namespace, settings.release)]
+            if _namespace_exists(core, settings.namespace)
+            else []
+        )
+        delete, keep = keep_plan(claims, versions, delete_data=delete_data)
+        for name in delete:
+            _delete(functools.partial(call, core.delete_namespaced_secret, name, settings.namespace))
+            reporter.emit("secret.deleted", name=name)
+            result.removed.append(f"secret {name}")
+    if claims and not delete_data:
+        result.kept += [f"PersistentVolumeClaim {c}" for c in claims] + [f"secret {s}" for s in keep]
+        result.kept.append(f"namespace {settings.namespace}")
+        reporter.emit("data.kept", namespace=settings.namespace, claims=claims, secrets=keep)
+        reporter.log(
+            f"kept the database's data: {', '.join(result.kept)}; `invoke down --delete-data` removes them too"
+        )
+        return
+    if delete_data:
+        with clock.phase("data"):
+            for claim in claims:
+                _delete(
+                    functools.partial(call, core.delete_namespaced_persistent_volume_claim, claim, settings.namespace)
+                )
+                reporter.emit("volume.deleted", name=claim, namespace=settings.namespace)
+                result.removed.append(f"PersistentVolumeClaim {claim}")
+    if is_protected_namespace(settings.namespace):
+        # Kubernetes refuses to delete it (403): never try, say so, and succeed.
+        reporter.emit("namespace.kept", namespace=settings.namespace, reason="protected by Kubernetes")
+        reporter.log(f"namespace {settings.namespace} is kept: Kubernetes never deletes it")
+    elif not keep_namespace:
+        with clock.phase("namespace"):
+            if _delete(lambda: call(core.delete_namespace, settings.namespace)):
+                if not wait_namespace_gone(core, settings.namespace):
+                    raise DeployNeedsAction(
+                        f"namespace {settings.namespace} is still terminating after {NAMESPACE_WAIT_S:.0f}s",
+                        f"look for finalizers: `kubectl get namespace {settings.namespace} -o yaml`, "
+                        "then run `invoke down` again",
                     )
-                    reporter.emit("volume.deleted", name=claim, namespace=settings.namespace)
-                    result.removed.append(f"PersistentVolumeClaim {claim}")
-        if is_protected_namespace(settings.namespace):
-            # Kubernetes refuses to delete it (403): never try, say so, and succeed.
-            reporter.emit("namespace.kept", namespace=settings.namespace, reason="protected by Kubernetes")
-            reporter.log(f"namespace {settings.namespace} is kept: Kubernetes never deletes it")
-        elif not keep_namespace:
-            with clock.phase("namespace"):
-                if _delete(lambda: call(core.delete_namespace, settings.namespace)):
-                    if not wait_namespace_gone(core, settings.namespace):
-                        raise DeployNeedsAction(
-                            f"namespace {settings.namespace} is still terminating after {NAMESPACE_WAIT_S:.0f}s",
-                            f"look for finalizers: `kubectl get namespace {settings.namespace} -o yaml`, "
-                            "then run `invoke down` again",
-                        )
-                    reporter.emit("namespace.deleted", namespace=settings.namespace)
-                    result.removed.append(f"namespace {settings.namespace}")
-    if result.nothing_to_remove:
-        reporter.log(f"nothing to remove: no release {settings.release} and no namespace {settings.namespace}")
-    return result
+                reporter.emit("namespace.deleted", namespace=settings.namespace)
+                result.removed.append(f"namespace {settings.namespace}")
 
 
 def database_claims(core: Any, namespace: str, release: str) -> list[str]:

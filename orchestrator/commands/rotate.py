@@ -11,6 +11,7 @@ import copy
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 from orchestrator.errors import EnvironmentProblem, InputError
 from orchestrator.kube.cluster import Cluster
@@ -67,14 +68,56 @@ def read_secret_values(core, namespace: str, name: str) -> dict[str, str]:  # ty
     return {k: base64.b64decode(v).decode("utf-8") for k, v in (secret.data or {}).items()}
 
 
-def rotate(
-    settings: Settings, opts: RotateOptions, reporter: Reporter, clock: PhaseClock, guard: InterruptGuard | None = None
-) -> RotateResult:
+@dataclass(frozen=True)
+class RotationPlan:
+    """What a rotation would write, read without writing."""
+
+    good: Any  # the last deployed helm Revision
+    deployed_values: dict[str, Any]
+    previous: str
+    values: dict[str, str]
+    version: str  # the Secret version these values get
+    name: str
+
+
+def plan_rotation(settings: Settings, opts: RotateOptions, cluster: Cluster, generated: dict[str, str]) -> RotationPlan:
+    """Reads only: the release's deployed Secret and the values the new version would hold."""
     from orchestrator.kube.cluster import fullname
     from orchestrator.kube.helm import last_deployed
-    from orchestrator.kube.secret_store import generate_secret, write_secret
+    from orchestrator.kube.secret_store import secret_name, secret_version
     from orchestrator.settings.embedded import resolve
-    from orchestrator.settings.envfile import set_env_value
+
+    helm = cluster.helm()
+    good = last_deployed(helm.history())
+    if good is None:
+        raise EnvironmentProblem(f"release {settings.release} is not deployed", "run `invoke up` first")
+    deployed_values = helm.get_values(good.revision)
+    previous = deployed_secret(deployed_values)
+    if previous is None:
+        raise EnvironmentProblem(
+            f"release {settings.release} references no Secret", "run `invoke up` to deploy it with one"
+        )
+    current = read_secret_values(cluster.core(), settings.namespace, previous)
+    # Keys the user does not set keep the values the release runs on (generated ones, the
+    # in-cluster database's password): a rotation changes only what it is asked to.
+    resolved = resolve(settings.secret_values(), current, release=settings.release, fullname=fullname(settings.release))
+    values = new_values(current, resolved.values, opts, generated)
+    version = secret_version(values)
+    return RotationPlan(good, deployed_values, previous, values, version, secret_name(settings.release, version))
+
+
+def rotate(
+    settings: Settings,
+    opts: RotateOptions,
+    reporter: Reporter,
+    clock: PhaseClock,
+    guard: InterruptGuard | None = None,
+    *,
+    wait_lock: bool = True,
+) -> RotateResult:
+    """Rotate under the release's deploy lock; a rotation that changes nothing only waits for it."""
+    from orchestrator.kube.lock import open_lock
+    from orchestrator.kube.secret_store import generate_secret
 
     check_keys(opts)
     result = RotateResult()
@@ -82,62 +125,75 @@ def rotate(
         cluster = Cluster.open(settings, reporter)
         note["summary"] = f"context {cluster.frozen.name}"
     with cluster:
-        helm = cluster.helm()
-        with clock.phase("secret") as note:
-            good = last_deployed(helm.history())
-            if good is None:
-                raise EnvironmentProblem(f"release {settings.release} is not deployed", "run `invoke up` first")
-            deployed_values = helm.get_values(good.revision)
-            previous = deployed_secret(deployed_values)
-            if previous is None:
-                raise EnvironmentProblem(
-                    f"release {settings.release} references no Secret", "run `invoke up` to deploy it with one"
-                )
-            result.previous = previous
-            core = cluster.core()
-            current = read_secret_values(core, settings.namespace, previous)
-            generated = {key: generate_secret(key) for key in opts.generate}
-            # Keys the user does not set keep the values the release runs on (generated ones, the
-            # in-cluster database's password): a rotation changes only what it is asked to.
-            resolved = resolve(
-                settings.secret_values(), current, release=settings.release, fullname=fullname(settings.release)
-            )
-            values = new_values(current, resolved.values, opts, generated)
-            settings = settings.with_secrets(values)  # so the logs of this run redact them too
-            written = write_secret(core, settings.namespace, settings.release, values)
-            result.secret = written.name
-            if written.name == previous:
-                reporter.emit("secret.unchanged", name=written.name, version=written.version)
-                note["summary"] = "values unchanged: nothing to rotate"
-                return result
-            reporter.emit("secret.written", name=written.name, version=written.version, namespace=settings.namespace)
-            note["summary"] = f"{previous} -> {written.name}"
-        with clock.phase("release") as note:
-            values_next = copy.deepcopy(deployed_values)
-            values_next.setdefault("secrets", {}).update(existingSecret=written.name, version=written.version)
-            with guard.critical() if guard else nullcontext():
-                outcome = helm.upgrade(opts.up.chart_dir, values_next, timeout_s=opts.up.timeout_s)
-            note["summary"] = f"revision {outcome.revision}"
-        result.url = rollout_and_health(
-            settings,
-            opts.up,
-            cluster,
-            reporter,
-            clock,
-            previous_revision=good.revision,
-            first_install=False,
-            upgraded=True,
-        )
-        result.rotated = True
-        if generated and settings.env_file is not None:
-            # Only now: a failed rotation must leave the env file deploying the values still in use.
-            for key, value in generated.items():
-                set_env_value(settings.env_file, key, value)
-            reporter.log(f"wrote the generated {', '.join(generated)} to {settings.env_file}")
-        elif generated:
-            reporter.log(
-                f"the generated {', '.join(generated)} is kept in the cluster (Secret {written.name}); "
-                "the next `invoke up` reads it back from there"
-            )
-        collect_garbage(settings, cluster, reporter, {written.name, previous})
+        generated = {key: generate_secret(key) for key in opts.generate}
+        lock = open_lock(cluster, "rotate-secrets", reporter, wait=wait_lock)
+        with clock.phase("plan") as note:
+            lock.wait_free()
+            plan = plan_rotation(settings, opts, cluster, generated)
+            note["summary"] = "nothing to rotate" if plan.name == plan.previous else f"{plan.previous} -> {plan.name}"
+        result.previous, result.secret = plan.previous, plan.name
+        if plan.name == plan.previous:
+            reporter.emit("secret.unchanged", name=plan.name, version=plan.version)
+            return result
+        with lock.hold():
+            plan = plan_rotation(settings, opts, cluster, generated)  # again, under the lock
+            _rotate(settings.with_secrets(plan.values), opts, reporter, clock, guard, cluster, plan, generated, result)
     return result
+
+
+def _rotate(
+    settings: Settings,
+    opts: RotateOptions,
+    reporter: Reporter,
+    clock: PhaseClock,
+    guard: InterruptGuard | None,
+    cluster: Cluster,
+    plan: RotationPlan,
+    generated: dict[str, str],
+    result: RotateResult,
+) -> None:
+    """Write the new Secret version, move the release onto it, watch. `settings` holds the new values,
+    so the logs of this run redact them too."""
+    from orchestrator.kube.secret_store import write_secret
+    from orchestrator.settings.envfile import set_env_value
+
+    helm = cluster.helm()
+    previous = plan.previous
+    result.previous = previous
+    with clock.phase("secret") as note:
+        written = write_secret(cluster.core(), settings.namespace, settings.release, plan.values)
+        result.secret = written.name
+        if written.name == previous:
+            reporter.emit("secret.unchanged", name=written.name, version=written.version)
+            note["summary"] = "values unchanged: nothing to rotate"
+            return
+        reporter.emit("secret.written", name=written.name, version=written.version, namespace=settings.namespace)
+        note["summary"] = f"{previous} -> {written.name}"
+    with clock.phase("release") as note:
+        values_next = copy.deepcopy(plan.deployed_values)
+        values_next.setdefault("secrets", {}).update(existingSecret=written.name, version=written.version)
+        with guard.critical() if guard else nullcontext():
+            outcome = helm.upgrade(opts.up.chart_dir, values_next, timeout_s=opts.up.timeout_s)
+        note["summary"] = f"revision {outcome.revision}"
+    result.url = rollout_and_health(
+        settings,
+        opts.up,
+        cluster,
+        reporter,
+        clock,
+        previous_revision=plan.good.revision,
+        first_install=False,
+        upgraded=True,
+    )
+    result.rotated = True
+    if generated and settings.env_file is not None:
+        # Only now: a failed rotation must leave the env file deploying the values still in use.
+        for key, value in generated.items():
+            set_env_value(settings.env_file, key, value)
+        reporter.log(f"wrote the generated {', '.join(generated)} to {settings.env_file}")
+    elif generated:
+        reporter.log(
+            f"the generated {', '.join(generated)} is kept in the cluster (Secret {written.name}); "
+            "the next `invoke up` reads it back from there"
+        )
+    collect_garbage(settings, cluster, reporter, {written.name, previous})

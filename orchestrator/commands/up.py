@@ -8,6 +8,11 @@ are not rebuilt, an image the cluster has is not loaded again, an unchanged Secr
 and a release whose chart, values and images equal the deployed one is not upgraded. A second `up`
 with nothing changed therefore writes nothing and restarts no pod.
 
+The release's deploy lock (orchestrator.kube.lock, a coordination.k8s.io Lease) is taken only by a
+run that changes something, and that run decides again under it; a run that changes nothing only
+waits while another run holds it. Nothing imports in a background thread: the `kubernetes` client
+is imported on this thread when the first API call needs it (tests/robustness/test_import_race.py).
+
 On a rollout that cannot succeed the diagnostics are collected first, then the release is rolled
 back to the last good revision (a first install is uninstalled) unless `--no-rollback`.
 """
@@ -19,20 +24,25 @@ from dataclasses import dataclass, field
 
 from orchestrator.errors import InputError, OrchestratorError
 from orchestrator.kube.cluster import Cluster
+from orchestrator.kube.lock import open_lock
 from orchestrator.run.events import Reporter
 from orchestrator.run.interrupts import InterruptGuard
 from orchestrator.run.phases import PhaseClock
 from orchestrator.settings.config import Settings
-from orchestrator.settings.embedded import embedded_database
+from orchestrator.settings.embedded import Resolved, embedded_database
 from orchestrator.settings.profiles import profile_problems
 from orchestrator.steps import (
+    ReleasePlan,
     UpOptions,
+    announce_defaults,
     build_step,
     check_kubernetes_version,
     collect_garbage,
     database_image_step,
     deployed_secret,
     load_step,
+    namespace_step,
+    plan_release,
     release_values,
     resolve_secrets,
     rollout_and_health,
@@ -90,51 +100,87 @@ def up(
             note["summary"] = cluster.image_target().name if not opts.build_in_cluster else "built in cluster"
         result.images = refs
 
-        with clock.phase("secret") as note:
-            settings, resolved = resolve_secrets(settings, cluster, reporter)
-            result.defaults = [a.key for a in resolved.announcements]
-            secret = secret_step(settings, cluster, reporter)
-            note["summary"] = secret.name
-        result.secret = secret.name
+        lock = open_lock(cluster, "up", reporter, wait=opts.wait_lock)
+        with clock.phase("plan") as note:
+            lock.wait_free()
+            resolved_settings, resolved = resolve_secrets(settings, cluster, reporter, announce=False)
+            plan = plan_release(resolved_settings, opts, cluster, refs)
+            note["summary"] = "changes" if plan.changes_something else "nothing to change"
+        if not plan.changes_something:
+            announce_defaults(resolved, reporter)
+            _deploy(
+                resolved_settings, resolved, opts, reporter, clock, guard, cluster, refs, plan, result, locked=False
+            )
+            return result
+        namespace_step(settings, cluster, reporter)  # the Lease lives in it
+        with lock.hold():
+            # Decide again under the lock: another run may have deployed (or generated defaults) meanwhile.
+            resolved_settings, resolved = resolve_secrets(settings, cluster, reporter)
+            plan = plan_release(resolved_settings, opts, cluster, refs)
+            _deploy(resolved_settings, resolved, opts, reporter, clock, guard, cluster, refs, plan, result, locked=True)
+    return result
 
-        helm = cluster.helm()
-        with clock.phase("release") as note:
-            from orchestrator.kube.helm import Action, last_deployed
 
-            history = helm.history()
-            if history and history[-1].status.startswith("pending-"):
-                if not opts.recover:
-                    from orchestrator.kube.helm import stuck_error
+def _deploy(
+    settings: Settings,
+    resolved: Resolved,
+    opts: UpOptions,
+    reporter: Reporter,
+    clock: PhaseClock,
+    guard: InterruptGuard | None,
+    cluster: Cluster,
+    refs: dict[str, str],
+    plan: ReleasePlan,
+    result: UpResult,
+    *,
+    locked: bool,
+) -> None:
+    """Secret, release, rollout, health, cleanup. Writes only when `locked` (a no-op writes nothing)."""
+    result.defaults = [a.key for a in resolved.announcements]
+    with clock.phase("secret") as note:
+        secret = secret_step(settings, cluster, reporter)
+        note["summary"] = secret.name
+    result.secret = secret.name
 
-                    raise stuck_error(settings.release, history[-1].status)
-                with guard.critical() if guard else nullcontext():
-                    plan = helm.recover()
-                reporter.log(f"recovered the release: {plan.action}")
-                history = helm.history()
-            good = last_deployed(history)
-            previous_secret = None
-            if good is not None:
-                try:
-                    previous_secret = deployed_secret(helm.get_values(good.revision))
-                except OrchestratorError:
-                    previous_secret = None
-            values = release_values(settings, refs, secret)
+    helm = cluster.helm()
+    with clock.phase("release") as note:
+        from orchestrator.kube.helm import Action, last_deployed
+
+        history = list(plan.history)
+        if history and history[-1].status.startswith("pending-"):
+            # Under the deploy lock, so no live run of this tool is in the middle of it.
+            if not opts.recover:
+                from orchestrator.kube.helm import stuck_error
+
+                raise stuck_error(settings.release, history[-1].status)
             with guard.critical() if guard else nullcontext():
-                outcome = helm.upgrade(opts.chart_dir, values, timeout_s=opts.timeout_s, history=history)
-            result.revision = outcome.revision
-            upgraded = outcome.action is not Action.SKIP
-            note["summary"] = f"revision {outcome.revision} ({outcome.action.value})"
+                recovery = helm.recover()
+            reporter.log(f"recovered the release: {recovery.action}")
+            history = helm.history()
+        good = last_deployed(history)
+        previous_secret = None
+        if good is not None and locked:  # only the cleanup needs it, and a no-op cleans nothing
+            try:
+                previous_secret = deployed_secret(helm.get_values(good.revision))
+            except OrchestratorError:
+                previous_secret = None
+        values = release_values(settings, refs, secret)
+        with guard.critical() if guard else nullcontext():
+            outcome = helm.upgrade(opts.chart_dir, values, timeout_s=opts.timeout_s, history=history)
+        result.revision = outcome.revision
+        upgraded = outcome.action is not Action.SKIP
+        note["summary"] = f"revision {outcome.revision} ({outcome.action.value})"
 
-        result.url = rollout_and_health(
-            settings,
-            opts,
-            cluster,
-            reporter,
-            clock,
-            previous_revision=good.revision if good else None,
-            first_install=good is None,
-            upgraded=upgraded,
-        )
+    result.url = rollout_and_health(
+        settings,
+        opts,
+        cluster,
+        reporter,
+        clock,
+        previous_revision=good.revision if good else None,
+        first_install=good is None,
+        upgraded=upgraded,
+    )
+    if locked:
         keep = {secret.name} | ({previous_secret} if previous_secret else set())
         collect_garbage(settings, cluster, reporter, keep)
-    return result

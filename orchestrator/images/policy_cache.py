@@ -14,7 +14,7 @@ each layer held under the layer's content-addressed name in the `docker save` ar
 Secret version and the policy digest, so only the changed top layers are read file by file
 (orchestrator.images.policy.LayerMemo). The image-level rules on the config are cheap and rerun.
 
-The file is `$XDG_CACHE_HOME/todo-deploy/image-policy.json` (default ~/.cache). It holds image IDs,
+The file is `$XDG_CACHE_HOME/todo-deploy/image-policy-v<format>.json` (default ~/.cache). It holds image IDs,
 versions and rule results, whose findings name keys and files, never values. A missing, unreadable
 or foreign file is an empty cache; a failed write is ignored (the next run checks again).
 """

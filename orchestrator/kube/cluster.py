@@ -115,7 +115,9 @@ class Cluster:
         if self.registry:
             return targets.RegistryTarget(self.registry)
         if kind is Target.MINIKUBE:
-            return targets.MinikubeTarget(kubeconfig=kubeconfig)
+            return targets.MinikubeTarget(
+                kubeconfig=kubeconfig, node_images=lambda: targets.node_image_names(self.core())
+            )
         if kind is Target.KIND:
             return targets.KindTarget(cluster=self.frozen.name.removeprefix("kind-"), kubeconfig=kubeconfig)
         if kind is Target.K3D:

@@ -45,6 +45,27 @@ def normalize_ref(ref: str) -> str:
     return f"{name}@{digest}" if digest else name
 
 
+def node_image_names(core: Any) -> set[str]:
+    """The image names every Node's status lists (kubelet: repo tags and digests), normalized;
+    with several nodes, only those on all of them."""
+    from orchestrator.kube.api import api_error, call
+
+    try:
+        nodes = call(core.list_node).items or []
+    except Exception as exc:
+        raise api_error(exc, "listing the nodes' images") from None
+    per_node = [
+        {
+            normalize_ref(name)
+            for image in ((node.status.images if node.status else None) or [])
+            for name in (image.names or [])
+            if "@" not in name
+        }
+        for node in nodes
+    ]
+    return set.intersection(*per_node) if per_node else set()
+
+
 def parse_image_list(text: str) -> set[str]:
     """`minikube image ls` (short format): one reference per line -> normalized set."""
     return {normalize_ref(line.strip()) for line in text.splitlines() if line.strip() and not line.startswith("#")}
@@ -245,12 +266,18 @@ class MinikubeTarget:
         *,
         binary: str = "minikube",
         run: Runner = shell.run,
+        node_images: Callable[[], set[str]] | None = None,
     ) -> None:
         self.profile = profile
         self.binary = binary
         self._run = run
         self.env = {"KUBECONFIG": kubeconfig} if kubeconfig else {}
         self._listed: set[str] | None = None  # the last `image ls`, shared by the loads of one run
+        # The images the kubelet reports in the Node's status: one API read instead of `minikube
+        # image ls`, which execs into the node (seconds on a real minikube). It may lag or omit
+        # (the largest 50 only), so a miss falls back to `image ls`; a hit is an image the node has.
+        self._node_images_fn = node_images
+        self._node_images: set[str] | None = None
 
     def _argv(self, *args: str) -> list[str]:
         return [self.binary, "-p", self.profile, *args]
@@ -282,9 +309,12 @@ class MinikubeTarget:
     def load(self, ref: str, reporter: Reporter) -> str:
         """Skip a tag the node has (one `image ls` serves every load of this target); after a
         load, list again and require the tag."""
+        if self._on_node(ref):
+            reporter.emit("image.load_skipped", image=ref, target=self.name, source="node status")
+            return ref
         listed = self._listed if self._listed is not None else self.images()
         if normalize_ref(ref) in listed:
-            reporter.emit("image.load_skipped", image=ref, target=self.name)
+            reporter.emit("image.load_skipped", image=ref, target=self.name, source="image ls")
             return ref
         try:
             self._call("image", "load", ref, timeout=900)
@@ -302,6 +332,16 @@ class MinikubeTarget:
             )
         reporter.emit("image.loaded", image=ref, target=self.name)
         return ref
+
+    def _on_node(self, ref: str) -> bool:
+        if self._node_images_fn is None:
+            return False
+        if self._node_images is None:
+            try:
+                self._node_images = {normalize_ref(name) for name in self._node_images_fn()}
+            except OrchestratorError:
+                self._node_images = set()  # no answer: `image ls` decides
+        return normalize_ref(ref) in self._node_images
 
     def ip(self) -> str:
         return self._call("ip", timeout=60).stdout.strip()

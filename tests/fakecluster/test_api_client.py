@@ -255,3 +255,50 @@ def test_expire_watches_on_demand_and_what_the_client_makes_of_it(
                 core.list_namespaced_config_map, namespace, resource_version=fresh, timeout_seconds=2, deserialize=False
             )
         )
+
+
+def _lease(name: str, holder: str | None, **meta: object) -> dict:
+    return {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": name, **meta},
+        "spec": {
+            "holderIdentity": holder,
+            "leaseDurationSeconds": 15,
+            "acquireTime": "2026-01-01T00:00:00.000000Z",
+            "renewTime": "2026-01-01T00:00:01.000000Z",
+            "leaseTransitions": 0,
+        },
+    }
+
+
+def test_leases_discovery_crud_and_conflicts(api: client.ApiClient, namespace: str) -> None:
+    """coordination.k8s.io/v1 Leases as client-go's LeaseLock uses them: create, get, update with the
+    resourceVersion read (a stale one is 409 Conflict), a second create is 409 AlreadyExists."""
+    groups = {g.name: g for g in client.ApisApi(api).get_api_versions().groups}
+    assert groups["coordination.k8s.io"].preferred_version.group_version == "coordination.k8s.io/v1"
+    resources = client.CoordinationV1Api(api).get_api_resources()
+    assert {(r.name, r.kind, r.namespaced) for r in resources.resources} >= {("leases", "Lease", True)}
+
+    leases = client.CoordinationV1Api(api)
+    created = leases.create_namespaced_lease(namespace, _lease("lock", "a"))
+    assert created.spec.holder_identity == "a" and created.spec.lease_duration_seconds == 15
+    assert created.spec.renew_time.microsecond == 0 and created.spec.renew_time.second == 1
+    with pytest.raises(ApiException) as err:
+        leases.create_namespaced_lease(namespace, _lease("lock", "b"))
+    assert err.value.status == 409 and json.loads(err.value.body)["reason"] == "AlreadyExists"
+
+    version = created.metadata.resource_version
+    taken = leases.replace_namespaced_lease("lock", namespace, _lease("lock", "b", resourceVersion=version))
+    assert taken.spec.holder_identity == "b" and taken.metadata.resource_version != version
+    with pytest.raises(ApiException) as err:  # the loser of the race wrote with what it had read
+        leases.replace_namespaced_lease("lock", namespace, _lease("lock", "c", resourceVersion=version))
+    assert err.value.status == 409 and json.loads(err.value.body)["reason"] == "Conflict"
+    assert leases.read_namespaced_lease("lock", namespace).spec.holder_identity == "b"
+
+    bad = _lease("bad", "a")
+    bad["spec"]["leaseDurationSeconds"] = 0
+    with pytest.raises(ApiException) as err:
+        leases.create_namespaced_lease(namespace, bad)
+    assert err.value.status == 422 and "must be greater than 0" in json.loads(err.value.body)["message"]
+    assert [item.metadata.name for item in leases.list_namespaced_lease(namespace).items] == ["lock"]

@@ -143,3 +143,17 @@ def test_docker_env_is_tcp_with_tls_for_docker_and_ssh_for_containerd(cluster: F
     proc = run(["minikube", "docker-env"], cluster.env)
     assert 'export DOCKER_HOST="ssh://docker@127.0.0.1:' in proc.stdout and "DOCKER_TLS_VERIFY" not in proc.stdout
     assert "containerd runtime is a highly experimental feature" in proc.stderr
+
+
+def test_image_commands_take_the_configured_real_minikube_time(cluster: FakeCluster, local_image: str) -> None:
+    import time
+
+    assert (cluster.minikube_state["latency_image_ls"], cluster.minikube_state["latency_image_load"]) == (0, 0)
+    cluster.set_minikube(latency_image_ls=1.2, latency_image_load=1.5)
+    started = time.monotonic()
+    run(["minikube", "image", "ls"], cluster.env)
+    listed = time.monotonic() - started
+    run(["minikube", "image", "load", local_image], cluster.env)
+    loaded = time.monotonic() - started - listed
+    assert listed >= 1.2 and loaded >= 1.5
+    assert json.loads(run(["minikube", "status", "-o", "json"], cluster.env).stdout)["Host"] == "Running"

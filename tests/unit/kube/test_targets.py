@@ -393,3 +393,31 @@ def test_check_node_engine_refuses_what_is_not_a_docker_engine() -> None:
         with pytest.raises(EnvironmentProblem) as caught:
             check_node_engine(env)
         assert words in caught.value.message
+
+
+def test_the_node_status_answers_before_image_ls(fake: FakeMinikube) -> None:
+    """An image the kubelet lists in the Node's status needs no `minikube image ls` (seconds on a
+    real minikube); one it does not list still goes through `image ls` and `image load`."""
+    asked: list[str] = []
+
+    def node_images() -> set[str]:
+        asked.append("nodes")
+        return {"todo-backend:a", "registry.k8s.io/pause:3.10"}
+
+    reporter = Reporter()
+    target = MinikubeTarget(node_images=node_images)
+    target.load("docker.io/library/todo-backend:a", reporter)
+    assert fake.argvs() == [] and reporter.history[-1]["source"] == "node status"
+    target.load("todo-frontend:new", reporter)
+    assert [a[2:4] for a in fake.argvs()] == [["image", "ls"], ["image", "load"], ["image", "ls"]]
+    assert asked == ["nodes"]  # one API read per run
+
+
+def test_no_answer_from_the_api_falls_back_to_image_ls(fake: FakeMinikube) -> None:
+    from orchestrator.errors import EnvironmentProblem
+
+    def unreachable() -> set[str]:
+        raise EnvironmentProblem("the Kubernetes API did not answer", "check the cluster")
+
+    MinikubeTarget(node_images=unreachable).load("todo-backend:oldtag", Reporter())
+    assert [a[2:4] for a in fake.argvs()] == [["image", "ls"]]
