@@ -543,6 +543,23 @@ class ConsoleRenderer:
     def on_namespace_created(self, e: Event) -> None:
         pass
 
+    def on_lock_waiting(self, e: Event) -> None:
+        self._progress(Text(f"  {e['message']} (deploy lock {e['namespace']}/{e['lease']})", style="yellow"))
+
+    def on_lock_free(self, e: Event) -> None:
+        how = "expired: its holder stopped renewing it" if e.get("expired") else "released"
+        self._progress(Text(f"  the deploy lock is free ({how}) after {seconds_text(e['waited'])}", style="dim"))
+
+    def on_lock_acquired(self, e: Event) -> None:
+        if e.get("took_over_from"):
+            self._progress(Text(f"  took over the deploy lock left expired by {e['took_over_from']}", style="dim"))
+
+    def on_lock_released(self, e: Event) -> None:
+        pass
+
+    def on_lock_lost(self, e: Event) -> None:
+        self._progress(Text(f"  the deploy lock {e['namespace']}/{e['lease']} was taken by another run", style="red"))
+
     def on_namespace_kept(self, e: Event) -> None:
         self._progress(Text(f"  kept namespace {e['namespace']}" + (f": {e['reason']}" if e.get("reason") else "")))
 
