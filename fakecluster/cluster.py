@@ -12,7 +12,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
@@ -122,6 +122,9 @@ class FakeCluster:
     nodes: how many nodes (`minikube`, `minikube-m02`, ... as `minikube start --nodes N`; default 1).
     zones: zone names spread over the nodes round-robin as `topology.kubernetes.io/zone` labels.
     kubernetes_version: what `GET /version` says (default: $FAKECLUSTER_KUBERNETES_VERSION or v1.35.0).
+    scenario_components: the scenario binds only ReplicaSets and pods whose `app.kubernetes.io/component`
+        label is one of these; the others are healthy (e.g. ("backend",): only the backend crash-loops).
+        Default: every workload.
     """
 
     def __init__(
@@ -141,9 +144,11 @@ class FakeCluster:
         zones: list[str] | None = None,
         ingress_address: str = "127.0.0.1",
         kubernetes_version: str | None = None,
+        scenario_components: Sequence[str] | None = None,
     ) -> None:
         self.real_pods = real_pods
         self._scenario = Scenario.parse(scenario)
+        self.scenario_components = frozenset(scenario_components) if scenario_components is not None else None
         self.node_specs = topology.node_specs(nodes, zones)
         self.kubernetes_version = kubernetes_version or os.environ.get("FAKECLUSTER_KUBERNETES_VERSION") or "v1.35.0"
         self._own_dir = state_dir is None
@@ -262,7 +267,7 @@ class FakeCluster:
             self.store,
             self.api.logs,
             self.minikube_state_path,
-            lambda: self._scenario,
+            self._scenario_for,
             self.timings,
             agent=self.node,
             nodes=self.node_specs,
@@ -457,6 +462,14 @@ class FakeCluster:
     @property
     def scenario(self) -> Scenario:
         return self._scenario
+
+    def _scenario_for(self, obj: Mapping[str, Any]) -> Scenario:
+        """The scenario a new ReplicaSet or bare pod follows (see `scenario_components`)."""
+        if self.scenario_components is None:
+            return self._scenario
+        labels = obj.get("metadata", {}).get("labels") or {}
+        in_scope = labels.get("app.kubernetes.io/component") in self.scenario_components
+        return self._scenario if in_scope else Scenario.HEALTHY
 
     def set_scenario(self, name: str | Scenario) -> None:
         scenario = Scenario.parse(name)

@@ -121,7 +121,7 @@ class Controller:
         store: Store,
         logs: dict[tuple[str, str, str], PodLog],
         minikube_state: Path,
-        scenario: Callable[[], Scenario],
+        scenario: Callable[[Obj], Scenario],
         timings: Timings,
         agent: NodeAgent | None = None,
         nodes: list[topology.NodeSpec] | None = None,
@@ -586,7 +586,9 @@ class Controller:
     def _fate_of_rs(self, rs: Obj) -> Scenario:
         meta = rs["metadata"]
         if meta["uid"] not in self.rs_fates:
-            self.rs_fates[meta["uid"]] = Scenario.HEALTHY if meta["namespace"] in SYSTEM_NAMESPACES else self.scenario()
+            self.rs_fates[meta["uid"]] = (
+                Scenario.HEALTHY if meta["namespace"] in SYSTEM_NAMESPACES else self.scenario(rs)
+            )
         return self.rs_fates[meta["uid"]]
 
     def _rs_status(self, rs: Obj) -> None:
@@ -732,7 +734,7 @@ class Controller:
         if record is None:
             owners = [ref["uid"] for ref in meta.get("ownerReferences") or [] if ref.get("kind") == "ReplicaSet"]
             scenario = next((self.rs_fates[uid] for uid in owners if uid in self.rs_fates), None) or (
-                Scenario.HEALTHY if meta["namespace"] in SYSTEM_NAMESPACES else self.scenario()
+                Scenario.HEALTHY if meta["namespace"] in SYSTEM_NAMESPACES else self.scenario(pod)
             )
             record = self.pods[meta["uid"]] = PodRecord(scenario, time.monotonic(), time.time())
         created = _iso(record.created_wall)

@@ -478,6 +478,21 @@ class ReleasePlan:
 
         return not self.secret_present or self.action is not Action.SKIP
 
+    @property
+    def summary(self) -> str:
+        """The plan phase's line: what the next phases will change (`new Secret, helm install`)."""
+        from orchestrator.kube.helm import Action
+
+        release = {
+            Action.INSTALL: "helm install",
+            Action.UPGRADE: "helm upgrade",
+            Action.STUCK: "recover the pending release",
+            Action.SKIP: "release unchanged",
+        }.get(self.action, str(self.action))
+        if not self.changes_something:
+            return "nothing to change"
+        return ", ".join(["new Secret"] * (not self.secret_present) + [release])
+
 
 def plan_release(settings: Settings, opts: UpOptions, cluster: Cluster, refs: Mapping[str, str]) -> ReleasePlan:
     """Reads only: the Secret this run would write, and what helm would do with the release."""

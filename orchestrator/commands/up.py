@@ -105,7 +105,7 @@ def up(
             lock.wait_free()
             resolved_settings, resolved = resolve_secrets(settings, cluster, reporter, announce=False)
             plan = plan_release(resolved_settings, opts, cluster, refs)
-            note["summary"] = "changes" if plan.changes_something else "nothing to change"
+            note["summary"] = plan.summary
         if not plan.changes_something:
             announce_defaults(resolved, reporter)
             _deploy(

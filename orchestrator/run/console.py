@@ -148,9 +148,14 @@ class RunView:
     health: Event | None = None
     result: Event | None = None  # up.result, down.result, rotate.result
 
+    def image_outcomes(self) -> list[Event]:
+        """One image.built / image.skipped per image, by name: parallel builds finish in any order,
+        the lines that stay do not follow it."""
+        return [self.images[name] for name in sorted(self.images)]
+
     def changed(self) -> list[str]:
         """What this run changed, in order: built, loaded, secret, release, rollback."""
-        out = [f"built {e['image']}" for e in self.images.values() if e["event"] == "image.built"]
+        out = [f"built {e['image']}" for e in self.image_outcomes() if e["event"] == "image.built"]
         out += [f"loaded {name_tag(e['image']).partition(':')[0]}" for e in self.loaded]
         if self.secret and self.secret["event"] == "secret.written":
             out.append("new Secret")
@@ -164,7 +169,7 @@ class RunView:
 def phase_summary(view: RunView, phase: str, note: str) -> str:
     """The text after a finished phase's name: what it did, from the events (the note otherwise)."""
     if phase == "images" and view.images:
-        return ", ".join(image_line(e) for e in view.images.values())
+        return ", ".join(image_line(e) for e in view.image_outcomes())
     if phase == "load" and (view.loaded or view.load_skipped):
         parts = [f"{name_tag(e['image'])} loaded into {e.get('target', 'the cluster')}" for e in view.loaded]
         if view.load_skipped:
@@ -296,9 +301,9 @@ def up_summary(view: RunView, finished: Event) -> list[Text]:
     def row(label: str, text: str) -> Text:
         return Text.assemble(("  " + f"{label:<9}", "bold"), text)
 
-    width = max((len(name_tag(e["ref"])) for e in view.images.values()), default=0)
+    width = max((len(name_tag(e["ref"])) for e in view.image_outcomes()), default=0)
     lines = [Text.assemble(("✔ ", "green"), (f"{name} is up: ", "bold"), url)]
-    for number, e in enumerate(view.images.values()):
+    for number, e in enumerate(view.image_outcomes()):
         state = "unchanged" if e["event"] == "image.skipped" else f"built in {seconds_text(e.get('seconds'))}"
         lines.append(
             row(
@@ -445,7 +450,7 @@ class ConsoleRenderer:
     def _policy_lines(self) -> list[Text]:
         return [
             Text("  " + line, style="red" if "FAILED" in line else "")
-            for image, results in self.view.policy.items()
+            for image, results in sorted(self.view.policy.items())
             for line in policy_lines(image, results)
         ]
 

@@ -222,6 +222,26 @@ def test_crash_loop_restarts_and_prints_a_traceback(
     assert apps.read_namespaced_deployment_status("web", namespace).status.available_replicas is None
 
 
+@pytest.mark.parametrize("cluster", [{"scenario": "crash-loop", "scenario_components": ["backend"]}], indirect=True)
+def test_a_scenario_scoped_to_a_component_leaves_the_others_healthy(
+    cluster: FakeCluster, apps: client.AppsV1Api, namespace: str, loaded: str, secret: None
+) -> None:
+    for component in ("backend", "frontend"):
+        body = deployment(component, loaded)
+        body["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] = component
+        apps.create_namespaced_deployment(namespace, body)
+
+    def states() -> dict[str, str] | None:
+        seen = {}
+        for pod in cluster.objects("Pod", namespace):
+            [status] = pod.get("status", {}).get("containerStatuses") or [{}]
+            waiting = status.get("state", {}).get("waiting", {}).get("reason", "")
+            seen[pod["metadata"]["labels"]["app"]] = waiting or ("Ready" if status.get("ready") else "")
+        return seen if seen == {"backend": "CrashLoopBackOff", "frontend": "Ready"} else None
+
+    cluster.wait_for(states, timeout=5)
+
+
 def test_unschedulable_pod_stays_pending(
     cluster: FakeCluster, apps: client.AppsV1Api, namespace: str, loaded: str, secret: None
 ) -> None:

@@ -200,6 +200,28 @@ def test_a_no_op_says_so_in_a_few_lines() -> None:
     assert len(lines) <= 4, lines
 
 
+def test_builds_that_finish_in_either_order_print_the_same_lines() -> None:
+    def built(image: str, ref: str, seconds: float) -> tuple[str, dict[str, Any]]:
+        return ("image.built", {"image": image, "ref": ref, "size": 200_000_000, "above_base": 1, "seconds": seconds})
+
+    texts = []
+    for order in ((BACKEND, FRONTEND), (FRONTEND, BACKEND)):
+        events = {BACKEND: built("todo-backend", BACKEND, 40.0), FRONTEND: built("todo-frontend", FRONTEND, 71.0)}
+        policies = {BACKEND: policy("todo-backend", BACKEND), FRONTEND: policy("todo-frontend", FRONTEND)}
+        console = terminal()
+        feed(
+            ConsoleRenderer("build", console, live=False),
+            [
+                *phase("images", 71.5, *(events[ref] for ref in order), *(p for ref in order for p in policies[ref])),
+                ("run.finished", {"command": "build", "exit_code": 0, "phases": {"images": 71.5}}),
+            ],
+        )
+        texts.append(console.export_text())
+    assert texts[0] == texts[1]
+    assert "todo-backend built in 40 s (200.0 MB), todo-frontend built in 71 s (200.0 MB)" in texts[0]
+    assert texts[0].index("todo-backend: image policy") < texts[0].index("todo-frontend: image policy")
+
+
 def test_not_a_terminal_gets_plain_lines_without_ansi_codes(monkeypatch: pytest.MonkeyPatch) -> None:
     console, stream = pipe()
     renderer = ConsoleRenderer("up", console)
