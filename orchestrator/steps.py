@@ -219,24 +219,28 @@ def wait_for_ingress_controller(cluster: Cluster, reporter: Reporter, timeout_s:
     import time
 
     from orchestrator.kube.api import api_error, call
+    from orchestrator.kube.rest import core_path
 
-    core = cluster.core()
+    rest = cluster.rest()
     selector = "app.kubernetes.io/component=controller"
     deadline = time.monotonic() + timeout_s
     announced = False
     while True:
         try:
-            pods = call(core.list_namespaced_pod, "ingress-nginx", label_selector=selector).items or []
+            pods = call(rest.get, core_path("ingress-nginx", "pods"), labelSelector=selector).get("items") or []
         except Exception as exc:
             raise api_error(exc, "reading the ingress controller's pods") from None
         ready = [
             p
             for p in pods
-            if any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []) if p.status)
+            if any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for c in (p.get("status") or {}).get("conditions") or []
+            )
         ]
         if ready:
             if announced:
-                reporter.emit("minikube.ingress_ready", pod=ready[0].metadata.name)
+                reporter.emit("minikube.ingress_ready", pod=ready[0]["metadata"]["name"])
             return
         if time.monotonic() > deadline:
             raise EnvironmentProblem(
@@ -277,7 +281,7 @@ def resolve_secrets(
 
     user = settings.secret_values()
     needs_kept = "JWT_SECRET" not in user or embedded_database(user)
-    kept = read_kept_values(cluster.core(), settings.namespace, settings.release, KEPT_KEYS) if needs_kept else {}
+    kept = read_kept_values(cluster.rest(), settings.namespace, settings.release, KEPT_KEYS) if needs_kept else {}
     resolved = resolve(user, kept, release=settings.release, fullname=fullname(settings.release))
     if announce:
         announce_defaults(resolved, reporter)
@@ -297,7 +301,7 @@ def namespace_step(settings: Settings, cluster: Cluster, reporter: Reporter) -> 
         reporter.emit("namespace.waiting", namespace=settings.namespace, reason="Terminating")
         reporter.log(f"namespace {settings.namespace} is being deleted: waiting for it to go before creating it again")
 
-    if ensure_namespace(cluster.core(), settings.namespace, on_wait=waiting):
+    if ensure_namespace(cluster.rest(), settings.namespace, on_wait=waiting):
         reporter.emit("namespace.created", namespace=settings.namespace)
 
 
@@ -305,16 +309,16 @@ def secret_step(settings: Settings, cluster: Cluster, reporter: Reporter) -> Sec
     """Write the Secret of `settings` (resolved: the user's values and the defaults)."""
     from orchestrator.kube.secret_store import read_secret_keys, write_secret
 
-    core = cluster.core()
+    rest = cluster.rest()
     namespace_step(settings, cluster, reporter)
-    written = write_secret(core, settings.namespace, settings.release, settings.secret_values())
+    written = write_secret(rest, settings.namespace, settings.release, settings.secret_values())
     reporter.emit(
         "secret.written" if written.written else "secret.unchanged",
         name=written.name,
         version=written.version,
         namespace=settings.namespace,
     )
-    missing = sorted(set(settings.secrets) - read_secret_keys(core, settings.namespace, written.name))
+    missing = sorted(set(settings.secrets) - read_secret_keys(rest, settings.namespace, written.name))
     if missing:
         raise DeployNeedsAction(
             f"Secret {written.name} lacks the key(s) {', '.join(missing)}",
@@ -446,7 +450,7 @@ def collect_garbage(settings: Settings, cluster: Cluster, reporter: Reporter, ke
     from orchestrator.kube.secret_store import garbage_collect
 
     try:
-        deleted = garbage_collect(cluster.core(), settings.namespace, settings.release, keep=keep, keep_last=2)
+        deleted = garbage_collect(cluster.rest(), settings.namespace, settings.release, keep=keep, keep_last=2)
     except OrchestratorError as err:  # tidying up must never fail a good deploy
         reporter.log(f"old Secret versions were not removed: {err.message}")
         return
@@ -501,7 +505,7 @@ def plan_release(settings: Settings, opts: UpOptions, cluster: Cluster, refs: Ma
 
     version = secret_version(settings.secret_values())
     secret = SecretWrite(secret_name(settings.release, version), version, False)
-    present = set(settings.secret_values()) <= read_secret_keys(cluster.core(), settings.namespace, secret.name)
+    present = set(settings.secret_values()) <= read_secret_keys(cluster.rest(), settings.namespace, secret.name)
     history = tuple(cluster.helm().history())
     fp = helm_mod.fingerprint(opts.chart_dir, release_values(settings, refs, secret))
     return ReleasePlan(secret, present, history, helm_mod.decide(history, fp))
@@ -531,7 +535,7 @@ def show_plan(settings: Settings, opts: UpOptions, cluster: Cluster, reporter: R
     version = secret_version(settings.secret_values())
     name = secret_name(settings.release, version)
     try:
-        present = bool(read_secret_keys(cluster.core(), settings.namespace, name))
+        present = bool(read_secret_keys(cluster.rest(), settings.namespace, name))
     except OrchestratorError:
         present = False
     reporter.emit("plan.secret", name=name, action="unchanged" if present else "write")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.kube.cluster import Cluster
+from orchestrator.kube.rest import core_path
 from orchestrator.run.events import Reporter
 from orchestrator.run.interrupts import InterruptGuard
 from orchestrator.run.phases import PhaseClock
@@ -66,7 +67,7 @@ def down(
         note["summary"] = f"context {cluster.frozen.name}"
     with cluster:
         # The deploy lock lives in the namespace: no namespace, nothing to remove and nobody to wait for.
-        exists = _namespace_exists(cluster.core(), settings.namespace)
+        exists = _namespace_exists(cluster.rest(), settings.namespace)
         with open_lock(cluster, "down", reporter, wait=wait_lock).hold() if exists else nullcontext():
             _take_down(
                 settings,
@@ -109,17 +110,17 @@ def _take_down(
         with guard.critical() if guard else nullcontext():
             if cluster.helm().uninstall():
                 result.removed.append(f"release {settings.release}")
-    core = cluster.core()
-    claims = database_claims(core, settings.namespace, settings.release)
+    rest = cluster.rest()
+    claims = database_claims(rest, settings.namespace, settings.release)
     with clock.phase("secrets"):
         versions = (
-            [v.name for v in list_secret_versions(core, settings.namespace, settings.release)]
-            if _namespace_exists(core, settings.namespace)
+            [v.name for v in list_secret_versions(rest, settings.namespace, settings.release)]
+            if _namespace_exists(rest, settings.namespace)
             else []
         )
         delete, keep = keep_plan(claims, versions, delete_data=delete_data)
         for name in delete:
-            _delete(functools.partial(call, core.delete_namespaced_secret, name, settings.namespace))
+            _delete(functools.partial(call, rest.delete, core_path(settings.namespace, "secrets", name)))
             reporter.emit("secret.deleted", name=name)
             result.removed.append(f"secret {name}")
     if claims and not delete_data:
@@ -134,7 +135,7 @@ def _take_down(
         with clock.phase("data"):
             for claim in claims:
                 _delete(
-                    functools.partial(call, core.delete_namespaced_persistent_volume_claim, claim, settings.namespace)
+                    functools.partial(call, rest.delete, core_path(settings.namespace, "persistentvolumeclaims", claim))
                 )
                 reporter.emit("volume.deleted", name=claim, namespace=settings.namespace)
                 result.removed.append(f"PersistentVolumeClaim {claim}")
@@ -144,8 +145,8 @@ def _take_down(
         reporter.log(f"namespace {settings.namespace} is kept: Kubernetes never deletes it")
     elif not keep_namespace:
         with clock.phase("namespace"):
-            if _delete(lambda: call(core.delete_namespace, settings.namespace)):
-                if not wait_namespace_gone(core, settings.namespace):
+            if _delete(lambda: call(rest.delete, core_path(None, "namespaces", settings.namespace))):
+                if not wait_namespace_gone(rest, settings.namespace):
                     raise DeployNeedsAction(
                         f"namespace {settings.namespace} is still terminating after {NAMESPACE_WAIT_S:.0f}s",
                         f"look for finalizers: `kubectl get namespace {settings.namespace} -o yaml`, "
@@ -155,35 +156,36 @@ def _take_down(
                 result.removed.append(f"namespace {settings.namespace}")
 
 
-def database_claims(core: Any, namespace: str, release: str) -> list[str]:
+def database_claims(rest: Any, namespace: str, release: str) -> list[str]:
     """The PersistentVolumeClaims of this release's database (the StatefulSet's claims carry its
     selector labels), sorted; none when the namespace is gone."""
     from orchestrator.kube.api import api_error, call, status_of
 
     selector = f"app.kubernetes.io/instance={release},app.kubernetes.io/component={DATABASE_COMPONENT}"
     try:
-        listing = call(core.list_namespaced_persistent_volume_claim, namespace, label_selector=selector)
+        listing = call(rest.get, core_path(namespace, "persistentvolumeclaims"), labelSelector=selector)
     except Exception as exc:
         if status_of(exc) == 404:
             return []
         raise api_error(exc, "listing the database's volumes") from None
     names = []
-    for item in listing.items or []:
-        labels = item.metadata.labels or {}
+    for item in listing.get("items") or []:
+        meta = item.get("metadata") or {}
+        labels = meta.get("labels") or {}
         # Filter again: a server that ignored the selector must not make us keep or delete others.
         if (
             labels.get("app.kubernetes.io/instance") == release
             and labels.get("app.kubernetes.io/component") == DATABASE_COMPONENT
         ):
-            names.append(item.metadata.name)
+            names.append(meta["name"])
     return sorted(names)
 
 
-def _namespace_exists(core: Any, namespace: str) -> bool:
+def _namespace_exists(rest: Any, namespace: str) -> bool:
     from orchestrator.kube.api import api_error, call, status_of
 
     try:
-        call(core.read_namespace, namespace)
+        call(rest.get, core_path(None, "namespaces", namespace))
     except Exception as exc:
         if status_of(exc) == 404:
             return False

@@ -30,7 +30,7 @@ def pod_names(cluster: Cluster, namespace: str, component: str | None) -> list[t
     return out
 
 
-def secret_values_to_redact(settings: Settings, core: Any) -> list[str]:
+def secret_values_to_redact(settings: Settings, rest: Any) -> list[str]:
     """The user's secret values and the ones a run generated and kept in the cluster (JWT_SECRET, the
     in-cluster database's password and the DATABASE_URL made from it): a pod may print any of them."""
     from orchestrator.kube.cluster import fullname
@@ -38,7 +38,7 @@ def secret_values_to_redact(settings: Settings, core: Any) -> list[str]:
     from orchestrator.settings.embedded import DATABASE_PASSWORD_KEY, KEPT_KEYS, database_service, database_url
 
     values = list(settings.secret_values().values())
-    kept = read_kept_values(core, settings.namespace, settings.release, KEPT_KEYS)
+    kept = read_kept_values(rest, settings.namespace, settings.release, KEPT_KEYS)
     values += kept.values()
     if DATABASE_PASSWORD_KEY in kept:
         values.append(database_url(database_service(fullname(settings.release)), kept[DATABASE_PASSWORD_KEY]))
@@ -60,7 +60,9 @@ def logs(
 
     with Cluster.open(settings, reporter) as cluster:
         core = cluster.core()
-        redactor = Redactor(redact_values if redact_values is not None else secret_values_to_redact(settings, core))
+        redactor = Redactor(
+            redact_values if redact_values is not None else secret_values_to_redact(settings, cluster.rest())
+        )
         targets = pod_names(cluster, settings.namespace, component)
         if not targets:
             yield f"(no pods of release {settings.release} in {settings.namespace})"

@@ -15,6 +15,7 @@ from typing import Any
 
 from orchestrator.errors import EnvironmentProblem, InputError
 from orchestrator.kube.cluster import Cluster
+from orchestrator.kube.rest import Rest
 from orchestrator.run.events import Reporter
 from orchestrator.run.interrupts import InterruptGuard
 from orchestrator.run.phases import PhaseClock
@@ -58,14 +59,15 @@ def new_values(
     return values
 
 
-def read_secret_values(core, namespace: str, name: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def read_secret_values(rest: Rest, namespace: str, name: str) -> dict[str, str]:
     from orchestrator.kube.api import api_error, call
+    from orchestrator.kube.rest import core_path
 
     try:
-        secret = call(core.read_namespaced_secret, name, namespace)
+        secret = call(rest.get, core_path(namespace, "secrets", name))
     except Exception as exc:
         raise api_error(exc, f"reading Secret {name}") from None
-    return {k: base64.b64decode(v).decode("utf-8") for k, v in (secret.data or {}).items()}
+    return {k: base64.b64decode(v).decode("utf-8") for k, v in (secret.get("data") or {}).items()}
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def plan_rotation(settings: Settings, opts: RotateOptions, cluster: Cluster, gen
         raise EnvironmentProblem(
             f"release {settings.release} references no Secret", "run `invoke up` to deploy it with one"
         )
-    current = read_secret_values(cluster.core(), settings.namespace, previous)
+    current = read_secret_values(cluster.rest(), settings.namespace, previous)
     # Keys the user does not set keep the values the release runs on (generated ones, the
     # in-cluster database's password): a rotation changes only what it is asked to.
     resolved = resolve(settings.secret_values(), current, release=settings.release, fullname=fullname(settings.release))
@@ -161,7 +163,7 @@ def _rotate(
     previous = plan.previous
     result.previous = previous
     with clock.phase("secret") as note:
-        written = write_secret(cluster.core(), settings.namespace, settings.release, plan.values)
+        written = write_secret(cluster.rest(), settings.namespace, settings.release, plan.values)
         result.secret = written.name
         if written.name == previous:
             reporter.emit("secret.unchanged", name=written.name, version=written.version)

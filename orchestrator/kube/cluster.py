@@ -6,13 +6,16 @@ context switch in another terminal cannot redirect a run that has started.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.kube.guard import FrozenContext, freeze_context
 from orchestrator.kube.helm import Helm, HelmTarget
 from orchestrator.paths import CHART_NAME
 from orchestrator.run.events import Reporter
 from orchestrator.settings.config import Settings, Target
+
+if TYPE_CHECKING:  # pragma: no cover
+    from orchestrator.kube.rest import Rest
 
 
 def fullname(release: str) -> str:
@@ -47,6 +50,7 @@ class Cluster:
     registry: str | None = None
     _api: Any = field(default=None, repr=False)
     _target: Any = field(default=None, repr=False)
+    _rest: Rest | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, reporter: Reporter, registry: str | None = None) -> Cluster:
@@ -57,6 +61,7 @@ class Cluster:
         if self._api is not None:
             self._api.close()
             self._api = None
+            self._rest = None
         self.frozen.cleanup()
 
     def __enter__(self) -> Cluster:
@@ -73,6 +78,14 @@ class Cluster:
             self._api = self.frozen.api_client()
             quiet_client_logging(self._api)
         return self._api
+
+    def rest(self) -> Rest:
+        """Plain-JSON requests (orchestrator.kube.rest): what every read and write of the tool uses."""
+        if self._rest is None:
+            from orchestrator.kube.rest import Rest
+
+            self._rest = Rest(self.api)
+        return self._rest
 
     def core(self) -> Any:
         from kubernetes.client import CoreV1Api
@@ -116,7 +129,7 @@ class Cluster:
             return targets.RegistryTarget(self.registry)
         if kind is Target.MINIKUBE:
             return targets.MinikubeTarget(
-                kubeconfig=kubeconfig, node_images=lambda: targets.node_image_names(self.core())
+                kubeconfig=kubeconfig, node_images=lambda: targets.node_image_names(self.rest())
             )
         if kind is Target.KIND:
             return targets.KindTarget(cluster=self.frozen.name.removeprefix("kind-"), kubeconfig=kubeconfig)

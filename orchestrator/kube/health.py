@@ -15,7 +15,6 @@ I/O is at the edges.
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import threading
@@ -293,13 +292,11 @@ def check_health(
 
 def frontend_node_port(api_client: Any, namespace: str, service: str, port: int = FRONTEND_PORT) -> int | None:
     """The NodePort of the frontend Service's `port`, or None when it has none (read via the API)."""
-    from kubernetes.client import CoreV1Api
-
     from orchestrator.kube import api as kube
+    from orchestrator.kube.rest import Rest, core_path
 
     try:
-        resp: Any = kube.call(CoreV1Api(api_client).read_namespaced_service, service, namespace, _preload_content=False)
-        svc = json.loads(resp.data)
+        svc = kube.call(Rest(api_client).get, core_path(namespace, "services", service))
     except Exception:
         return None
     for entry in (svc.get("spec") or {}).get("ports") or []:

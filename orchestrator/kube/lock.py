@@ -179,16 +179,17 @@ def _parse_time(value: Any) -> dt.datetime | None:
         return None
 
 
-def record_of(lease: Any) -> LeaseRecord:
-    spec, meta = lease.spec, lease.metadata
+def record_of(lease: Mapping[str, Any]) -> LeaseRecord:
+    """The Lease's JSON (coordination.k8s.io/v1) as the lock reads it."""
+    spec, meta = lease.get("spec") or {}, lease.get("metadata") or {}
     return LeaseRecord(
-        holder=(spec.holder_identity or "") if spec else "",
-        duration_s=int((spec.lease_duration_seconds if spec else None) or DEFAULT_LEASE_SECONDS),
-        acquire_time=_parse_time(spec.acquire_time if spec else None),
-        renew_time=_parse_time(spec.renew_time if spec else None),
-        transitions=int((spec.lease_transitions if spec else None) or 0),
-        resource_version=str(meta.resource_version or ""),
-        command=str((meta.annotations or {}).get(COMMAND_ANNOTATION, "")),
+        holder=str(spec.get("holderIdentity") or ""),
+        duration_s=int(spec.get("leaseDurationSeconds") or DEFAULT_LEASE_SECONDS),
+        acquire_time=_parse_time(spec.get("acquireTime")),
+        renew_time=_parse_time(spec.get("renewTime")),
+        transitions=int(spec.get("leaseTransitions") or 0),
+        resource_version=str(meta.get("resourceVersion") or ""),
+        command=str((meta.get("annotations") or {}).get(COMMAND_ANNOTATION, "")),
     )
 
 
@@ -208,9 +209,11 @@ class DeployLock:
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], dt.datetime] = utcnow,
     ) -> None:
-        from kubernetes.client import CoordinationV1Api
+        from orchestrator.kube.rest import Rest, group_path
 
-        self.api: Any = CoordinationV1Api(api_client)  # bodies go as plain dicts (the client sends them as-is)
+        self.api = Rest(api_client)
+        self.path = group_path("coordination.k8s.io/v1", namespace, "leases", lease_name(release))
+        self.collection = group_path("coordination.k8s.io/v1", namespace, "leases")
         self.namespace = namespace
         self.release_name = release
         self.name = lease_name(release)
@@ -234,7 +237,7 @@ class DeployLock:
         from orchestrator.kube.api import api_error, call, status_of
 
         try:
-            return record_of(call(self.api.read_namespaced_lease, self.name, self.namespace))
+            return record_of(call(self.api.get, self.path))
         except Exception as exc:
             if status_of(exc) == 404:
                 return None
@@ -310,9 +313,9 @@ class DeployLock:
             )
             try:
                 if record is None:
-                    lease = call(self.api.create_namespaced_lease, self.namespace, body, attempts=1)
+                    lease = call(self.api.create, self.collection, body, attempts=1)
                 else:
-                    lease = call(self.api.replace_namespaced_lease, self.name, self.namespace, body, attempts=1)
+                    lease = call(self.api.replace, self.path, body, attempts=1)
             except Exception as exc:
                 if status_of(exc) == 409:  # AlreadyExists or Conflict: someone else wrote first
                     continue
@@ -363,7 +366,7 @@ class DeployLock:
                 self._held.resource_version,
             )
             try:
-                self._held = record_of(self.api.replace_namespaced_lease(self.name, self.namespace, body))
+                self._held = record_of(self.api.replace(self.path, body))
             except Exception as exc:
                 from orchestrator.kube.api import status_of
 
@@ -392,7 +395,7 @@ class DeployLock:
             )
             body["spec"]["holderIdentity"] = None
             try:
-                self.api.replace_namespaced_lease(self.name, self.namespace, body)
+                self.api.replace(self.path, body)
             except Exception:  # gone with its namespace (down), or already taken over: nothing to free
                 return
             self.reporter.emit("lock.released", lease=self.name, namespace=self.namespace)

@@ -6,7 +6,7 @@ changes when any value changes, and tells nothing about the values. A new versio
 name in the pod template, so pods roll exactly when a secret changes, and `helm rollback` finds the
 previous version still in place until garbage collection removes it.
 
-All Kubernetes calls go through a `CoreV1Api` passed in. API errors are mapped to the orchestrator's
+All Kubernetes calls go through a `Rest` (orchestrator.kube.rest) passed in, as plain JSON. API errors are mapped to the orchestrator's
 errors with status and reason only: an ApiException's text holds the response body (it can echo a
 Secret), so it is never chained, logged or shown.
 """
@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from orchestrator.errors import DeployNeedsAction, EnvironmentProblem, InputError, OrchestratorError
 from orchestrator.kube.api import api_error, quiet_client_logging
+from orchestrator.kube.rest import core_path
 
 MANAGED_BY = "todo-deploy"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -91,10 +92,9 @@ def is_protected_namespace(name: str) -> bool:
     return name in PROTECTED_NAMESPACES
 
 
-def _terminating(namespace: Any) -> bool:
-    status = getattr(namespace, "status", None)
-    return getattr(status, "phase", None) == "Terminating" or bool(
-        getattr(getattr(namespace, "metadata", None), "deletion_timestamp", None)
+def _terminating(namespace: Mapping[str, Any]) -> bool:
+    return (namespace.get("status") or {}).get("phase") == "Terminating" or bool(
+        (namespace.get("metadata") or {}).get("deletionTimestamp")
     )
 
 
@@ -109,7 +109,9 @@ def wait_namespace_gone(
     """Poll until the namespace is gone (True) or `timeout_s` passed (False)."""
     deadline = clock() + timeout_s
     while True:
-        _, status = _api(lambda: api.read_namespace(name), f"read namespace {name}", name, tolerate=(404,))
+        _, status = _api(
+            lambda: api.get(core_path(None, "namespaces", name)), f"read namespace {name}", name, tolerate=(404,)
+        )
         if status == 404:
             return True
         if clock() >= deadline:
@@ -130,11 +132,11 @@ def ensure_namespace(
     A namespace still Terminating (an interrupted `invoke down`, someone's `kubectl delete ns`) cannot take
     new objects: wait (bounded) for it to go, then create it again.
     """
-    from kubernetes import client
-
     quiet_client_logging(api)
-    existing, status = _api(lambda: api.read_namespace(name), f"read namespace {name}", name, tolerate=(404,))
-    if status is None:
+    existing, status = _api(
+        lambda: api.get(core_path(None, "namespaces", name)), f"read namespace {name}", name, tolerate=(404,)
+    )
+    if status is None and existing is not None:
         if not _terminating(existing):
             return False
         if on_wait is not None:
@@ -145,40 +147,44 @@ def ensure_namespace(
                 f"see what holds it: `kubectl get namespace {name} -o yaml` (finalizers, conditions); "
                 "run `invoke up` again once `kubectl get namespace " + name + "` says NotFound",
             )
-    body = client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={LABEL_MANAGED_BY: MANAGED_BY}))
-    _, status = _api(lambda: api.create_namespace(body), f"create namespace {name}", name, tolerate=(409,))
+    body = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": {LABEL_MANAGED_BY: MANAGED_BY}},
+    }
+    _, status = _api(
+        lambda: api.create(core_path(None, "namespaces"), body), f"create namespace {name}", name, tolerate=(409,)
+    )
     return status is None
 
 
 def write_secret(api: Any, namespace: str, release: str, values: Mapping[str, str]) -> SecretWrite:
     """Create the immutable Secret for `values` unless it already exists (then nothing is written)."""
-    from kubernetes import client
-
     quiet_client_logging(api)
     version = secret_version(values)
     name = secret_name(release, version)
     existing, status = _api(
-        lambda: api.read_namespaced_secret(name, namespace), f"read secret {name}", namespace, tolerate=(404,)
+        lambda: api.get(core_path(namespace, "secrets", name)), f"read secret {name}", namespace, tolerate=(404,)
     )
-    if status is None:
+    if status is None and existing is not None:
         _check_same(existing, name, namespace, values)
         return SecretWrite(name, version, written=False)
-    body = client.V1Secret(
-        api_version="v1",
-        kind="Secret",
-        metadata=client.V1ObjectMeta(
-            name=name,
-            namespace=namespace,
-            labels={LABEL_MANAGED_BY: MANAGED_BY, LABEL_INSTANCE: release, LABEL_VERSION: version},
-            annotations={ANNOTATION_CREATED: datetime.now(UTC).isoformat(timespec="microseconds")},
-        ),
-        type="Opaque",
-        immutable=True,
-        data={k: base64.b64encode(v.encode("utf-8")).decode("ascii") for k, v in values.items()},
-    )
+    body = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {LABEL_MANAGED_BY: MANAGED_BY, LABEL_INSTANCE: release, LABEL_VERSION: version},
+            "annotations": {ANNOTATION_CREATED: datetime.now(UTC).isoformat(timespec="microseconds")},
+        },
+        "type": "Opaque",
+        "immutable": True,
+        "data": {k: base64.b64encode(v.encode("utf-8")).decode("ascii") for k, v in values.items()},
+    }
     # 409: created by a concurrent run between our GET and POST; same name means same values.
     _, status = _api(
-        lambda: api.create_namespaced_secret(namespace, body), f"create secret {name}", namespace, tolerate=(409,)
+        lambda: api.create(core_path(namespace, "secrets"), body), f"create secret {name}", namespace, tolerate=(409,)
     )
     return SecretWrite(name, version, written=status is None)
 
@@ -188,25 +194,23 @@ def list_secret_versions(api: Any, namespace: str, release: str) -> list[SecretV
     quiet_client_logging(api)
     selector = f"{LABEL_MANAGED_BY}={MANAGED_BY},{LABEL_INSTANCE}={release}"
     listing, _ = _api(
-        lambda: api.list_namespaced_secret(namespace, label_selector=selector),
+        lambda: api.get(core_path(namespace, "secrets"), labelSelector=selector),
         f"list secrets of release {release}",
         namespace,
     )
     assert listing is not None  # no status is tolerated: a failure raised
     found: list[SecretVersion] = []
-    for item in listing.items or []:
-        meta = item.metadata
-        labels = meta.labels or {}
+    for item in listing.get("items") or []:
+        meta = item.get("metadata") or {}
+        labels = meta.get("labels") or {}
         # Filter again: a server that ignores label selectors must not make us touch other Secrets.
         if labels.get(LABEL_MANAGED_BY) != MANAGED_BY or labels.get(LABEL_INSTANCE) != release:
             continue
         version = labels.get(LABEL_VERSION, "")
-        if not version or meta.name != secret_name(release, version):
+        if not version or meta.get("name") != secret_name(release, version):
             continue
-        created = (meta.annotations or {}).get(ANNOTATION_CREATED) or (
-            meta.creation_timestamp.isoformat() if meta.creation_timestamp else ""
-        )
-        found.append(SecretVersion(meta.name, version, created))
+        created = (meta.get("annotations") or {}).get(ANNOTATION_CREATED) or _iso(meta.get("creationTimestamp"))
+        found.append(SecretVersion(meta["name"], version, created))
     found.sort(key=lambda s: (s.created_at, s.name), reverse=True)
     return found
 
@@ -218,7 +222,12 @@ def read_kept_values(api: Any, namespace: str, release: str, keys: Collection[st
     are kept between runs: returned to the caller, never logged.
     """
     quiet_client_logging(api)
-    _, status = _api(lambda: api.read_namespace(namespace), f"read namespace {namespace}", namespace, tolerate=(404,))
+    _, status = _api(
+        lambda: api.get(core_path(None, "namespaces", namespace)),
+        f"read namespace {namespace}",
+        namespace,
+        tolerate=(404,),
+    )
     if status is not None:
         return {}
     versions = list_secret_versions(api, namespace, release)
@@ -226,11 +235,11 @@ def read_kept_values(api: Any, namespace: str, release: str, keys: Collection[st
         return {}
     newest = versions[0].name
     secret, status = _api(
-        lambda: api.read_namespaced_secret(newest, namespace), f"read secret {newest}", namespace, tolerate=(404,)
+        lambda: api.get(core_path(namespace, "secrets", newest)), f"read secret {newest}", namespace, tolerate=(404,)
     )
     if status is not None or secret is None:
         return {}
-    data = secret.data or {}
+    data = secret.get("data") or {}
     kept = {k: _decode(data[k]).decode("utf-8", errors="strict") for k in keys if k in data}
     return {k: v for k, v in kept.items() if v}
 
@@ -253,7 +262,7 @@ def garbage_collect(
         if index < keep_last or item.name in keep or item.version in keep:
             continue
         _, status = _api(
-            functools.partial(api.delete_namespaced_secret, item.name, namespace),
+            functools.partial(api.delete, core_path(namespace, "secrets", item.name)),
             f"delete secret {item.name}",
             namespace,
             tolerate=(404,),
@@ -267,16 +276,16 @@ def read_secret_keys(api: Any, namespace: str, name: str) -> set[str]:
     """The data keys of a Secret (never its values); an empty set when it does not exist."""
     quiet_client_logging(api)
     secret, status = _api(
-        lambda: api.read_namespaced_secret(name, namespace), f"read secret {name}", namespace, tolerate=(404,)
+        lambda: api.get(core_path(namespace, "secrets", name)), f"read secret {name}", namespace, tolerate=(404,)
     )
     if status is not None or secret is None:
         return set()
-    return set((secret.data or {}).keys()) | set((secret.string_data or {}).keys())
+    return set((secret.get("data") or {}).keys()) | set((secret.get("stringData") or {}).keys())
 
 
 def _check_same(existing: Any, name: str, namespace: str, values: Mapping[str, str]) -> None:
     """An existing Secret of this version must hold exactly these values (compared, never shown)."""
-    data = existing.data or {}
+    data = existing.get("data") or {}
     same = set(data) == set(values) and all(
         hmac.compare_digest(_decode(data[k]), v.encode("utf-8")) for k, v in values.items()
     )
@@ -291,6 +300,16 @@ def _check_same(existing: Any, name: str, namespace: str, values: Mapping[str, s
             f"Secret {namespace}/{name} exists but does not hold the current values (changed outside todo-deploy)",
             f"delete it and re-run: kubectl -n {namespace} delete secret {name}",
         )
+
+
+def _iso(timestamp: Any) -> str:
+    """A creationTimestamp (RFC 3339, `2026-01-01T00:00:00Z`) in the form of the created annotation."""
+    if not timestamp:
+        return ""
+    try:
+        return datetime.fromisoformat(str(timestamp).replace("Z", "+00:00")).isoformat()
+    except ValueError:
+        return str(timestamp)
 
 
 def _decode(text: str) -> bytes:

@@ -45,20 +45,21 @@ def normalize_ref(ref: str) -> str:
     return f"{name}@{digest}" if digest else name
 
 
-def node_image_names(core: Any) -> set[str]:
+def node_image_names(rest: Any) -> set[str]:
     """The image names every Node's status lists (kubelet: repo tags and digests), normalized;
-    with several nodes, only those on all of them."""
+    with several nodes, only those on all of them. `rest`: orchestrator.kube.rest.Rest."""
     from orchestrator.kube.api import api_error, call
+    from orchestrator.kube.rest import core_path
 
     try:
-        nodes = call(core.list_node).items or []
+        nodes = call(rest.get, core_path(None, "nodes")).get("items") or []
     except Exception as exc:
         raise api_error(exc, "listing the nodes' images") from None
     per_node = [
         {
             normalize_ref(name)
-            for image in ((node.status.images if node.status else None) or [])
-            for name in (image.names or [])
+            for image in ((node.get("status") or {}).get("images") or [])
+            for name in (image.get("names") or [])
             if "@" not in name
         }
         for node in nodes

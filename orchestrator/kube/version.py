@@ -88,11 +88,11 @@ def judge(server_git_version: str, minimum: Version | None) -> VersionVerdict:
 
 def server_git_version(api_client: Any) -> str:
     """`GET /version` through the run's API client (retryable errors retried, as every API call is)."""
-    from kubernetes.client import VersionApi
-
     from orchestrator.kube.api import api_error, call
+    from orchestrator.kube.rest import Rest
 
+    rest = Rest(api_client)
     try:
-        return str(call(VersionApi(api_client).get_code, _request_timeout=15).git_version or "")
+        return str(call(rest.get, "/version", request_timeout=15).get("gitVersion") or "")
     except Exception as exc:
         raise api_error(exc, "reading the Kubernetes version") from None

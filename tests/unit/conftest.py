@@ -52,12 +52,15 @@ class MiniApi:
     def writes(self) -> list[Recorded]:
         return [r for r in self.requests if r.method in ("POST", "PUT", "PATCH", "DELETE")]
 
-    def core_v1(self) -> Any:
+    def rest(self) -> Any:
+        """What orchestrator.kube.secret_store calls through: a Rest over a client of this server."""
         from kubernetes import client
+
+        from orchestrator.kube.rest import Rest
 
         configuration = client.Configuration()
         configuration.host = self.url
-        return client.CoreV1Api(client.ApiClient(configuration))
+        return Rest(client.ApiClient(configuration))
 
 
 _NS = re.compile(r"^/api/v1/namespaces(?:/([^/]+))?$")

@@ -530,12 +530,13 @@ def _reports(
 
 
 def _listers(api_client: Any) -> list[_Lister]:
-    from kubernetes.client import AppsV1Api, CoreV1Api
+    from orchestrator.kube.rest import Rest, core_path, group_path
 
+    rest = Rest(api_client)
     return [
-        _Lister("Deployment", AppsV1Api(api_client).list_namespaced_deployment),
-        _Lister("ReplicaSet", AppsV1Api(api_client).list_namespaced_replica_set),
-        _Lister("Pod", CoreV1Api(api_client).list_namespaced_pod),
+        _Lister("Deployment", rest.lister(lambda ns: group_path("apps/v1", ns, "deployments"))),
+        _Lister("ReplicaSet", rest.lister(lambda ns: group_path("apps/v1", ns, "replicasets"))),
+        _Lister("Pod", rest.lister(lambda ns: core_path(ns, "pods"))),
     ]
 
 

@@ -11,16 +11,15 @@ REL = "todo-app"
 
 def test_whole_flow_through_the_frozen_context_against_the_fake_cluster() -> None:
     """Guard -> frozen kubeconfig -> real client -> namespace, Secret, no-op rewrite, rotation, GC."""
-    from kubernetes import client
-
     from fakecluster import FakeCluster
     from orchestrator.kube.guard import freeze_context
+    from orchestrator.kube.rest import Rest
     from orchestrator.settings.config import Target
 
     with FakeCluster("healthy") as cluster:
         with freeze_context(Target.MINIKUBE, environ={"KUBECONFIG": str(cluster.kubeconfig)}) as frozen:
             assert frozen.server == cluster.url and frozen.remote is False
-            api = client.CoreV1Api(frozen.api_client())
+            api = Rest(frozen.api_client())
             ensure_namespace(api, NS)
             first = write_secret(api, NS, REL, good_values())
             cluster.clear_requests()

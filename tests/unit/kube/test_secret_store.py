@@ -95,7 +95,7 @@ def test_generate_secret() -> None:
 
 
 def test_write_creates_an_immutable_labelled_secret_then_writes_nothing(mini_api: MiniApi) -> None:
-    api = mini_api.core_v1()
+    api = mini_api.rest()
     values = good_values()
     first = write_secret(api, NS, REL, values)
     version = secret_version(values)
@@ -121,14 +121,14 @@ def test_write_creates_an_immutable_labelled_secret_then_writes_nothing(mini_api
 
 
 def test_conflict_on_create_counts_as_existing(mini_api: MiniApi) -> None:
-    api = mini_api.core_v1()
+    api = mini_api.rest()
     mini_api.fail[("POST", "/secrets")] = 409
     result = write_secret(api, NS, REL, good_values())
     assert result.written is False
 
 
 def test_tampered_existing_secret_needs_action(mini_api: MiniApi) -> None:
-    api = mini_api.core_v1()
+    api = mini_api.rest()
     result = write_secret(api, NS, REL, good_values())
     mini_api.secrets[(NS, result.name)]["data"]["JWT_SECRET"] = base64.b64encode(b"other").decode()
     with pytest.raises(DeployNeedsAction) as caught:
@@ -138,7 +138,7 @@ def test_tampered_existing_secret_needs_action(mini_api: MiniApi) -> None:
 
 
 def test_list_and_gc_keep_newest_and_referenced(mini_api: MiniApi) -> None:
-    api = mini_api.core_v1()
+    api = mini_api.rest()
     names = []
     for i in range(5):
         names.append(write_secret(api, NS, REL, {**good_values(), "COHERE_API_KEY": f"co-value-{i:04d}"}).name)
@@ -160,7 +160,7 @@ def test_list_and_gc_keep_newest_and_referenced(mini_api: MiniApi) -> None:
 
 
 def test_gc_tolerates_a_secret_deleted_meanwhile(mini_api: MiniApi) -> None:
-    api = mini_api.core_v1()
+    api = mini_api.rest()
     for i in range(3):
         write_secret(api, NS, REL, {**good_values(), "COHERE_API_KEY": f"co-value-{i:04d}"})
     mini_api.fail[("DELETE", "")] = 404
@@ -168,14 +168,14 @@ def test_gc_tolerates_a_secret_deleted_meanwhile(mini_api: MiniApi) -> None:
 
 
 def test_read_secret_keys(mini_api: MiniApi) -> None:
-    api = mini_api.core_v1()
+    api = mini_api.rest()
     result = write_secret(api, NS, REL, good_values())
     assert read_secret_keys(api, NS, result.name) == {"COHERE_API_KEY", "DATABASE_URL", "JWT_SECRET"}
     assert read_secret_keys(api, NS, "missing") == set()
 
 
 def test_ensure_namespace(mini_api: MiniApi) -> None:
-    api = mini_api.core_v1()
+    api = mini_api.rest()
     assert ensure_namespace(api, NS) is True
     assert mini_api.namespaces[NS]["metadata"]["labels"] == {LABEL_MANAGED_BY: "todo-deploy"}
     assert ensure_namespace(api, NS) is False
@@ -195,7 +195,7 @@ def test_ensure_namespace(mini_api: MiniApi) -> None:
     ],
 )
 def test_api_errors_are_mapped_without_bodies(mini_api: MiniApi, status: int, kind: type, words: str) -> None:
-    api = mini_api.core_v1()
+    api = mini_api.rest()
     mini_api.fail[("POST", "/secrets")] = status  # the scripted error body echoes the request
     with pytest.raises(kind) as caught:
         write_secret(api, NS, REL, good_values())
@@ -209,13 +209,15 @@ def test_api_errors_are_mapped_without_bodies(mini_api: MiniApi, status: int, ki
 def test_unreachable_api_is_an_environment_problem() -> None:
     from kubernetes import client
 
+    from orchestrator.kube.rest import Rest
+
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     configuration = client.Configuration()
     configuration.host = f"http://127.0.0.1:{port}"
     configuration.retries = 0
-    api = client.CoreV1Api(client.ApiClient(configuration))
+    api = Rest(client.ApiClient(configuration))
     with pytest.raises(EnvironmentProblem) as caught:
         write_secret(api, NS, REL, good_values())
     assert "unreachable" in caught.value.message and "minikube start" in caught.value.hint
@@ -223,7 +225,7 @@ def test_unreachable_api_is_an_environment_problem() -> None:
 
 
 def test_client_debug_cannot_print_or_log_the_secret(mini_api: MiniApi, caplog: pytest.LogCaptureFixture) -> None:
-    api = mini_api.core_v1()
+    api = mini_api.rest()
     api.api_client.configuration.debug = True  # would dump every request body to stdout
     logging.getLogger("kubernetes.client.rest").setLevel(logging.DEBUG)
     out = io.StringIO()
