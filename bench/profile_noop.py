@@ -15,7 +15,6 @@ the figures measure the tool), then:
 from __future__ import annotations
 
 import argparse
-import cProfile
 import io
 import json
 import os
@@ -76,10 +75,10 @@ def profile_in_process(env: dict[str, str], env_file: Path, top: int) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "noop.prof"
         script = (
-            "import cProfile, sys; sys.argv = ['invoke', 'up', '--json', '--env-file', %r]\n"
+            f"import cProfile, sys; sys.argv = ['invoke', 'up', '--json', '--env-file', {str(env_file)!r}]\n"
             "from invoke.main import program\n"
-            "cProfile.run('program.run(exit=False)', %r)\n"
-        ) % (str(env_file), str(out))
+            f"cProfile.run('program.run(exit=False)', {str(out)!r})\n"
+        )
         subprocess.run([str(PYTHON), "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         text = io.StringIO()
         stats = pstats.Stats(str(out), stream=text)
@@ -110,13 +109,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 1
             walls.append(wall)
             per_phase.append(phases(proc.stdout))
-        print(f"\nno-op wall time: median {statistics.median(walls):.2f}s over {args.runs} runs "
-              f"(min {min(walls):.2f}s, max {max(walls):.2f}s)")
+        print(
+            f"\nno-op wall time: median {statistics.median(walls):.2f}s over {args.runs} runs "
+            f"(min {min(walls):.2f}s, max {max(walls):.2f}s)"
+        )
         names = list(per_phase[0])
-        print("phases (median s): " + ", ".join(f"{n} {statistics.median(p.get(n, 0) for p in per_phase):.2f}"
-                                                for n in names))
+        print(
+            "phases (median s): "
+            + ", ".join(f"{n} {statistics.median(p.get(n, 0) for p in per_phase):.2f}" for n in names)
+        )
         _, traced = invoke(env, env_file, "-X", "importtime")
-        print(f"\nslowest top-level imports (cumulative s), one run under -X importtime:")
+        print("\nslowest top-level imports (cumulative s), one run under -X importtime:")
         for seconds, name in slowest_imports(traced.stderr, args.top):
             print(f"  {seconds:6.3f}  {name}")
         print("\ncProfile of one no-op (cumulative):")
