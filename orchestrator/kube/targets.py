@@ -317,6 +317,7 @@ class MinikubeTarget:
         if normalize_ref(ref) in listed:
             reporter.emit("image.load_skipped", image=ref, target=self.name, source="image ls")
             return ref
+        reporter.emit("image.loading", image=ref, target=self.name)  # no byte progress: a live line and a clock
         try:
             self._call("image", "load", ref, timeout=900)
         except CommandFailed as exc:
@@ -420,6 +421,7 @@ class KindTarget:
             )
 
     def load(self, ref: str, reporter: Reporter) -> str:
+        reporter.emit("image.loading", image=ref, target=self.name)
         try:
             self._run([self.binary, "load", "docker-image", ref, "--name", self.cluster], env=self.env, timeout=900)
         except CommandFailed as exc:
@@ -457,6 +459,7 @@ class K3dTarget:
             )
 
     def load(self, ref: str, reporter: Reporter) -> str:
+        reporter.emit("image.loading", image=ref, target=self.name)
         try:
             self._run([self.binary, "image", "import", ref, "--cluster", self.cluster], env=self.env, timeout=900)
         except CommandFailed as exc:
@@ -508,6 +511,7 @@ class RegistryTarget:
                 digest=existing,
             )
             return f"{target}@{existing}"
+        reporter.emit("image.loading", image=target, source=ref, target=self.name)
         try:
             client.images.get(ref).tag(repository, tag)
             chunks = [

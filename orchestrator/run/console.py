@@ -2,10 +2,12 @@
 
 On a terminal (stderr is a TTY): a live area at the bottom with the running phase (spinner and
 elapsed time), one line per image being built with its current step (`[7/12] RUN npm ci`) and
-elapsed time, and during the rollout a table of the Deployments and pods (status, reason,
-restarts) that updates in place. Lines that stay are printed above it: one per phase, with
-what it did ("todo-backend unchanged (a950dce9d8bf), todo-frontend built in 71 s (240.8 MB)"),
-held back until something changes, so a run that changes nothing prints its short summary only.
+elapsed time, one line per image being loaded into the cluster (or pushed) with its elapsed time
+(`minikube image load` reports no byte progress), and during the rollout a table of the Deployments
+and pods (status, reason, restarts) that updates in place. Lines that stay are printed above it:
+one per phase, with what it did ("todo-backend unchanged (a950dce9d8bf), todo-frontend built in
+71 s (240.8 MB)"), held back until something changes, so a run that changes nothing prints its
+short summary only.
 
 Not a terminal (CI logs, pipes): the same lines, plain, no ANSI codes and no spinners. rich
 honours NO_COLOR (no colours; the layout stays).
@@ -104,6 +106,13 @@ def step_text(step: str, instruction: str, width: int = 60) -> str:
     return f"[{step}] {text}"
 
 
+def loading_text(image: str, target: str) -> str:
+    """What a load is doing: `loading todo-frontend:4c81 into minikube`, `pushing ... to reg:5000/team`."""
+    if target == "registry":
+        return f"pushing {name_tag(image)} to {image.rpartition('/')[0]}"
+    return f"loading {name_tag(image)} into {target}"
+
+
 def health_text(event: Event) -> str:
     return f"{event['url']} answered {event.get('status', '')} in {seconds_text(event.get('seconds'))}".replace(
         "  ", " "
@@ -127,6 +136,13 @@ class Building:
 
 
 @dataclass
+class Loading:
+    image: str  # the reference being loaded (or pushed)
+    target: str
+    started: float
+
+
+@dataclass
 class RunView:
     """What the run did so far, from its events."""
 
@@ -136,6 +152,7 @@ class RunView:
     phase_changes: int = 0
     changes: int = 0
     building: dict[str, Building] = field(default_factory=dict)
+    loading: dict[str, Loading] = field(default_factory=dict)  # image ref -> the load running now
     images: dict[str, Event] = field(default_factory=dict)  # image -> image.built / image.skipped
     policy: dict[str, list[Event]] = field(default_factory=dict)
     budget: Event | None = None
@@ -361,15 +378,13 @@ class ConsoleRenderer:
         with self.lock:
             parts: list[RenderableType] = []
             now = self.clock()
-            for b in self.view.building.values():
-                line = Text.assemble(
-                    "  ",
-                    (f"{b.image:<14}", "cyan"),
-                    f" {b.step or 'starting'}",
-                    (f"  {seconds_text(now - b.started)}", "dim"),
-                )
-                line.truncate(max(self.err.width - 1, 20), overflow="ellipsis")
-                parts.append(line)
+            # One line per running build (parallel builds: one each) and per running load, each
+            # kept to one terminal row: a wrapped line would break the live area's redraw.
+            for b in sorted(self.view.building.values(), key=lambda b: b.image):
+                parts.append(self._live_line(b.image, b.step or "starting", now - b.started))
+            for load in self.view.loading.values():
+                name = name_tag(load.image).partition(":")[0]
+                parts.append(self._live_line(name, loading_text(load.image, load.target), now - load.started))
             if self.view.phase == "rollout" and self.view.rollout:
                 parts.append(rollout_table(self.view.rollout))
             if self.view.phase:
@@ -377,6 +392,11 @@ class ConsoleRenderer:
                 self.spinner.update(text=label)
                 parts.insert(0, self.spinner)
             return Group(*parts)
+
+    def _live_line(self, name: str, doing: str, elapsed: float) -> Text:
+        line = Text.assemble("  ", (f"{name:<14}", "cyan"), f" {doing}", (f"  {seconds_text(elapsed)}", "dim"))
+        line.truncate(max(self.err.width - 1, 20), overflow="ellipsis")
+        return line
 
     def _start_live(self) -> None:
         if self.interactive and self.live is None:
@@ -464,6 +484,7 @@ class ConsoleRenderer:
         phase = e["phase"]
         self.view.phase = None
         self.view.building.clear()
+        self.view.loading.clear()
         self._flush()
         if phase == "rollout" and self.view.rollout and self.interactive:
             self._progress(rollout_table(self.view.rollout))  # the live table was transient
@@ -484,6 +505,7 @@ class ConsoleRenderer:
 
     def on_image_building(self, e: Event) -> None:
         self.view.building[e["image"]] = Building(e["image"], self.clock())
+        self._flush()  # a build changes something: the phase lines held back go out first, in order
         if not self.interactive and not self.quiet:
             self._progress(Text(f"  building {e['image']} …"))
 
@@ -505,10 +527,18 @@ class ConsoleRenderer:
     def on_image_budget(self, e: Event) -> None:
         self.view.budget = e
 
+    def on_image_loading(self, e: Event) -> None:
+        self.view.loading[e["image"]] = Loading(e["image"], str(e.get("target", "the cluster")), self.clock())
+        self._flush()  # as for a build
+        if not self.interactive and not self.quiet:
+            self._progress(Text(f"  {loading_text(e['image'], str(e.get('target', 'the cluster')))} …"))
+
     def on_image_loaded(self, e: Event) -> None:
+        self.view.loading.pop(e["image"], None)
         self.view.loaded.append(e)
 
     def on_image_load_skipped(self, e: Event) -> None:
+        self.view.loading.pop(e["image"], None)
         self.view.load_skipped.append(e)
 
     def on_secret_written(self, e: Event) -> None:

@@ -210,7 +210,8 @@ def test_load_then_verify(fake: FakeMinikube) -> None:
     assert ["-p", "minikube", "image", "load", "todo-backend:newtag"] in argvs
     assert argvs[-1][2:4] == ["image", "ls"]  # verified after loading
     assert all(c["kubeconfig"] == "/tmp/frozen/kubeconfig" for c in fake.calls())
-    assert [e["event"] for e in reporter.history] == ["image.loaded"]
+    assert [e["event"] for e in reporter.history] == ["image.loading", "image.loaded"]  # a live line, then done
+    assert reporter.history[0]["image"] == "todo-backend:newtag" and reporter.history[0]["target"] == "minikube"
 
 
 def test_present_tag_is_skipped(fake: FakeMinikube) -> None:
@@ -329,6 +330,8 @@ def test_registry_push_rewrites_ref_and_reports_errors() -> None:
         ("push", "localhost:5000/todo-backend", "abc"),
     ]
     assert reporter.history[0]["image"] == "localhost:5000/todo-backend:abc"
+    assert [e["event"] for e in reporter.history] == ["image.loading", "image.loaded"]
+    assert reporter.history[0]["source"] == "todo-backend:abc" and reporter.history[0]["target"] == "registry"
     bad = FakeDocker([{"errorDetail": {"message": "denied"}, "error": "denied: requested access is denied"}])
     with pytest.raises(ImageError) as err:
         RegistryTarget("localhost:5000", lambda: bad).load("todo-backend:abc", Reporter())
@@ -342,7 +345,7 @@ def test_one_listing_serves_every_load_of_a_run(fake: FakeMinikube) -> None:
     target.load("todo-backend:a", reporter)
     target.load("todo-frontend:b", reporter)
     assert [a[2:4] for a in fake.argvs()] == [["image", "ls"]]
-    assert [e["event"] for e in reporter.history] == ["image.load_skipped", "image.load_skipped"]
+    assert [e["event"] for e in reporter.history] == ["image.load_skipped", "image.load_skipped"]  # nothing loading
 
 
 def test_a_load_lists_again_before_the_next_skip(fake: FakeMinikube) -> None:
@@ -372,6 +375,7 @@ def test_k3d_import_and_missing_cluster() -> None:
     assert target.load("todo-backend:abc", reporter) == "todo-backend:abc"
     assert ["k3d", "image", "import", "todo-backend:abc", "--cluster", "dev"] in calls
     assert reporter.named("image.loaded")[0]["target"] == "k3d"
+    assert [(e["image"], e["target"]) for e in reporter.named("image.loading")] == [("todo-backend:abc", "k3d")]
     with pytest.raises(ImageError):
         target.load("broken:tag", reporter)
     with pytest.raises(EnvironmentProblem, match="k3d cluster other does not exist") as err:

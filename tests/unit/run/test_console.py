@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 import itertools
+import re
+import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -286,6 +289,104 @@ def test_on_a_terminal_the_live_area_runs_and_is_gone_at_the_end() -> None:
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", written)
     assert "todo-frontend  [7/12] RUN npm ci" in plain  # the build's live line was drawn
     assert plain.rstrip().endswith("total 86 s")
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# rich's live area redraws by going back to its first row: a carriage return, then erase-line and
+# cursor-up once per row above, then erase-line (rich/live_render.py, position_cursor).
+REDRAW = re.compile(r"\r(?:\x1b\[2K\x1b\[1A)*\x1b\[2K")
+
+
+def frames(written: str) -> list[list[str]]:
+    """Each drawing of the live area as the terminal shows it: its rows, plain."""
+    return [ANSI.sub("", chunk).splitlines() for chunk in REDRAW.split(written) if chunk.strip()]
+
+
+def test_parallel_builds_show_one_live_row_each_while_both_stream_steps() -> None:
+    """Two build threads stream image.step events at once: every drawing of the live area after both
+    started has one row per image with its own latest step, never one image's step in the other's row."""
+    stream = io.StringIO()
+    renderer = ConsoleRenderer("up", Console(force_terminal=True, file=stream, width=100))
+    renderer({"event": "phase.started", "ts": 1, "phase": "images"})
+    renderer({"event": "image.building", "ts": 1, "image": "todo-backend", "ref": BACKEND, "base": None})
+    renderer({"event": "image.building", "ts": 1, "image": "todo-frontend", "ref": FRONTEND, "base": None})
+    steps = {"todo-backend": ("9", "COPY . ."), "todo-frontend": ("12", "RUN npm ci")}
+
+    def build(image: str) -> None:
+        total, instruction = steps[image]
+        for number in range(1, int(total) + 1):
+            renderer(
+                {
+                    "event": "image.step",
+                    "ts": 2,
+                    "image": image,
+                    "step": f"{number}/{total}",
+                    "instruction": instruction,
+                }
+            )
+            time.sleep(0.002)
+
+    threads = [threading.Thread(target=build, args=(image,)) for image in steps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert renderer.live is not None
+    renderer.live.refresh()
+    drawn = frames(stream.getvalue())
+    renderer.close()
+    both = [f for f in drawn if len(f) == 3]
+    assert both, drawn[-3:]
+    for frame in both:
+        assert frame[0].lstrip("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ ").startswith("images")
+        assert frame[1].startswith("  todo-backend  ") and ("/9] COPY . ." in frame[1] or "starting" in frame[1])
+        assert frame[2].startswith("  todo-frontend ") and ("/12] RUN npm ci" in frame[2] or "starting" in frame[2])
+    assert "[9/9] COPY . ." in both[-1][1] and "[12/12] RUN npm ci" in both[-1][2]
+
+
+def test_a_load_shows_which_image_goes_where_and_for_how_long() -> None:
+    now = [10.0]
+    console = terminal()
+    renderer = ConsoleRenderer("up", console, live=False, clock=lambda: now[0])
+    renderer({"event": "phase.started", "ts": 1, "phase": "load"})
+    renderer({"event": "image.load_skipped", "ts": 1, "image": BACKEND, "target": "minikube"})
+    renderer({"event": "image.loading", "ts": 1, "image": FRONTEND, "target": "minikube"})
+    now[0] = 22.0
+    console.print(renderer)
+    rows = console.export_text().splitlines()
+    assert rows[-1] == "  todo-frontend  loading todo-frontend:0c1d2e3f4a5b into minikube  12 s"
+    assert rows[-2].endswith("load  12 s")
+    renderer({"event": "image.loaded", "ts": 2, "image": FRONTEND, "target": "minikube"})
+    console.print(renderer)
+    assert "loading" not in console.export_text(), "the row goes when the load is done"
+    pushed = "127.0.0.1:5000/team/todo-frontend:0c1d2e3f4a5b"
+    renderer({"event": "image.loading", "ts": 3, "image": pushed, "source": FRONTEND, "target": "registry"})
+    now[0] = 25.0
+    console.print(renderer)
+    assert console.export_text().splitlines()[-1] == (
+        "  todo-frontend  pushing todo-frontend:0c1d2e3f4a5b to 127.0.0.1:5000/team  3.0 s"
+    )
+
+
+def test_on_a_pipe_a_build_or_load_line_follows_the_phase_lines_before_it() -> None:
+    console, stream = pipe()
+    events = up_events(cold=True)
+    at = events.index(("image.loaded", {"image": FRONTEND, "target": "minikube"}))
+    events.insert(at, ("image.loading", {"image": FRONTEND, "target": "minikube"}))
+    feed(ConsoleRenderer("up", console), events)
+    lines = stream.getvalue().splitlines()
+    order = [
+        next(i for i, line in enumerate(lines) if line.startswith(prefix))
+        for prefix in (
+            "✔ input",
+            "✔ cluster",
+            "  building todo-frontend …",
+            "✔ images",
+            "  loading todo-frontend:0c1d2e3f4a5b into minikube …",
+            "✔ load",
+        )
+    ]
+    assert order == sorted(order), lines
 
 
 def test_a_failed_rollout_shows_the_table_then_message_details_and_fix_exactly() -> None:
