@@ -7,6 +7,7 @@ The first run's rollout waits for pods the test releases, so the second run alwa
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import signal
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from fakecluster import FakeCluster, Timings
+from fakecluster import FakeCluster
 from orchestrator.kube.lock import SKEW_MARGIN_S
 from tests.e2e.harness import CANARIES, FAST, Background, CliRun, invoke, write_env
 
@@ -24,15 +25,7 @@ NS = "todo-app"
 LEASE = "todo-app-deploy-lock"
 # The first run's pods stay unready (the `slow` scenario) until the test lets them go, so it holds
 # the lock for as long as the test needs, however slow the machine is.
-HELD = Timings(
-    ready_after=0.3,
-    slow_ready_after=600.0,
-    crash_interval=0.5,
-    flaky_delay=0.2,
-    flaky_error_seconds=1.5,
-    outage_seconds=3.0,
-    tick=0.1,
-)
+HELD = dataclasses.replace(FAST, slow_ready_after=600.0)
 LEASE_S = 6
 SHORT_LEASE = {"TODO_LOCK_LEASE_SECONDS": str(LEASE_S)}
 
