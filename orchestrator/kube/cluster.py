@@ -132,9 +132,9 @@ class Cluster:
                 kubeconfig=kubeconfig, node_images=lambda: targets.node_image_names(self.rest())
             )
         if kind is Target.KIND:
-            return targets.KindTarget(cluster=self.frozen.name.removeprefix("kind-"), kubeconfig=kubeconfig)
+            return targets.LocalCliTarget(targets.KIND, self.frozen.name.removeprefix("kind-"), kubeconfig)
         if kind is Target.K3D:
-            return targets.K3dTarget(cluster=self.frozen.name.removeprefix("k3d-"), kubeconfig=kubeconfig)
+            return targets.LocalCliTarget(targets.K3D, self.frozen.name.removeprefix("k3d-"), kubeconfig)
         from orchestrator.errors import InputError
 
         raise InputError(

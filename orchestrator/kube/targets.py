@@ -402,69 +402,71 @@ def check_node_engine(env: Mapping[str, str]) -> None:
         )
 
 
-class KindTarget:
-    name = "kind"
+@dataclass(frozen=True)
+class LocalCli:
+    """How a local cluster's own CLI lists clusters and copies an image into every node."""
 
-    def __init__(
-        self, cluster: str = "kind", kubeconfig: str | None = None, *, binary: str = "kind", run: Runner = shell.run
-    ) -> None:
-        self.cluster = cluster
-        self.binary = binary
-        self._run = run
-        self.env = {"KUBECONFIG": kubeconfig} if kubeconfig else {}
-
-    def ensure_ready(self) -> None:
-        result = self._run([self.binary, "get", "clusters"], env=self.env, timeout=60, check=False)
-        if self.cluster not in result.stdout.split():
-            raise EnvironmentProblem(
-                f"kind cluster {self.cluster} does not exist", f"run `kind create cluster --name {self.cluster}`"
-            )
-
-    def load(self, ref: str, reporter: Reporter) -> str:
-        reporter.emit("image.loading", image=ref, target=self.name)
-        try:
-            self._run([self.binary, "load", "docker-image", ref, "--name", self.cluster], env=self.env, timeout=900)
-        except CommandFailed as exc:
-            raise ImageError(
-                f"`kind load docker-image {ref}` failed", "check `kind get clusters` and Docker", details=exc.details
-            ) from exc
-        reporter.emit("image.loaded", image=ref, target=self.name)
-        return ref
+    name: str
+    default_cluster: str
+    list_argv: tuple[str, ...]  # prints the clusters, one per line (name first)
+    import_argv: tuple[str, ...]  # + ref, then the cluster flag
+    cluster_flag: str
+    create_hint: str  # formatted with {cluster}
 
 
-class K3dTarget:
-    """k3d: `k3d image import` copies a local image into every node of the cluster."""
+KIND = LocalCli(
+    "kind", "kind", ("get", "clusters"), ("load", "docker-image"), "--name", "kind create cluster --name {cluster}"
+)
+K3D = LocalCli(
+    "k3d",
+    "k3s-default",
+    ("cluster", "list", "--no-headers"),
+    ("image", "import"),
+    "--cluster",
+    "k3d cluster create {cluster}",
+)
 
-    name = "k3d"
+
+class LocalCliTarget:
+    """kind (`kind load docker-image`) and k3d (`k3d image import`): the cluster's CLI copies a local
+    image into every node."""
 
     def __init__(
         self,
-        cluster: str = "k3s-default",
+        cli: LocalCli,
+        cluster: str | None = None,
         kubeconfig: str | None = None,
         *,
-        binary: str = "k3d",
+        binary: str | None = None,
         run: Runner = shell.run,
     ) -> None:
-        self.cluster = cluster
-        self.binary = binary
+        self.cli = cli
+        self.name = cli.name
+        self.cluster = cluster or cli.default_cluster
+        self.binary = binary or cli.name
         self._run = run
         self.env = {"KUBECONFIG": kubeconfig} if kubeconfig else {}
 
     def ensure_ready(self) -> None:
-        result = self._run([self.binary, "cluster", "list", "--no-headers"], env=self.env, timeout=60, check=False)
+        result = self._run([self.binary, *self.cli.list_argv], env=self.env, timeout=60, check=False)
         names = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
         if self.cluster not in names:
             raise EnvironmentProblem(
-                f"k3d cluster {self.cluster} does not exist", f"run `k3d cluster create {self.cluster}`"
+                f"{self.name} cluster {self.cluster} does not exist",
+                f"run `{self.cli.create_hint.format(cluster=self.cluster)}`",
             )
 
     def load(self, ref: str, reporter: Reporter) -> str:
         reporter.emit("image.loading", image=ref, target=self.name)
+        argv = [self.binary, *self.cli.import_argv, ref, self.cli.cluster_flag, self.cluster]
         try:
-            self._run([self.binary, "image", "import", ref, "--cluster", self.cluster], env=self.env, timeout=900)
+            self._run(argv, env=self.env, timeout=900)
         except CommandFailed as exc:
+            listing = " ".join([self.cli.name, *self.cli.list_argv[:2]])
             raise ImageError(
-                f"`k3d image import {ref}` failed", "check `k3d cluster list` and Docker", details=exc.details
+                f"`{' '.join([self.cli.name, *self.cli.import_argv, ref])}` failed",
+                f"check `{listing}` and Docker",
+                details=exc.details,
             ) from exc
         reporter.emit("image.loaded", image=ref, target=self.name)
         return ref

@@ -1,4 +1,4 @@
-"""targets.py: pure parsers, and MinikubeTarget/KindTarget through fake executables on PATH."""
+"""targets.py: pure parsers, and MinikubeTarget/LocalCliTarget (kind, k3d) through fake executables on PATH."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 
 from orchestrator.errors import DeployNeedsAction, EnvironmentProblem, ImageError
 from orchestrator.kube.targets import (
-    KindTarget,
+    KIND,
+    LocalCliTarget,
     MinikubeCondition,
     MinikubeTarget,
     RegistryTarget,
@@ -267,14 +268,14 @@ def test_ip_docker_env_and_addons(fake: FakeMinikube) -> None:
 
 def test_kind_load_and_failure(fake: FakeMinikube) -> None:
     reporter = Reporter()
-    target = KindTarget("kind")
+    target = LocalCliTarget(KIND, "kind")
     target.ensure_ready()
     assert target.load("todo-backend:abc", reporter) == "todo-backend:abc"
     assert ["kind", "load", "docker-image", "todo-backend:abc", "--name", "kind"] in fake.argvs()
     with pytest.raises(ImageError):
         target.load("missing:tag", reporter)
     with pytest.raises(EnvironmentProblem):
-        KindTarget("other").ensure_ready()
+        LocalCliTarget(KIND, "other").ensure_ready()
 
 
 class FakeImage:
@@ -356,7 +357,7 @@ def test_a_load_lists_again_before_the_next_skip(fake: FakeMinikube) -> None:
 
 
 def test_k3d_import_and_missing_cluster() -> None:
-    from orchestrator.kube.targets import K3dTarget
+    from orchestrator.kube.targets import K3D
     from orchestrator.shell import CommandFailed, Result
 
     calls: list[list[str]] = []
@@ -370,7 +371,7 @@ def test_k3d_import_and_missing_cluster() -> None:
         return Result(tuple(argv), 0, "", "")
 
     reporter = Reporter()
-    target = K3dTarget("dev", run=run)
+    target = LocalCliTarget(K3D, "dev", run=run)
     target.ensure_ready()
     assert target.load("todo-backend:abc", reporter) == "todo-backend:abc"
     assert ["k3d", "image", "import", "todo-backend:abc", "--cluster", "dev"] in calls
@@ -379,7 +380,7 @@ def test_k3d_import_and_missing_cluster() -> None:
     with pytest.raises(ImageError):
         target.load("broken:tag", reporter)
     with pytest.raises(EnvironmentProblem, match="k3d cluster other does not exist") as err:
-        K3dTarget("other", run=run).ensure_ready()
+        LocalCliTarget(K3D, "other", run=run).ensure_ready()
     assert "k3d cluster create other" in err.value.hint
 
 
