@@ -15,7 +15,6 @@ import copy
 import datetime
 import hashlib
 import json
-import math
 import os
 import random
 import time
@@ -24,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import autoscaling, minikube, node, pulls, scheduler, statefulset, topology
+from . import autoscaling, minikube, node, pulls, rolling, scheduler, statefulset, topology
 from .addons import INGRESS_IMAGE, INGRESS_NAMESPACE
 from .admission import qos_class
 from .apiserver import PodLog
@@ -354,7 +353,13 @@ class Controller:
             for rs in replica_sets
         ]
         rs_res = self._res("ReplicaSet")
+        strategy = spec.get("strategy") or {}
+        recreate = strategy.get("type") == "Recreate"
+        surge, unavailable = rolling.fenceposts(strategy, desired)
         if new_rs is None:
+            # Created at the size a first scale-up step allows (sync.go getNewReplicaSet, NewRSNewReplicas).
+            old_total = sum(rs["spec"].get("replicas", 0) for rs in replica_sets)
+            size = desired if recreate else rolling.new_replicas(desired, surge, rolling.Counts(0, 0), old_total)
             revision = max(revisions, default=0) + 1
             labels = {**template.get("metadata", {}).get("labels", {}), "pod-template-hash": pod_hash}
             rs_template = copy.deepcopy(template)
@@ -374,12 +379,12 @@ class Controller:
                         "annotations": {
                             "deployment.kubernetes.io/revision": str(revision),
                             "deployment.kubernetes.io/desired-replicas": str(desired),
-                            "deployment.kubernetes.io/max-replicas": str(desired + 1),
+                            "deployment.kubernetes.io/max-replicas": str(desired + surge),
                         },
                         "ownerReferences": [_owner_ref(deployment)],
                     },
                     "spec": {
-                        "replicas": desired,
+                        "replicas": size,
                         "selector": selector,
                         "template": rs_template,
                         "minReadySeconds": spec.get("minReadySeconds", 0),
@@ -387,13 +392,14 @@ class Controller:
                 },
             )
             self.progress_started[(deployment["metadata"]["uid"], new_rs["metadata"]["name"])] = time.monotonic()
-            self.event(
-                deployment,
-                "Normal",
-                "ScalingReplicaSet",
-                f"Scaled up replica set {new_rs['metadata']['name']} from 0 to {desired}",
-                "deployment-controller",
-            )
+            if size:
+                self.event(
+                    deployment,
+                    "Normal",
+                    "ScalingReplicaSet",
+                    f"Scaled up replica set {new_rs['metadata']['name']} from 0 to {size}",
+                    "deployment-controller",
+                )
         else:
             revision = int(new_rs["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision", 0))
             if revision < max(revisions, default=0):  # a rollback reuses the old ReplicaSet under a new revision
@@ -403,19 +409,33 @@ class Controller:
                 )
                 new_rs = self.store.replace(rs_res, namespace, new_rs["metadata"]["name"], updated)
                 self.progress_started[(deployment["metadata"]["uid"], new_rs["metadata"]["name"])] = time.monotonic()
-            if new_rs["spec"].get("replicas") != desired:
-                self._scale(new_rs, desired, deployment)
         new_revision = new_rs["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision")
         if deployment["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision") != new_revision:
             updated = copy.deepcopy(deployment)
             updated["metadata"].setdefault("annotations", {})["deployment.kubernetes.io/revision"] = new_revision
             self.store.replace(self._res("Deployment"), namespace, name, updated)
-        new_available = new_rs.get("status", {}).get("availableReplicas", 0)
-        recreate = spec.get("strategy", {}).get("type") == "Recreate"
-        old = [rs for rs in replica_sets if rs["metadata"]["uid"] != new_rs["metadata"]["uid"]]
-        for rs in old:
-            if rs["spec"].get("replicas", 0) and (recreate or new_available >= desired):
-                self._scale(rs, 0, deployment)
+        old = sorted(
+            (rs for rs in replica_sets if rs["metadata"]["uid"] != new_rs["metadata"]["uid"]),
+            key=lambda rs: rs["metadata"].get("creationTimestamp", ""),
+        )
+        if recreate:
+            if new_rs["spec"].get("replicas") != desired:
+                self._scale(new_rs, desired, deployment)
+            for rs in old:
+                if rs["spec"].get("replicas", 0):
+                    self._scale(rs, 0, deployment)
+        else:
+            # One rolling-update step per sync (fakecluster/rolling.py: kubernetes/kubernetes
+            # pkg/controller/deployment/rolling.go): the new ReplicaSet up within maxSurge, else old
+            # ones down within maxUnavailable.
+            new_size, old_sizes = rolling.step(
+                desired, surge, unavailable, _rs_counts(new_rs), [_rs_counts(rs) for rs in old]
+            )
+            if new_size != new_rs["spec"].get("replicas", 0):
+                self._scale(new_rs, new_size, deployment)
+            for rs, size in zip(old, old_sizes, strict=True):
+                if size != rs["spec"].get("replicas", 0):
+                    self._scale(rs, size, deployment)
         limit = spec.get("revisionHistoryLimit", 10)
         idle = sorted(
             (rs for rs in old if not rs["spec"].get("replicas")),
@@ -452,9 +472,8 @@ class Controller:
         new_pods = self._children("Pod", new_rs)
         ready = sum(1 for p in pods if _pod_ready(p))
         updated_ready = sum(1 for p in new_pods if _pod_ready(p))
-        max_unavailable = _percent(
-            spec.get("strategy", {}).get("rollingUpdate", {}).get("maxUnavailable", "25%"), desired, round_up=False
-        )
+        strategy = spec.get("strategy") or {}  # Available: MaxUnavailable in deployment_util.go (Recreate: 0)
+        max_unavailable = 0 if strategy.get("type") == "Recreate" else rolling.fenceposts(strategy, desired)[1]
         previous = {c["type"]: c for c in deployment.get("status", {}).get("conditions", [])}
         rs_name = new_rs["metadata"]["name"]
         now = now_iso()
@@ -1036,11 +1055,11 @@ def _pod_ip(uid: str) -> str:
     return f"10.244.{value // 256 % 250}.{value % 250 + 2}"
 
 
-def _percent(value: Any, total: int, round_up: bool) -> int:
-    if isinstance(value, str) and value.endswith("%"):
-        raw = total * int(value[:-1]) / 100
-        return math.ceil(raw) if round_up else math.floor(raw)
-    return int(value or 0)
+def _rs_counts(rs: Obj) -> rolling.Counts:
+    """spec.replicas and status.availableReplicas; pods above spec.replicas are about to go, so they
+    do not count as available (the status is written once per pass and can lag a scale-down)."""
+    replicas = int(rs["spec"].get("replicas", 0))
+    return rolling.Counts(replicas, min(int(rs.get("status", {}).get("availableReplicas", 0)), replicas))
 
 
 def pods_ready_for(store: Store, namespace: str, selector: dict[str, str]) -> bool:

@@ -1,5 +1,7 @@
 """The production profile end to end: a real registry on loopback, three fake nodes in two zones,
-`invoke up --profile production --registry ...`, a rolling update watched in the fake's store, `down`."""
+`invoke up --profile production --registry ...` (health through `kubectl port-forward`, as on a cluster
+with no minikube to reach it by), a rolling update of both components watched in the fake's store,
+`down`."""
 
 from __future__ import annotations
 
@@ -52,8 +54,8 @@ class PodHistory:
             with self._lock:
                 self.events.append((event.type, event.object))
 
-    def ready_counts(self, component: str) -> list[int]:
-        """The number of Ready pods of `component` after each recorded write."""
+    def counts(self, component: str) -> list[tuple[int, int]]:
+        """(Ready pods, all pods) of `component` after each recorded write of one of its pods."""
         ready: dict[str, bool] = {}
         counts = []
         with self._lock:
@@ -69,7 +71,7 @@ class PodHistory:
                     c.get("type") == "Ready" and c.get("status") == "True"
                     for c in (pod.get("status") or {}).get("conditions") or []
                 )
-            counts.append(sum(ready.values()))
+            counts.append((sum(ready.values()), len(ready)))
         return counts
 
 
@@ -89,11 +91,12 @@ def test_production_profile_through_a_registry_on_three_nodes(
     cluster: FakeCluster, registry: LocalRegistry, env_file: Path, tmp_path: Path
 ) -> None:
     target = f"{registry.address}/team"
-    # A production cluster is reached through its public URL (no minikube ip, no node port); the fake
-    # does not emulate kubectl port-forward, so --url names where its Services' traffic lands.
-    public = ("--url", cluster.upstream_url())
-    first = invoke(cluster, "up", "--profile", "production", "--registry", target, *public, env_file=env_file)
+    # No --url: with a registry there is no minikube ip or node port to try, so /health is reached the
+    # ordinary way, through `kubectl port-forward` to the frontend Service (the fake's kubectl shim).
+    first = invoke(cluster, "up", "--profile", "production", "--registry", target, env_file=env_file)
     assert first.returncode == 0, first.explain()
+    [health] = first.named("health.ok")
+    assert health["url"].startswith("http://127.0.0.1:") and health["url"] != f"{cluster.upstream_url()}/health"
 
     # both images are in the registry, and the Deployments run them by the digest the tool pushed
     pushed = {e.get("ref", "") for e in first.events if "@sha256:" in str(e.get("ref", ""))}
@@ -120,21 +123,30 @@ def test_production_profile_through_a_registry_on_three_nodes(
     pdbs = cluster.objects("PodDisruptionBudget", NS)
     assert len(pdbs) == 2 and all(p["status"]["disruptionsAllowed"] == 1 for p in pdbs), pdbs
 
-    # a new backend revision (a changed secret value rolls the backend's template), watched in the store
+    # A new revision of both components (a changed secret value rolls the backend's template, a changed
+    # FEATURE_FLAGS the shared ConfigMap's checksum in both templates), watched in the store. The chart's
+    # strategy (maxUnavailable 0, maxSurge 1) steps it as the real controller does (fakecluster/rolling.py).
     history = PodHistory(cluster)
-    backend = next(name for name in deployments if name.endswith("-backend"))
-    revision = deployments[backend]["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
-    changed = write_env(tmp_path / "changed.env", {**CANARIES, "COHERE_API_KEY": "co-canary-changed-4f1e"})
-    second = invoke(cluster, "up", "--profile", "production", "--registry", target, *public, env_file=changed)
+    revisions = {
+        name: d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] for name, d in deployments.items()
+    }
+    changed = write_env(
+        tmp_path / "changed.env", {**CANARIES, "COHERE_API_KEY": "co-canary-changed-4f1e", "FEATURE_FLAGS": "rolled"}
+    )
+    second = invoke(cluster, "up", "--profile", "production", "--registry", target, env_file=changed)
     assert second.returncode == 0, second.explain()
-    after = cluster.get("Deployment", NS, backend)
-    assert after["metadata"]["annotations"]["deployment.kubernetes.io/revision"] != revision
-    assert after["spec"]["replicas"] == 2  # helm left the replica count to the HPA
-    counts = history.ready_counts("backend")
-    assert counts, "no backend pod was written during the rollout"
-    assert min(counts) >= 1, counts  # at least one ready backend pod after every write
-    assert any(kind == "DELETED" for kind, _ in history.events)  # the old revision's pods went meanwhile
-    assert len(_ready_pods(cluster, "backend")) == 2
+    for name, revision in revisions.items():
+        after = cluster.get("Deployment", NS, name)
+        assert after["metadata"]["annotations"]["deployment.kubernetes.io/revision"] != revision, name
+        assert after["spec"]["replicas"] == 2  # helm left the replica count to the HPA
+    for component in COMPONENTS:
+        counts = history.counts(component)
+        assert counts, f"no {component} pod was written during the rollout"
+        assert min(ready for ready, _ in counts) >= 1, (component, counts)  # a ready pod after every write
+        assert max(pods for _, pods in counts) == 3, (component, counts)  # maxSurge 1 over 2 replicas
+        deleted = [pod for kind, pod in history.events if kind == "DELETED"]
+        assert any(p["metadata"]["labels"].get("app.kubernetes.io/component") == component for p in deleted)
+        assert len(_ready_pods(cluster, component)) == 2
 
     down = invoke(cluster, "down", env_file=env_file)
     assert down.returncode == 0, down.explain()
