@@ -88,6 +88,8 @@ _SETTINGS_HELP = {
         "require_scan": "fail when no vulnerability scanner (trivy, grype) can run",
         "profile": _PROFILE_HELP,
         "wait_lock": _WAIT_LOCK_HELP,
+        "no_start": "never start, unpause or reconfigure minikube (nor enable its ingress addon): "
+        "stop with exit 3 and the commands instead",
     },
 )
 def up(
@@ -111,6 +113,7 @@ def up(
     profile=None,
     json=False,
     wait_lock=True,
+    no_start=False,
 ):
     """Build, load, create the Secret, install the chart, watch the rollout and /health."""
     _run(
@@ -134,6 +137,7 @@ def up(
         require_scan=require_scan,
         profile=profile,
         wait_lock=wait_lock,
+        no_start=no_start,
     )
 
 

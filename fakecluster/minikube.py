@@ -315,6 +315,7 @@ def cmd_addons(state: dict[str, Any], args: list[str], path: str) -> int:
                 _err(f"❌  Exiting due to MK_ADDON_ENABLE: run callbacks: {name} is not a valid addon")
                 return 10
             state["addons"][name] = sub == "enable"
+            state.setdefault("calls", []).append(f"addons {sub} {name}")  # a record for tests, not emulation
             print(f"🌟  The '{name}' addon is {sub}d")
         write_state(path, state)
         return 0

@@ -106,6 +106,7 @@ def up(
     require_scan: bool = False,
     profile: str | None = None,
     wait_lock: bool = True,
+    no_start: bool = False,
 ) -> int:
     def body(run: Run) -> None:
         from orchestrator.commands.up import up as deploy
@@ -123,6 +124,7 @@ def up(
             budget_mb=number("budget-mb", budget_mb, IMAGE_BUDGET_MB, minimum=1),
             require_scan=require_scan,
             wait_lock=wait_lock,
+            no_start=no_start,
         )
         request = _request(
             env_file,
@@ -141,6 +143,7 @@ def up(
             namespace=settings.namespace,
             dry_run=dry_run,
             url=result.url.removesuffix("/health") or result.url,
+            access=result.access,
             images=result.images,
             secret=result.secret,
             revision=result.revision,

@@ -39,6 +39,16 @@ class UpOptions:
     require_scan: bool = False
     chart_dir: Path = CHART_DIR
     wait_lock: bool = True
+    no_start: bool = False  # never start, unpause or reconfigure minikube: exit 3 with the commands instead
+
+
+@dataclass(frozen=True)
+class Access:
+    """How to reach the app after `up`: the URL that answered /health and the summary's lines (the URL
+    that works now, and the /etc/hosts line when the Ingress host does not point at the cluster here)."""
+
+    url: str
+    lines: tuple[str, ...] = ()
 
 
 # --- pure decisions -----------------------------------------------------------------------------
@@ -348,7 +358,7 @@ def rollout_and_health(
     previous_revision: int | None,
     first_install: bool,
     upgraded: bool,
-) -> str:
+) -> Access:
     """Watch the rollout, then /health. On a rollout failure roll back (after collecting diagnostics)."""
     from orchestrator.kube.rollout.wait import wait_for_rollout
 
@@ -377,9 +387,9 @@ def rollout_and_health(
             raise _after_failed_rollout(outcome, opts, cluster, reporter, previous_revision, first_install, upgraded)
         note["summary"] = f"{len(workloads.deployments)} deployments ready ({outcome.mode})"
     with clock.phase("health") as note:
-        url = health_step(settings, opts, cluster, reporter)
-        note["summary"] = url
-    return url
+        access = health_step(settings, opts, cluster, reporter)
+        note["summary"] = access.url
+    return access
 
 
 def _after_failed_rollout(
@@ -417,8 +427,15 @@ def _after_failed_rollout(
     return outcome.error(rolled_back=True)
 
 
-def health_step(settings: Settings, opts: UpOptions, cluster: Cluster, reporter: Reporter) -> str:
-    from orchestrator.kube.health import PortForward, build_candidates, check_health, frontend_node_port
+def health_step(settings: Settings, opts: UpOptions, cluster: Cluster, reporter: Reporter) -> Access:
+    from orchestrator.kube.health import (
+        PortForward,
+        access_lines,
+        build_candidates,
+        check_health,
+        frontend_node_port,
+        resolve_host,
+    )
     from orchestrator.kube.targets import MinikubeTarget
 
     ip = None
@@ -430,11 +447,12 @@ def health_step(settings: Settings, opts: UpOptions, cluster: Cluster, reporter:
             except OrchestratorError:
                 ip = None
     frontend = cluster.workloads.frontend
+    node_port = frontend_node_port(cluster.api, settings.namespace, frontend) if ip else None
     candidates = build_candidates(
         url=opts.url,
         minikube_ip=ip,
         ingress_host=settings.ingress_host,
-        node_port=frontend_node_port(cluster.api, settings.namespace, frontend) if ip else None,
+        node_port=node_port,
         port_forward=PortForward(
             frontend, settings.namespace, str(cluster.frozen.kubeconfig_path), cluster.frozen.name
         ),
@@ -442,7 +460,17 @@ def health_step(settings: Settings, opts: UpOptions, cluster: Cluster, reporter:
     result = check_health(candidates, reporter, opts.health_timeout_s)
     if not result.ok:
         raise result.error()
-    return result.url
+    lines = access_lines(
+        result.url,
+        result.via,
+        ip=ip,
+        host=settings.ingress_host,
+        node_port=node_port,
+        host_addresses=resolve_host(settings.ingress_host),
+        namespace=settings.namespace,
+        service=frontend,
+    )
+    return Access(result.url, tuple(lines))
 
 
 def collect_garbage(settings: Settings, cluster: Cluster, reporter: Reporter, keep: set[str]) -> None:

@@ -186,7 +186,7 @@ def _rotate(
         previous_revision=plan.good.revision,
         first_install=False,
         upgraded=True,
-    )
+    ).url
     result.rotated = True
     if generated and settings.env_file is not None:
         # Only now: a failed rotation must leave the env file deploying the values still in use.

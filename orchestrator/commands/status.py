@@ -111,7 +111,7 @@ def status(
 
             opts = UpOptions(url=url, health_timeout_s=health_timeout_s)
             try:
-                report.health = {"ok": True, "url": health_step(settings, opts, cluster, _Silent())}
+                report.health = {"ok": True, "url": health_step(settings, opts, cluster, _Silent()).url}
             except OrchestratorError as err:
                 report.health = {"ok": False, "error": err.message, "tried": err.details}
     return report

@@ -1,4 +1,9 @@
-"""`invoke up`: input -> cluster guard -> images -> load -> secret -> release -> rollout -> health.
+"""`invoke up`: input -> minikube ready -> cluster guard -> images -> load -> secret -> release -> rollout -> health.
+
+With the minikube target, minikube is brought to a deployable state first (orchestrator.steps.
+prepare_minikube: start, unpause, update-context, enable the ingress addon, each announced before it
+runs; `--no-start` runs none of them and stops with the commands), and the ingress controller is
+waited for. A run with nothing to fix only reads `minikube status` and its addon list.
 
 With no DATABASE_URL the chart's own PostgreSQL is deployed (its image loaded like the app's), and
 secret keys left out take their embedded defaults (orchestrator.settings.embedded), each announced.
@@ -28,7 +33,7 @@ from orchestrator.kube.lock import open_lock
 from orchestrator.run.events import Reporter
 from orchestrator.run.interrupts import InterruptGuard
 from orchestrator.run.phases import PhaseClock
-from orchestrator.settings.config import Settings
+from orchestrator.settings.config import Settings, Target
 from orchestrator.settings.embedded import Resolved, embedded_database
 from orchestrator.settings.profiles import profile_problems
 from orchestrator.steps import (
@@ -43,10 +48,12 @@ from orchestrator.steps import (
     load_step,
     namespace_step,
     plan_release,
+    prepare_minikube,
     release_values,
     resolve_secrets,
     rollout_and_health,
     secret_step,
+    wait_for_ingress_controller,
 )
 
 
@@ -56,6 +63,7 @@ class UpResult:
     secret: str = ""
     revision: int | None = None
     url: str = ""
+    access: list[str] = field(default_factory=list)  # the summary's lines: the URL that works now, /etc/hosts
     database_image: str | None = None
     defaults: list[str] = field(default_factory=list)  # the keys that took their embedded default
 
@@ -73,13 +81,19 @@ def up(
     )
     if problems:
         raise InputError("; ".join(p for p, _ in problems), "; ".join(f for _, f in problems))
+    # A dry run changes nothing, minikube included: it only checks minikube's state as before.
+    minikube = settings.target is Target.MINIKUBE and not opts.dry_run
     with clock.phase("cluster") as note:
+        if minikube:
+            prepare_minikube(reporter, no_start=opts.no_start)
         cluster = Cluster.open(settings, reporter, registry=opts.registry)
         note["summary"] = f"context {cluster.frozen.name} ({cluster.frozen.server})"
         try:
-            if not opts.build_in_cluster and opts.registry is None:
+            if not minikube and not opts.build_in_cluster and opts.registry is None:
                 cluster.image_target().ensure_ready()
             check_kubernetes_version(settings, opts, cluster, reporter)
+            if minikube:
+                wait_for_ingress_controller(cluster, reporter)
         except BaseException:  # the frozen kubeconfig goes, whatever stopped the phase
             cluster.close()
             raise
@@ -171,7 +185,7 @@ def _deploy(
         upgraded = outcome.action is not Action.SKIP
         note["summary"] = f"revision {outcome.revision} ({outcome.action.value})"
 
-    result.url = rollout_and_health(
+    access = rollout_and_health(
         settings,
         opts,
         cluster,
@@ -181,6 +195,7 @@ def _deploy(
         first_install=good is None,
         upgraded=upgraded,
     )
+    result.url, result.access = access.url, list(access.lines)
     if locked:
         keep = {secret.name} | ({previous_secret} if previous_secret else set())
         collect_garbage(settings, cluster, reporter, keep)

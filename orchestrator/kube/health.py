@@ -166,6 +166,7 @@ class HealthResult:
     status: int | None = None
     seconds: float = 0.0
     tried: list[str] = field(default_factory=list)
+    via: str = ""  # the label of the candidate that answered (ingress, nodeport, port-forward, url)
 
     def error(self) -> DeployNeedsAction:
         return DeployNeedsAction(
@@ -252,7 +253,7 @@ def check_health(
                     probe.alive = False  # kubectl could not forward: asking again will not help
                 continue
             if 200 <= response.status_code < 300:
-                winner.update(url=url, status=response.status_code)
+                winner.update(url=url, status=response.status_code, via=probe.candidate.label)
                 return
             probe.last = f"HTTP {response.status_code}"
             if gives_up(probe.candidate, response.status_code):
@@ -285,7 +286,7 @@ def check_health(
     tried = [f"{p.candidate.describe()}: {p.last}" for p in probes]
     if winner:
         reporter.emit("health.ok", url=winner["url"], status=winner["status"], seconds=seconds)
-        return HealthResult(True, winner["url"], winner["status"], seconds, tried)
+        return HealthResult(True, winner["url"], winner["status"], seconds, tried, winner["via"])
     reporter.emit("health.failed", tried=tried, seconds=seconds)
     return HealthResult(False, "", None, seconds, tried)
 

@@ -51,6 +51,7 @@ CHANGES = frozenset(
         "helm.uninstalled",
         "secret.deleted",
         "namespace.deleted",
+        "minikube.action",
     }
 )
 MB = 1_000_000
@@ -303,6 +304,10 @@ def up_summary(view: RunView, finished: Event) -> list[Text]:
     if result.get("dry_run"):
         return [Text("dry run: nothing was changed")]
     url = result.get("url") or (view.health or {}).get("url", "")
+    # The URL that works now, then (when the Ingress host does not point at the cluster here) how to fix that.
+    access = list(result.get("access") or [url])
+    now = access[0].removeprefix("todo-app is up: ")  # the line as orchestrator.kube.health.access_lines words it
+    advice = [Text(f"  {line}", style="yellow") for line in access[1:]]
     changed = view.changed()
     name = result.get("release", "the app")
     if not changed:
@@ -311,7 +316,8 @@ def up_summary(view: RunView, finished: Event) -> list[Text]:
             Text.assemble(
                 ("✔ ", "green"), (f"{name} is up, nothing changed", "bold"), f" ({seconds_text(sum(phases.values()))})"
             ),
-            Text(f"  {url}"),
+            Text(f"  {now}"),
+            *advice,
             Text(f"  {images}; revision {result.get('revision')}; Secret {result.get('secret')}"),
         ]
 
@@ -319,7 +325,7 @@ def up_summary(view: RunView, finished: Event) -> list[Text]:
         return Text.assemble(("  " + f"{label:<9}", "bold"), text)
 
     width = max((len(name_tag(e["ref"])) for e in view.image_outcomes()), default=0)
-    lines = [Text.assemble(("✔ ", "green"), (f"{name} is up: ", "bold"), url)]
+    lines = [Text.assemble(("✔ ", "green"), (f"{name} is up: ", "bold"), now), *advice]
     for number, e in enumerate(view.image_outcomes()):
         state = "unchanged" if e["event"] == "image.skipped" else f"built in {seconds_text(e.get('seconds'))}"
         lines.append(
@@ -648,6 +654,11 @@ class ConsoleRenderer:
 
     def on_minikube_ingress_waiting(self, e: Event) -> None:
         self._progress(Text(f"  {e['message']}", style="dim"))
+
+    def on_minikube_ingress_ready(self, e: Event) -> None:
+        self._progress(
+            Text("  the ingress controller is ready" + (f" ({e['pod']})" if e.get("pod") else ""), style="dim")
+        )
 
     def on_volume_deleted(self, e: Event) -> None:
         self._progress(Text(f"  deleted volume claim {e['name']}", style="dim"))

@@ -32,13 +32,14 @@ def test_kubernetes_older_than_the_chart_fails_before_the_build(env_file: Path) 
         ({"kubeconfig": "Misconfigured"}, "minikube update-context"),  # exit bit 4
     ],
 )
-def test_minikube_status_gets_its_own_fix(state: dict[str, str], fix: str, env_file: Path) -> None:
+def test_minikube_status_gets_its_own_fix_with_no_start(state: dict[str, str], fix: str, env_file: Path) -> None:
     with FakeCluster("healthy", timings=FAST, ingress_port="none") as cluster:
         cluster.set_minikube(**state)
         cluster.clear_requests()
-        run = invoke(cluster, "up", env_file=env_file)
+        run = invoke(cluster, "up", "--no-start", env_file=env_file)
         assert run.returncode == 3, run.explain()
         assert fix in run.output and "minikube start" not in run.output, run.explain()
+        assert not run.named("minikube.action") and cluster.minikube_state.get("calls", []) == []
         assert not [r for r in cluster.requests if r.is_write]
 
 

@@ -275,10 +275,11 @@ def test_api_errors_and_outage_are_retried(env_file: Path) -> None:
         assert result["ok"] and result["retries"] + (result["mode"] == "poll") >= 1, result
 
 
-def test_stopped_minikube_is_an_environment_problem(env_file: Path) -> None:
+def test_stopped_minikube_with_no_start_is_an_environment_problem(env_file: Path) -> None:
+    # without --no-start `up` starts it (tests/e2e/test_minikube_setup.py)
     with FakeCluster("healthy", timings=FAST, ingress_port="none") as cluster:
         cluster.stop_minikube()
-        run = invoke(cluster, "up", env_file=env_file)
+        run = invoke(cluster, "up", "--no-start", env_file=env_file)
         assert run.returncode == 3, run.explain()
         assert "minikube start" in run.output
         assert not [r for r in cluster.requests if r.is_write]

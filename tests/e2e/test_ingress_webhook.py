@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -29,10 +28,13 @@ def _enable_ingress(cluster: FakeCluster) -> None:
 
 
 def test_up_waits_for_the_ingress_controller_then_installs(env_file: Path) -> None:
-    never_by_itself = replace(FAST, ingress_ready_after=3600)
-    with FakeCluster("healthy", timings=never_by_itself, ingress_port="none") as cluster:
+    # `up` waits for the controller before it builds (tests/e2e/test_minikube_setup.py); here the
+    # controller goes unready afterwards (a restart) so the Ingress write meets the refusing webhook.
+    with FakeCluster("healthy", timings=FAST, ingress_port="none") as cluster:
         _enable_ingress(cluster)
         up = Background(cluster, "up", env_file=env_file)
+        up.wait_for_event("images")  # the cluster phase saw the controller ready
+        cluster.set_timings(ingress_ready_after=3600)  # not ready again until the test says so
         retry = up.wait_for_event("helm.retry")
         assert "admission webhook is not ready" in retry["reason"], retry
         cluster.set_timings(ingress_ready_after=0)  # the controller comes up while the tool waits
