@@ -650,15 +650,14 @@ class ConsoleRenderer:
         self._progress(Text(f"  {e['message']}", style="cyan"))
 
     def on_minikube_action(self, e: Event) -> None:
+        self._flush()  # the phases before it first, so the lines stay in order
         self._progress(Text(f"  {e['message']}"))
 
     def on_minikube_ingress_waiting(self, e: Event) -> None:
         self._progress(Text(f"  {e['message']}", style="dim"))
 
     def on_minikube_ingress_ready(self, e: Event) -> None:
-        self._progress(
-            Text("  the ingress controller is ready" + (f" ({e['pod']})" if e.get("pod") else ""), style="dim")
-        )
+        self._progress(Text("  the ingress controller is ready", style="dim"))
 
     def on_volume_deleted(self, e: Event) -> None:
         self._progress(Text(f"  deleted volume claim {e['name']}", style="dim"))
