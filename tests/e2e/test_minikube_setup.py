@@ -3,7 +3,8 @@ it runs (start, unpause, update-context, enable the ingress addon, then the ingr
 waited for); `--no-start` runs none of them and stops with exit 3 and the commands. A run with
 nothing to fix runs no minikube command that changes anything. Then the final summary: the URL
 that works now and, when the Ingress host does not point at the cluster here, the /etc/hosts line.
-Through the real CLI, the fake `minikube` command and the fake cluster."""
+Through the real CLI, the fake `minikube` command and the fake cluster; one cluster goes through
+every state (a fresh fake cluster per state would cost the suite minutes)."""
 
 from __future__ import annotations
 
@@ -29,72 +30,59 @@ def _calls(cluster: FakeCluster) -> list[str]:
     return list(cluster.minikube_state.get("calls") or [])
 
 
-def test_a_stopped_minikube_is_started_then_the_app_deployed_and_a_second_up_changes_nothing(
-    env_file: Path,
-) -> None:
-    with FakeCluster("healthy", timings=FAST, ingress_port="none") as cluster:
-        cluster.stop_minikube()
-        run = invoke(cluster, "up", env_file=env_file)
-        assert run.returncode == 0, run.explain()
-        # started first; the ingress addon (off on this cluster) enabled once it runs
-        assert _actions(run) == ["minikube start", "minikube addons enable ingress"], run.explain()
-        assert _calls(cluster) == ["start", "addons enable ingress"]
-        assert cluster.minikube_state["host"] == "Running" and cluster.minikube_state["addons"]["ingress"]
-        assert run.named("health.ok") and run.named("up.result")
-        names = [e["event"] for e in run.events]
-        assert names.index("minikube.action") < names.index("cluster.version")  # before the cluster is read
-
-        again = invoke(cluster, "up", env_file=env_file)
-        assert again.returncode == 0, again.explain()
-        assert _actions(again) == [] and _calls(cluster) == ["start", "addons enable ingress"], again.explain()
-        assert not again.named("helm.upgraded") and not again.named("minikube.ingress_waiting")
-
-
-def test_a_paused_minikube_is_unpaused(env_file: Path) -> None:
-    with FakeCluster("healthy", timings=FAST, ingress_port="none") as cluster:
-        cluster.set_minikube(apiserver="Paused", kubelet="Stopped", addons={"ingress": True})
-        run = invoke(cluster, "up", env_file=env_file, json_lines=False)
-        assert run.returncode == 0, run.explain()
-        assert "minikube is paused: running `minikube unpause`" in run.output, run.explain()
-        assert _calls(cluster) == ["unpause"]
-
-
-def test_a_misconfigured_kubeconfig_gets_update_context(env_file: Path) -> None:
-    with FakeCluster("healthy", timings=FAST, ingress_port="none") as cluster:
-        cluster.set_minikube(kubeconfig="Misconfigured", addons={"ingress": True})
-        run = invoke(cluster, "up", env_file=env_file)
-        assert run.returncode == 0, run.explain()
-        assert _actions(run) == ["minikube update-context"] and _calls(cluster) == ["update-context"]
-
-
-def test_a_missing_profile_is_created_with_the_ingress_addon(env_file: Path) -> None:
-    with FakeCluster("healthy", timings=FAST, ingress_port="none") as cluster:
-        cluster.set_minikube(exists=False, host="Nonexistent", kubelet="Nonexistent", apiserver="Nonexistent")
-        run = invoke(cluster, "up", env_file=env_file)
-        assert run.returncode == 0, run.explain()
-        assert _actions(run) == ["minikube start --addons=ingress"], run.explain()
-        assert cluster.minikube_state["addons"]["ingress"]
-
-
-def test_the_ingress_addon_is_enabled_and_its_controller_waited_for(env_file: Path) -> None:
-    # the controller is not ready until the test says so: `up` must wait, and say so
+def test_each_minikube_state_gets_its_action_then_up_deploys_and_a_healthy_one_gets_none(env_file: Path) -> None:
+    # The controller is not ready until the test says so: the first `up` must wait for it, and say so.
     with FakeCluster("healthy", timings=replace(FAST, ingress_ready_after=3600), ingress_port="none") as cluster:
-        up = Background(cluster, "up", env_file=env_file)
-        up.wait_for_event("minikube.ingress_waiting")
-        assert "minikube.ingress_ready" not in up.stdout_so_far() and "image." not in up.stdout_so_far()
+        # -- stopped, ingress addon off: started, the addon enabled, its controller waited for ----------
+        cluster.stop_minikube()
+        background = Background(cluster, "up", env_file=env_file)
+        background.wait_for_event("minikube.ingress_waiting")
+        assert "image." not in background.stdout_so_far()  # nothing is built before the cluster is ready
         cluster.set_timings(ingress_ready_after=0)
-        run = up.finish()
-        assert run.returncode == 0, run.explain()
-        assert _actions(run) == ["minikube addons enable ingress"], run.explain()
-        names = [e["event"] for e in run.events]
+        first = background.finish()
+        assert first.returncode == 0, first.explain()
+        assert _actions(first) == ["minikube start", "minikube addons enable ingress"], first.explain()
+        assert _calls(cluster) == ["start", "addons enable ingress"]
+        names = [e["event"] for e in first.events]
         cluster_done = next(
-            i for i, e in enumerate(run.events) if e["event"] == "phase.finished" and e["phase"] == "cluster"
+            i for i, e in enumerate(first.events) if e["event"] == "phase.finished" and e["phase"] == "cluster"
         )
-        assert names.index("minikube.ingress_ready") < cluster_done  # within the cluster phase, before any build
-        assert not run.named("helm.retry")  # the Ingress was never refused by the not-ready webhook
+        assert names.index("minikube.action") < names.index("cluster.version")  # before the API is read
+        assert names.index("minikube.ingress_ready") < cluster_done
+        assert not first.named("helm.retry")  # the Ingress never met the not-ready webhook
+        assert first.named("health.ok") and first.named("helm.upgraded")
+
+        # -- healthy: only `minikube status` and `addons list` are read; nothing runs, nothing deploys ---
+        noop = invoke(cluster, "up", env_file=env_file)
+        assert noop.returncode == 0, noop.explain()
+        assert _actions(noop) == [] and _calls(cluster) == ["start", "addons enable ingress"], noop.explain()
+        assert not noop.named("helm.upgraded") and not noop.named("minikube.ingress_waiting")
+
+        # -- paused: unpaused (as a person reads it) ---------------------------------------------------
+        cluster.set_minikube(apiserver="Paused", kubelet="Stopped")
+        paused = invoke(cluster, "up", env_file=env_file, json_lines=False)
+        assert paused.returncode == 0, paused.explain()
+        assert "minikube is paused: running `minikube unpause`" in paused.output, paused.explain()
+        assert _calls(cluster)[2:] == ["unpause"]
+
+        # -- the kubeconfig points elsewhere: update-context --------------------------------------------
+        cluster.set_minikube(kubeconfig="Misconfigured")
+        misconfigured = invoke(cluster, "up", env_file=env_file)
+        assert misconfigured.returncode == 0, misconfigured.explain()
+        assert _actions(misconfigured) == ["minikube update-context"] and _calls(cluster)[3:] == ["update-context"]
+
+        # -- no profile at all: created with the ingress addon ------------------------------------------
+        # (the fake keeps its API objects: what the new profile would hold is the deployed app)
+        cluster.set_minikube(exists=False, host="Nonexistent", kubelet="Nonexistent", apiserver="Nonexistent")
+        created = invoke(cluster, "up", env_file=env_file)
+        assert created.returncode == 0, created.explain()
+        assert _actions(created) == ["minikube start --addons=ingress"], created.explain()
+        assert _calls(cluster)[4:] == ["start"]
 
 
-def test_no_start_on_a_stopped_minikube_is_exit_3_with_the_command_and_changes_nothing(env_file: Path) -> None:
+def test_no_start_and_a_missing_minikube_are_exit_3_then_the_summary_gives_the_url_that_works_now(
+    env_file: Path, tmp_path: Path
+) -> None:
     with FakeCluster("healthy", timings=FAST, ingress_port="none") as cluster:
         cluster.stop_minikube()
         run = invoke(cluster, "up", "--no-start", env_file=env_file)
@@ -104,26 +92,23 @@ def test_no_start_on_a_stopped_minikube_is_exit_3_with_the_command_and_changes_n
         assert not [r for r in cluster.requests if r.is_write]
         assert not [e for e in run.events if e["event"].startswith(("image.", "helm.", "minikube.action"))]
 
-
-def test_minikube_missing_from_path_is_exit_3_with_the_install_command(env_file: Path, tmp_path: Path) -> None:
-    with FakeCluster("healthy", timings=FAST, ingress_port="none") as cluster:
+        # minikube not on PATH (every other tool of the fake is): the install command for this OS
         tools = tmp_path / "bin"
         tools.mkdir()
-        for tool in cluster.bin_dir.iterdir():  # every tool of the fake but minikube
+        for tool in cluster.bin_dir.iterdir():
             if tool.name != "minikube":
                 (tools / tool.name).symlink_to(tool)
         path = os.pathsep.join(
             [str(tools), *(p for p in cluster.env["PATH"].split(os.pathsep) if p != str(cluster.bin_dir))]
         )
-        run = invoke(cluster, "up", env_file=env_file, extra_env={"PATH": path})
-        assert run.returncode == 3, run.explain()
-        assert "minikube is not installed" in run.finished["error"]
-        assert run.finished["hint"] == install_hint() and "minikube-linux-" in run.finished["hint"]
+        cluster.clear_requests()
+        missing = invoke(cluster, "up", env_file=env_file, extra_env={"PATH": path})
+        assert missing.returncode == 3, missing.explain()
+        assert "minikube is not installed" in missing.finished["error"]
+        assert missing.finished["hint"] == install_hint() and "minikube-linux-" in missing.finished["hint"]
         assert cluster.requests == []
 
-
-def test_the_summary_gives_the_url_that_works_now_and_the_hosts_line(env_file: Path) -> None:
-    with FakeCluster("healthy", timings=FAST, ingress_port="none") as cluster:
+        # -- then `up` (it starts minikube): the summary's URL that works now, and the /etc/hosts line ----
         run = invoke(cluster, "up", env_file=env_file)
         assert run.returncode == 0, run.explain()
         (result,) = run.named("up.result")
