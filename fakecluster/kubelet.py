@@ -342,6 +342,8 @@ class NodeAgent:
                 directory.chmod(0o755)
                 out[name] = {"bind": str(directory)}
             elif "persistentVolumeClaim" in volume:
+                # One volume per claim, outliving the pods that mount it, as minikube's hostPath volumes do
+                # (kubernetes/minikube site/content/en/docs/handbook/persistent_volumes.md).
                 claim = volume["persistentVolumeClaim"].get("claimName", "")
                 out[name] = {"volume": f"fakecluster-{self.id}-{run.namespace}-{claim}"}
         return out

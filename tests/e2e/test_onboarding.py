@@ -7,13 +7,25 @@ parser, and says so in one line each. `down` keeps the data; `down --delete-data
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from fakecluster import FakeCluster
-from tests.e2e.harness import app_secrets, decoded, invoke, leaks, pod_uids, write_env
+from tests.e2e.harness import (
+    CliRun,
+    app_secrets,
+    checkout_copy,
+    decoded,
+    edit_backend,
+    http,
+    invoke,
+    leaks,
+    pod_uids,
+    write_env,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 NS = "todo-app"
@@ -128,3 +140,54 @@ def test_with_a_database_url_no_database_renders_and_each_default_is_one_line(
     assert len(cohere) == 1 and "local intent parser" in cohere[0] and "set COHERE_API_KEY" in cohere[0]
     assert not [line for line in lines if "DATABASE_URL not set" in line]
     assert not leaks(run.output, [url, values["JWT_SECRET"]])
+
+
+def test_with_real_pods_the_data_outlives_a_new_backend_and_down_then_up(cluster: FakeCluster, tmp_path: Path) -> None:
+    """The in-cluster database with real pods (no DATABASE_URL anywhere): a task written through the
+    app's API is read back after a new backend image rolls out, and after `down` (data kept) and `up`."""
+    assert cluster.real_pods, "this test needs the node that runs the containers (E2E_PODS=real)"
+    checkout = checkout_copy(tmp_path)  # a backend file changes below: a new content tag
+    work = tmp_path / "work"  # no .env here
+    work.mkdir()
+
+    def up() -> CliRun:
+        run = invoke(cluster, "up", cwd=work, root=checkout)
+        assert run.returncode == 0, run.explain()
+        return run
+
+    def api() -> str:
+        return f"http://127.0.0.1:{cluster.node_port(NS, 'todo-app-frontend')}/api"
+
+    def titles(login: tuple[str, str]) -> list[str]:
+        status, token = http("POST", f"{api()}/auth/login", {"email": login[0], "password": login[1]})
+        assert status == 200, token
+        status, tasks = http("GET", f"{api()}/tasks", token=token["access_token"])
+        assert status == 200, tasks
+        return [t["title"] for t in tasks]
+
+    first = up()
+    assert [e["key"] for e in first.named("default.used") if e["key"] == "DATABASE_URL"], first.explain()
+    login = (f"day-one-{uuid.uuid4().hex[:8]}@example.org", "pw-12345678")
+    status, body = http("POST", f"{api()}/auth/register", {"email": login[0], "password": login[1]})
+    assert status == 201, body
+    status, token = http("POST", f"{api()}/auth/login", {"email": login[0], "password": login[1]})
+    assert status == 200, token
+    status, task = http("POST", f"{api()}/tasks", {"title": "kept across rollouts"}, token["access_token"])
+    assert status == 201, task
+    database_pod = cluster.get("Pod", NS, f"{DB}-0")["metadata"]["uid"]
+
+    # A new backend image: the backend's pods are replaced, the database's pod is not.
+    edit_backend(checkout, "a new backend image")
+    rolled = up()
+    assert any(e["image"] == "todo-backend" for e in rolled.named("image.built")), rolled.explain()
+    assert rolled.named("helm.upgraded"), rolled.explain()
+    assert cluster.get("Pod", NS, f"{DB}-0")["metadata"]["uid"] == database_pod
+    assert titles(login) == ["kept across rollouts"]
+
+    # down keeps the claim (and the password); the next up's database opens the same data.
+    down = invoke(cluster, "down", cwd=work, root=checkout)
+    assert down.returncode == 0, down.explain()
+    assert down.named("data.kept") and not cluster.objects("Pod", NS)
+    up()
+    assert cluster.get("Pod", NS, f"{DB}-0")["metadata"]["uid"] != database_pod  # a new database pod
+    assert titles(login) == ["kept across rollouts"]

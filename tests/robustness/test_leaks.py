@@ -19,6 +19,8 @@ from tests.e2e.harness import (
     ROOT,
     Background,
     CliRun,
+    app_secrets,
+    decoded,
     helm_release_records,
     leaks,
     write_env,
@@ -43,6 +45,7 @@ class World:
         self.tool_calls: list[dict] = []
         self.objects_checked = 0
         self.image_refs: dict[str, str] = {}
+        self.generated: set[str] = set()  # day one: the values the runs generated, read from the cluster
 
 
 def run_command(
@@ -52,11 +55,12 @@ def run_command(
     world: World,
     label: str,
     *args: str,
-    env_file: Path,
+    env_file: Path | None,
     exported: dict[str, str],
+    cwd: Path | None = None,
 ) -> CliRun:
     background = Background(
-        cluster, *args, env_file=env_file, extra_env={"PATH": path, "TMPDIR": str(tmpdir), **exported}
+        cluster, *args, env_file=env_file, extra_env={"PATH": path, "TMPDIR": str(tmpdir), **exported}, cwd=cwd
     )
     sampler = Sampler(background.proc.pid).start()
     run = background.finish()
@@ -291,3 +295,154 @@ def test_no_secret_in_image_layers_or_history(world: World, image: str) -> None:
     assert leaks(history, ALL_VALUES) == []
     # base64 of a value, as a build arg or a COPY'd .env would carry it, is not in the history either
     assert not any(base64.b64encode(v.encode()).decode() in history for v in ALL_VALUES)
+
+
+# --- day one: no env file, no keys; the values the runs generate are the canaries --------------------
+
+DAY_ONE_STEPS = [
+    "up",
+    "up again (no-op)",
+    "up --dry-run",
+    "status",
+    "logs",
+    "logs backend",
+    "rotate-secrets --generate JWT_SECRET",
+    "up that crash-loops",
+    "logs during a crash loop",
+    "status after the failure",
+    "down",
+    "down again",
+    "down --delete-data",
+]
+DAY_ONE_KINDS = (
+    "Deployment",
+    "StatefulSet",
+    "ReplicaSet",
+    "Pod",
+    "ConfigMap",
+    "Service",
+    "Ingress",
+    "Event",
+    "NetworkPolicy",
+    "PersistentVolumeClaim",
+)
+
+
+@pytest.fixture(scope="module")
+def day_one(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """A newcomer's runs: no env file (the working directory has none), none of the keys in the
+    environment. The generated JWT_SECRET (and the rotated one), the generated database password and
+    the DATABASE_URL made from it are read from the cluster's Secrets as the runs go, and searched in
+    every sink like the user's values above."""
+    base = tmp_path_factory.mktemp("leaks-day-one")
+    tmpdir, work = base / "tmp", base / "work"  # work: a directory without a .env
+    tmpdir.mkdir()
+    work.mkdir()
+    world = World()
+
+    def harvest(cluster: FakeCluster) -> None:
+        for secret in app_secrets(cluster, NS):
+            world.generated.update(decoded(secret).values())
+
+    def step(cluster: FakeCluster, path: str, label: str, *args: str, **exported: str) -> CliRun:
+        run = run_command(cluster, path, tmpdir, world, label, *args, env_file=None, exported=exported, cwd=work)
+        harvest(cluster)
+        return run
+
+    with FakeCluster("healthy", timings=FAST, ingress_port="none") as cluster:
+        path = spies.install(base / "spybin", base / "spylog", cluster.env["PATH"])
+        first = step(cluster, path, "up", "up")
+        assert first.returncode == 0, first.explain()
+        step(cluster, path, "up again (no-op)", "up")
+        step(cluster, path, "up --dry-run", "up", "--dry-run")
+        step(cluster, path, "status", "status")
+        step(cluster, path, "logs", "logs")
+        step(cluster, path, "logs backend", "logs", "backend")
+        rotated = step(
+            cluster, path, "rotate-secrets --generate JWT_SECRET", "rotate-secrets", "--generate", "JWT_SECRET"
+        )
+        assert rotated.returncode == 0, rotated.explain()
+        # A crash loop whose pods print their DATABASE_URL (the generated password in it), kept for `logs`;
+        # LOG_LEVEL=DEBUG changes the release, so this is a real upgrade onto the crashing pods.
+        cluster.set_scenario("crash-loop")
+        crash = step(cluster, path, "up that crash-loops", "up", "--no-rollback", LOG_LEVEL="DEBUG")
+        assert crash.returncode == 6 and "CrashLoopBackOff" in crash.output, crash.explain()
+        step(cluster, path, "logs during a crash loop", "logs", "backend", "--tail", "50", LOG_LEVEL="DEBUG")
+        step(cluster, path, "status after the failure", "status", LOG_LEVEL="DEBUG")
+        cluster.set_scenario("healthy")
+        world.sinks["helm release records"] = "\n".join(helm_release_records(cluster, NS))
+        for kind in DAY_ONE_KINDS:
+            objects = cluster.objects(kind, NS)
+            world.objects_checked += len(objects)
+            world.sinks[f"API objects: {kind}"] = repr(objects)
+        world.carrying_writes = [
+            (r.method, r.path) for r in cluster.requests if r.is_write and any(r.mentions(v) for v in world.generated)
+        ]
+        world.secret_writes = sum(
+            1
+            for r in cluster.requests
+            if r.method == "POST" and r.path.endswith(f"/namespaces/{NS}/secrets") and b"todo-app-secrets-" in r.body
+        )
+        for label, args in (
+            ("down", ("down",)),
+            ("down again", ("down",)),
+            ("down --delete-data", ("down", "--delete-data")),
+        ):
+            down = run_command(cluster, path, tmpdir, world, label, *args, env_file=None, exported={}, cwd=work)
+            assert down.returncode == 0, down.explain()
+        world.tool_calls = spies.calls(base / "spylog")
+        world.sinks["tool command lines and environments (spied)"] = "\n".join(
+            " ".join(c["argv"]) + repr(c["env"]) for c in world.tool_calls
+        )
+        world.sinks["values files given to helm"] = "\n".join(
+            text for c in world.tool_calls if c["tool"] == "helm" for text in c["files"].values()
+        )
+        world.sinks["child command lines and environments (sampled)"] = "\n".join(
+            [cmd for s in world.samplers for cmd in s.cmdlines.values()]
+            + [env for s in world.samplers for env in s.environs.values()]
+        )
+        files = [
+            p
+            for p in list(cluster.state_dir.rglob("*")) + list(tmpdir.rglob("*")) + list(work.rglob("*"))
+            if p.is_file() and p.name not in ("minikube.json",)
+        ]
+        world.sinks["files written by the runs (state dir, TMPDIR, working directory)"] = "\n".join(
+            p.read_bytes().decode("utf-8", "replace") for p in files if p.stat().st_size < 5_000_000
+        )
+    yield world
+
+
+DAY_ONE_SINKS = [
+    *(f"{label}: {stream}" for label in DAY_ONE_STEPS for stream in ("stdout", "stderr")),
+    "helm release records",
+    *(f"API objects: {k}" for k in DAY_ONE_KINDS),
+    "tool command lines and environments (spied)",
+    "values files given to helm",
+    "child command lines and environments (sampled)",
+    "files written by the runs (state dir, TMPDIR, working directory)",
+]
+
+
+@pytest.mark.proof("secret leaks")
+@pytest.mark.parametrize("sink", DAY_ONE_SINKS)
+def test_no_generated_secret_in(day_one: World, sink: str) -> None:
+    assert sink in day_one.sinks, f"sink {sink} was not collected"
+    hits = leaks(day_one.sinks[sink], sorted(day_one.generated))
+    assert hits == [], f"{sink}: {hits}"
+
+
+@pytest.mark.proof("secret leaks")
+def test_the_day_one_canaries_are_real(day_one: World) -> None:
+    """Two JWT_SECRETs (the first, then the rotated one), one database password and its URL, each long;
+    the run announced its defaults; the crash loop's log did print the URL (redacted); only the Secret
+    creates carried the values."""
+    values = sorted(day_one.generated)
+    assert len(values) >= 4 and all(len(v) >= 32 for v in values), [len(v) for v in values]
+    assert any(v.startswith("postgresql://") for v in values)
+    assert '"default.used"' in day_one.sinks["up: stdout"]
+    assert "could not connect to ***" in day_one.sinks["logs during a crash loop: stdout"]  # the URL, redacted
+    assert day_one.sinks["values files given to helm"].count("existingSecret") >= 2
+    assert day_one.objects_checked > 10
+    assert day_one.carrying_writes, "no write carried the generated values: the Secret was never written"
+    assert all(m == "POST" and p.endswith(f"/namespaces/{NS}/secrets") for m, p in day_one.carrying_writes)
+    assert len(day_one.carrying_writes) == day_one.secret_writes
