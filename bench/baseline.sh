@@ -8,6 +8,8 @@
 # `helm upgrade --install --wait`, then `kubectl rollout status` for both Deployments.
 # The tag is a fixed `baseline` instead of `latest` only because the chart's schema refuses
 # `latest`; it behaves the same way (the same tag for every build).
+# Its DATABASE_URL names an external database (as the benchmark gives `invoke up` one), so the
+# chart's own PostgreSQL is off (database.enabled=false).
 # The Secret values are throwaway placeholders, not secrets. Run with PATH/KUBECONFIG pointing at
 # the cluster (bench/up.py passes the fake cluster's environment).
 set -euo pipefail
@@ -34,6 +36,7 @@ kubectl -n "$NAMESPACE" create secret generic todo-app-secrets \
 
 helm upgrade --install "$RELEASE" charts/todo-app --namespace "$NAMESPACE" --wait --timeout 300s \
   --set secrets.existingSecret=todo-app-secrets --set secrets.version=baseline \
+  --set database.enabled=false \
   --set backend.image.tag="$TAG" --set frontend.image.tag="$TAG" >/dev/null
 
 kubectl -n "$NAMESPACE" rollout status deployment/todo-app-backend --timeout=300s >/dev/null
