@@ -512,12 +512,12 @@ class ApiServer:
                     return response
                 try:
                     async with asyncio.timeout(min(remaining, 0.25)):  # not wait_for: see controller
-                        event = await queue.get()
+                        change = await queue.get()
                 except TimeoutError:
                     continue
-                if event.revision <= last_seen or not wanted(event.resource, event.object):
+                if change.revision <= last_seen or not wanted(change.resource, change.object):
                     continue
-                await response.write(encode({"type": event.type, "object": event.object}))
+                await response.write(encode({"type": change.type, "object": change.object}))
             await response.write_eof()
             return response
         except (ConnectionResetError, asyncio.CancelledError):

@@ -103,7 +103,7 @@ def sync_hpa(store: Store, hpa: Obj, event: Event) -> None:
     status["observedGeneration"] = meta.get("generation", 1)
     if reason == "ScalingDisabled":
         status["desiredReplicas"] = 0
-        active = _condition(
+        active: dict[str, Any] | None = _condition(
             previous,
             "ScalingActive",
             "False",

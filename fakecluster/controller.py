@@ -229,7 +229,8 @@ class Controller:
             del self.terminating[uid]
         for uid, name in terminating.items():
             started = self.terminating.setdefault(uid, now)
-            held = self.store.find(self._res("Namespace"), "", name)["metadata"].get("finalizers")
+            found = self.store.find(self._res("Namespace"), "", name) or {}
+            held = (found.get("metadata") or {}).get("finalizers")
             # metadata.finalizers (someone else's) hold it Terminating until they are removed
             if now - started < self.timings.namespace_termination:
                 continue
@@ -479,8 +480,8 @@ class Controller:
         now = now_iso()
 
         def condition(type_: str, status: str, reason: str, message: str) -> Obj:
-            old = previous.get(type_)
-            same = old is not None and old.get("status") == status
+            old = previous.get(type_) or {}
+            same = bool(old) and old.get("status") == status
             same_reason = same and old.get("reason") == reason
             return {
                 "type": type_,
@@ -904,7 +905,7 @@ class Controller:
             )
         containers_ready = "True" if all_ready and statuses else "False"
         pod_ip = (self.agent.pod_ip(meta["uid"]) if real and self.agent is not None else "") or _pod_ip(meta["uid"])
-        conditions = [
+        conditions: list[Obj] = [
             {"type": "PodReadyToStartContainers", "status": "False" if mount_problem else "True"},
             {"type": "Initialized", "status": "True"},
             {"type": "Ready", "status": containers_ready},

@@ -97,7 +97,7 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 
 async def _serve(addresses: list[str], ports: list[tuple[int, int]], target: tuple[str, int]) -> None:
-    servers = []
+    servers: list[asyncio.Server] = []
     for local, remote in ports:
         bound = {"port": local}  # every address listens on the same local port, as kubectl does
 

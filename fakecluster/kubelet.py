@@ -232,7 +232,7 @@ class NodeAgent:
         """(address, port) of every Ready pod behind a Service port (what EndpointSlices list)."""
         from .labelselectors import selector_matches
 
-        out = []
+        out: list[tuple[str, int]] = []
         if not selector:
             return out
         for run in self.pods.values():

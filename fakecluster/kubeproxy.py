@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,7 +66,7 @@ class ServiceProxy:
             namespace, port = key
             try:
                 self.servers[key] = await asyncio.start_server(
-                    lambda r, w, k=key: self._serve(k, r, w), self.networks[namespace], port, reuse_address=True
+                    functools.partial(self._serve, key), self.networks[namespace], port, reuse_address=True
                 )
             except OSError as exc:
                 message = f"{namespace}/{owner[1]} port {port}: {exc}"

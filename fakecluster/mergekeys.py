@@ -40,7 +40,7 @@ _POD_SPEC_PATHS = {
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
 }
 # Other merged lists, per kind (path from the root).
-_BY_KIND = {
+_BY_KIND: dict[str, dict[tuple[str, ...], str]] = {
     "Service": {("spec", "ports"): "port"},  # ServiceSpec.Ports: patchMergeKey=port
     "Node": {("status", "addresses"): "type", ("status", "conditions"): "type"},
     "Pod": {("status", "conditions"): "type"},

@@ -254,7 +254,7 @@ class Network:
             taken.add(port["nodePort"])
 
     def _taken_node_ports(self, exclude: Obj) -> set[int]:
-        taken = set()
+        taken: set[int] = set()
         for svc in self.store.iter_kind("Service"):
             if svc["metadata"].get("uid") == exclude["metadata"].get("uid"):
                 continue

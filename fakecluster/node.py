@@ -51,7 +51,7 @@ def node_images(images: Mapping[str, str], sizes: Mapping[str, int] | None = Non
     for ref, image_id in sorted(images.items()):
         by_id.setdefault(image_id or ref, []).append(ref)
     sizes = sizes or {}
-    entries = [
+    entries: list[Obj] = [
         {"names": refs[:MAX_NAMES_PER_IMAGE], "sizeBytes": max((sizes.get(r, 0) for r in refs), default=0)}
         for _, refs in sorted(by_id.items())
     ]

@@ -39,8 +39,10 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
 
 def _fields(buf: bytes) -> list[tuple[int, Any]]:
     """(field number, value) pairs: ints for varints, bytes for length-delimited."""
-    out, pos = [], 0
+    out: list[tuple[int, Any]] = []
+    pos = 0
     while pos < len(buf):
+        value: int | bytes
         key, pos = _varint(buf, pos)
         number, wire = key >> 3, key & 7
         if wire == 0:

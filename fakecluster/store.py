@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import builtins
 import collections
 import copy
 import datetime
@@ -162,12 +163,13 @@ class Store:
         obj["apiVersion"], obj["kind"] = res.api_version, res.kind
         if res.kind == "Secret":
             string_data = obj.pop("stringData", None) or {}
-            data = obj.setdefault("data", {}) if string_data or obj.get("data") is not None else None
-            for key, value in string_data.items():
-                data[key] = base64.b64encode(value.encode()).decode()
-            obj.setdefault("type", "Opaque")
-            if data is None:
+            if string_data or obj.get("data") is not None:
+                data = obj.setdefault("data", {})
+                for key, value in string_data.items():
+                    data[key] = base64.b64encode(value.encode()).decode()
+            else:
                 obj.pop("data", None)
+            obj.setdefault("type", "Opaque")
         if res.kind == "Namespace":
             obj.setdefault("spec", {"finalizers": ["kubernetes"]})
             obj.setdefault("status", {})["phase"] = obj.get("status", {}).get("phase") or "Active"
@@ -418,7 +420,7 @@ class Store:
         while self.history and self.history[0].revision <= self.compacted:
             self.history.popleft()
 
-    def events_since(self, revision: int) -> list[WatchEvent]:
+    def events_since(self, revision: int) -> builtins.list[WatchEvent]:
         """Events after `revision`; ApiError 410 when history no longer reaches back that far."""
         oldest = max(self.history[0].revision - 1 if self.history else 0, self.compacted)
         if revision < oldest:
