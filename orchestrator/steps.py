@@ -234,6 +234,7 @@ def wait_for_ingress_controller(cluster: Cluster, reporter: Reporter, timeout_s:
     rest = cluster.rest()
     selector = "app.kubernetes.io/component=controller"
     deadline = time.monotonic() + timeout_s
+    interval = 0.25  # right after `addons enable` the controller is usually ready within a second or two
     announced = False
     while True:
         try:
@@ -260,7 +261,8 @@ def wait_for_ingress_controller(cluster: Cluster, reporter: Reporter, timeout_s:
         if not announced:
             reporter.emit("minikube.ingress_waiting", message="waiting for the ingress controller to be ready")
             announced = True
-        time.sleep(1)
+        time.sleep(interval)
+        interval = min(interval * 2, 2.0)
 
 
 def database_image_step(opts: UpOptions, cluster: Cluster, reporter: Reporter) -> str:
