@@ -21,8 +21,9 @@ def pod_names(cluster: Cluster, namespace: str, component: str | None) -> list[t
             raise InputError(f"unknown component {component!r}", f"use one of {', '.join(COMPONENTS)}")
         selector += f",app.kubernetes.io/component={component}"
     from orchestrator.kube.api import list_raw
+    from orchestrator.kube.rest import core_path
 
-    pods = list_raw(cluster.core().list_namespaced_pod, namespace, selector)
+    pods = list_raw(cluster.rest(), core_path(namespace, "pods"), namespace, selector)
     out = []
     for pod in pods:
         for c in pod.get("spec", {}).get("containers", []):

@@ -48,6 +48,7 @@ def status(
 ) -> StatusReport:
     from orchestrator.kube.api import api_error, list_raw
     from orchestrator.kube.helm import last_deployed
+    from orchestrator.kube.rest import core_path, group_path
     from orchestrator.kube.rollout.status import compute, name_of
     from orchestrator.kube.rollout.wait import api_probe_failures_fn
     from orchestrator.redact import Redactor
@@ -67,8 +68,9 @@ def status(
             report.secret, report.secret_version = secrets.get("existingSecret"), secrets.get("version")
         selector = cluster.workloads.selector
         try:
-            deployments = list_raw(cluster.apps().list_namespaced_deployment, settings.namespace, selector)
-            pods = list_raw(cluster.core().list_namespaced_pod, settings.namespace, selector)
+            ns = settings.namespace
+            deployments = list_raw(cluster.rest(), group_path("apps/v1", ns, "deployments"), ns, selector)
+            pods = list_raw(cluster.rest(), core_path(ns, "pods"), ns, selector)
         except OrchestratorError:
             raise
         except Exception as exc:

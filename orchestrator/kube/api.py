@@ -10,7 +10,6 @@ The `kubernetes` package is imported inside functions so that importing this mod
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -101,14 +100,15 @@ def call(fn: Callable[..., T], *args: Any, counter: RetryCounter | None = None, 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def list_raw(fn: Callable[..., Any], namespace: str, selector: str) -> list[dict[str, Any]]:
-    """A namespaced list call (e.g. CoreV1Api.list_namespaced_pod) with the retry rule, as plain dicts;
-    a failure is the project's error (`invoke logs` against a 5xx is exit 3, as every task)."""
+def list_raw(rest: Any, path: str, namespace: str, selector: str) -> list[dict[str, Any]]:
+    """A list request (`rest`: orchestrator.kube.rest.Rest, `path` a collection in `namespace`) with the
+    retry rule, as plain dicts; a failure is the project's error (`invoke logs` against a 5xx is exit 3,
+    as every task)."""
     try:
-        response = call(fn, namespace, label_selector=selector, _preload_content=False)
+        listing = call(rest.get, path, labelSelector=selector)
     except Exception as exc:
         raise api_error(exc, f"listing in namespace {namespace}", namespace) from None
-    return list(json.loads(response.data).get("items") or [])
+    return list(listing.get("items") or [])
 
 
 def api_error(

@@ -92,11 +92,6 @@ class Cluster:
 
         return CoreV1Api(self.api)
 
-    def apps(self) -> Any:
-        from kubernetes.client import AppsV1Api
-
-        return AppsV1Api(self.api)
-
     @property
     def env(self) -> dict[str, str]:
         return self.frozen.env()
