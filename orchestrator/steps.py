@@ -406,6 +406,8 @@ def _after_failed_rollout(
     """The diagnostics are in `outcome` already; now undo the release change when asked to."""
     if not opts.rollback or not upgraded:
         return outcome.error(rolled_back=False)
+    if not cluster.answers():  # helm would only wait through its own retries (client-go's, 10 for a 503) and fail
+        return _unverified(outcome.error(rolled_back=False), "the rollback was not tried: the API did not answer")
     helm = cluster.helm()
     try:
         if first_install:
@@ -419,14 +421,19 @@ def _after_failed_rollout(
         error = outcome.error(rolled_back=False)
         error.details.append(f"the rollback failed too: {err.message}")
         if isinstance(err, EnvironmentProblem):  # the API stopped answering: nothing is known about the pods
-            return DeployNeedsAction(
-                f"{error.message}; the Kubernetes API stopped answering, so the deployed release is unverified "
-                "and was not rolled back",
-                "once `kubectl get nodes` answers again, run `invoke up` again: it checks the deployed release",
-                details=error.details,
-            )
+            return _unverified(error)
         return error
     return outcome.error(rolled_back=True)
+
+
+def _unverified(error: OrchestratorError, *notes: str) -> OrchestratorError:
+    """A failed rollout whose release cannot be checked or undone: the API stopped answering."""
+    return DeployNeedsAction(
+        f"{error.message}; the Kubernetes API stopped answering, so the deployed release is unverified "
+        "and was not rolled back",
+        "once `kubectl get nodes` answers again, run `invoke up` again: it checks the deployed release",
+        details=[*error.details, *notes],
+    )
 
 
 def health_step(settings: Settings, opts: UpOptions, cluster: Cluster, reporter: Reporter) -> Access:

@@ -87,6 +87,14 @@ class Cluster:
             self._rest = Rest(self.api)
         return self._rest
 
+    def answers(self) -> bool:
+        """Whether the API server answers right now: one GET /version, no retries, a short timeout."""
+        try:
+            self.rest().request("GET", "/version", timeout=3, retries=False)
+        except Exception:  # refused, timed out, or a non-2xx such as a 503
+            return False
+        return True
+
     def core(self) -> Any:
         from kubernetes.client import CoreV1Api
 

@@ -395,8 +395,8 @@ class DeployLock:
             )
             body["spec"]["holderIdentity"] = None
             try:
-                self.api.replace(self.path, body)
-            except Exception:  # gone with its namespace (down), or already taken over: nothing to free
+                self.api.replace(self.path, body, retries=False)  # once: an unfreed lease expires by itself
+            except Exception:  # gone with its namespace (down), taken over, or no answer: nothing to free
                 return
             self.reporter.emit("lock.released", lease=self.name, namespace=self.namespace)
 

@@ -66,8 +66,11 @@ class Rest:
         body: Any = None,
         timeout: Any = None,
         stream: bool = False,
+        retries: Any = None,
     ) -> Any:
-        """One request; the urllib3 response (unread when `stream`). Non-2xx raises ApiException."""
+        """One request; the urllib3 response (unread when `stream`). Non-2xx raises ApiException.
+        `retries` is urllib3's: None keeps the pool's (urllib3's default retries refused connections
+        and honours a 503's Retry-After three times), False sends the request once."""
         from kubernetes.client.exceptions import ApiException
 
         pairs = {k: _query_value(v) for k, v in (query or {}).items() if v is not None}
@@ -79,6 +82,7 @@ class Rest:
             headers=self._headers(body is not None),
             timeout=_timeout(timeout),
             preload_content=not stream,
+            **({} if retries is None else {"retries": retries}),
         )
         if not 200 <= response.status < 300:
             if stream:
@@ -93,8 +97,8 @@ class Rest:
     def create(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return _json(self.request("POST", path, body=dict(body)))
 
-    def replace(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        return _json(self.request("PUT", path, body=dict(body)))
+    def replace(self, path: str, body: Mapping[str, Any], *, retries: Any = None) -> dict[str, Any]:
+        return _json(self.request("PUT", path, body=dict(body), retries=retries))
 
     def delete(self, path: str) -> dict[str, Any]:
         return _json(self.request("DELETE", path))

@@ -115,7 +115,7 @@ def test_api_outage_longer_than_the_rollout_budget(cluster: FakeCluster, env_fil
     assert "the Kubernetes API stopped answering" in run.finished["error"], run.explain()
     assert "unverified" in run.finished["error"] and "invoke up" in run.finished["hint"]
     assert not run.named("helm.rolled_back")  # nothing was rolled back through a dead API
-    assert "the rollback failed too" in run.output
+    assert "the rollback was not tried" in run.output  # through an API that never answered: no helm call
 
 
 def pending_copy(cluster: FakeCluster, status: str = "pending-upgrade") -> int:
