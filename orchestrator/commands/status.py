@@ -46,6 +46,7 @@ def status(
     url: str | None = None,
     health_timeout_s: float = 5.0,
 ) -> StatusReport:
+    from orchestrator.commands.logs import secret_values_to_redact
     from orchestrator.kube.api import api_error, list_raw
     from orchestrator.kube.helm import last_deployed
     from orchestrator.kube.rest import core_path, group_path
@@ -53,7 +54,6 @@ def status(
     from orchestrator.kube.rollout.wait import api_probe_failures_fn
     from orchestrator.redact import Redactor
 
-    redactor = Redactor(list(settings.secret_values().values()))
     report = StatusReport(settings.release, settings.namespace)
     with Cluster.open(settings, reporter) as cluster:
         helm = cluster.helm()
@@ -88,6 +88,7 @@ def status(
                 }
             )
         probes = api_probe_failures_fn(cluster.api)
+        redactor: Redactor | None = None  # read when a restart is explained: a probe's output can be anything
         for p in sorted(pods, key=name_of):
             r = compute(p, "Pod")
             restarts = sum(int(c.get("restartCount", 0)) for c in p.get("status", {}).get("containerStatuses") or [])
@@ -104,6 +105,8 @@ def status(
                     failures = probes(settings.namespace, name_of(p))
                     # liveness and startup failures are what restart a container: those first
                     restarting = [m for m in failures if m.startswith(("Liveness", "Startup"))]
+                    # an exec probe's message is its output; the generated values are hidden like the user's
+                    redactor = redactor or Redactor(secret_values_to_redact(settings, cluster.rest()))
                     entry["probe_failures"] = [redactor.redact(m) for m in (restarting or failures)[-1:]]
                 except Exception:  # the events are a courtesy; the status stands without them
                     entry["probe_failures"] = []

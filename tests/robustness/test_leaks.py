@@ -6,6 +6,7 @@ are the Secret creates."""
 from __future__ import annotations
 
 import base64
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -368,7 +369,9 @@ def day_one(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         crash = step(cluster, path, "up that crash-loops", "up", "--no-rollback", LOG_LEVEL="DEBUG")
         assert crash.returncode == 6 and "CrashLoopBackOff" in crash.output, crash.explain()
         step(cluster, path, "logs during a crash loop", "logs", "backend", "--tail", "50", LOG_LEVEL="DEBUG")
-        step(cluster, path, "status after the failure", "status", LOG_LEVEL="DEBUG")
+        probe_output_event(cluster, next(v for v in world.generated if v.startswith("postgresql://")))
+        status = step(cluster, path, "status after the failure", "status", LOG_LEVEL="DEBUG")
+        assert "Liveness probe failed: could not connect to ***" in status.output, status.explain()
         cluster.set_scenario("healthy")
         world.sinks["helm release records"] = "\n".join(helm_release_records(cluster, NS))
         for kind in DAY_ONE_KINDS:
@@ -376,8 +379,10 @@ def day_one(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             world.objects_checked += len(objects)
             world.sinks[f"API objects: {kind}"] = repr(objects)
         world.carrying_writes = [
-            (r.method, r.path) for r in cluster.requests if r.is_write and any(r.mentions(v) for v in world.generated)
-        ]
+            (r.method, r.path)
+            for r in cluster.requests
+            if r.is_write and any(r.mentions(v) for v in world.generated) and b".probe-output" not in r.body
+        ]  # (the event above is this test's own write)
         world.secret_writes = sum(
             1
             for r in cluster.requests
@@ -410,6 +415,38 @@ def day_one(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             p.read_bytes().decode("utf-8", "replace") for p in files if p.stat().st_size < 5_000_000
         )
     yield world
+
+
+def probe_output_event(cluster: FakeCluster, value: str) -> None:
+    """The kubelet's `Unhealthy` event for a restarted backend pod whose exec liveness probe printed
+    `value`: an exec probe's message is its output (kubernetes/kubernetes pkg/kubelet/prober/prober.go,
+    `runProbe` returns the command's output as the result's message; the event reason is
+    events.ContainerUnhealthy). `invoke status` quotes the last such message."""
+    pod = next(
+        p["metadata"]["name"]
+        for p in cluster.objects("Pod", NS)
+        if "backend" in p["metadata"]["name"]
+        and any(c.get("restartCount", 0) for c in p.get("status", {}).get("containerStatuses") or [])
+    )
+    event = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{pod}.probe-output", "namespace": NS},
+        "involvedObject": {"kind": "Pod", "name": pod, "namespace": NS},
+        "reason": "Unhealthy",
+        "type": "Warning",
+        "message": f"Liveness probe failed: could not connect to {value}",
+        "count": 1,
+        "source": {"component": "kubelet"},
+    }
+    subprocess.run(
+        ["kubectl", "create", "-f", "-"],
+        input=json.dumps(event),
+        text=True,
+        env=cluster.env,
+        check=True,
+        capture_output=True,
+    )
 
 
 DAY_ONE_SINKS = [
