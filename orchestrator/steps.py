@@ -88,6 +88,21 @@ def release_values(settings: Settings, refs: Mapping[str, str], secret: SecretWr
     return merge_values(profile_values(settings.profile), values)
 
 
+def secret_values_to_redact(settings: Settings, rest: Any) -> list[str]:
+    """The user's secret values and the ones a run generated and kept in the cluster (JWT_SECRET, the
+    in-cluster database's password and the DATABASE_URL made from it): a pod may print any of them."""
+    from orchestrator.kube.cluster import fullname
+    from orchestrator.kube.secret_store import read_kept_values
+    from orchestrator.settings.embedded import DATABASE_PASSWORD_KEY, KEPT_KEYS, database_service, database_url
+
+    values = list(settings.secret_values().values())
+    kept = read_kept_values(rest, settings.namespace, settings.release, KEPT_KEYS)
+    values += kept.values()
+    if DATABASE_PASSWORD_KEY in kept:
+        values.append(database_url(database_service(fullname(settings.release)), kept[DATABASE_PASSWORD_KEY]))
+    return values
+
+
 def logs_redacted(cluster: Cluster, settings: Settings) -> Any:
     from orchestrator.kube.rollout.wait import api_logs_fn
     from orchestrator.redact import Redactor

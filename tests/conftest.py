@@ -34,12 +34,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """Tag the report with its category: reports travel from pytest-xdist's workers to the main process."""
     outcome = yield
-    report = outcome.get_result()
     marker = item.get_closest_marker("proof")
-    if marker is None:
+    if marker is not None:
+        outcome.get_result().user_properties.append(("proof", marker.args[0]))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    category = dict(report.user_properties).get("proof")
+    if category is None:
         return
-    category = marker.args[0]
     if report.when == "call" or (report.when == "setup" and not report.passed):
         row = _proof.setdefault(category, {"cases": 0, "passed": 0})
         row["cases"] += 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from orchestrator.errors import InputError, OrchestratorError
 from orchestrator.kube.cluster import Cluster
@@ -31,21 +30,6 @@ def pod_names(cluster: Cluster, namespace: str, component: str | None) -> list[t
     return out
 
 
-def secret_values_to_redact(settings: Settings, rest: Any) -> list[str]:
-    """The user's secret values and the ones a run generated and kept in the cluster (JWT_SECRET, the
-    in-cluster database's password and the DATABASE_URL made from it): a pod may print any of them."""
-    from orchestrator.kube.cluster import fullname
-    from orchestrator.kube.secret_store import read_kept_values
-    from orchestrator.settings.embedded import DATABASE_PASSWORD_KEY, KEPT_KEYS, database_service, database_url
-
-    values = list(settings.secret_values().values())
-    kept = read_kept_values(rest, settings.namespace, settings.release, KEPT_KEYS)
-    values += kept.values()
-    if DATABASE_PASSWORD_KEY in kept:
-        values.append(database_url(database_service(fullname(settings.release)), kept[DATABASE_PASSWORD_KEY]))
-    return values
-
-
 def logs(
     settings: Settings,
     reporter: Reporter,
@@ -58,6 +42,7 @@ def logs(
     """Yield log lines of the release's pods (prefixed with the pod name), redacted."""
     from orchestrator.kube.api import api_error, call
     from orchestrator.redact import Redactor
+    from orchestrator.steps import secret_values_to_redact
 
     with Cluster.open(settings, reporter) as cluster:
         core = cluster.core()

@@ -46,13 +46,13 @@ def status(
     url: str | None = None,
     health_timeout_s: float = 5.0,
 ) -> StatusReport:
-    from orchestrator.commands.logs import secret_values_to_redact
     from orchestrator.kube.api import api_error, list_raw
     from orchestrator.kube.helm import last_deployed
     from orchestrator.kube.rest import core_path, group_path
     from orchestrator.kube.rollout.status import compute, name_of
     from orchestrator.kube.rollout.wait import api_probe_failures_fn
     from orchestrator.redact import Redactor
+    from orchestrator.steps import secret_values_to_redact
 
     report = StatusReport(settings.release, settings.namespace)
     with Cluster.open(settings, reporter) as cluster:

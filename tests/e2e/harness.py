@@ -177,17 +177,18 @@ class Background:
         json_lines: bool = True,
         extra_env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
+        root: Path = ROOT,
     ) -> None:
         self.argv, env = _argv_env(cluster, args, env_file, json_lines, extra_env)
         if cwd is not None:
-            self.argv[1:1] = ["--search-root", str(ROOT)]
+            self.argv[1:1] = ["--search-root", str(root)]
         self.out = tempfile.TemporaryFile("w+")
         self.err = tempfile.TemporaryFile("w+")
         # Its own process group, as a shell gives a foreground job: a test can signal the whole
         # group (what a terminal's Ctrl-C does) without signalling pytest.
         self.proc = subprocess.Popen(
             self.argv,
-            cwd=cwd or ROOT,
+            cwd=cwd or root,
             env=env,
             stdout=self.out,
             stderr=self.err,

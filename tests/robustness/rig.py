@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from fakecluster import FakeCluster
-from tests.e2e.harness import Background, CliRun, invoke
+from tests.e2e.harness import Background, CliRun, checkout_copy, edit_backend, invoke
 
 DOCKER = "/usr/bin/docker"
 ENGINE_SOCKET = "/var/run/docker.sock"
-KEEP_REPOSITORY = "proof-keep/todo-backend"
 
 
 def wait_for(
@@ -71,27 +71,21 @@ def tag_exists(ref: str) -> bool:
     return docker("image", "inspect", ref, check=False).returncode == 0
 
 
-def backend_ref() -> str:
-    """The backend's content-tagged ref, as `invoke up` computes it now."""
+def backend_ref(root: Path) -> str:
+    """The backend's content-tagged ref in the project at `root`, as `invoke up` computes it."""
     from orchestrator.images.build import connect, default_specs, plan
 
-    spec = next(s for s in default_specs() if s.name == "todo-backend")
+    spec = next(s for s in default_specs(root) if s.name == "todo-backend")
     return plan(spec, connect()).ref
 
 
-@contextmanager
-def backend_untagged(ref: str) -> Iterator[None]:
-    """Remove the backend's content tag (keeping the image under another name, so a rebuild comes
-    from the layer cache); afterwards restore the tag if nothing rebuilt it, and drop the spare name."""
-    keep = f"{KEEP_REPOSITORY}:{ref.rpartition(':')[2]}"
-    docker("tag", ref, keep)
-    docker("rmi", ref)
-    try:
-        yield
-    finally:
-        if not tag_exists(ref):
-            docker("tag", keep, ref, check=False)
-        docker("rmi", keep, check=False)
+def unbuilt_backend(into: Path) -> tuple[Path, str]:
+    """A private copy of the project whose backend has a tag no image has yet (one comment added),
+    so `invoke up` there must build it, from the layer cache. The shared images are left alone:
+    tests in other processes deploy them meanwhile."""
+    checkout = checkout_copy(into)
+    edit_backend(checkout, f"unbuilt {uuid.uuid4().hex}")
+    return checkout, backend_ref(checkout)
 
 
 @dataclass

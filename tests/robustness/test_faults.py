@@ -72,9 +72,11 @@ def test_engine_unreachable_at_start(cluster: FakeCluster, env_file: Path) -> No
 
 
 def test_engine_lost_mid_build(cluster: FakeCluster, env_file: Path, tmp_path: Path) -> None:
-    ref = rig.backend_ref()
-    with rig.backend_untagged(ref), rig.held_engine(tmp_path) as engine:
-        background = Background(cluster, "up", env_file=env_file, extra_env={"DOCKER_HOST": engine.docker_host})
+    root, ref = rig.unbuilt_backend(tmp_path)
+    with rig.held_engine(tmp_path) as engine:
+        background = Background(
+            cluster, "up", env_file=env_file, extra_env={"DOCKER_HOST": engine.docker_host}, root=root
+        )
         engine.wait_held()
         rig.wait_for(background, "image.building", image="todo-backend")
         engine.kill()  # every connection to the engine drops at once

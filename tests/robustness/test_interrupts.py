@@ -21,6 +21,7 @@ import pytest
 from fakecluster import FakeCluster, Timings
 from tests.e2e.harness import (
     FAST,
+    ROOT,
     Background,
     CliRun,
     helm_release_records,
@@ -52,8 +53,8 @@ def tmpdir_for_cli(tmp_path: Path) -> Path:
     return path
 
 
-def start(cluster: FakeCluster, env_file: Path, tmpdir: Path, **extra_env: str) -> Background:
-    return Background(cluster, "up", env_file=env_file, extra_env={"TMPDIR": str(tmpdir), **extra_env})
+def start(cluster: FakeCluster, env_file: Path, tmpdir: Path, root: Path = ROOT, **extra_env: str) -> Background:
+    return Background(cluster, "up", env_file=env_file, extra_env={"TMPDIR": str(tmpdir), **extra_env}, root=root)
 
 
 def interrupt(background: Background) -> float:
@@ -71,8 +72,8 @@ def assert_stopped_cleanly(run: CliRun, tmpdir: Path) -> None:
     assert sorted(p.name for p in tmpdir.iterdir()) == [], "temporary files left behind"
 
 
-def assert_rerun_succeeds(cluster: FakeCluster, env_file: Path, tmpdir: Path) -> CliRun:
-    rerun = rig.converge(cluster, env_file=env_file, extra_env={"TMPDIR": str(tmpdir)})
+def assert_rerun_succeeds(cluster: FakeCluster, env_file: Path, tmpdir: Path, root: Path = ROOT) -> CliRun:
+    rerun = rig.converge(cluster, env_file=env_file, extra_env={"TMPDIR": str(tmpdir)}, root=root)
     assert rerun.returncode == 0, rerun.explain()
     assert rerun.named("health.ok") and rerun.finished["exit_code"] == 0
     assert '"status":"deployed"' in helm_release_records(cluster, NS)[-1].replace(" ", "")
@@ -84,9 +85,9 @@ def assert_rerun_succeeds(cluster: FakeCluster, env_file: Path, tmpdir: Path) ->
 def test_during_the_build(
     cluster: FakeCluster, env_file: Path, tmpdir_for_cli: Path, tmp_path: Path, hold: str
 ) -> None:
-    ref = rig.backend_ref()
-    with rig.backend_untagged(ref), rig.held_engine(tmp_path, hold=hold) as engine:
-        background = start(cluster, env_file, tmpdir_for_cli, DOCKER_HOST=engine.docker_host)
+    root, _ = rig.unbuilt_backend(tmp_path)
+    with rig.held_engine(tmp_path, hold=hold) as engine:
+        background = start(cluster, env_file, tmpdir_for_cli, root, DOCKER_HOST=engine.docker_host)
         # response: the backend build runs and the CLI reads its stalled output stream;
         # request: the engine never gets the whole context, so the CLI still waits for an answer
         engine.wait_held()
@@ -97,7 +98,7 @@ def test_during_the_build(
         assert_stopped_cleanly(run, tmpdir_for_cli)
         assert "todo-backend" not in [e["image"] for e in run.named("image.built")]
         assert not [r for r in cluster.requests if r.is_write]
-    assert_rerun_succeeds(cluster, env_file, tmpdir_for_cli)
+    assert_rerun_succeeds(cluster, env_file, tmpdir_for_cli, root)
 
 
 def test_during_the_cluster_check(cluster: FakeCluster, env_file: Path, tmpdir_for_cli: Path, tmp_path: Path) -> None:

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-import docker
 from orchestrator.images.budget import Budget
 from orchestrator.images.build import BuiltImage, build_images, check_budget, default_specs
 from orchestrator.images.policy import Rule, Status, check_policy
@@ -38,16 +36,12 @@ HEALTHY_WITHIN = 60
 
 
 @pytest.fixture(scope="module")
-def project_images(docker_client) -> Iterator[tuple[list[BuiltImage], Reporter]]:
+def project_images(docker_client) -> tuple[list[BuiltImage], Reporter]:
     reporter = Reporter()
     images = build_images(default_specs(ROOT), reporter, docker_client)
-    yield images, reporter
-    for image in images:  # untag what this module built; the layers stay cached for the next build
-        if image.built:
-            try:
-                docker_client.api.remove_image(image.ref, noprune=True)
-            except docker.errors.APIError:
-                pass
+    # The tags stay: they are the project's content tags, which the end-to-end tests (maybe running
+    # in another process right now) deploy.
+    return images, reporter
 
 
 def test_project_images_have_content_tags_and_skip_when_unchanged(docker_client, project_images) -> None:
