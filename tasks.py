@@ -7,6 +7,7 @@ Exit codes are documented in README.md and in orchestrator/errors.py.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from invoke import Collection, Exit, task
@@ -24,6 +25,9 @@ def _run(name: str, **flags: Any) -> None:
     from orchestrator import cli
 
     code = getattr(cli, name)(**flags)
+    # The run is over: spare the interpreter's last collections over every loaded module's objects
+    # (about a tenth of a second at exit with the kubernetes and docker clients loaded).
+    gc.freeze()
     if code:
         raise Exit(code=code)
 

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from orchestrator.errors import EnvironmentProblem, OrchestratorError
 from orchestrator.settings.keys import SECRET_KEYS
+
+A = TypeVar("A")
+B = TypeVar("B")
 
 
 @dataclass(frozen=True)
@@ -89,3 +93,34 @@ def run(
     if check and proc.returncode != 0:
         raise CommandFailed(result)
     return result
+
+
+def alongside(
+    first: Callable[[], A], second: Callable[[], B], *, meanwhile: Callable[[], object]
+) -> tuple[A, B | Exception]:
+    """`first()` and `second()` (each one child process's wait) in threads, while `meanwhile()` runs on
+    this thread; then `first`'s result (or its error, raised) and `second`'s result or error.
+
+    The threads must only wait on processes: every module they need is already loaded (a module loaded
+    off the main thread can race the main thread's imports; tests/robustness/test_import_race.py)."""
+    import threading
+
+    results: dict[int, object] = {}
+
+    def call(index: int, fn: Callable[[], object]) -> None:
+        try:
+            results[index] = fn()
+        except Exception as exc:  # handed to the caller below
+            results[index] = exc
+
+    threads = [threading.Thread(target=call, args=(i, fn), daemon=True) for i, fn in enumerate((first, second))]
+    for thread in threads:
+        thread.start()
+    try:
+        meanwhile()
+    finally:
+        for thread in threads:
+            thread.join()
+    if isinstance(results[0], Exception):
+        raise results[0]
+    return results[0], results[1]  # type: ignore[return-value]

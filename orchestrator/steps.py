@@ -7,7 +7,7 @@ are not rebuilt, an image the cluster has is not loaded again, an unchanged Secr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -203,19 +203,32 @@ def load_step(refs: Mapping[str, str], opts: UpOptions, cluster: Cluster, report
     return {name: target.load(ref, reporter) for name, ref in refs.items()}
 
 
-def prepare_minikube(reporter: Reporter, *, no_start: bool, binary: str = "minikube") -> list[str]:
+def prepare_minikube(
+    reporter: Reporter, *, no_start: bool, binary: str = "minikube", meanwhile: Callable[[], object] | None = None
+) -> list[str]:
     """Make minikube deployable: plan from its status and addons, announce each action, run it, plan
     again (an action changes what the next one sees). Returns the commands run. `no_start`: run
-    nothing; a cluster that needs an action is exit 3 with the commands."""
+    nothing; a cluster that needs an action is exit 3 with the commands. The first status and addon
+    list run side by side, and `meanwhile` runs here while they do (`up` imports the Kubernetes client:
+    its half second overlaps minikube's own)."""
     from orchestrator.kube.minikube_setup import needs_action, plan_actions, require_minikube
     from orchestrator.kube.targets import MinikubeTarget
+    from orchestrator.shell import alongside
 
     target = MinikubeTarget(binary=require_minikube(binary))
     done: list[str] = []
-    for _ in range(6):
-        state = target.state()
+    for attempt in range(6):
+        if attempt == 0:  # the addon list is asked for on speculation: used only when minikube runs
+            state, listed = alongside(target.state, target.addons, meanwhile=meanwhile or (lambda: None))
+        else:
+            state, listed = target.state(), None
         running = state.fields.get("Host") == "Running" and state.fields.get("APIServer") == "Running"
-        addons = target.addons() if running else None
+        if not running:
+            addons = None
+        elif isinstance(listed, dict):
+            addons = listed
+        else:  # not asked yet, or asked while minikube was not ready: ask (again); its error counts now
+            addons = target.addons()
         actions = plan_actions(state.exit_code, state.fields, addons)
         if not actions:
             return done

@@ -85,7 +85,9 @@ def up(
     minikube = settings.target is Target.MINIKUBE and not opts.dry_run
     with clock.phase("cluster") as note:
         if minikube:
-            prepare_minikube(reporter, no_start=opts.no_start)
+            from orchestrator.kube.api import load_client
+
+            prepare_minikube(reporter, no_start=opts.no_start, meanwhile=load_client)
         cluster = Cluster.open(settings, reporter, registry=opts.registry)
         note["summary"] = f"context {cluster.frozen.name} ({cluster.frozen.server})"
         try:

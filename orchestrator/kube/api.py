@@ -25,6 +25,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 T = TypeVar("T")
 
+
+def load_client() -> None:
+    """Import the `kubernetes` client (about half a second of CPU) now, on this thread: `up` does it
+    while minikube's status runs in a child process."""
+    from kubernetes import config  # noqa: F401
+
+
 NO_RESPONSE = 0
 NOT_IMPLEMENTED = 501
 TOO_MANY_REQUESTS = 429

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import urllib3
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from orchestrator.errors import DeployNeedsAction
@@ -207,12 +207,23 @@ class _Probe:
             self._forward = None
 
 
+def no_answer_reason(exc: BaseException) -> str:
+    """Why a request got no HTTP answer, in a few words. Pure."""
+    if isinstance(exc, (urllib3.exceptions.NewConnectionError, ConnectionRefusedError)):  # (a TimeoutError too)
+        return "connection refused"
+    if isinstance(exc, urllib3.exceptions.TimeoutError):
+        return "timed out"
+    if isinstance(exc, urllib3.exceptions.ProtocolError):
+        return "connection dropped"
+    return type(exc).__name__
+
+
 def check_health(
     candidates: Sequence[Candidate],
     reporter: Reporter,
     timeout_s: float,
     *,
-    client: httpx.Client | None = None,
+    client: urllib3.PoolManager | None = None,
     request_timeout_s: float = 3.0,
     initial_wait_s: float = 0.25,
     max_wait_s: float = 4.0,
@@ -225,8 +236,9 @@ def check_health(
     it synced, a 503) it waits for them up to `port_forward_grace_s`."""
     started = time.monotonic()
     own_client = client is None
-    # trust_env=False: a proxy from the environment must not carry requests meant for the local cluster
-    http = client or httpx.Client(timeout=request_timeout_s, follow_redirects=False, trust_env=False)
+    # urllib3 (loaded with the kubernetes client already) reads no proxy from the environment: a proxy
+    # must not carry requests meant for the local cluster
+    http = client or urllib3.PoolManager(timeout=urllib3.Timeout(total=request_timeout_s), retries=False)
     probes = [_Probe(c) for c in candidates]
     winner: dict[str, Any] = {}
 
@@ -246,21 +258,21 @@ def check_health(
             try:
                 url = probe.url()
                 headers: Mapping[str, str] = {"Host": probe.candidate.host} if probe.candidate.host else {}
-                response = http.get(url, headers=dict(headers))
-            except (httpx.TransportError, OSError) as exc:
-                probe.last = f"no answer ({type(exc).__name__})"
+                status = http.request("GET", url, headers=dict(headers), redirect=False).status
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                probe.last = f"no answer ({no_answer_reason(exc)})"
                 if probe.candidate.port_forward is not None and probe._forward is None:
                     probe.alive = False  # kubectl could not forward: asking again will not help
                 continue
-            if 200 <= response.status_code < 300:
-                winner.update(url=url, status=response.status_code, via=probe.candidate.label)
+            if 200 <= status < 300:
+                winner.update(url=url, status=status, via=probe.candidate.label)
                 return
-            probe.last = f"HTTP {response.status_code}"
-            if gives_up(probe.candidate, response.status_code):
+            probe.last = f"HTTP {status}"
+            if gives_up(probe.candidate, status):
                 probe.alive = False
                 continue
             answering = answering or probe.candidate.port_forward is None
-            if response.status_code == 404:
+            if status == 404:
                 probe.last = "HTTP 404 (the ingress controller has not routed the host yet)"
         if not any(p.alive for p in probes):
             return
@@ -280,7 +292,7 @@ def check_health(
         for probe in probes:
             probe.close()
         if own_client:
-            http.close()
+            http.clear()
 
     seconds = round(time.monotonic() - started, 3)
     tried = [f"{p.candidate.describe()}: {p.last}" for p in probes]

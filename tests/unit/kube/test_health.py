@@ -1,4 +1,4 @@
-"""health.py with httpx against real local HTTP servers, and a fake kubectl for the port-forward."""
+"""health.py with urllib3 against real local HTTP servers, and a fake kubectl for the port-forward."""
 
 from __future__ import annotations
 
@@ -170,7 +170,7 @@ def test_transport_errors_are_retried_until_the_deadline() -> None:
     )
     elapsed = time.monotonic() - started
     assert not result.ok and 0.9 <= elapsed < 3
-    assert "no answer (ConnectError)" in reporter.named("health.failed")[0]["tried"][0]
+    assert "no answer (connection refused)" in reporter.named("health.failed")[0]["tried"][0]
 
 
 # --- port-forward through a fake kubectl ---------------------------------------------------------
