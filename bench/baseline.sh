@@ -36,7 +36,7 @@ kubectl -n "$NAMESPACE" create secret generic todo-app-secrets \
 
 helm upgrade --install "$RELEASE" charts/todo-app --namespace "$NAMESPACE" --wait --timeout 300s \
   --set secrets.existingSecret=todo-app-secrets --set secrets.version=baseline \
-  --set database.enabled=false \
+  --set database.enabled=false --set ingress.host="$RELEASE.baseline.local" \
   --set backend.image.tag="$TAG" --set frontend.image.tag="$TAG" >/dev/null
 
 kubectl -n "$NAMESPACE" rollout status deployment/todo-app-backend --timeout=300s >/dev/null
