@@ -45,10 +45,8 @@ def logs(
     from orchestrator.steps import secret_values_to_redact
 
     with Cluster.open(settings, reporter) as cluster:
-        core = cluster.core()
-        redactor = Redactor(
-            redact_values if redact_values is not None else secret_values_to_redact(settings, cluster.rest())
-        )
+        rest = cluster.rest()
+        redactor = Redactor(redact_values if redact_values is not None else secret_values_to_redact(settings, rest))
         targets = pod_names(cluster, settings.namespace, component)
         if not targets:
             yield f"(no pods of release {settings.release} in {settings.namespace})"
@@ -58,22 +56,13 @@ def logs(
         for pod, container in targets:
             try:
                 if follow:
-                    response = core.read_namespaced_pod_log(
-                        pod,
-                        settings.namespace,
-                        container=container,
-                        tail_lines=tail,
-                        follow=True,
-                        _preload_content=False,
-                    )
-                    for raw in response.stream():
-                        for line in raw.decode("utf-8", "replace").splitlines():
-                            yield f"{pod}: {redactor.redact(line)}"
+                    for line in rest.follow_log(settings.namespace, pod, container, tail_lines=tail):
+                        yield f"{pod}: {redactor.redact(line)}"
                     continue
-                text = call(core.read_namespaced_pod_log, pod, settings.namespace, container=container, tail_lines=tail)
+                text = call(rest.pod_log, settings.namespace, pod, container, tail_lines=tail)
             except OrchestratorError:
                 raise
             except Exception as exc:
                 raise api_error(exc, f"reading logs of {pod}") from None
-            for line in str(text or "").splitlines():
+            for line in text.splitlines():
                 yield f"{pod}: {redactor.redact(line)}"

@@ -95,11 +95,6 @@ class Cluster:
             return False
         return True
 
-    def core(self) -> Any:
-        from kubernetes.client import CoreV1Api
-
-        return CoreV1Api(self.api)
-
     @property
     def env(self) -> dict[str, str]:
         return self.frozen.env()

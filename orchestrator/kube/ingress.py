@@ -10,7 +10,6 @@ after `minikube addons enable ingress` that lasts tens of seconds, so `up` waits
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -40,19 +39,16 @@ def controller_waiter(
     deadline. API errors count as "not ready yet" (the wait is bounded either way)."""
 
     def wait() -> bool:
-        from kubernetes.client import CoreV1Api
+        from orchestrator.kube.rest import Rest, core_path
 
-        core = CoreV1Api(api_client)
+        rest = Rest(api_client)
         deadline = clock() + timeout_s
         while True:
             try:
-                resp: Any = core.list_namespaced_pod(
-                    INGRESS_NAMESPACE,
-                    label_selector=CONTROLLER_SELECTOR,
-                    _preload_content=False,
-                    _request_timeout=(5, 15),
+                pods = rest.get(
+                    core_path(INGRESS_NAMESPACE, "pods"), request_timeout=(5, 15), labelSelector=CONTROLLER_SELECTOR
                 )
-                if ready_controllers(json.loads(resp.data).get("items") or []):
+                if ready_controllers(pods.get("items") or []):
                     return True
             except Exception:  # not answering is "not ready yet" here; the deadline bounds it
                 pass

@@ -16,7 +16,7 @@ apply unchanged.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -102,6 +102,39 @@ class Rest:
 
     def delete(self, path: str) -> dict[str, Any]:
         return _json(self.request("DELETE", path))
+
+    def pod_log(
+        self,
+        namespace: str,
+        pod: str,
+        container: str,
+        *,
+        tail_lines: int | None = None,
+        previous: bool = False,
+        request_timeout: Any = None,
+    ) -> str:
+        """A container's log (text/plain), undecodable bytes replaced."""
+        query = {"container": container, "tailLines": tail_lines, "previous": previous or None}
+        response = self.request("GET", core_path(namespace, "pods", pod) + "/log", query=query, timeout=request_timeout)
+        return str(response.data.decode("utf-8", errors="replace"))
+
+    def follow_log(self, namespace: str, pod: str, container: str, *, tail_lines: int | None = None) -> Iterator[str]:
+        """A container's log as it is written, line by line, until the container or the caller stops."""
+        query = {"container": container, "tailLines": tail_lines, "follow": True}
+        response = self.request(
+            "GET", core_path(namespace, "pods", pod) + "/log", query=query, timeout=(10, None), stream=True
+        )
+        pending = b""
+        try:
+            for chunk in response.stream(4096, decode_content=True):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    yield line.decode("utf-8", errors="replace")
+            if pending:
+                yield pending.decode("utf-8", errors="replace")
+        finally:
+            response.release_conn()
 
     def lister(self, collection: Callable[[str], str]) -> Callable[..., Any]:
         """A list function shaped like the typed client's `list_namespaced_*` called with

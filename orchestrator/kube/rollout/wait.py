@@ -675,17 +675,17 @@ def _restarts(pod: Obj | None) -> int:
 
 def api_probe_failures_fn(api_client: Any) -> ProbeFailuresFn:
     """The pod's `Unhealthy` events (the kubelet's probe failures), oldest first, with their counts."""
+    from orchestrator.kube.rest import Rest, core_path
+
+    rest = Rest(api_client)
 
     def fetch(namespace: str, pod: str) -> list[str]:
-        from kubernetes.client import CoreV1Api
-
-        response: Any = CoreV1Api(api_client).list_namespaced_event(
-            namespace,
-            field_selector=f"involvedObject.name={pod},reason=Unhealthy",
-            _request_timeout=10,
-            _preload_content=False,
+        answer = rest.get(
+            core_path(namespace, "events"),
+            request_timeout=10,
+            fieldSelector=f"involvedObject.name={pod},reason=Unhealthy",
         )
-        items = json.loads(response.data).get("items") or []
+        items = answer.get("items") or []
         items.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
         return [
             f"{e.get('message', '')}" + (f" ({e['count']} times)" if (e.get("count") or 1) > 1 else "") for e in items
@@ -695,24 +695,16 @@ def api_probe_failures_fn(api_client: Any) -> ProbeFailuresFn:
 
 
 def api_logs_fn(api_client: Any, tail_lines: int = 20) -> LogsFn:
-    """Last log lines of a container (its previous run when it restarted). Wrap it with redaction.
+    """Last log lines of a container (its previous run when it restarted). Wrap it with redaction."""
+    from orchestrator.kube.rest import Rest
 
-    The body is read raw (`_preload_content=False`): clients 34 to 36 hand a text/plain answer back
-    as the text of a bytes object ("b'...'"), 37 as a str."""
+    rest = Rest(api_client)
 
     def fetch(namespace: str, pod: str, container: str) -> list[str]:
-        from kubernetes.client import CoreV1Api
-
-        core = CoreV1Api(api_client)
-        kwargs: dict[str, Any] = dict(
-            container=container, tail_lines=tail_lines, _request_timeout=10, _preload_content=False
-        )
-        resp: Any  # the raw response (`_preload_content=False`), not the declared str
         try:
-            resp = core.read_namespaced_pod_log(pod, namespace, previous=True, **kwargs)
-        except Exception:
-            resp = core.read_namespaced_pod_log(pod, namespace, **kwargs)
-        text = resp.data.decode("utf-8", errors="replace")
+            text = rest.pod_log(namespace, pod, container, tail_lines=tail_lines, previous=True, request_timeout=10)
+        except Exception:  # no previous run: the current one
+            text = rest.pod_log(namespace, pod, container, tail_lines=tail_lines, request_timeout=10)
         return text.splitlines()[-tail_lines:]
 
     return fetch
