@@ -254,6 +254,19 @@ def edit_backend(checkout: Path, note: str) -> None:
     main.write_text(main.read_text(encoding="utf-8") + f"\n# {note}\n", encoding="utf-8")
 
 
+def kubectl(cluster: FakeCluster, *args: str, manifest: Mapping[str, Any] | None = None) -> str:
+    """`kubectl ARGS` against the cluster (`-f -` reads `manifest`); its stdout. A failure fails the test."""
+    done = subprocess.run(
+        ["kubectl", *args],
+        input=None if manifest is None else json.dumps(manifest),
+        text=True,
+        env=cluster.env,
+        check=True,
+        capture_output=True,
+    )
+    return done.stdout
+
+
 def helm_release_records(cluster: FakeCluster, namespace: str) -> list[str]:
     """The decoded helm release records (JSON text) stored as Secrets `sh.helm.release.v1.*`."""
     out = []

@@ -22,6 +22,7 @@ from tests.e2e.harness import (
     edit_backend,
     helm_release_records,
     invoke,
+    kubectl,
     leaks,
     write_env,
 )
@@ -234,17 +235,9 @@ def test_secret_missing_a_key_is_caught_before_helm(cluster: FakeCluster, env_fi
         "type": "Opaque",
         "data": partial,
     }
-    import subprocess
 
-    subprocess.run(["kubectl", "create", "namespace", NS], env=cluster.env, check=True, capture_output=True)
-    subprocess.run(
-        ["kubectl", "apply", "-f", "-"],
-        input=yaml.safe_dump(manifest),
-        text=True,
-        env=cluster.env,
-        check=True,
-        capture_output=True,
-    )
+    kubectl(cluster, "create", "namespace", NS)
+    kubectl(cluster, "apply", "-f", "-", manifest=manifest)
     run = invoke(cluster, "up", env_file=env_file)
     assert run.returncode == 6, run.explain()
     assert "JWT_SECRET" in run.output and f"delete secret {name}" in run.output

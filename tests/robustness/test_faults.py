@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from fakecluster import FakeCluster
 from orchestrator.images.budget import MB
@@ -30,6 +29,7 @@ from tests.e2e.harness import (
     CliRun,
     helm_release_records,
     invoke,
+    kubectl,
     leaks,
     write_env,
 )
@@ -141,14 +141,7 @@ def pending_copy(cluster: FakeCluster, status: str = "pending-upgrade") -> int:
         },
         "data": {"release": base64.b64encode(blob.encode()).decode()},
     }
-    subprocess.run(
-        ["kubectl", "create", "-f", "-"],
-        input=yaml.safe_dump(manifest),
-        text=True,
-        env=cluster.env,
-        check=True,
-        capture_output=True,
-    )
+    kubectl(cluster, "create", "-f", "-", manifest=manifest)
     return record["version"]
 
 

@@ -6,7 +6,6 @@ are the Secret creates."""
 from __future__ import annotations
 
 import base64
-import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from tests.e2e.harness import (
     app_secrets,
     decoded,
     helm_release_records,
+    kubectl,
     leaks,
     write_env,
 )
@@ -422,7 +422,7 @@ PROBE_EVENT = "todo-app-backend.probe-output"
 
 
 def delete_event(cluster: FakeCluster, name: str) -> None:
-    subprocess.run(["kubectl", "delete", "event", name, "-n", NS], env=cluster.env, check=True, capture_output=True)
+    kubectl(cluster, "delete", "event", name, "-n", NS)
 
 
 def probe_output_event(cluster: FakeCluster, value: str) -> None:
@@ -447,14 +447,7 @@ def probe_output_event(cluster: FakeCluster, value: str) -> None:
         "count": 1,
         "source": {"component": "kubelet"},
     }
-    subprocess.run(
-        ["kubectl", "create", "-f", "-"],
-        input=json.dumps(event),
-        text=True,
-        env=cluster.env,
-        check=True,
-        capture_output=True,
-    )
+    kubectl(cluster, "create", "-f", "-", manifest=event)
 
 
 DAY_ONE_SINKS = [
