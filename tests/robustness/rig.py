@@ -79,13 +79,19 @@ def backend_ref(root: Path) -> str:
     return plan(spec, connect()).ref
 
 
-def unbuilt_backend(into: Path) -> tuple[Path, str]:
+@contextmanager
+def unbuilt_backend(into: Path) -> Iterator[tuple[Path, str]]:
     """A private copy of the project whose backend has a tag no image has yet (one comment added),
     so `invoke up` there must build it, from the layer cache. The shared images are left alone:
-    tests in other processes deploy them meanwhile."""
+    tests in other processes deploy them meanwhile. Afterwards the copy's tag goes (its own, so no
+    other test uses it; left in place if a container still does)."""
     checkout = checkout_copy(into)
     edit_backend(checkout, f"unbuilt {uuid.uuid4().hex}")
-    return checkout, backend_ref(checkout)
+    ref = backend_ref(checkout)
+    try:
+        yield checkout, ref
+    finally:
+        docker("rmi", ref, check=False)
 
 
 @dataclass

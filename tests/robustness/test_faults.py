@@ -72,8 +72,7 @@ def test_engine_unreachable_at_start(cluster: FakeCluster, env_file: Path) -> No
 
 
 def test_engine_lost_mid_build(cluster: FakeCluster, env_file: Path, tmp_path: Path) -> None:
-    root, ref = rig.unbuilt_backend(tmp_path)
-    with rig.held_engine(tmp_path) as engine:
+    with rig.unbuilt_backend(tmp_path) as (root, ref), rig.held_engine(tmp_path) as engine:
         background = Background(
             cluster, "up", env_file=env_file, extra_env={"DOCKER_HOST": engine.docker_host}, root=root
         )

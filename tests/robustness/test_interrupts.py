@@ -85,20 +85,20 @@ def assert_rerun_succeeds(cluster: FakeCluster, env_file: Path, tmpdir: Path, ro
 def test_during_the_build(
     cluster: FakeCluster, env_file: Path, tmpdir_for_cli: Path, tmp_path: Path, hold: str
 ) -> None:
-    root, _ = rig.unbuilt_backend(tmp_path)
-    with rig.held_engine(tmp_path, hold=hold) as engine:
-        background = start(cluster, env_file, tmpdir_for_cli, root, DOCKER_HOST=engine.docker_host)
-        # response: the backend build runs and the CLI reads its stalled output stream;
-        # request: the engine never gets the whole context, so the CLI still waits for an answer
-        engine.wait_held()
-        rig.wait_for(background, "image.building", image="todo-backend")
-        sent = interrupt(background)
-        run = background.finish(timeout=120)
-        assert time.monotonic() - sent < 15, "the interrupt waited for the build"
-        assert_stopped_cleanly(run, tmpdir_for_cli)
-        assert "todo-backend" not in [e["image"] for e in run.named("image.built")]
-        assert not [r for r in cluster.requests if r.is_write]
-    assert_rerun_succeeds(cluster, env_file, tmpdir_for_cli, root)
+    with rig.unbuilt_backend(tmp_path) as (root, _):
+        with rig.held_engine(tmp_path, hold=hold) as engine:
+            background = start(cluster, env_file, tmpdir_for_cli, root, DOCKER_HOST=engine.docker_host)
+            # response: the backend build runs and the CLI reads its stalled output stream;
+            # request: the engine never gets the whole context, so the CLI still waits for an answer
+            engine.wait_held()
+            rig.wait_for(background, "image.building", image="todo-backend")
+            sent = interrupt(background)
+            run = background.finish(timeout=120)
+            assert time.monotonic() - sent < 15, "the interrupt waited for the build"
+            assert_stopped_cleanly(run, tmpdir_for_cli)
+            assert "todo-backend" not in [e["image"] for e in run.named("image.built")]
+            assert not [r for r in cluster.requests if r.is_write]
+        assert_rerun_succeeds(cluster, env_file, tmpdir_for_cli, root)
 
 
 def test_during_the_cluster_check(cluster: FakeCluster, env_file: Path, tmpdir_for_cli: Path, tmp_path: Path) -> None:
