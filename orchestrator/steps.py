@@ -204,7 +204,7 @@ def load_step(refs: Mapping[str, str], opts: UpOptions, cluster: Cluster, report
 
 
 def prepare_minikube(
-    reporter: Reporter, *, no_start: bool, binary: str = "minikube", meanwhile: Callable[[], object] | None = None
+    reporter: Reporter, *, no_start: bool, binary: str = "minikube", meanwhile: Callable[[], object] = lambda: None
 ) -> list[str]:
     """Make minikube deployable: plan from its status and addons, announce each action, run it, plan
     again (an action changes what the next one sees). Returns the commands run. `no_start`: run
@@ -219,7 +219,7 @@ def prepare_minikube(
     done: list[str] = []
     for attempt in range(6):
         if attempt == 0:  # the addon list is asked for on speculation: used only when minikube runs
-            state, listed = alongside(target.state, target.addons, meanwhile=meanwhile or (lambda: None))
+            state, listed = alongside(target.state, target.addons, meanwhile=meanwhile)
         else:
             state, listed = target.state(), None
         running = state.fields.get("Host") == "Running" and state.fields.get("APIServer") == "Running"
