@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 import time
 import urllib.request
 from pathlib import Path
@@ -87,6 +88,41 @@ def latency(state: dict[str, Any], args: list[str]) -> float:
         return max(0.0, float(state.get(field, 0.0) or 0.0)) if field else 0.0
     except (TypeError, ValueError):
         return 0.0
+
+
+def is_archive_argument(arg: str) -> bool:
+    """minikube reads an `image load` argument as a local file when it starts with "/" or "." or
+    names an existing file, and as an image in the engine otherwise (kubernetes/minikube
+    cmd/minikube/cmd/image.go, loadImageCmd)."""
+    return arg.startswith(("/", ".")) or os.path.isfile(arg)
+
+
+def export_from_engine(args: list[str]) -> None:
+    """`image load NAME` exports NAME from the engine before it loads anything: CacheAndLoadImages
+    -> image.SaveToDir -> saveToTarFile -> retrieveDaemon, go-containerregistry's daemon.Image, which
+    reads the engine's whole `docker save` (kubernetes/minikube pkg/minikube/machine/cache_images.go,
+    pkg/minikube/image/cache.go, image.go); `--overwrite` defaults to true, so every load exports
+    again. The export really runs here (its output discarded); the gzip into ~/.minikube/cache, the
+    copy into the node and the runtime's load are left to `latency_image_load`. A missing image is
+    reported by cmd_image."""
+    if len(args) < 3 or args[:2] != ["image", "load"]:
+        return
+    for name in args[2:]:
+        if not name.startswith("-") and not is_archive_argument(name):
+            subprocess.run([DOCKER, "save", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+
+def archive_images(path: str) -> list[tuple[str, str]]:
+    """(tag, image ID) of every tagged image in a `docker save` archive, from its manifest.json: the
+    ID is the digest of the config blob (`<hex>.json` before Docker 25, `blobs/sha256/<hex>` after)."""
+    with tarfile.open(path) as archive:
+        member = archive.extractfile("manifest.json")
+        manifest = json.load(member) if member else []
+    found = []
+    for entry in manifest:
+        digest = "sha256:" + entry["Config"].rsplit("/", 1)[-1].removesuffix(".json")
+        found += [(tag, digest) for tag in entry.get("RepoTags") or []]
+    return found
 
 
 def read_state(path: str | Path) -> dict[str, Any]:
@@ -232,6 +268,17 @@ def cmd_image(state: dict[str, Any], args: list[str], path: str) -> int:
             )
             return EXIT_USAGE
         for image in rest:
+            if is_archive_argument(image):
+                try:
+                    loaded = archive_images(image)
+                except (OSError, KeyError, ValueError, tarfile.TarError) as exc:
+                    _err(f"❌  Exiting due to GUEST_IMAGE_LOAD: Failed to load image: loading images: {exc}")
+                    return EXIT_IMAGE_LOAD
+                if not state.get("silent_image_load"):
+                    # LoadLocalImages copies the file in and runs the runtime's load, which tags what the
+                    # archive names, replacing an image that had the tag (`docker load`).
+                    state["images"].update({normalise_image(tag): digest for tag, digest in loaded})
+                continue
             image_id = _docker_image_id(image)
             if image_id is None:
                 _err(
@@ -514,6 +561,7 @@ def main(argv: list[str]) -> int:
         _err("fake minikube: FAKE_MINIKUBE_STATE is not set")
         return EXIT_USAGE
     args = strip_profile(argv)
+    export_from_engine(args)
     delay = latency(read_state(path), args)
     if delay:
         time.sleep(delay)  # outside the state lock: concurrent commands each take their own time

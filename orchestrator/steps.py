@@ -7,7 +7,9 @@ are not rebuilt, an image the cluster has is not loaded again, an unchanged Secr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,7 +140,27 @@ def probe_failures_redacted(cluster: Cluster, settings: Settings) -> Any:
 # --- steps ----------------------------------------------------------------------------------------
 
 
-def build_step(settings: Settings, opts: UpOptions, cluster: Cluster, reporter: Reporter) -> dict[str, str]:
+@dataclass(frozen=True)
+class Built:
+    refs: dict[str, str]  # image name -> content-tagged ref
+    archives: dict[str, Path]  # image name -> the `docker save` archive its policy check wrote
+
+
+@contextmanager
+def image_archives(opts: UpOptions, cluster: Cluster) -> Iterator[Path | None]:
+    """A private directory for the images' archives between the images and load phases, removed
+    afterwards whatever happens; None when the images do not travel as archives (built in the
+    cluster's engine, or pushed to a registry)."""
+    if opts.build_in_cluster or not cluster.image_target().loads_archives:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="todo-deploy-images-") as directory:  # mode 0700
+        yield Path(directory)
+
+
+def build_step(
+    settings: Settings, opts: UpOptions, cluster: Cluster, reporter: Reporter, archive_dir: Path | None = None
+) -> Built:
     from orchestrator.images.budget import Budget
     from orchestrator.images.build import connect, default_specs
     from orchestrator.images.pipeline import build_and_check
@@ -153,8 +175,9 @@ def build_step(settings: Settings, opts: UpOptions, cluster: Cluster, reporter: 
         Budget.from_mb(opts.budget_mb, dict(opts.image_budgets_mb)),
         require_scan=opts.require_scan,
         client=client or connect(),
+        archive_dir=archive_dir,
     )
-    return {image.name: image.ref for image in report.images}
+    return Built({image.name: image.ref for image in report.images}, dict(report.archives))
 
 
 def _in_cluster_docker(cluster: Cluster) -> Any:
@@ -194,13 +217,13 @@ def _in_cluster_docker(cluster: Cluster) -> Any:
     return client(api_version)
 
 
-def load_step(refs: Mapping[str, str], opts: UpOptions, cluster: Cluster, reporter: Reporter) -> dict[str, str]:
+def load_step(built: Built, opts: UpOptions, cluster: Cluster, reporter: Reporter) -> dict[str, str]:
     if opts.build_in_cluster:
-        for ref in refs.values():
+        for ref in built.refs.values():
             reporter.emit("image.load_skipped", image=ref, target="minikube", reason="built in the cluster's engine")
-        return dict(refs)
+        return dict(built.refs)
     target = cluster.image_target()
-    return {name: target.load(ref, reporter) for name, ref in refs.items()}
+    return {name: target.load(ref, reporter, built.archives.get(name)) for name, ref in built.refs.items()}
 
 
 def prepare_minikube(

@@ -45,6 +45,7 @@ from orchestrator.steps import (
     collect_garbage,
     database_image_step,
     deployed_secret,
+    image_archives,
     load_step,
     namespace_step,
     plan_release,
@@ -106,14 +107,15 @@ def up(
             show_plan(settings, opts, cluster, reporter)
             return result
 
-        with clock.phase("images") as note:
-            refs = build_step(settings, opts, cluster, reporter)
-            note["summary"] = ", ".join(refs.values())
-        with clock.phase("load") as note:
-            refs = load_step(refs, opts, cluster, reporter)
-            if embedded_database(settings.secrets):
-                result.database_image = database_image_step(opts, cluster, reporter)
-            note["summary"] = cluster.image_target().name if not opts.build_in_cluster else "built in cluster"
+        with image_archives(opts, cluster) as archive_dir:  # each image exported once, for its check and its load
+            with clock.phase("images") as note:
+                built = build_step(settings, opts, cluster, reporter, archive_dir)
+                note["summary"] = ", ".join(built.refs.values())
+            with clock.phase("load") as note:
+                refs = load_step(built, opts, cluster, reporter)
+                if embedded_database(settings.secrets):
+                    result.database_image = database_image_step(opts, cluster, reporter)
+                note["summary"] = cluster.image_target().name if not opts.build_in_cluster else "built in cluster"
         result.images = refs
 
         lock = open_lock(cluster, "up", reporter, wait=opts.wait_lock)

@@ -1,7 +1,7 @@
 """`invoke build` (and the image phase of `up`): build, size budget, image policy, one report.
 
-    build_and_check(specs, reporter, secret_values, budget=Budget(), require_scan=False, client=None)
-        -> BuildReport
+    build_and_check(specs, reporter, secret_values, budget=Budget(), require_scan=False, client=None,
+                    archive_dir=None) -> BuildReport
 
 Steps: build both images (orchestrator.images.build), measure them against the budget, run the policy on
 each (orchestrator.images.policy; events image.policy; an image already checked with the same secret
@@ -9,12 +9,18 @@ values reuses its results, orchestrator.images.policy_cache), then emit one repo
 refs, sizes, budget and policy results (`image.report`). It raises afterwards, so a JSON reader always gets the
 whole report: ImageError when the budget or a policy rule failed. An image that fails the policy
 loses its tag (its layers stay cached), so it can neither be deployed nor skipped next time.
+
+With `archive_dir`, the `docker save` archive the policy reads is also written there, one file per
+image the rules exported (`BuildReport.archives`): a target that loads image archives copies that
+file into the cluster instead of exporting the image a second time. An image whose kept results were
+reused has no archive.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +43,7 @@ class BuildReport:
     budget: BudgetReport
     policy: Mapping[str, tuple[PolicyResult, ...]]
     require_scan: bool
+    archives: Mapping[str, Path] = field(default_factory=dict)  # image name -> its `docker save` archive
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +80,12 @@ def secret_values_from(env_file: Path | None, environ: Mapping[str, str]) -> dic
     return {k: v for k, v in values.items() if v}
 
 
+def archive_name(ref: str) -> str:
+    """`todo-backend:0123abcd4567` -> `todo-backend_0123abcd4567.tar`: unique per content tag (a node
+    may keep a loaded archive under its file name, so two images must never share one)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", ref) + ".tar"
+
+
 def _is_not_found(exc: BaseException) -> bool:
     import docker
 
@@ -96,6 +109,7 @@ def build_and_check(
     *,
     require_scan: bool = False,
     client: DockerClient | None = None,
+    archive_dir: Path | None = None,
 ) -> BuildReport:
     """The report goes out as one `image.report` event (before any error is raised); the caller's
     phase and run frame time it and finish the run."""
@@ -106,9 +120,19 @@ def build_and_check(
     try:
         budget_report, sizes = measure_budget(images, budget, reporter, client)
         policy: dict[str, tuple[PolicyResult, ...]] = {}
+        archives: dict[str, Path] = {}
         cache = PolicyCache.load()
         for image in images:
-            policy[image.name] = policy_results(image, secret_values, client, cache)
+            if archive_dir is None:
+                policy[image.name] = policy_results(image, secret_values, client, cache)
+                continue
+            archive = archive_dir / archive_name(image.ref)
+            with archive.open("wb") as keep:
+                policy[image.name] = policy_results(image, secret_values, client, cache, keep)
+            if archive.stat().st_size:
+                archives[image.name] = archive
+            else:
+                archive.unlink()
     except Exception as exc:
         if _is_not_found(exc):
             raise ImageError(
@@ -127,7 +151,7 @@ def build_and_check(
                 status=result.status.value,
                 detail=result.detail,
             )
-    report = BuildReport(tuple(images), budget_report, policy, require_scan)
+    report = BuildReport(tuple(images), budget_report, policy, require_scan, archives)
 
     failed_images = [i for i in images if failures(policy[i.name], require_scan)]
     for image in failed_images:

@@ -11,9 +11,10 @@
                         the reason when no scanner or no vulnerability database is available
 
 Each rule gives PASS, FAIL or SKIPPED(reason); nothing passes silently. Findings name keys, files
-and layers, never a secret value. The layer walk streams `docker save` (no copy on disk).
+and layers, never a secret value. The layer walk streams `docker save`; a caller that will copy the
+image into a cluster may keep that one export as a file (`keep`), so the image is exported once.
 
-    check_policy(image, secret_values, client=None, scanners=...) -> list[PolicyResult]
+    check_policy(image, secret_values, client=None, scanners=..., keep=None) -> list[PolicyResult]
     enforce_policy(image, results, require_scan=False)  raises ImageError when a rule failed
 """
 
@@ -29,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from orchestrator import shell
 from orchestrator.errors import ImageError
@@ -303,6 +304,12 @@ def scan_image_archive(stream: Iterable[bytes], needles: Sequence[Needle], memo:
     return scan
 
 
+def _copied(chunks: Iterator[bytes], sink: IO[bytes]) -> Iterator[bytes]:
+    for chunk in chunks:
+        sink.write(chunk)
+        yield chunk
+
+
 def _is_tar(header: bytes) -> bool:
     """A tar header: the ustar magic at offset 257 (POSIX and GNU formats both carry it)."""
     return len(header) >= 262 and header[257:262] == b"ustar"
@@ -452,9 +459,12 @@ def check_policy(
     which: Callable[[str], str | None] = shutil.which,
     runner: Runner = shell.run,
     layers: LayerMemo | None = None,
+    keep: IO[bytes] | None = None,
 ) -> list[PolicyResult]:
     """Every rule on one local image (a ref, or anything with a `.ref`), in the order of Rule.
-    `layers`: findings of layers walked before for the same secret values (only new layers are read)."""
+    `layers`: findings of layers walked before for the same secret values (only new layers are read).
+    `keep`: receives the whole `docker save` archive as the walk reads it (the caller deletes it
+    unless every rule passes)."""
     from orchestrator.images.build import connect, engine_unavailable, is_connection_loss
 
     ref = image if isinstance(image, str) else image.ref
@@ -464,7 +474,11 @@ def check_policy(
         attrs = client.api.inspect_image(ref)
         config = attrs.get("Config") or {}
         history = json.dumps(client.api.history(ref))
-        scan = scan_image_archive(client.api.get_image(ref), needles, layers)
+        export = iter(client.api.get_image(ref))
+        scan = scan_image_archive(export if keep is None else _copied(export, keep), needles, layers)
+        if keep is not None:
+            for chunk in export:  # what the walk left unread: the archive's closing blocks
+                keep.write(chunk)
     except Exception as exc:
         if is_connection_loss(exc):
             raise engine_unavailable(f"lost while checking {ref}") from exc

@@ -1,6 +1,6 @@
 """Remembered image-policy results, so an unchanged image is not exported and walked on every run.
 
-    policy_results(image, secret_values, client, cache=None) -> tuple[PolicyResult, ...]
+    policy_results(image, secret_values, client, cache=None, keep=None) -> tuple[PolicyResult, ...]
 
 The rules on the config and the layers (healthcheck, non-root-user, no-secret-env, no-secret-files,
 canary-scan) depend only on the image and on the secret values looked for. An image ID is the digest
@@ -27,7 +27,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from orchestrator.images import policy as image_policy
 from orchestrator.images.policy import (
@@ -190,14 +190,20 @@ class LayerMemoEntries:
 
 
 def policy_results(
-    image: Any, secret_values: Mapping[str, str], client: DockerClient, cache: PolicyCache | None = None
+    image: Any,
+    secret_values: Mapping[str, str],
+    client: DockerClient,
+    cache: PolicyCache | None = None,
+    keep: IO[bytes] | None = None,
 ) -> tuple[PolicyResult, ...]:
-    """Every rule on `image` (a BuiltImage), in the order of Rule; kept results reused when they fit."""
+    """Every rule on `image` (a BuiltImage), in the order of Rule; kept results reused when they fit.
+    `keep` receives the image's `docker save` archive when the rules export it (nothing when kept
+    results were reused)."""
     cache = cache if cache is not None else PolicyCache.load()
     key = cache.key(getattr(image, "image_id", ""), secret_values)
     kept = cache.get(key)
     if kept is not None:
         return kept + (scan_vulnerabilities(image.ref),)
-    results = tuple(check_policy(image, secret_values, client, layers=cache.layer_memo(secret_values)))
+    results = tuple(check_policy(image, secret_values, client, layers=cache.layer_memo(secret_values), keep=keep))
     cache.put(key, results)  # saves the layers walked too
     return results

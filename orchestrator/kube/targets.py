@@ -1,6 +1,11 @@
 """How images reach the cluster: load into minikube or kind, or push to a registry.
 
-Every target answers `load(ref, reporter) -> ref the cluster should use`. Image tags change with
+Every target answers `load(ref, reporter, archive=None) -> ref the cluster should use`. A target that
+`loads_archives` copies a `docker save` archive of `ref` when it is given one (the file the image policy
+wrote while reading the same export, orchestrator.images.pipeline), so the image is exported once per
+run: loading by name makes minikube export the whole image from the engine again (and kind: its
+pkg/cmd/kind/load/docker-image/docker-image.go runs `docker save -o` before loading that file).
+Image tags change with
 content (orchestrator.images.build), which is what makes the minikube skip rule safe: `minikube image load`
 has silently kept an old image when a tag already existed, so a tag that is present is the same
 content, and after a load the tag is checked again instead of trusting the exit code.
@@ -251,14 +256,23 @@ def registry_ref(registry: str, ref: str) -> str:
 
 class Target(Protocol):
     name: str
+    loads_archives: bool  # load() copies a given `docker save` archive instead of exporting `ref`
 
     def ensure_ready(self) -> None: ...
 
-    def load(self, ref: str, reporter: Reporter) -> str: ...
+    def load(self, ref: str, reporter: Reporter, archive: Path | None = None) -> str: ...
 
 
 class MinikubeTarget:
     name = "minikube"
+    # `minikube image load NAME` exports the image from the engine (kubernetes/minikube
+    # pkg/minikube/machine/cache_images.go CacheAndLoadImages -> pkg/minikube/image/cache.go
+    # saveToTarFile -> image.go retrieveDaemon: go-containerregistry's daemon.Image, the whole
+    # `docker save`), writes it into ~/.minikube/cache/images (kept, one file per tag) and loads it;
+    # `minikube image load /path.tar` copies that file and loads it (cmd/minikube/cmd/image.go: an
+    # argument starting with "/" is a local file -> DoLoadImages -> LoadLocalImages), with no export
+    # and no cache file.
+    loads_archives = True
 
     def __init__(
         self,
@@ -307,9 +321,10 @@ class MinikubeTarget:
         listed = self._listed if self._listed is not None else self.images()
         return normalize_ref(ref) in listed
 
-    def load(self, ref: str, reporter: Reporter) -> str:
-        """Skip a tag the node has (one `image ls` serves every load of this target); after a
-        load, list again and require the tag."""
+    def load(self, ref: str, reporter: Reporter, archive: Path | None = None) -> str:
+        """Skip a tag the node has (one `image ls` serves every load of this target); load the
+        archive when there is one (an absolute path: minikube reads a path as a file), else `ref`
+        from the engine; after a load, list again and require the tag."""
         if self._on_node(ref):
             reporter.emit("image.load_skipped", image=ref, target=self.name, source="node status")
             return ref
@@ -319,7 +334,7 @@ class MinikubeTarget:
             return ref
         reporter.emit("image.loading", image=ref, target=self.name)  # no byte progress: a live line and a clock
         try:
-            self._call("image", "load", ref, timeout=900)
+            self._call("image", "load", str(archive.resolve()) if archive else ref, timeout=900)
         except CommandFailed as exc:
             raise ImageError(
                 f"`minikube image load {ref}` failed",
@@ -410,26 +425,36 @@ class LocalCli:
     default_cluster: str
     list_argv: tuple[str, ...]  # prints the clusters, one per line (name first)
     import_argv: tuple[str, ...]  # + ref, then the cluster flag
+    archive_argv: tuple[str, ...]  # + a `docker save` archive's path, then the cluster flag
     cluster_flag: str
     create_hint: str  # formatted with {cluster}
 
 
 KIND = LocalCli(
-    "kind", "kind", ("get", "clusters"), ("load", "docker-image"), "--name", "kind create cluster --name {cluster}"
+    "kind",
+    "kind",
+    ("get", "clusters"),
+    ("load", "docker-image"),
+    ("load", "image-archive"),
+    "--name",
+    "kind create cluster --name {cluster}",
 )
 K3D = LocalCli(
     "k3d",
     "k3s-default",
     ("cluster", "list", "--no-headers"),
     ("image", "import"),
+    ("image", "import"),  # k3d image import takes image names and archive files alike
     "--cluster",
     "k3d cluster create {cluster}",
 )
 
 
 class LocalCliTarget:
-    """kind (`kind load docker-image`) and k3d (`k3d image import`): the cluster's CLI copies a local
-    image into every node."""
+    """kind (`kind load docker-image` / `image-archive`) and k3d (`k3d image import`): the cluster's CLI
+    copies a local image, or its archive, into every node."""
+
+    loads_archives = True
 
     def __init__(
         self,
@@ -456,9 +481,10 @@ class LocalCliTarget:
                 f"run `{self.cli.create_hint.format(cluster=self.cluster)}`",
             )
 
-    def load(self, ref: str, reporter: Reporter) -> str:
+    def load(self, ref: str, reporter: Reporter, archive: Path | None = None) -> str:
         reporter.emit("image.loading", image=ref, target=self.name)
-        argv = [self.binary, *self.cli.import_argv, ref, self.cli.cluster_flag, self.cluster]
+        source = [*self.cli.archive_argv, str(archive.resolve())] if archive else [*self.cli.import_argv, ref]
+        argv = [self.binary, *source, self.cli.cluster_flag, self.cluster]
         try:
             self._run(argv, env=self.env, timeout=900)
         except CommandFailed as exc:
@@ -476,6 +502,7 @@ class RegistryTarget:
     """Tag and push through docker-py; the chart then uses the registry reference."""
 
     name = "registry"
+    loads_archives = False  # the engine pushes its own layers
 
     def __init__(self, registry: str, docker_client_factory: Callable[[], Any] | None = None) -> None:
         self.registry = registry
@@ -494,7 +521,7 @@ class RegistryTarget:
         except Exception as exc:  # docker raises several unrelated types when the engine is away
             raise EnvironmentProblem("the Docker engine does not answer", "start Docker, then re-run") from exc
 
-    def load(self, ref: str, reporter: Reporter) -> str:
+    def load(self, ref: str, reporter: Reporter, archive: Path | None = None) -> str:
         """Push `ref` as <registry>/<name>:<tag> unless the registry has that tag; return it by digest.
 
         The returned reference (`...:tag@sha256:...`) pins the bytes, so every node runs the same image.

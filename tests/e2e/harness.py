@@ -12,7 +12,9 @@ import subprocess
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Iterable, Mapping
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from fakecluster import FakeCluster, Timings
 
 ROOT = Path(__file__).resolve().parents[2]
 INVOKE = ROOT / ".venv" / "bin" / "invoke"
+DOCKER = "/usr/bin/docker"
 # Real pods: probe initial delays at 0.3 of the chart's, periods as in the chart (a 3 s liveness period
 # killed a backend busy hashing passwords under its 500m CPU limit on a loaded machine), the restart
 # back-off at 0.1 (1 s, 2 s, 4 s ...).
@@ -252,6 +255,29 @@ def edit_backend(checkout: Path, note: str) -> None:
     """A change to a backend source file (a comment): the backend image's content, hence its tag, changes."""
     main = checkout / "app" / "backend" / "todo_api" / "main.py"
     main.write_text(main.read_text(encoding="utf-8") + f"\n# {note}\n", encoding="utf-8")
+
+
+def backend_ref(root: Path) -> str:
+    """The backend's content-tagged ref in the project at `root`, as `invoke up` computes it."""
+    from orchestrator.images.build import connect, default_specs, plan
+
+    spec = next(s for s in default_specs(root) if s.name == "todo-backend")
+    return plan(spec, connect()).ref
+
+
+@contextmanager
+def unbuilt_backend(into: Path) -> Iterator[tuple[Path, str]]:
+    """A private copy of the project whose backend has a tag no image has yet (one comment added),
+    so `invoke up` there must build it, from the layer cache. The shared images are left alone:
+    tests in other processes deploy them meanwhile. Afterwards the copy's tag goes (its own, so no
+    other test uses it; left in place if a container still does)."""
+    checkout = checkout_copy(into)
+    edit_backend(checkout, f"unbuilt {uuid.uuid4().hex}")
+    ref = backend_ref(checkout)
+    try:
+        yield checkout, ref
+    finally:
+        subprocess.run([DOCKER, "rmi", ref], capture_output=True, check=False, timeout=300)
 
 
 def kubectl(cluster: FakeCluster, *args: str, manifest: Mapping[str, Any] | None = None) -> str:

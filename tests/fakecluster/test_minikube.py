@@ -157,3 +157,40 @@ def test_image_commands_take_the_configured_real_minikube_time(cluster: FakeClus
     loaded = time.monotonic() - started - listed
     assert listed >= 1.2 and loaded >= 1.5
     assert json.loads(run(["minikube", "status", "-o", "json"], cluster.env).stdout)["Host"] == "Running"
+
+
+def test_image_load_by_name_exports_the_image_and_an_archive_is_loaded_as_it_is(
+    cluster: FakeCluster, local_image: str, tmp_path: Path
+) -> None:
+    """By name, minikube exports the whole image from the engine (daemon.Image) before loading it; a
+    path is a file it copies in and loads, with no export, and the load retags (`docker load`)."""
+    import subprocess
+
+    calls = tmp_path / "docker-calls"
+    shim = tmp_path / "docker"
+    shim.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec /usr/bin/docker "$@"\n')
+    shim.chmod(0o755)
+    env = {**cluster.env, "FAKE_MINIKUBE_DOCKER": str(shim)}
+    ref = f"docker.io/library/{local_image}"
+    image_id = subprocess.run(
+        ["/usr/bin/docker", "image", "inspect", "--format", "{{.Id}}", local_image],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+    run(["minikube", "image", "load", local_image], env)
+    assert f"save {local_image}" in calls.read_text().splitlines()
+
+    archive = tmp_path / "web.tar"
+    subprocess.run(["/usr/bin/docker", "save", "-o", str(archive), local_image], check=True)
+    cluster.load_image(local_image, "sha256:" + "0" * 64)  # the node holds an older image under the tag
+    calls.write_text("")
+    run(["minikube", "image", "load", str(archive)], env)
+    assert not [line for line in calls.read_text().splitlines() if line.startswith("save")]
+    assert cluster.minikube_state["images"][ref] == image_id
+
+    broken = tmp_path / "broken.tar"
+    broken.write_bytes(b"not a tar")
+    failed = run(["minikube", "image", "load", str(broken)], env, check=False)
+    assert failed.returncode == 80 and "GUEST_IMAGE_LOAD" in failed.stderr

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fakecluster import FakeCluster
-from tests.e2e.harness import Background, CliRun, checkout_copy, edit_backend, invoke
+from tests.e2e.harness import Background, CliRun, invoke
 
 DOCKER = "/usr/bin/docker"
 ENGINE_SOCKET = "/var/run/docker.sock"
@@ -69,29 +68,6 @@ def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 def tag_exists(ref: str) -> bool:
     return docker("image", "inspect", ref, check=False).returncode == 0
-
-
-def backend_ref(root: Path) -> str:
-    """The backend's content-tagged ref in the project at `root`, as `invoke up` computes it."""
-    from orchestrator.images.build import connect, default_specs, plan
-
-    spec = next(s for s in default_specs(root) if s.name == "todo-backend")
-    return plan(spec, connect()).ref
-
-
-@contextmanager
-def unbuilt_backend(into: Path) -> Iterator[tuple[Path, str]]:
-    """A private copy of the project whose backend has a tag no image has yet (one comment added),
-    so `invoke up` there must build it, from the layer cache. The shared images are left alone:
-    tests in other processes deploy them meanwhile. Afterwards the copy's tag goes (its own, so no
-    other test uses it; left in place if a container still does)."""
-    checkout = checkout_copy(into)
-    edit_backend(checkout, f"unbuilt {uuid.uuid4().hex}")
-    ref = backend_ref(checkout)
-    try:
-        yield checkout, ref
-    finally:
-        docker("rmi", ref, check=False)
 
 
 @dataclass

@@ -31,6 +31,7 @@ from tests.e2e.harness import (
     invoke,
     kubectl,
     leaks,
+    unbuilt_backend,
     write_env,
 )
 from tests.robustness import rig, wrappers
@@ -72,7 +73,7 @@ def test_engine_unreachable_at_start(cluster: FakeCluster, env_file: Path) -> No
 
 
 def test_engine_lost_mid_build(cluster: FakeCluster, env_file: Path, tmp_path: Path) -> None:
-    with rig.unbuilt_backend(tmp_path) as (root, ref), rig.held_engine(tmp_path) as engine:
+    with unbuilt_backend(tmp_path) as (root, ref), rig.held_engine(tmp_path) as engine:
         background = Background(
             cluster, "up", env_file=env_file, extra_env={"DOCKER_HOST": engine.docker_host}, root=root
         )

@@ -25,6 +25,7 @@ from tests.e2e.harness import (
     Background,
     CliRun,
     helm_release_records,
+    unbuilt_backend,
 )
 from tests.robustness import rig, wrappers
 
@@ -85,7 +86,7 @@ def assert_rerun_succeeds(cluster: FakeCluster, env_file: Path, tmpdir: Path, ro
 def test_during_the_build(
     cluster: FakeCluster, env_file: Path, tmpdir_for_cli: Path, tmp_path: Path, hold: str
 ) -> None:
-    with rig.unbuilt_backend(tmp_path) as (root, _):
+    with unbuilt_backend(tmp_path) as (root, _):
         with rig.held_engine(tmp_path, hold=hold) as engine:
             background = start(cluster, env_file, tmpdir_for_cli, root, DOCKER_HOST=engine.docker_host)
             # response: the backend build runs and the CLI reads its stalled output stream;

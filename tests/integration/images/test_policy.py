@@ -134,3 +134,32 @@ def test_pipeline_reports_policy_and_untags_a_failing_image(docker_client, clean
     assert docker_client.images.get(refs[good.name])
     text = json.dumps(reporter.history, default=str)
     assert all(v not in text for v in CANARIES.values())
+
+
+def test_the_export_the_policy_reads_is_kept_as_a_loadable_archive(
+    docker_client, cleanup, fixture_context: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One export per new image: the policy's `docker save` stream is also written whole (closing
+    blocks included) as the archive a target loads; reused results export nothing, so no archive."""
+    import tarfile
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # no kept results: the rules export
+    spec = fixture_spec("good", fixture_context, NONCE=nonce())
+    first = tmp_path / "first"
+    first.mkdir()
+    report = build_and_check([spec], Reporter(), CANARIES, Budget(), client=docker_client, archive_dir=first)
+    [image] = report.images
+    cleanup.refs.append(image.ref)
+    archive = report.archives[spec.name]
+    assert archive.parent == first and image.ref.split(":")[1] in archive.name
+    with tarfile.open(archive) as opened:
+        manifest = json.load(opened.extractfile("manifest.json"))  # type: ignore[arg-type]
+        names = opened.getnames()
+    assert manifest[0]["RepoTags"] == [image.ref]
+    assert all(layer in names for layer in manifest[0]["Layers"])
+    assert archive.stat().st_size == sum(len(chunk) for chunk in docker_client.api.get_image(image.ref))
+
+    again = tmp_path / "again"
+    again.mkdir()
+    reused = build_and_check([spec], Reporter(), CANARIES, Budget(), client=docker_client, archive_dir=again)
+    assert reused.archives == {} and list(again.iterdir()) == []

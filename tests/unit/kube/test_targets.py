@@ -53,8 +53,9 @@ FAKE_MINIKUBE = textwrap.dedent(
         if state.get("load_fails"):
             print("X Exiting due to GUEST_IMAGE_LOAD: failed to load", file=sys.stderr)
             sys.exit(80)
+        name = state.get("archives", {{}}).get(args[2], args[2])  # an archive: the tag it holds
         if not state.get("silent"):  # minikube has been seen to keep the old image and exit 0
-            state["images"].append("docker.io/library/" + args[2] if "/" not in args[2] else args[2])
+            state["images"].append("docker.io/library/" + name if "/" not in name else name)
     elif args[0] == "ip":
         print("192.168.49.2")
     elif args[0] == "docker-env":
@@ -213,6 +214,29 @@ def test_load_then_verify(fake: FakeMinikube) -> None:
     assert all(c["kubeconfig"] == "/tmp/frozen/kubeconfig" for c in fake.calls())
     assert [e["event"] for e in reporter.history] == ["image.loading", "image.loaded"]  # a live line, then done
     assert reporter.history[0]["image"] == "todo-backend:newtag" and reporter.history[0]["target"] == "minikube"
+
+
+def test_an_archive_is_loaded_by_its_absolute_path_then_the_tag_verified(
+    fake: FakeMinikube, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """minikube reads an argument starting with "/" as a file (no export); a relative path is made
+    absolute, since a bare `name.tar` could be read as an image name."""
+    monkeypatch.chdir(tmp_path)
+    archive = tmp_path / "todo-backend_newtag.tar"
+    fake.set(archives={str(archive): "todo-backend:newtag"})
+    reporter = Reporter()
+    assert MinikubeTarget().load("todo-backend:newtag", reporter, Path("todo-backend_newtag.tar")) == (
+        "todo-backend:newtag"
+    )
+    assert ["-p", "minikube", "image", "load", str(archive)] in fake.argvs()
+    assert fake.argvs()[-1][2:4] == ["image", "ls"]
+    assert [e["event"] for e in reporter.history] == ["image.loading", "image.loaded"]
+
+
+def test_kind_loads_an_archive_with_image_archive(fake: FakeMinikube, tmp_path: Path) -> None:
+    archive = tmp_path / "todo-backend_abc.tar"
+    LocalCliTarget(KIND, "kind").load("todo-backend:abc", Reporter(), archive)
+    assert ["kind", "load", "image-archive", str(archive), "--name", "kind"] in fake.argvs()
 
 
 def test_present_tag_is_skipped(fake: FakeMinikube) -> None:
