@@ -80,6 +80,37 @@ def secret_values_from(env_file: Path | None, environ: Mapping[str, str]) -> dic
     return {k: v for k, v in values.items() if v}
 
 
+class ArchiveFile:
+    """A copy of an image's export on its way to the cluster. A failed write (a full disk) stops the
+    copy and drops the file: the image is then loaded by name, which costs one more export."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.written = 0
+        self.failed = False
+        self._file = path.open("wb")
+
+    def write(self, data: bytes) -> int:
+        if not self.failed:
+            try:
+                self._file.write(data)
+                self.written += len(data)
+            except OSError:
+                self.failed = True
+        return len(data)
+
+    def close(self) -> Path | None:
+        """The archive, or None (nothing exported, or a write failed) with the file removed."""
+        try:
+            self._file.close()
+        except OSError:
+            self.failed = True
+        if self.failed or not self.written:
+            self.path.unlink(missing_ok=True)
+            return None
+        return self.path
+
+
 def archive_name(ref: str) -> str:
     """`todo-backend:0123abcd4567` -> `todo-backend_0123abcd4567.tar`: unique per content tag (a node
     may keep a loaded archive under its file name, so two images must never share one)."""
@@ -126,13 +157,13 @@ def build_and_check(
             if archive_dir is None:
                 policy[image.name] = policy_results(image, secret_values, client, cache)
                 continue
-            archive = archive_dir / archive_name(image.ref)
-            with archive.open("wb") as keep:
+            keep = ArchiveFile(archive_dir / archive_name(image.ref))
+            try:
                 policy[image.name] = policy_results(image, secret_values, client, cache, keep)
-            if archive.stat().st_size:
-                archives[image.name] = archive
-            else:
-                archive.unlink()
+            finally:
+                kept = keep.close()
+            if kept is not None:
+                archives[image.name] = kept
     except Exception as exc:
         if _is_not_found(exc):
             raise ImageError(
@@ -156,6 +187,9 @@ def build_and_check(
     failed_images = [i for i in images if failures(policy[i.name], require_scan)]
     for image in failed_images:
         _untag(client, image.ref)
+        archive = archives.pop(image.name, None)
+        if archive is not None:  # it may hold what the policy found: it goes now, not with its directory
+            archive.unlink(missing_ok=True)
     reporter.emit("image.report", ok=report.ok, **report.as_dict())
     if failed_images:
         image = failed_images[0]

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import PurePosixPath
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestrator import shell
 from orchestrator.errors import ImageError
@@ -304,7 +304,13 @@ def scan_image_archive(stream: Iterable[bytes], needles: Sequence[Needle], memo:
     return scan
 
 
-def _copied(chunks: Iterator[bytes], sink: IO[bytes]) -> Iterator[bytes]:
+class Sink(Protocol):
+    """Where a copy of the export goes (orchestrator.images.pipeline.ArchiveFile)."""
+
+    def write(self, data: bytes) -> object: ...
+
+
+def _copied(chunks: Iterator[bytes], sink: Sink) -> Iterator[bytes]:
     for chunk in chunks:
         sink.write(chunk)
         yield chunk
@@ -459,7 +465,7 @@ def check_policy(
     which: Callable[[str], str | None] = shutil.which,
     runner: Runner = shell.run,
     layers: LayerMemo | None = None,
-    keep: IO[bytes] | None = None,
+    keep: Sink | None = None,
 ) -> list[PolicyResult]:
     """Every rule on one local image (a ref, or anything with a `.ref`), in the order of Rule.
     `layers`: findings of layers walked before for the same secret values (only new layers are read).

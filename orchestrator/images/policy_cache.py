@@ -27,13 +27,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.images import policy as image_policy
 from orchestrator.images.policy import (
     LayerFindings,
     PolicyResult,
     Rule,
+    Sink,
     Status,
     check_policy,
     scan_vulnerabilities,
@@ -194,7 +195,7 @@ def policy_results(
     secret_values: Mapping[str, str],
     client: DockerClient,
     cache: PolicyCache | None = None,
-    keep: IO[bytes] | None = None,
+    keep: Sink | None = None,
 ) -> tuple[PolicyResult, ...]:
     """Every rule on `image` (a BuiltImage), in the order of Rule; kept results reused when they fit.
     `keep` receives the image's `docker save` archive when the rules export it (nothing when kept

@@ -113,12 +113,16 @@ def test_canary_scan_without_values_is_skipped_not_passed(docker_client, cleanup
     assert canary.status is Status.SKIPPED
 
 
-def test_pipeline_reports_policy_and_untags_a_failing_image(docker_client, cleanup, fixture_context: Path) -> None:
+def test_pipeline_reports_policy_and_untags_a_failing_image(
+    docker_client, cleanup, fixture_context: Path, tmp_path: Path
+) -> None:
     good = fixture_spec("good", fixture_context)
     leaky = fixture_spec("canary-file", fixture_context, LEAK=CANARIES["JWT_SECRET"], NONCE=nonce())
     reporter = Reporter()
+    archives = tmp_path / "archives"
+    archives.mkdir()
     with pytest.raises(ImageError) as caught:
-        build_and_check([good, leaky], reporter, CANARIES, Budget(), client=docker_client)
+        build_and_check([good, leaky], reporter, CANARIES, Budget(), client=docker_client, archive_dir=archives)
     [finished] = reporter.named("image.report")
     cleanup.refs.extend(i["ref"] for i in finished["images"])
     assert finished["ok"] is False
@@ -132,6 +136,7 @@ def test_pipeline_reports_policy_and_untags_a_failing_image(docker_client, clean
     # The failing image lost its tag; the good one keeps it.
     assert not docker_client.images.list(name=leaky.name)
     assert docker_client.images.get(refs[good.name])
+    assert not [a for a in archives.iterdir() if a.name.startswith(leaky.name)]  # its export went with its tag
     text = json.dumps(reporter.history, default=str)
     assert all(v not in text for v in CANARIES.values())
 
