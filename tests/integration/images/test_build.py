@@ -21,6 +21,13 @@ from tests.integration.images.conftest import PREFIX, ROOT, fixture_spec, nonce
 pytestmark = pytest.mark.docker
 
 
+def _containers_with(client: docker.DockerClient, marker: str) -> list[str]:
+    """IDs of the containers (any state) whose command holds `marker`. One list request: listing
+    through `containers.list` inspects each container after, and another test's build removes its
+    intermediate containers meanwhile (404)."""
+    return [c["Id"] for c in client.api.containers(all=True) if marker in (c.get("Command") or "")]
+
+
 def test_fixture_builds_with_a_content_tag_then_skips(docker_client, cleanup, fixture_context: Path) -> None:
     spec = fixture_spec("good", fixture_context)
     reporter = Reporter()
@@ -86,9 +93,7 @@ def test_failed_build_names_the_step_and_leaves_no_tag_or_container(docker_clien
     assert any("returned a non-zero code: 3" in d for d in err.details)
     assert "fix" in err.hint
     assert not docker_client.images.list(name=spec.name)
-    leftovers = [
-        c for c in docker_client.containers.list(all=True) if marker in " ".join(c.attrs["Config"].get("Cmd") or [])
-    ]
+    leftovers = _containers_with(docker_client, marker)
     assert leftovers == []
 
 
@@ -163,9 +168,7 @@ def test_engine_lost_mid_build_is_an_environment_problem(docker_client, engine_p
     assert not docker_client.images.list(name=spec.name)
     deadline = time.monotonic() + 40
     while time.monotonic() < deadline:
-        left = [
-            c for c in docker_client.containers.list(all=True) if marker in " ".join(c.attrs["Config"].get("Cmd") or [])
-        ]
+        left = _containers_with(docker_client, marker)
         if not left:
             break
         time.sleep(1)
@@ -233,9 +236,7 @@ def test_interrupt_stops_the_builds_at_once_and_leaves_nothing(docker_client, fi
     assert docker_client.ping()
     deadline = time.monotonic() + 40
     while time.monotonic() < deadline:
-        left = [
-            c for c in docker_client.containers.list(all=True) if marker in " ".join(c.attrs["Config"].get("Cmd") or [])
-        ]
+        left = _containers_with(docker_client, marker)
         if not left:
             break
         time.sleep(1)

@@ -44,7 +44,7 @@ def _only_failure(results: dict[Rule, PolicyResult], rule: Rule) -> PolicyResult
 
 
 def test_good_fixture_passes_and_the_scan_is_never_a_silent_pass(docker_client, cleanup, fixture_context: Path) -> None:
-    results = _policy(docker_client, cleanup, fixture_spec("good", fixture_context))
+    results = _policy(docker_client, cleanup, fixture_spec("good", fixture_context, NONCE=nonce()))
     for rule in (Rule.HEALTHCHECK, Rule.NON_ROOT_USER, Rule.SECRET_ENV, Rule.SECRET_FILES, Rule.CANARY):
         assert results[rule].status is Status.PASS, results[rule]
     assert "3 of 3" in results[Rule.CANARY].detail
@@ -107,7 +107,7 @@ def test_canary_leak_is_caught(
 
 
 def test_canary_scan_without_values_is_skipped_not_passed(docker_client, cleanup, fixture_context: Path) -> None:
-    [image] = build_images([fixture_spec("good", fixture_context)], Reporter(), docker_client)
+    [image] = build_images([fixture_spec("good", fixture_context, NONCE=nonce())], Reporter(), docker_client)
     cleanup.refs.append(image.ref)
     canary = {r.rule: r for r in check_policy(image, {}, docker_client)}[Rule.CANARY]
     assert canary.status is Status.SKIPPED
@@ -116,7 +116,7 @@ def test_canary_scan_without_values_is_skipped_not_passed(docker_client, cleanup
 def test_pipeline_reports_policy_and_untags_a_failing_image(
     docker_client, cleanup, fixture_context: Path, tmp_path: Path
 ) -> None:
-    good = fixture_spec("good", fixture_context)
+    good = fixture_spec("good", fixture_context, NONCE=nonce())  # a tag of its own: test_build.py removes its
     leaky = fixture_spec("canary-file", fixture_context, LEAK=CANARIES["JWT_SECRET"], NONCE=nonce())
     reporter = Reporter()
     archives = tmp_path / "archives"
