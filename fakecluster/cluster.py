@@ -453,6 +453,7 @@ class FakeCluster:
             "PATH": path,
             "KUBECONFIG": str(self.kubeconfig),
             "FAKE_MINIKUBE_STATE": str(self.minikube_state_path),
+            "MINIKUBE_HOME": str(minikube.minikube_home(self.minikube_state_path)),
             "HELM_CACHE_HOME": str(self.state_dir / "helm" / "cache"),
             "HELM_CONFIG_HOME": str(self.state_dir / "helm" / "config"),
             "HELM_DATA_HOME": str(self.state_dir / "helm" / "data"),

@@ -136,6 +136,43 @@ def write_state(path: str | Path, state: dict[str, Any]) -> None:
     tmp = Path(f"{path}.tmp")
     tmp.write_text(json.dumps(state, indent=2))
     tmp.replace(path)
+    write_profile_config(path, state)
+
+
+def minikube_home(state_path: str | Path) -> Path:
+    """The fake's `$MINIKUBE_HOME` (FakeCluster.env sets it): beside the state file."""
+    return Path(state_path).parent / "minikube-home" / ".minikube"
+
+
+def write_profile_config(state_path: str | Path, state: dict[str, Any]) -> None:
+    """`$MINIKUBE_HOME/profiles/PROFILE/config.json`, the file `minikube start` saves and every later
+    command loads (kubernetes/minikube pkg/minikube/config/profile.go SaveProfile, profileFilePath;
+    the fields of ClusterConfig and Node in pkg/minikube/config/types.go). `minikube ip` prints the
+    primary node's (Name "") IP from it (cmd/minikube/cmd/ip.go). Only the fields this fake knows
+    are written, and only the primary node; no profile, no file."""
+    path = minikube_home(state_path) / "profiles" / state["profile"] / "config.json"
+    if not state.get("exists"):
+        path.unlink(missing_ok=True)
+        return
+    node = {
+        "Name": "",
+        "IP": state.get("ip", "127.0.0.1"),
+        "Port": 8443,
+        "KubernetesVersion": "v1.35.0",
+        "ContainerRuntime": state.get("container_runtime", "docker"),
+        "ControlPlane": True,
+        "Worker": True,
+    }
+    config = {
+        "Name": state["profile"],
+        "Driver": "docker",
+        "KubernetesConfig": {"KubernetesVersion": "v1.35.0", "ContainerRuntime": node["ContainerRuntime"]},
+        "Nodes": [node],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name("config.json.tmp")
+    tmp.write_text(json.dumps(config, indent=2))
+    tmp.replace(path)
 
 
 @contextlib.contextmanager

@@ -198,13 +198,17 @@ def minikube_home(environ: Mapping[str, str]) -> Path:
 
 
 def profile_ip(profile: str, environ: Mapping[str, str]) -> str | None:
-    """The control plane's IP from `<minikube home>/profiles/PROFILE/config.json` (Nodes[].IP)."""
+    """The primary control plane's IP from `<minikube home>/profiles/PROFILE/config.json`: what
+    `minikube ip` prints, after checking that the host runs (kubernetes/minikube cmd/minikube/cmd/ip.go:
+    node.Retrieve(config, "") is the node whose Name is "", pkg/minikube/config/types.go Node.IP)."""
     path = minikube_home(environ) / "profiles" / profile / "config.json"
     try:
         nodes = json.loads(path.read_text(encoding="utf-8")).get("Nodes") or []
     except (OSError, ValueError, AttributeError):
         return None
-    ips = [str(n.get("IP") or "") for n in nodes if isinstance(n, dict)]
+    nodes = [n for n in nodes if isinstance(n, dict)]
+    primary = [n for n in nodes if not n.get("Name")] + [n for n in nodes if n.get("Name")]
+    ips = [str(n.get("IP") or "") for n in primary]
     return next((ip for ip in ips if _is_ip(ip)), None)
 
 
@@ -361,7 +365,10 @@ class MinikubeTarget:
         return normalize_ref(ref) in self._node_images
 
     def ip(self) -> str:
-        return self._call("ip", timeout=60).stdout.strip()
+        """The node's address from the profile's config, which is where `minikube ip` reads it (the
+        command first checks the host through the driver, which takes a real minikube a while; the
+        caller has seen `minikube status` say Running); `minikube ip` when the config has none."""
+        return profile_ip(self.profile, os.environ) or self._call("ip", timeout=60).stdout.strip()
 
     def run_action(self, argv: tuple[str, ...], timeout: float = 900) -> None:
         """Run one state-changing minikube command (start, unpause, update-context, addons enable)."""

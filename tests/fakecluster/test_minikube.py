@@ -194,3 +194,16 @@ def test_image_load_by_name_exports_the_image_and_an_archive_is_loaded_as_it_is(
     broken.write_bytes(b"not a tar")
     failed = run(["minikube", "image", "load", str(broken)], env, check=False)
     assert failed.returncode == 80 and "GUEST_IMAGE_LOAD" in failed.stderr
+
+
+def test_the_profile_config_holds_the_address_minikube_ip_prints(cluster: FakeCluster) -> None:
+    config = Path(cluster.env["MINIKUBE_HOME"]) / "profiles" / "minikube" / "config.json"
+    [node] = json.loads(config.read_text())["Nodes"]
+    assert (node["Name"], node["IP"], node["ControlPlane"]) == ("", "127.0.0.1", True)
+    cluster.set_minikube(ip="127.0.9.9")
+    assert json.loads(config.read_text())["Nodes"][0]["IP"] == "127.0.9.9"
+    assert run(["minikube", "ip"], cluster.env).stdout.strip() == "127.0.9.9"
+    cluster.stop_minikube()  # a stopped cluster keeps its profile, and the address in it
+    assert json.loads(config.read_text())["Nodes"][0]["IP"] == "127.0.9.9"
+    cluster.set_minikube(exists=False)
+    assert not config.exists()

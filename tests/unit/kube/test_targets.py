@@ -114,6 +114,7 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeMinikube:
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_MINIKUBE_STATE", str(tmp_path / "minikube.json"))
     monkeypatch.setenv("FAKE_MINIKUBE_LOG", str(tmp_path / "calls.jsonl"))
+    monkeypatch.setenv("MINIKUBE_HOME", str(tmp_path / "minikube-home"))  # no profile config unless a test writes one
     return FakeMinikube(tmp_path)
 
 
@@ -275,6 +276,18 @@ def test_missing_profile_and_running(fake: FakeMinikube) -> None:
     fake.set(status_exit=85)
     with pytest.raises(EnvironmentProblem, match="profile minikube does not exist"):
         MinikubeTarget().ensure_ready()
+
+
+def test_ip_comes_from_the_profile_config_without_running_minikube(fake: FakeMinikube, tmp_path: Path) -> None:
+    config = tmp_path / "minikube-home" / ".minikube" / "profiles" / "minikube" / "config.json"
+    config.parent.mkdir(parents=True)
+    nodes = [{"Name": "m02", "IP": "192.168.49.3"}, {"Name": "", "IP": "192.168.49.2", "ControlPlane": True}]
+    config.write_text(json.dumps({"Name": "minikube", "Nodes": nodes}))
+    assert MinikubeTarget().ip() == "192.168.49.2"  # the primary node (Name ""), as `minikube ip` prints
+    assert fake.argvs() == []
+    config.write_text(json.dumps({"Name": "minikube", "Nodes": [{"Name": "", "IP": ""}]}))
+    assert MinikubeTarget().ip() == "192.168.49.2"
+    assert fake.argvs() == [["-p", "minikube", "ip"]]  # no address in the config: minikube is asked
 
 
 def test_ip_docker_env_and_addons(fake: FakeMinikube) -> None:
