@@ -5,10 +5,11 @@ Every target answers `load(ref, reporter, archive=None) -> ref the cluster shoul
 wrote while reading the same export, orchestrator.images.pipeline), so the image is exported once per
 run: loading by name makes minikube export the whole image from the engine again (and kind: its
 pkg/cmd/kind/load/docker-image/docker-image.go runs `docker save -o` before loading that file).
-Image tags change with
-content (orchestrator.images.build), which is what makes the minikube skip rule safe: `minikube image load`
-has silently kept an old image when a tag already existed, so a tag that is present is the same
-content, and after a load the tag is checked again instead of trusting the exit code.
+
+Image tags change with content (orchestrator.images.build), which is what makes the minikube skip
+rule safe: `minikube image load` has silently kept an old image when a tag already existed, so a tag
+that is present is the same content, and after a load the tag is checked again instead of trusting
+the exit code.
 
 Commands run through orchestrator.shell.run with the frozen kubeconfig in KUBECONFIG, never a shell.
 """
