@@ -46,7 +46,6 @@ EXIT_CLUSTER_NOT_RUNNING = 2
 EXIT_KUBECONFIG_NOT_CONFIGURED = 4
 EXIT_NO_PROFILE = 85
 EXIT_GUEST_NOT_RUNNING = 83
-EXIT_IMAGE_LOAD = 80
 EXIT_USAGE = 64
 
 # What `image ls` and `image load` cost on a real minikube (seconds), off by default. Both go through the
@@ -304,13 +303,16 @@ def cmd_image(state: dict[str, Any], args: list[str], path: str) -> int:
                 "minikube via <minikube image load IMAGE_NAME>"
             )
             return EXIT_USAGE
+        # A load that fails still exits 0: a missing image is a warning (pkg/minikube/image/cache.go
+        # SaveToDir, errCacheImageDoesntExist), and DoLoadImages only records the nodes it failed
+        # ("Live pushes are not considered a failure", pkg/minikube/machine/cache_images.go), the
+        # same in v1.37.0. So the exit code proves nothing; `image ls` afterwards does.
         for image in rest:
             if is_archive_argument(image):
                 try:
                     loaded = archive_images(image)
-                except (OSError, KeyError, ValueError, tarfile.TarError) as exc:
-                    _err(f"❌  Exiting due to GUEST_IMAGE_LOAD: Failed to load image: loading images: {exc}")
-                    return EXIT_IMAGE_LOAD
+                except (OSError, KeyError, ValueError, tarfile.TarError):
+                    continue  # transferAndLoadImage's error goes to the log file only
                 if not state.get("silent_image_load"):
                     # LoadLocalImages copies the file in and runs the runtime's load, which tags what the
                     # archive names, replacing an image that had the tag (`docker load`).
@@ -318,11 +320,8 @@ def cmd_image(state: dict[str, Any], args: list[str], path: str) -> int:
                 continue
             image_id = _docker_image_id(image)
             if image_id is None:
-                _err(
-                    f"❌  Exiting due to GUEST_IMAGE_LOAD: Failed to load image: save to dir: caching images: "
-                    f'caching image "{image}": getting image "{image}": reference does not exist'
-                )
-                return EXIT_IMAGE_LOAD
+                _err(f"❗  The image '{image}' was not found; unable to add it to cache.")
+                continue
             if state.get("silent_image_load"):
                 continue  # the known minikube trap: success reported, nothing loaded
             ref = normalise_image(image)

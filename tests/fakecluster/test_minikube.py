@@ -50,8 +50,10 @@ def test_ip_docker_env_and_update_context(cluster: FakeCluster) -> None:
 
 
 def test_image_load_records_only_real_local_images(cluster: FakeCluster, local_image: str) -> None:
+    """A missing image is only a warning: `image load` exits 0 whatever it failed to load."""
     missing = run(["minikube", "image", "load", "no-such-image:1"], cluster.env, check=False)
-    assert missing.returncode != 0 and "no-such-image:1" in missing.stderr
+    assert missing.returncode == 0
+    assert "The image 'no-such-image:1' was not found; unable to add it to cache." in missing.stderr
     run(["minikube", "image", "load", local_image], cluster.env)
     listed = run(["minikube", "image", "ls"], cluster.env).stdout.splitlines()
     assert f"docker.io/library/{local_image}" in listed
@@ -192,8 +194,9 @@ def test_image_load_by_name_exports_the_image_and_an_archive_is_loaded_as_it_is(
 
     broken = tmp_path / "broken.tar"
     broken.write_bytes(b"not a tar")
+    before = cluster.minikube_state["images"]
     failed = run(["minikube", "image", "load", str(broken)], env, check=False)
-    assert failed.returncode == 80 and "GUEST_IMAGE_LOAD" in failed.stderr
+    assert failed.returncode == 0 and cluster.minikube_state["images"] == before  # exit 0, nothing loaded
 
 
 def test_the_profile_config_holds_the_address_minikube_ip_prints(cluster: FakeCluster) -> None:
