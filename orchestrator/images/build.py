@@ -5,6 +5,8 @@
         exists locally is not rebuilt (event image.skipped); the others build at the same time, one
         thread each, streaming one image.step event per Dockerfile step, then image.built with the
         ref, the size, the bytes above the base image and the seconds taken. No `latest` tag.
+        While another run on this machine builds the same tag, a build waits for it (image.waiting)
+        and takes its image (orchestrator.images.build_lock).
     check_budget(images, budget, reporter, client=None) -> BudgetReport
         Sizes against the total and per-image budgets (orchestrator.images.budget).
     The image policy (HEALTHCHECK, user, secrets, vulnerability scan) is orchestrator.images.policy.
@@ -36,6 +38,7 @@ from orchestrator.images.budget import (
     largest_layers,
     mb,
 )
+from orchestrator.images.build_lock import BuildCancelled, building
 from orchestrator.images.context import base_images, content_tag, context_digest_lines, context_files
 from orchestrator.run.events import Reporter
 
@@ -206,10 +209,6 @@ def plan(spec: ImageSpec, client: DockerClient) -> Plan:
 # --- building ------------------------------------------------------------------------------------
 
 
-class BuildCancelled(Exception):
-    """The caller was interrupted; the build thread stops at the engine's next output."""
-
-
 class _BuildStreams:
     """The open `/build` responses, so an interrupt can drop their connections at once.
 
@@ -371,6 +370,28 @@ class _BuildThread(threading.Thread):
 def _build_one(
     plan_: Plan, client: DockerClient, emit: _Emitter, no_cache: bool = False, cancel: threading.Event | None = None
 ) -> BuiltImage:
+    """Build under the machine's build lock of the ref (orchestrator.images.build_lock): when another
+    run is building the same content, wait for it and take its image."""
+    started = time.monotonic()
+
+    def waiting() -> None:
+        emit("image.waiting", image=plan_.spec.name, ref=plan_.ref, reason="another run on this machine is building it")
+
+    with building(plan_.ref, cancel=cancel, on_wait=waiting):
+        try:
+            present = _image_attrs(client, plan_.ref) is not None
+        except Exception as exc:
+            if is_connection_loss(exc):
+                raise engine_unavailable(f"lost while reading {plan_.ref}") from exc
+            raise
+        if present:
+            return _skip(plan_, client, emit, started, reason="built by another run meanwhile")
+        return _build_locked(plan_, client, emit, no_cache, cancel)
+
+
+def _build_locked(
+    plan_: Plan, client: DockerClient, emit: _Emitter, no_cache: bool, cancel: threading.Event | None
+) -> BuiltImage:
     import docker
 
     spec = plan_.spec
@@ -418,10 +439,12 @@ def _build_one(
     return BuiltImage(spec.name, plan_.ref, plan_.tag, size, above, True, seconds, image_id, plan_.base)
 
 
-def _skip(plan_: Plan, client: DockerClient, emit: _Emitter, started: float) -> BuiltImage:
+def _skip(
+    plan_: Plan, client: DockerClient, emit: _Emitter, started: float, reason: str = "tag exists (same content)"
+) -> BuiltImage:
     size, above, image_id = _sizes(client, plan_.ref, plan_.base)
     seconds = time.monotonic() - started
-    emit("image.skipped", image=plan_.spec.name, ref=plan_.ref, reason="tag exists (same content)", size=size)
+    emit("image.skipped", image=plan_.spec.name, ref=plan_.ref, reason=reason, size=size)
     return BuiltImage(plan_.spec.name, plan_.ref, plan_.tag, size, above, False, seconds, image_id, plan_.base)
 
 

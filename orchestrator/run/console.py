@@ -524,7 +524,14 @@ class ConsoleRenderer:
         self.view.building.pop(e["image"], None)
         self.view.images[e["image"]] = e
 
+    def on_image_waiting(self, e: Event) -> None:
+        self.view.building[e["image"]] = Building(e["image"], self.clock(), "waiting for another run's build")
+        self._flush()
+        if not self.interactive and not self.quiet:
+            self._progress(Text(f"  {e['image']}: {e['reason']}; waiting …"))
+
     def on_image_skipped(self, e: Event) -> None:
+        self.view.building.pop(e["image"], None)  # after a wait for another run's build
         self.view.images[e["image"]] = e
 
     def on_image_policy(self, e: Event) -> None:

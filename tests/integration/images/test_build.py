@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,7 +15,8 @@ import pytest
 import docker
 from orchestrator.errors import EnvironmentProblem, ExitCode, ImageError
 from orchestrator.images.budget import Budget
-from orchestrator.images.build import build_images, check_budget
+from orchestrator.images.build import build_images, check_budget, plan
+from orchestrator.images.build_lock import building
 from orchestrator.run.events import Reporter
 from tests.integration.images.conftest import PREFIX, ROOT, fixture_spec, nonce
 
@@ -58,6 +60,62 @@ def test_fixture_builds_with_a_content_tag_then_skips(docker_client, cleanup, fi
     [changed] = build_images([spec], reporter, docker_client)
     cleanup.refs.append(changed.ref)
     assert changed.built and changed.ref != with_ignore.ref
+
+
+def _build_in_background(spec, client) -> tuple[Reporter, threading.Thread, list]:  # type: ignore[no-untyped-def]
+    reporter, result = Reporter(), []
+    thread = threading.Thread(target=lambda: result.extend(build_images([spec], reporter, client)), daemon=True)
+    thread.start()
+    return reporter, thread, result
+
+
+def _until(condition, seconds: float = 30) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_build_another_run_is_making_is_waited_for_and_its_image_taken(
+    docker_client, cleanup, fixture_context: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs that need the same missing tag build it once: the second waits, then skips."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    [made] = build_images([fixture_spec("good", fixture_context, NONCE=nonce())], Reporter(), docker_client)
+    cleanup.refs.append(made.ref)
+    spec = fixture_spec("good", fixture_context, NONCE=nonce())
+    ref = plan(spec, docker_client).ref
+    cleanup.refs.append(ref)
+    with building(ref):  # the other run, building `ref`
+        reporter, thread, result = _build_in_background(spec, docker_client)
+        _until(lambda: reporter.named("image.waiting"))
+        assert not reporter.named("image.building")
+        repository, _, tag = ref.partition(":")
+        docker_client.api.tag(made.image_id, repository, tag)  # its build ends with the tag
+    thread.join(60)
+    assert [(i.ref, i.built) for i in result] == [(ref, False)]
+    assert [e["event"] for e in reporter.history if e["event"].startswith("image.")] == [
+        "image.waiting",
+        "image.skipped",
+    ]
+    assert reporter.named("image.skipped")[0]["reason"] == "built by another run meanwhile"
+
+
+def test_when_the_other_run_stops_without_the_image_the_waiting_run_builds_it(
+    docker_client, cleanup, fixture_context: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    spec = fixture_spec("good", fixture_context, NONCE=nonce())
+    ref = plan(spec, docker_client).ref
+    cleanup.refs.append(ref)
+    with building(ref):  # the other run, interrupted before its build tagged anything
+        reporter, thread, result = _build_in_background(spec, docker_client)
+        _until(lambda: reporter.named("image.waiting"))
+    thread.join(120)
+    assert [(i.ref, i.built) for i in result] == [(ref, True)]
+    events = [e["event"] for e in reporter.history if e["event"] in ("image.waiting", "image.building", "image.built")]
+    assert events == ["image.waiting", "image.building", "image.built"]
+    assert list((tmp_path / "cache" / "todo-deploy" / "builds").iterdir()) == []
 
 
 def test_two_images_build_at_the_same_time_with_a_step_per_line(docker_client, cleanup, fixture_context: Path) -> None:

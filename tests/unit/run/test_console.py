@@ -276,6 +276,34 @@ def test_the_live_area_shows_each_build_step_and_the_phase_clock() -> None:
     assert "Failed" in row and "CrashLoopBackOff" in row and " 4 " in row
 
 
+def test_a_wait_for_another_runs_build_shows_until_its_image_is_taken() -> None:
+    now = [100.0]
+    console = terminal()
+    renderer = ConsoleRenderer("up", console, live=False, clock=lambda: now[0])
+    renderer({"event": "phase.started", "ts": 1, "phase": "images"})
+    reason = "another run on this machine is building it"
+    renderer({"event": "image.waiting", "ts": 1, "image": "todo-backend", "ref": BACKEND, "reason": reason})
+    now[0] = 112.0
+    console.print(renderer)
+    assert re.search(r"todo-backend +waiting for another run's build +12 s", console.export_text())
+    skipped = {"image": "todo-backend", "ref": BACKEND, "reason": "built by another run meanwhile", "size": 1}
+    renderer({"event": "image.skipped", "ts": 2, **skipped})
+    console.print(renderer)
+    assert "waiting for another run's build" not in console.export_text()
+
+    plain, stream = pipe()
+    feed(
+        ConsoleRenderer("up", plain),
+        phase(
+            "images",
+            12.0,
+            ("image.waiting", {"image": "todo-backend", "ref": BACKEND, "reason": reason}),
+            ("image.skipped", skipped),
+        ),
+    )
+    assert f"  todo-backend: {reason}; waiting …" in stream.getvalue().splitlines()
+
+
 def test_on_a_terminal_the_live_area_runs_and_is_gone_at_the_end() -> None:
     import re
 
