@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
+
+from orchestrator.paths import cache_dir, ref_file_name
 
 POLL_S = 0.2
 
@@ -30,14 +31,12 @@ class BuildCancelled(Exception):
 
 
 def lock_directory(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path.home() / ".cache"
-    return base / "todo-deploy" / "builds"
+    return cache_dir(environ) / "builds"
 
 
 def lock_path(ref: str, directory: Path) -> Path:
     """`todo-backend:0123abcd4567` -> `<directory>/todo-backend_0123abcd4567.lock`."""
-    return directory / (re.sub(r"[^A-Za-z0-9._-]", "_", ref) + ".lock")
+    return directory / ref_file_name(ref, ".lock")
 
 
 def _is_current(handle: IO[str], path: Path) -> bool:

@@ -18,7 +18,6 @@ reused has no archive.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from orchestrator.images.budget import Budget, BudgetReport
 from orchestrator.images.build import BuiltImage, ImageSpec, budget_error, build_images, connect, measure_budget
 from orchestrator.images.policy import PolicyResult, enforce_policy, failures
 from orchestrator.images.policy_cache import PolicyCache, policy_results
+from orchestrator.paths import ref_file_name
 from orchestrator.run.events import Reporter
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ class ArchiveFile:
 def archive_name(ref: str) -> str:
     """`todo-backend:0123abcd4567` -> `todo-backend_0123abcd4567.tar`: unique per content tag (a node
     may keep a loaded archive under its file name, so two images must never share one)."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", ref) + ".tar"
+    return ref_file_name(ref, ".tar")
 
 
 def _is_not_found(exc: BaseException) -> bool:

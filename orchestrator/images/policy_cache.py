@@ -39,6 +39,7 @@ from orchestrator.images.policy import (
     check_policy,
     scan_vulnerabilities,
 )
+from orchestrator.paths import cache_dir
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -50,9 +51,7 @@ KEPT_RULES = (Rule.HEALTHCHECK, Rule.NON_ROOT_USER, Rule.SECRET_ENV, Rule.SECRET
 
 
 def default_path(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path.home() / ".cache"
-    return base / "todo-deploy" / f"image-policy-v{FORMAT}.json"
+    return cache_dir(environ) / f"image-policy-v{FORMAT}.json"
 
 
 def policy_digest() -> str:
