@@ -39,6 +39,14 @@ def lock_path(ref: str, directory: Path) -> Path:
     return directory / ref_file_name(ref, ".lock")
 
 
+def _try_lock(handle: IO[str]) -> bool:
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
 def _is_current(handle: IO[str], path: Path) -> bool:
     """The locked file is still the one at `path` (its holder had not removed it)."""
     try:
@@ -61,25 +69,23 @@ def building(
     path.parent.mkdir(parents=True, exist_ok=True)
     cancel = cancel or threading.Event()
     told = False
-    while True:
-        handle = path.open("a")
-        try:
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    handle = path.open("a")
+    try:
+        while True:
+            if _try_lock(handle):
+                if _is_current(handle, path):
                     break
-                except BlockingIOError:
-                    if not told:
-                        on_wait()
-                        told = True
-                    if cancel.wait(POLL_S):
-                        raise BuildCancelled(ref) from None
-        except BaseException:
-            handle.close()
-            raise
-        if _is_current(handle, path):
-            break
-        handle.close()  # its holder removed it while this run waited: lock the path's new file
+                handle.close()  # its holder removed it while this run waited: lock the path's new file
+                handle = path.open("a")
+                continue
+            if not told:
+                on_wait()
+                told = True
+            if cancel.wait(POLL_S):
+                raise BuildCancelled(ref)
+    except BaseException:
+        handle.close()
+        raise
     try:
         yield
     finally:
